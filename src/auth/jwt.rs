@@ -1,0 +1,240 @@
+//! Access tokens: EdDSA (Ed25519) JWTs with `typ: at+jwt`, validated per RFC 8725.
+//!
+//! Signing keys live in `<keys-dir>/jwt-keys.json` (created on first start, mode 0600) or in
+//! `CSR_JWT_KEYS` (the same JSON). Several keys may be present: the active one signs, all of them
+//! verify, so a rotated-out key keeps its tokens valid until they expire.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use ed25519_dalek::SigningKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::config::Settings;
+use crate::domain::Role;
+
+pub const TOKEN_TYPE: &str = "at+jwt";
+const KEYS_FILE: &str = "jwt-keys.json";
+/// DER prefix of a PKCS#8 v1 Ed25519 private key, followed by the 32-byte seed.
+const PKCS8_ED25519_PREFIX: [u8; 16] = [
+    0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20,
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StoredKey {
+    pub kid: String,
+    pub created_at: String,
+    /// Base64 of the 32-byte Ed25519 seed.
+    pub seed: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KeyFile {
+    pub active: String,
+    pub keys: Vec<StoredKey>,
+}
+
+impl KeyFile {
+    fn generate_key() -> StoredKey {
+        let seed: [u8; 32] = crate::auth::random_bytes();
+        let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+        let kid = URL_SAFE_NO_PAD.encode(&Sha256::digest(public)[..12]);
+        StoredKey {
+            kid,
+            created_at: chrono::Utc::now().to_rfc3339(),
+            seed: STANDARD.encode(seed),
+        }
+    }
+
+    fn new() -> Self {
+        let key = Self::generate_key();
+        Self {
+            active: key.kid.clone(),
+            keys: vec![key],
+        }
+    }
+
+    /// Adds a new key and makes it the one that signs; older keys still verify.
+    pub fn rotate(&mut self) -> &StoredKey {
+        let key = Self::generate_key();
+        self.active = key.kid.clone();
+        self.keys.push(key);
+        self.keys.last().expect("just pushed")
+    }
+
+    /// Reads the key file from `CSR_JWT_KEYS` or the keys directory, creating it if missing.
+    pub fn load_or_create(keys_dir: &Path) -> Result<Self, String> {
+        if let Ok(json) = std::env::var("CSR_JWT_KEYS") {
+            return serde_json::from_str(&json).map_err(|e| format!("CSR_JWT_KEYS: {e}"));
+        }
+        let path = keys_dir.join(KEYS_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(json) => serde_json::from_str(&json).map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let file = Self::new();
+                file.save(keys_dir)?;
+                tracing::info!(kid = %file.active, path = %path.display(), "generated a token-signing key");
+                Ok(file)
+            }
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// Writes the file atomically, readable by the owner only.
+    pub fn save(&self, keys_dir: &Path) -> Result<(), String> {
+        std::fs::create_dir_all(keys_dir).map_err(|e| format!("{}: {e}", keys_dir.display()))?;
+        let path = keys_dir.join(KEYS_FILE);
+        let tmp = keys_dir.join(format!(".{KEYS_FILE}.tmp"));
+        let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
+        write_private(&tmp, json.as_bytes()).map_err(|e| format!("{}: {e}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).map_err(|e| format!("{}: {e}", path.display()))
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+/// Claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: String,
+    /// The user id.
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub nbf: i64,
+    pub jti: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ent: Option<i64>,
+    /// Reviewer region prefix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// Industry-body industry prefixes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub industries: Vec<String>,
+}
+
+pub struct JwtKeys {
+    active_kid: String,
+    encoding: EncodingKey,
+    decoding: HashMap<String, DecodingKey>,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl_secs: i64,
+}
+
+impl JwtKeys {
+    pub fn new(file: &KeyFile, settings: &Settings) -> Result<Self, String> {
+        let mut decoding = HashMap::new();
+        let mut encoding = None;
+        for key in &file.keys {
+            let seed: [u8; 32] = STANDARD
+                .decode(&key.seed)
+                .ok()
+                .and_then(|b| b.try_into().ok())
+                .ok_or_else(|| format!("key {}: the seed must be 32 bytes in base64", key.kid))?;
+            let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
+            decoding.insert(key.kid.clone(), DecodingKey::from_ed_der(&public));
+            if key.kid == file.active {
+                let mut der = PKCS8_ED25519_PREFIX.to_vec();
+                der.extend_from_slice(&seed);
+                encoding = Some(EncodingKey::from_ed_der(&der));
+            }
+        }
+        let encoding =
+            encoding.ok_or_else(|| format!("active key {} is not in the key file", file.active))?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&settings.jwt_issuer]);
+        validation.set_audience(&[&settings.jwt_audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 30;
+        Ok(Self {
+            active_kid: file.active.clone(),
+            encoding,
+            decoding,
+            validation,
+            issuer: settings.jwt_issuer.clone(),
+            audience: settings.jwt_audience.clone(),
+            ttl_secs: settings.access_token_ttl_secs,
+        })
+    }
+
+    pub fn ttl_secs(&self) -> i64 {
+        self.ttl_secs
+    }
+
+    /// Signs an access token for a user.
+    pub fn issue(
+        &self,
+        user_id: i64,
+        role: Role,
+        enterprise: Option<i64>,
+        region: Option<String>,
+        industries: Vec<String>,
+    ) -> Result<String, String> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: user_id.to_string(),
+            exp: now + self.ttl_secs,
+            iat: now,
+            nbf: now,
+            jti: crate::auth::random_token(12),
+            role,
+            ent: enterprise,
+            region,
+            industries,
+        };
+        self.sign(&claims)
+    }
+
+    pub fn sign(&self, claims: &Claims) -> Result<String, String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some(TOKEN_TYPE.into());
+        header.kid = Some(self.active_kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.encoding).map_err(|e| e.to_string())
+    }
+
+    /// Validates a bearer token: EdDSA only, known `kid`, `typ: at+jwt`, issuer, audience and
+    /// time claims. Any failure is `None`; the reason is logged at debug level.
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != Algorithm::EdDSA || header.typ.as_deref() != Some(TOKEN_TYPE) {
+            tracing::debug!(alg = ?header.alg, typ = ?header.typ, "token rejected: algorithm or type");
+            return None;
+        }
+        let key = self.decoding.get(header.kid.as_deref()?)?;
+        match jsonwebtoken::decode::<Claims>(token, key, &self.validation) {
+            Ok(data) => Some(data.claims),
+            Err(e) => {
+                tracing::debug!(error = %e, "token rejected");
+                None
+            }
+        }
+    }
+}

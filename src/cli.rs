@@ -1,0 +1,183 @@
+//! The command line: `serve` (default), `migrate`, `user create`, `keys rotate`.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::accounts::{self, Actor};
+use crate::auth::jwt::KeyFile;
+use crate::config::Settings;
+use crate::db::Location;
+use crate::domain::Role;
+use crate::startup::{AppState, Application};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "csr-assess",
+    version,
+    about = "Consumer-protection self-assessment service (serves the API by default)"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: Settings,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Apply migrations, load built-in data and serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage the token-signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Create an administrator, reviewer or industry-body account. The password is read from
+    /// standard input unless --password-env names a variable holding it.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "reviewer", "industry_body"])]
+        role: String,
+        /// Reviewers: GB/T 2260 region prefix of their association (omit for national).
+        #[arg(long)]
+        region: Option<String>,
+        /// Industry bodies: comma-separated GB/T 4754 code prefixes.
+        #[arg(long, value_delimiter = ',')]
+        industries: Vec<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Name of an environment variable that holds the password.
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Add a new signing key and make it active; tokens signed by older keys stay valid.
+    Rotate,
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    crate::telemetry::init();
+    let result = actix_web::rt::System::new().block_on(dispatch(cli));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> Result<(), String> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.settings).await,
+        Command::Migrate => {
+            let applied = Location::parse(&cli.settings.database_url()).prepare()?;
+            eprintln!("applied {} migration(s)", applied.len());
+            Ok(())
+        }
+        Command::User(UserCommand::Create {
+            email,
+            role,
+            region,
+            industries,
+            display_name,
+            password_env,
+        }) => {
+            let password = match password_env {
+                Some(var) => std::env::var(&var)
+                    .map_err(|_| format!("environment variable {var} is not set"))?,
+                None => {
+                    let mut s = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .map_err(|e| format!("cannot read the password from stdin: {e}"))?;
+                    s.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let role = Role::parse(&role).ok_or("unknown role")?;
+            let account = accounts::staff_account(
+                &email,
+                &password,
+                role,
+                region.as_deref(),
+                &industries,
+                display_name,
+            )
+            .map_err(|e| describe(&e))?;
+            let state = AppState::init(cli.settings)?;
+            let user = accounts::create_user(&state, account, Actor::default())
+                .await
+                .map_err(|e| describe(&e))?;
+            eprintln!("created {} user {} (id {})", user.role, user.email, user.id);
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let dir = cli.settings.keys_dir();
+            let mut file = KeyFile::load_or_create(&dir)?;
+            let kid = file.rotate().kid.clone();
+            file.save(&dir)?;
+            eprintln!("new active signing key {kid}; restart the service to use it");
+            Ok(())
+        }
+    }
+}
+
+fn describe(e: &crate::error::AppError) -> String {
+    let p = e.to_problem();
+    let fields: Vec<String> = p
+        .errors
+        .iter()
+        .map(|f| format!("{}: {}", f.field, f.message))
+        .collect();
+    if fields.is_empty() {
+        p.detail
+    } else {
+        fields.join("; ")
+    }
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let state = AppState::init(settings)?;
+    match accounts::bootstrap_admin(&state)
+        .await
+        .map_err(|e| describe(&e))?
+    {
+        Some((email, Some(password))) => {
+            eprintln!(
+                "\n  Created the first administrator: {email}\n  Password (shown once): {password}\n  \
+                 Change it now with POST /api/v1/auth/password, or set CSR_ADMIN_PASSWORD before the first start.\n"
+            );
+        }
+        Some((email, None)) => tracing::info!(%email, "created the first administrator"),
+        None => {}
+    }
+    let app = Application::build(state)?;
+    let host = app
+        .state
+        .settings
+        .bind
+        .rsplit_once(':')
+        .map_or("127.0.0.1", |(h, _)| h)
+        .to_owned();
+    let base = format!("http://{host}:{}", app.port);
+    tracing::info!(
+        backend = ?app.state.db.backend(),
+        "listening on {base}; API docs at {base}/docs/, OpenAPI at {base}/openapi.json"
+    );
+    app.server.await.map_err(|e| e.to_string())
+}

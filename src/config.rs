@@ -1,0 +1,181 @@
+//! Typed settings, read from command-line flags or `CSR_*` environment variables.
+//!
+//! Secrets are wrapped in [`Secret`] so they never show up in logs or `Debug` output.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A string that never prints.
+#[derive(Clone, Default)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Self(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// Minimum argon2id parameters (OWASP): never configurable below these.
+pub const ARGON2_MIN_MEMORY_KIB: u32 = 19_456;
+pub const ARGON2_MIN_ITERATIONS: u32 = 2;
+pub const ARGON2_MIN_PARALLELISM: u32 = 1;
+
+#[derive(clap::Args, Clone, Debug)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "CSR_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// Directory for the embedded database, signing keys and evidence files.
+    #[arg(long, env = "CSR_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// `postgres://…` for PostgreSQL, `sqlite://PATH` or a file path for SQLite;
+    /// default: `<data-dir>/csr-assess.db`.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "CSR_DB_POOL_SIZE", default_value_t = 8)]
+    pub db_pool_size: u32,
+
+    /// Seconds to wait for a database connection before answering 503.
+    #[arg(long, env = "CSR_DB_TIMEOUT_SECS", default_value_t = 5)]
+    pub db_timeout_secs: u64,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "CSR_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Largest JSON request body accepted, in bytes.
+    #[arg(long, env = "CSR_JSON_LIMIT_BYTES", default_value_t = 1024 * 1024)]
+    pub json_limit_bytes: usize,
+
+    /// Base URL at which the public can reach this service (used in links and QR codes).
+    #[arg(long, env = "CSR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Directory holding the token-signing keys (default: `<data-dir>/keys`).
+    #[arg(long, env = "CSR_KEYS_DIR")]
+    pub keys_dir: Option<PathBuf>,
+
+    /// `iss` of issued access tokens.
+    #[arg(long, env = "CSR_JWT_ISSUER", default_value = "csr-assess")]
+    pub jwt_issuer: String,
+
+    /// `aud` of issued access tokens.
+    #[arg(long, env = "CSR_JWT_AUDIENCE", default_value = "csr-assess-api")]
+    pub jwt_audience: String,
+
+    /// Lifetime of access tokens in seconds.
+    #[arg(long, env = "CSR_ACCESS_TOKEN_TTL_SECS", default_value_t = 900)]
+    pub access_token_ttl_secs: i64,
+
+    /// Lifetime of refresh tokens in seconds.
+    #[arg(long, env = "CSR_REFRESH_TOKEN_TTL_SECS", default_value_t = 30 * 24 * 3600)]
+    pub refresh_token_ttl_secs: i64,
+
+    /// argon2id memory cost in KiB (at least 19456).
+    #[arg(long, env = "CSR_ARGON2_MEMORY_KIB", default_value_t = ARGON2_MIN_MEMORY_KIB)]
+    pub argon2_memory_kib: u32,
+
+    /// argon2id iterations (at least 2).
+    #[arg(long, env = "CSR_ARGON2_ITERATIONS", default_value_t = ARGON2_MIN_ITERATIONS)]
+    pub argon2_iterations: u32,
+
+    /// argon2id lanes (at least 1).
+    #[arg(long, env = "CSR_ARGON2_PARALLELISM", default_value_t = ARGON2_MIN_PARALLELISM)]
+    pub argon2_parallelism: u32,
+
+    /// Failed logins allowed per account within the window before 429.
+    #[arg(long, env = "CSR_LOGIN_MAX_FAILURES", default_value_t = 5)]
+    pub login_max_failures: i32,
+
+    /// Failed logins allowed per client address within the window before 429.
+    #[arg(long, env = "CSR_LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = 50)]
+    pub login_max_failures_per_address: i32,
+
+    /// Length of the login-throttling window in seconds.
+    #[arg(long, env = "CSR_LOGIN_WINDOW_SECS", default_value_t = 900)]
+    pub login_window_secs: i64,
+
+    /// E-mail of the administrator created on first start.
+    #[arg(
+        long,
+        env = "CSR_ADMIN_EMAIL",
+        default_value = "admin@csr-assess.local"
+    )]
+    pub admin_email: String,
+
+    /// Password of the administrator created on first start (random if unset).
+    #[arg(long, env = "CSR_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<Secret>,
+}
+
+impl Settings {
+    /// Parses the settings from the environment alone, as a server started without flags would.
+    pub fn from_env() -> Result<Self, clap::Error> {
+        #[derive(clap::Parser)]
+        struct Only {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        <Only as clap::Parser>::try_parse_from(["csr-assess"]).map(|o| o.settings)
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.expose().to_owned(),
+            None => self.data_dir.join("csr-assess.db").display().to_string(),
+        }
+    }
+
+    pub fn keys_dir(&self) -> PathBuf {
+        self.keys_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keys"))
+    }
+
+    pub fn db_timeout(&self) -> Duration {
+        Duration::from_secs(self.db_timeout_secs.max(1))
+    }
+
+    /// Checks values that clap's types cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB
+            || self.argon2_iterations < ARGON2_MIN_ITERATIONS
+            || self.argon2_parallelism < ARGON2_MIN_PARALLELISM
+        {
+            return Err(format!(
+                "argon2 parameters below the minimum (m={ARGON2_MIN_MEMORY_KIB} KiB, t={ARGON2_MIN_ITERATIONS}, p={ARGON2_MIN_PARALLELISM})"
+            ));
+        }
+        if self.db_pool_size == 0 {
+            return Err("CSR_DB_POOL_SIZE must be at least 1".into());
+        }
+        if self.login_max_failures < 1 || self.login_max_failures_per_address < 1 {
+            return Err("login failure limits must be at least 1".into());
+        }
+        if self.access_token_ttl_secs < 60 || self.refresh_token_ttl_secs < 60 {
+            return Err("token lifetimes must be at least 60 s".into());
+        }
+        Ok(())
+    }
+}

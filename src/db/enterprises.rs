@@ -1,0 +1,58 @@
+//! Enterprise rows.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::AnyConnection;
+use super::schema::enterprises;
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = enterprises)]
+pub struct Enterprise {
+    pub id: i64,
+    pub credit_code: String,
+    pub name: String,
+    pub industry_code: String,
+    pub region_code: String,
+    pub size: String,
+    pub contact_email: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = enterprises)]
+pub struct NewEnterprise<'a> {
+    pub credit_code: &'a str,
+    pub name: &'a str,
+    pub industry_code: &'a str,
+    pub region_code: &'a str,
+    pub size: &'a str,
+    pub contact_email: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut AnyConnection, new: &NewEnterprise<'_>) -> AppResult<i64> {
+    Ok(diesel::insert_into(enterprises::table)
+        .values(new)
+        .returning(enterprises::id)
+        .get_result(conn)?)
+}
+
+pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Enterprise>> {
+    Ok(enterprises::table
+        .find(id)
+        .select(Enterprise::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A page of enterprises ordered by id, after the cursor.
+pub fn list(conn: &mut AnyConnection, after: i64, limit: i64) -> AppResult<Vec<Enterprise>> {
+    Ok(enterprises::table
+        .filter(enterprises::id.gt(after))
+        .order(enterprises::id)
+        .limit(limit)
+        .select(Enterprise::as_select())
+        .load(conn)?)
+}

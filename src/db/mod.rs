@@ -1,0 +1,271 @@
+//! Storage: one binary on embedded SQLite (default) or PostgreSQL (`postgres://` URL).
+//!
+//! Both backends share `schema.rs` and the query code through diesel's multi-connection; each
+//! has its own migration folder, embedded in the binary and applied at start. Pool checkout and
+//! queries run on actix's blocking pool, never on a worker thread.
+
+pub mod audit;
+pub mod enterprises;
+pub mod schema;
+pub mod throttle;
+pub mod tokens;
+pub mod users;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use actix_web::web;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::{AppError, AppResult};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where the database lives, parsed from `DATABASE_URL` or the default SQLite path.
+#[derive(Debug, Clone)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres(url.to_owned())
+        } else {
+            let path = url
+                .strip_prefix("sqlite://")
+                .or_else(|| url.strip_prefix("sqlite:"))
+                .unwrap_or(url);
+            Self::Sqlite(PathBuf::from(path))
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+        match self {
+            Self::Postgres(url) => PgConnection::establish(url).map(AnyConnection::Postgresql),
+            Self::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.display().to_string())?;
+                // Per-connection settings; journal_mode=WAL is set once in `prepare`.
+                conn.batch_execute(
+                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+                )
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    /// Creates what the database needs to exist (file directory, PostgreSQL database), sets
+    /// SQLite's WAL mode and applies pending migrations. Returns the versions applied.
+    pub fn prepare(&self) -> Result<Vec<String>, String> {
+        let applied = match self {
+            Self::Sqlite(path) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)
+                        .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                }
+                let mut conn = SqliteConnection::establish(&path.display().to_string())
+                    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")
+                    .map_err(|e| e.to_string())?;
+                conn.run_pending_migrations(SQLITE_MIGRATIONS)
+                    .map_err(|e| format!("migration failed: {e}"))?
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect()
+            }
+            Self::Postgres(url) => {
+                let mut conn = match PgConnection::establish(url) {
+                    Ok(c) => c,
+                    Err(e) if e.to_string().contains("does not exist") => {
+                        create_postgres_database(url)?;
+                        PgConnection::establish(url).map_err(|e| e.to_string())?
+                    }
+                    Err(e) => return Err(format!("cannot connect to PostgreSQL: {e}")),
+                };
+                // Serialise concurrent starts of several instances on one database.
+                conn.batch_execute("SELECT pg_advisory_lock(7271001)")
+                    .map_err(|e| e.to_string())?;
+                let result = conn
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|v| v.iter().map(|v| v.to_string()).collect())
+                    .map_err(|e| format!("migration failed: {e}"));
+                let _ = conn.batch_execute("SELECT pg_advisory_unlock(7271001)");
+                result?
+            }
+        };
+        Ok(applied)
+    }
+}
+
+/// Creates the database named in `url` through the server's `postgres` database.
+fn create_postgres_database(url: &str) -> Result<(), String> {
+    let mut parsed = url::Url::parse(url).map_err(|e| format!("invalid DATABASE_URL: {e}"))?;
+    let name = parsed.path().trim_start_matches('/').to_owned();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(format!(
+            "cannot create database {name:?}: use letters, digits, _ and -"
+        ));
+    }
+    parsed.set_path("/postgres");
+    let mut admin = PgConnection::establish(parsed.as_str())
+        .map_err(|e| format!("cannot connect to PostgreSQL: {e}"))?;
+    match admin.batch_execute(&format!("CREATE DATABASE \"{name}\"")) {
+        Ok(()) => Ok(()),
+        // Another instance created it meanwhile.
+        Err(e) if e.to_string().contains("already exists") => Ok(()),
+        Err(e) => Err(format!("cannot create database {name}: {e}")),
+    }
+}
+
+pub struct Manager(Location);
+
+impl ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| ConnectionError::BadConnection(e.to_string()))
+    }
+
+    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
+        false
+    }
+}
+
+pub type Conn = PooledConnection<Manager>;
+
+/// The connection pool, cheap to clone.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    backend: Backend,
+}
+
+impl Db {
+    /// Prepares the database (migrations) and opens the pool.
+    pub fn open(url: &str, max_size: u32, timeout: Duration) -> Result<Self, String> {
+        let location = Location::parse(url);
+        let applied = location.prepare()?;
+        if !applied.is_empty() {
+            tracing::info!(migrations = ?applied, "applied migrations");
+        }
+        let backend = location.backend();
+        let pool = Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(timeout)
+            .test_on_check_out(true)
+            .build(Manager(location))
+            .map_err(|e| format!("cannot open the database pool: {e}"))?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Connections open and idle, for metrics.
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let s = self.pool.state();
+        (s.connections, s.idle_connections, self.pool.max_size())
+    }
+
+    /// Runs `f` with a pooled connection on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE` on SQLite) on the blocking pool.
+    pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        self.read(move |conn| write_tx(conn, f)).await
+    }
+
+    /// Synchronous access for command-line tools.
+    pub fn blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = self.pool.get()?;
+        write_tx(&mut conn, f)
+    }
+}
+
+/// Runs `f` in a transaction that takes SQLite's write lock up front, so two writers never
+/// deadlock upgrading read locks; on PostgreSQL an ordinary transaction.
+pub fn write_tx<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> AppResult<T>,
+) -> AppResult<T> {
+    match conn {
+        AnyConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let AnyConnection::Sqlite(inner) = conn else {
+                return Err(AppError::internal("connection changed backend"));
+            };
+            match result {
+                Ok(value) => {
+                    AnsiTransactionManager::commit_transaction(inner)?;
+                    Ok(value)
+                }
+                Err(e) => {
+                    AnsiTransactionManager::rollback_transaction(inner)?;
+                    Err(e)
+                }
+            }
+        }
+        AnyConnection::Postgresql(_) => conn.transaction(f),
+    }
+}
+
+/// The current time as stored: UTC, truncated to microseconds so both backends agree.
+pub fn now() -> chrono::NaiveDateTime {
+    let micros = chrono::Utc::now().timestamp_micros();
+    chrono::DateTime::from_timestamp_micros(micros)
+        .unwrap_or_default()
+        .naive_utc()
+}

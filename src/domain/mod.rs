@@ -1,0 +1,12 @@
+//! Pure domain types and rules: no actix, no diesel. Values are parsed at the boundary, so a
+//! handler never holds an invalid one.
+
+pub mod credit_code;
+pub mod enterprise;
+pub mod role;
+pub mod user;
+
+pub use credit_code::CreditCode;
+pub use enterprise::{IndustryCode, RegionCode, Size};
+pub use role::Role;
+pub use user::{Email, Password};

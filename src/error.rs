@@ -1,0 +1,350 @@
+//! The one error type of the service and its RFC 9457 `application/problem+json` rendering.
+//!
+//! Every failure a client can see goes through [`AppError`]: handlers return [`AppResult`],
+//! extractor failures are mapped here, and a middleware turns any other error response (unknown
+//! route, wrong method, actix internals) into the same shape. Internal details are logged and
+//! never echoed.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub type AppResult<T> = Result<T, AppError>;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One offending field of a request.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `credit_code` or `answers[3].value`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// RFC 9457 problem details, as every error of this API is rendered.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Problem {
+    /// A URI naming the problem type (`about:blank` or a stable URN per code).
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable machine-readable code, snake_case.
+    pub code: String,
+    /// For validation errors: the offending fields.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("malformed request: {0}")]
+    BadRequest(String),
+    #[error("validation failed")]
+    Validation(Vec<FieldError>),
+    #[error("authentication required")]
+    Unauthorized(&'static str),
+    #[error("invalid e-mail or password")]
+    InvalidCredentials,
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed(String),
+    #[error("conflict: {1}")]
+    Conflict(&'static str, String),
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type: {0}")]
+    UnsupportedMediaType(String),
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+
+    /// Stable machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadRequest(_) => "malformed_request",
+            Self::Validation(_) => "validation_failed",
+            Self::Unauthorized(code) => code,
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed(_) => "method_not_allowed",
+            Self::Conflict(code, _) => code,
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType(_) => "unsupported_media_type",
+            Self::TooManyRequests { .. } => "too_many_requests",
+            Self::Unavailable(_) => "service_unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            Self::BadRequest(msg) => msg.clone(),
+            Self::Validation(errors) => match errors.as_slice() {
+                [one] => format!("`{}`: {}", one.field, one.message),
+                many => format!("{} fields are invalid", many.len()),
+            },
+            Self::Unauthorized(_) => "A valid bearer access token is required.".into(),
+            Self::InvalidCredentials => "The e-mail or the password is wrong.".into(),
+            Self::Forbidden(msg) => msg.clone(),
+            Self::NotFound => "No such resource.".into(),
+            Self::MethodNotAllowed(allow) => {
+                format!("This resource does not accept that method; allowed: {allow}.")
+            }
+            Self::Conflict(_, msg) => msg.clone(),
+            Self::PayloadTooLarge => "The request body exceeds the size limit.".into(),
+            Self::UnsupportedMediaType(msg) => msg.clone(),
+            Self::TooManyRequests { retry_after_secs } => {
+                format!("Too many attempts; retry in {retry_after_secs} s.")
+            }
+            Self::Unavailable(_) => "The database is unavailable; retry shortly.".into(),
+            Self::Internal(_) => "An internal error occurred.".into(),
+        }
+    }
+
+    pub fn to_problem(&self) -> Problem {
+        let status = self.status_code();
+        Problem {
+            type_: format!("urn:csr-assess:problem:{}", self.code()),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: self.detail(),
+            code: self.code().to_owned(),
+            errors: match self {
+                Self::Validation(errors) => errors.clone(),
+                _ => Vec::new(),
+            },
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unauthorized(_) | Self::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(..) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            Self::Internal(e) => tracing::error!(error = %e, "internal error"),
+            _ => {}
+        }
+        let mut res = HttpResponse::build(self.status_code());
+        res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
+        match self {
+            Self::TooManyRequests { retry_after_secs } => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
+            }
+            Self::Unauthorized(_) | Self::InvalidCredentials => {
+                res.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+            }
+            Self::MethodNotAllowed(allow) => {
+                res.insert_header((header::ALLOW, allow.as_str()));
+            }
+            Self::Unavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
+        }
+        res.body(serde_json::to_string(&self.to_problem()).unwrap_or_default())
+    }
+}
+
+impl From<diesel::result::Error> for AppError {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        match e {
+            E::NotFound => Self::NotFound,
+            E::DatabaseError(K::UniqueViolation, info) => {
+                Self::Conflict("already_exists", conflict_detail(info.message()))
+            }
+            E::DatabaseError(K::ForeignKeyViolation, _) => Self::Conflict(
+                "reference_conflict",
+                "The resource is referenced by, or refers to, another one.".into(),
+            ),
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            E::DatabaseError(K::SerializationFailure, info) => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            E::DatabaseError(_, info) if is_transient(info.message()) => {
+                Self::Unavailable(info.message().to_owned())
+            }
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+fn is_transient(msg: &str) -> bool {
+    let msg = msg.to_ascii_lowercase();
+    msg.contains("locked") || msg.contains("busy") || msg.contains("terminating connection")
+}
+
+fn conflict_detail(msg: &str) -> String {
+    // Say which unique value clashed without echoing the database message.
+    if msg.contains("credit_code") {
+        "An enterprise with this credit code is already registered.".into()
+    } else if msg.contains("email") {
+        "A user with this e-mail already exists.".into()
+    } else {
+        "The resource already exists.".into()
+    }
+}
+
+impl From<r2d2_error::PoolError> for AppError {
+    fn from(e: r2d2_error::PoolError) -> Self {
+        Self::Unavailable(e.to_string())
+    }
+}
+
+/// Re-export of the pool error type so callers need not name r2d2.
+pub mod r2d2_error {
+    pub use diesel::r2d2::PoolError;
+}
+
+impl From<actix_web::error::BlockingError> for AppError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+/// Turns a serde error with its path into the field-naming validation error clients get.
+pub fn json_error(e: serde_path_to_error::Error<serde_json::Error>) -> AppError {
+    use serde_json::error::Category;
+    let inner = e.inner();
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            AppError::BadRequest(format!("the body is not valid JSON: {inner}"))
+        }
+        Category::Data => {
+            let path = e.path().to_string();
+            let message = strip_position(&inner.to_string());
+            // serde names missing and unknown fields in the message, one level below the path.
+            let named = between_backticks(&message).filter(|_| {
+                message.starts_with("missing field") || message.starts_with("unknown field")
+            });
+            let field = match (path.as_str(), named) {
+                (".", Some(name)) => name.to_owned(),
+                (p, Some(name)) if message.starts_with("missing field") => format!("{p}.{name}"),
+                (".", None) => "body".to_owned(),
+                (p, _) => p.to_owned(),
+            };
+            let message = if message.starts_with("unknown field") {
+                "unknown field".to_owned()
+            } else {
+                message
+            };
+            AppError::validation(field, message)
+        }
+    }
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_owned(),
+        None => msg.to_owned(),
+    }
+}
+
+fn between_backticks(msg: &str) -> Option<&str> {
+    let start = msg.find('`')? + 1;
+    let len = msg[start..].find('`')?;
+    Some(&msg[start..start + len])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[expect(dead_code)]
+    struct Body {
+        name: String,
+        inner: Inner,
+    }
+    #[derive(Debug, serde::Deserialize)]
+    #[expect(dead_code)]
+    struct Inner {
+        count: u32,
+    }
+
+    fn parse(s: &str) -> AppError {
+        let de = &mut serde_json::Deserializer::from_str(s);
+        match serde_path_to_error::deserialize::<_, Body>(de) {
+            Ok(_) => panic!("parsed"),
+            Err(e) => json_error(e),
+        }
+    }
+
+    fn fields(e: AppError) -> Vec<String> {
+        match e {
+            AppError::Validation(f) => f.into_iter().map(|f| f.field).collect(),
+            other => panic!("not a validation error: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn names_missing_unknown_and_mistyped_fields() {
+        assert_eq!(fields(parse(r#"{"inner":{"count":1}}"#)), ["name"]);
+        assert_eq!(
+            fields(parse(r#"{"name":"a","inner":{"count":1},"x":1}"#)),
+            ["x"]
+        );
+        assert_eq!(
+            fields(parse(r#"{"name":"a","inner":{"count":"x"}}"#)),
+            ["inner.count"]
+        );
+        assert_eq!(fields(parse(r#"{"name":"a","inner":{}}"#)), ["inner.count"]);
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        assert!(matches!(parse("{"), AppError::BadRequest(_)));
+        assert!(matches!(parse("nope"), AppError::BadRequest(_)));
+    }
+}

@@ -1,0 +1,89 @@
+//! Request extractors whose failures are problem+json: a strict JSON body and the request id.
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::{AppError, json_error};
+
+/// A JSON request body. Unlike `web::Json`, errors name the offending field by its path, the
+/// size limit answers 413, and a wrong content type answers 415.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .mime_type()
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"));
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(AppError::UnsupportedMediaType(
+                    "the body must be JSON with Content-Type: application/json".into(),
+                ));
+            }
+            let bytes = body.await.map_err(|e| {
+                if e.as_response_error().status_code()
+                    == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                {
+                    AppError::PayloadTooLarge
+                } else {
+                    AppError::BadRequest(format!("cannot read the body: {e}"))
+                }
+            })?;
+            let mut de = serde_json::Deserializer::from_slice(&bytes);
+            let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+            de.end().map_err(|e| {
+                AppError::BadRequest(format!("trailing data after the JSON value: {e}"))
+            })?;
+            Ok(Json(value))
+        })
+    }
+}
+
+/// The id of the current request (from `X-Request-Id` or generated), for logs and the audit log.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+impl FromRequest for RequestId {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(uuid::Uuid::new_v4().to_string()));
+        ready(Ok(id))
+    }
+}
+
+/// Paging parameters shared by list endpoints: `after` is the last id of the previous page.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct Page {
+    /// Return items with an id greater than this (the `next_cursor` of the previous page).
+    pub after: Option<i64>,
+    /// Items per page, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+impl Page {
+    pub fn bounds(&self) -> Result<(i64, i64), AppError> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(AppError::validation("limit", "must be between 1 and 200"));
+        }
+        Ok((self.after.unwrap_or(0), limit))
+    }
+}

@@ -1,0 +1,17 @@
+//! csr-assess: self-assessment, review and certification against the CCA guideline on good
+//! enterprises protecting consumer interests.
+
+pub mod accounts;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+pub mod views;

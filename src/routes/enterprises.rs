@@ -1,0 +1,249 @@
+//! Enterprises: registration, reading, and their users.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::accounts::{self, Actor, Fields, NewAccount, Registration};
+use crate::auth::AuthUser;
+use crate::db::{enterprises, users};
+use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
+use crate::error::{AppError, AppResult, Problem};
+use crate::extract::{Json, Page, RequestId};
+use crate::startup::AppState;
+use crate::views::{self, EnterpriseView, UserView};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterEnterprise {
+    /// Unified social credit code, 18 characters with a valid check character.
+    #[schema(example = "91350100M000100Y43")]
+    pub credit_code: String,
+    pub name: String,
+    /// GB/T 4754-2017 industry code, e.g. `C1491`.
+    #[schema(example = "C1491")]
+    pub industry_code: String,
+    /// GB/T 2260 six-digit region code.
+    #[schema(example = "330106")]
+    pub region_code: String,
+    pub size: Size,
+    pub contact_email: String,
+    /// E-mail of the enterprise's first administrator.
+    pub admin_email: String,
+    /// At least 12 characters.
+    pub admin_password: String,
+}
+
+impl RegisterEnterprise {
+    fn parse(self) -> AppResult<Registration> {
+        let mut f = Fields::default();
+        let credit_code = f.check("credit_code", CreditCode::parse(&self.credit_code));
+        let name = self.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            f.check::<()>("name", Err("must be 1 to 200 characters"));
+        }
+        let industry = f.check("industry_code", IndustryCode::parse(&self.industry_code));
+        let region = f.check("region_code", RegionCode::parse(&self.region_code));
+        let contact_email = f.check("contact_email", Email::parse(&self.contact_email));
+        let admin_email = f.check("admin_email", Email::parse(&self.admin_email));
+        let admin_password = f.check("admin_password", Password::parse(&self.admin_password));
+        f.finish()?;
+        match (
+            credit_code,
+            industry,
+            region,
+            contact_email,
+            admin_email,
+            admin_password,
+        ) {
+            (
+                Some(credit_code),
+                Some(industry),
+                Some(region),
+                Some(contact_email),
+                Some(admin_email),
+                Some(admin_password),
+            ) => Ok(Registration {
+                credit_code,
+                name,
+                industry,
+                region,
+                size: self.size,
+                contact_email,
+                admin_email,
+                admin_password,
+            }),
+            _ => Err(AppError::internal("validation passed without values")),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddEnterpriseUser {
+    pub email: String,
+    /// At least 12 characters.
+    pub password: String,
+    pub display_name: Option<String>,
+}
+
+/// Register an enterprise together with its first `enterprise_admin` user. No login needed.
+#[utoipa::path(
+    tag = "enterprises",
+    request_body = RegisterEnterprise,
+    responses(
+        (status = 201, body = EnterpriseView),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/enterprises")]
+pub async fn register(
+    state: web::Data<AppState>,
+    rid: RequestId,
+    body: Json<RegisterEnterprise>,
+) -> AppResult<HttpResponse> {
+    let registration = body.0.parse()?;
+    let actor = Actor {
+        user_id: None,
+        request_id: Some(rid.0),
+    };
+    let enterprise = accounts::register_enterprise(&state, registration, actor).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/enterprises/{}", enterprise.id)))
+        .json(enterprise))
+}
+
+/// List enterprises (administrators).
+#[utoipa::path(
+    tag = "enterprises",
+    params(Page),
+    security(("bearer" = [])),
+    responses((status = 200, body = views::Page<EnterpriseView>), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/enterprises")]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    page: web::Query<Page>,
+) -> AppResult<web::Json<views::Page<EnterpriseView>>> {
+    user.require_admin()?;
+    let (after, limit) = page.bounds()?;
+    let rows = state
+        .db
+        .read(move |conn| enterprises::list(conn, after, limit))
+        .await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(web::Json(views::Page {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+async fn visible_enterprise(
+    state: &AppState,
+    user: &AuthUser,
+    id: i64,
+) -> AppResult<enterprises::Enterprise> {
+    if !user.can_see_enterprise(id) {
+        return Err(AppError::NotFound);
+    }
+    state
+        .db
+        .read(move |conn| enterprises::find(conn, id))
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// One enterprise: visible to its own users and administrators; 404 for everyone else.
+#[utoipa::path(
+    tag = "enterprises",
+    params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = EnterpriseView), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/enterprises/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<EnterpriseView>> {
+    let e = visible_enterprise(&state, &user, id.into_inner()).await?;
+    Ok(web::Json(e.into()))
+}
+
+/// The users of an enterprise.
+#[utoipa::path(
+    tag = "enterprises",
+    params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<UserView>), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/enterprises/{id}/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<Vec<UserView>>> {
+    let e = visible_enterprise(&state, &user, id.into_inner()).await?;
+    let rows = state
+        .db
+        .read(move |conn| users::of_enterprise(conn, e.id))
+        .await?;
+    Ok(web::Json(rows.into_iter().map(Into::into).collect()))
+}
+
+/// Add an `enterprise_member` to an enterprise (its `enterprise_admin` or an administrator).
+#[utoipa::path(
+    tag = "enterprises",
+    params(("id" = i64, Path)),
+    request_body = AddEnterpriseUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/enterprises/{id}/users")]
+pub async fn add_user(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+    body: Json<AddEnterpriseUser>,
+) -> AppResult<HttpResponse> {
+    let e = visible_enterprise(&state, &user, id.into_inner()).await?;
+    user.require(&[Role::EnterpriseAdmin, Role::Admin])?;
+    let AddEnterpriseUser {
+        email,
+        password,
+        display_name,
+    } = body.0;
+    let mut f = Fields::default();
+    let email = f.check("email", Email::parse(&email));
+    let password = f.check("password", Password::parse(&password));
+    f.check(
+        "display_name",
+        accounts::check_display_name(display_name.as_deref()),
+    );
+    f.finish()?;
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(AppError::internal("validation passed without values"));
+    };
+    let account = NewAccount {
+        email,
+        password,
+        role: Role::EnterpriseMember,
+        enterprise_id: Some(e.id),
+        region_scope: None,
+        industry_scopes: Vec::new(),
+        display_name,
+    };
+    let created = accounts::create_user(&state, account, Actor::user(&user, &rid.0)).await?;
+    Ok(HttpResponse::Created().json(created))
+}

@@ -1,0 +1,90 @@
+//! HTTP routes, one module per resource. Each handler carries its OpenAPI description, so the
+//! registered routes and the OpenAPI document cannot drift apart.
+
+pub mod auth;
+pub mod enterprises;
+pub mod health;
+pub mod me;
+pub mod users;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// Registers every documented route.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics)
+        .service(health::openapi)
+        .service(
+            scope("/api/v1")
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::change_password)
+                .service(me::me)
+                .service(enterprises::register)
+                .service(enterprises::list)
+                .service(enterprises::get)
+                .service(enterprises::list_users)
+                .service(enterprises::add_user)
+                .service(users::create)
+                .service(users::list)
+                .service(users::get),
+        );
+}
+
+/// Fallback for requests no route matched: 405 with `Allow` when the path exists under other
+/// methods, 404 otherwise.
+pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let allowed = state.routes.allowed_methods(req.path());
+    let err = if allowed.is_empty() {
+        AppError::NotFound
+    } else {
+        AppError::MethodNotAllowed(allowed.join(", "))
+    };
+    actix_web::ResponseError::error_response(&err)
+}
+
+/// The documented paths and their methods, matched against request paths.
+#[derive(Debug, Default)]
+pub struct RouteTable(Vec<(Vec<String>, Vec<String>)>);
+
+impl RouteTable {
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let mut table = Vec::new();
+        for (path, item) in api.paths.paths.iter() {
+            let segments = path.split('/').map(str::to_owned).collect();
+            let value = serde_json::to_value(item).unwrap_or_default();
+            let methods = ["get", "put", "post", "delete", "patch", "head", "options"]
+                .iter()
+                .filter(|m| value.get(**m).is_some())
+                .map(|m| m.to_ascii_uppercase())
+                .collect();
+            table.push((segments, methods));
+        }
+        Self(table)
+    }
+
+    pub fn allowed_methods(&self, path: &str) -> Vec<String> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut methods: Vec<String> = self
+            .0
+            .iter()
+            .filter(|(template, _)| {
+                template.len() == parts.len()
+                    && template.iter().zip(&parts).all(|(t, p)| {
+                        (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p
+                    })
+            })
+            .flat_map(|(_, m)| m.iter().cloned())
+            .collect();
+        methods.sort();
+        methods.dedup();
+        methods
+    }
+}

@@ -1,0 +1,138 @@
+//! Association and administration accounts, managed by administrators.
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::accounts::{self, Actor};
+use crate::auth::AuthUser;
+use crate::db::users;
+use crate::domain::Role;
+use crate::error::{AppError, AppResult, Problem};
+use crate::extract::{Json, Page, RequestId};
+use crate::startup::AppState;
+use crate::views::{self, UserView};
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    pub email: String,
+    /// At least 12 characters.
+    pub password: String,
+    /// `admin`, `reviewer` or `industry_body`.
+    pub role: Role,
+    /// Reviewers: GB/T 2260 prefix (2, 4 or 6 digits) of their local association; omit for national.
+    pub region_scope: Option<String>,
+    /// Industry bodies: GB/T 4754 code prefixes, e.g. `["C13", "C14"]`.
+    #[serde(default)]
+    pub industry_scopes: Vec<String>,
+    pub display_name: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UserFilter {
+    /// Only users of this role.
+    pub role: Option<Role>,
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Create a reviewer, industry-body or administrator account (administrators).
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = UserView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users")]
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    body: Json<CreateUser>,
+) -> AppResult<HttpResponse> {
+    user.require_admin()?;
+    let b = body.0;
+    let account = accounts::staff_account(
+        &b.email,
+        &b.password,
+        b.role,
+        b.region_scope.as_deref(),
+        &b.industry_scopes,
+        b.display_name,
+    )?;
+    let created = accounts::create_user(&state, account, Actor::user(&user, &rid.0)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/users/{}", created.id)))
+        .json(created))
+}
+
+/// List users (administrators), optionally of one role.
+#[utoipa::path(
+    tag = "users",
+    params(UserFilter),
+    security(("bearer" = [])),
+    responses((status = 200, body = views::Page<UserView>), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/users")]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    filter: web::Query<UserFilter>,
+) -> AppResult<web::Json<views::Page<UserView>>> {
+    user.require_admin()?;
+    let (after, limit) = Page {
+        after: filter.after,
+        limit: filter.limit,
+    }
+    .bounds()?;
+    let role = filter.role.map(Role::as_str);
+    let rows = state
+        .db
+        .read(move |conn| users::list(conn, role, after, limit))
+        .await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.id))
+        .flatten();
+    Ok(web::Json(views::Page {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    }))
+}
+
+/// One user: administrators see everyone, others only themselves and, for enterprise
+/// administrators, the users of their enterprise.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/users/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<UserView>> {
+    let id = id.into_inner();
+    let row = state
+        .db
+        .read(move |conn| users::find(conn, id))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let visible = user.role == Role::Admin
+        || user.id == row.id
+        || (user.role == Role::EnterpriseAdmin
+            && row.enterprise_id.is_some()
+            && row.enterprise_id == user.enterprise_id);
+    if !visible {
+        return Err(AppError::NotFound);
+    }
+    Ok(web::Json(row.into()))
+}

@@ -1,0 +1,164 @@
+//! Building and running the HTTP server: shared state, middleware, routes and error shaping.
+
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::{App, HttpServer, ResponseError, web};
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
+
+use crate::auth::jwt::{JwtKeys, KeyFile};
+use crate::auth::password::Hasher;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::error::{AppError, PROBLEM_JSON};
+use crate::metrics::Metrics;
+use crate::openapi::ApiDoc;
+use crate::routes::{self, RouteTable};
+
+/// What every request can reach. Nothing here changes between requests except metrics, so any
+/// number of instances can serve one database.
+pub struct AppState {
+    pub settings: Settings,
+    pub db: Db,
+    pub jwt: JwtKeys,
+    pub hasher: Hasher,
+    pub metrics: Metrics,
+    pub routes: RouteTable,
+    pub openapi_json: String,
+}
+
+impl AppState {
+    /// Opens the database (applying migrations), loads or creates the signing keys.
+    pub fn init(settings: Settings) -> Result<Self, String> {
+        settings.validate()?;
+        let db = Db::open(
+            &settings.database_url(),
+            settings.db_pool_size,
+            settings.db_timeout(),
+        )?;
+        let keys = KeyFile::load_or_create(&settings.keys_dir())?;
+        let jwt = JwtKeys::new(&keys, &settings)?;
+        let hasher = Hasher::new(&settings)?;
+        let api = openapi();
+        Ok(Self {
+            settings,
+            db,
+            jwt,
+            hasher,
+            metrics: Metrics::default(),
+            routes: RouteTable::from_openapi(&api),
+            openapi_json: api.to_pretty_json().map_err(|e| e.to_string())?,
+        })
+    }
+}
+
+/// The OpenAPI document of every registered route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts();
+    api
+}
+
+/// A running server and the port it listens on.
+pub struct Application {
+    pub port: u16,
+    pub server: Server,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Binds `settings.bind` (port 0 picks a free port) and builds the server without running it.
+    pub fn build(state: AppState) -> Result<Self, String> {
+        let listener = TcpListener::bind(&state.settings.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", state.settings.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let workers = state.settings.workers;
+        let state = web::Data::new(state);
+        let data = state.clone();
+        let mut server = HttpServer::new(move || {
+            let json_limit = data.settings.json_limit_bytes;
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .openapi(ApiDoc::openapi())
+                .app_data(data.clone())
+                .app_data(web::PayloadConfig::new(json_limit))
+                .app_data(web::QueryConfig::default().error_handler(|e, _| {
+                    AppError::BadRequest(format!("invalid query string: {e}")).into()
+                }))
+                .app_data(
+                    web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
+                )
+                .configure(routes::configure)
+                .split_for_parts();
+            app.service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
+                .default_service(web::to(routes::fallback))
+                .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+                .wrap(from_fn(crate::telemetry::observe))
+        })
+        .listen(listener)
+        .map_err(|e| e.to_string())?
+        .shutdown_timeout(30);
+        if let Some(n) = workers {
+            server = server.workers(n.max(1));
+        }
+        Ok(Self {
+            port,
+            server: server.run(),
+            state,
+        })
+    }
+}
+
+/// Turns an error response that is not problem+json yet (actix internals, the Swagger UI
+/// service) into one, keeping its status.
+fn problem_for_bare_errors<B: MessageBody + 'static>(
+    res: ServiceResponse<B>,
+) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+    }
+    let status = res.status();
+    let err = match status.as_u16() {
+        404 => AppError::NotFound,
+        413 => AppError::PayloadTooLarge,
+        415 => AppError::UnsupportedMediaType("unsupported content type".into()),
+        405 => AppError::MethodNotAllowed(
+            res.headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        s if s >= 500 => AppError::Internal(format!("unhandled {status}")),
+        _ => AppError::BadRequest(
+            status
+                .canonical_reason()
+                .unwrap_or("bad request")
+                .to_owned(),
+        ),
+    };
+    let mut new = err.error_response();
+    *new.status_mut() = status;
+    if let Some(rid) = res.headers().get(crate::telemetry::REQUEST_ID) {
+        new.headers_mut()
+            .insert(crate::telemetry::REQUEST_ID, rid.clone());
+    }
+    new.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let (req, _) = res.into_parts();
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, new).map_into_right_body(),
+    ))
+}

@@ -1,0 +1,109 @@
+//! Response bodies. Rows never leave the service directly, so a new column cannot leak.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::{enterprises::Enterprise, users::User};
+use crate::domain::{Role, Size};
+
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(t, Utc)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnterpriseView {
+    pub id: i64,
+    /// Unified social credit code (GB 32100-2015).
+    pub credit_code: String,
+    pub name: String,
+    /// GB/T 4754-2017 industry code.
+    pub industry_code: String,
+    /// GB/T 2260 region code.
+    pub region_code: String,
+    #[schema(value_type = Size)]
+    pub size: String,
+    pub contact_email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Enterprise> for EnterpriseView {
+    fn from(e: Enterprise) -> Self {
+        Self {
+            id: e.id,
+            credit_code: e.credit_code,
+            name: e.name,
+            industry_code: e.industry_code,
+            region_code: e.region_code,
+            size: e.size,
+            contact_email: e.contact_email,
+            created_at: utc(e.created_at),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub id: i64,
+    pub email: String,
+    #[schema(value_type = Role)]
+    pub role: String,
+    pub enterprise_id: Option<i64>,
+    /// Reviewers: GB/T 2260 region prefix of their association; `null` for national reviewers.
+    pub region_scope: Option<String>,
+    /// Industry bodies: GB/T 4754 code prefixes they may see.
+    pub industry_scopes: Vec<String>,
+    pub display_name: Option<String>,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.id,
+            email: u.email,
+            role: u.role,
+            enterprise_id: u.enterprise_id,
+            region_scope: u.region_scope,
+            industry_scopes: split_scopes(u.industry_scopes.as_deref()),
+            display_name: u.display_name,
+            disabled: u.disabled,
+            created_at: utc(u.created_at),
+        }
+    }
+}
+
+pub fn split_scopes(s: Option<&str>) -> Vec<String> {
+    s.unwrap_or_default()
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The caller: their account and, for enterprise users, their enterprise.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    #[serde(flatten)]
+    pub user: UserView,
+    pub enterprise: Option<EnterpriseView>,
+}
+
+/// A page of items; pass `next_cursor` as `after` to get the next page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenResponse {
+    /// EdDSA-signed JWT (`typ: at+jwt`), valid for `expires_in` seconds.
+    pub access_token: String,
+    /// Opaque, single-use refresh token.
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    pub expires_in: i64,
+}
