@@ -276,11 +276,11 @@ pub async fn login(
             .read(move |conn| {
                 let now = db::now();
                 for (key, limit) in keys.iter().zip(limits) {
-                    if let Some((failures, start)) = throttle::failures(conn, key, now - window)? {
-                        if failures >= limit {
-                            let retry = (start + window - now).num_seconds().max(1) as u64;
-                            return Ok(LoginCheck::Blocked(retry));
-                        }
+                    if let Some((failures, start)) = throttle::failures(conn, key, now - window)?
+                        && failures >= limit
+                    {
+                        let retry = (start + window - now).num_seconds().max(1) as u64;
+                        return Ok(LoginCheck::Blocked(retry));
                     }
                 }
                 Ok(LoginCheck::Open(users::find_by_email(conn, &email)?))
@@ -352,7 +352,7 @@ pub async fn login(
 }
 
 enum Rotation {
-    Issued(users::User, String),
+    Issued(Box<users::User>, String),
     Rejected,
 }
 
@@ -400,7 +400,7 @@ pub async fn refresh(
                 return Ok(Rotation::Rejected);
             }
             let next = new_refresh_token(conn, &st, user.id, &row.family_id)?;
-            Ok(Rotation::Issued(user, next))
+            Ok(Rotation::Issued(Box::new(user), next))
         })
         .await?;
     match outcome {

@@ -1,1 +1,15 @@
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+//! Black-box API tests: each test starts the real application on port 0 with a fresh database
+//! and talks HTTP. Every test runs on SQLite, and again on PostgreSQL when
+//! `CSR_TEST_POSTGRES_URL` is set (a new database per test, dropped afterwards).
+
+#[macro_use]
+mod helpers;
+
+mod auth;
+mod cli;
+mod enterprises;
+mod operations;
+mod readme;
+mod users;

@@ -1,0 +1,441 @@
+//! Login, token validation (RFC 8725 cases), refresh rotation and reuse detection, logout,
+//! password changes, throttling and rehashing.
+
+use base64::Engine;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use csr_assess::auth::jwt::KeyFile;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    Backend, PASSWORD, TestApp, spawn_app, spawn_app_with, spawn_sibling, unique_email,
+};
+
+backend_tests!(
+    login_issues_eddsa_access_token_and_refresh_token,
+    unknown_email_and_wrong_password_look_the_same,
+    emails_are_normalised_at_login,
+    invalid_tokens_are_401,
+    refresh_rotates_and_reuse_revokes_the_family,
+    logout_ends_the_session,
+    password_change,
+    login_is_throttled_per_account,
+    login_is_throttled_per_address,
+    weak_hashes_are_upgraded_at_login,
+    rotated_keys_keep_old_tokens_valid_across_instances,
+);
+
+fn decode_part(part: &str) -> Value {
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).unwrap()).unwrap()
+}
+
+fn header_and_claims(token: &str) -> (Value, Value) {
+    let parts: Vec<&str> = token.split('.').collect();
+    assert_eq!(parts.len(), 3);
+    (decode_part(parts[0]), decode_part(parts[1]))
+}
+
+/// Signs `claims` with the app's real active key, under a header of our choosing.
+fn forge(app: &TestApp, mut header: Header, claims: &Value) -> String {
+    let file = KeyFile::load_or_create(&app.dir.path().join("keys")).unwrap();
+    let key = file.keys.iter().find(|k| k.kid == file.active).unwrap();
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend(STANDARD.decode(&key.seed).unwrap());
+    if header.kid.is_none() {
+        header.kid = Some(file.active.clone());
+    }
+    jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&der)).unwrap()
+}
+
+fn at_header() -> Header {
+    let mut h = Header::new(Algorithm::EdDSA);
+    h.typ = Some("at+jwt".into());
+    h
+}
+
+async fn login_issues_eddsa_access_token_and_refresh_token(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let res = app.login(&e.admin_email, PASSWORD).await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("cache-control").as_deref(), Some("no-store"));
+    let body = res.json();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert!(body["refresh_token"].as_str().unwrap().len() > 40);
+    let (header, claims) = header_and_claims(body["access_token"].as_str().unwrap());
+    assert_eq!(header["alg"], "EdDSA");
+    assert_eq!(header["typ"], "at+jwt");
+    assert!(header["kid"].is_string());
+    for claim in ["iss", "aud", "sub", "exp", "iat", "nbf"] {
+        assert!(!claims[claim].is_null(), "missing {claim}");
+    }
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        900
+    );
+    assert_eq!(claims["role"], "enterprise_admin");
+}
+
+async fn unknown_email_and_wrong_password_look_the_same(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let wrong = app.login(&e.admin_email, "not the password at all").await;
+    let unknown = app
+        .login("nobody@example.com", "not the password at all")
+        .await;
+    wrong.problem(401, "invalid_credentials");
+    unknown.problem(401, "invalid_credentials");
+    assert_eq!(wrong.body, unknown.body);
+    assert_eq!(
+        wrong.header("www-authenticate"),
+        unknown.header("www-authenticate")
+    );
+}
+
+async fn emails_are_normalised_at_login(b: Backend) {
+    let app = spawn_app(b).await;
+    let email = unique_email("case");
+    let e = app
+        .enterprise_with(json!({ "admin_email": email.to_uppercase() }))
+        .await;
+    assert_eq!(e.admin_email, email.to_uppercase());
+    // Stored lower case, and full-width letters fold to the same account.
+    app.token(&format!("  {}  ", email), PASSWORD).await;
+    let full_width: String = email
+        .chars()
+        .map(|c| match c {
+            'a'..='z' => char::from_u32(c as u32 - 'a' as u32 + 0xFF41).unwrap(),
+            _ => c,
+        })
+        .collect();
+    app.token(&full_width, PASSWORD).await;
+}
+
+async fn invalid_tokens_are_401(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let good = e.token.clone();
+    assert_eq!(app.get("/api/v1/me", Some(&good)).await.status, 200);
+    let (_, claims) = header_and_claims(&good);
+    let now = chrono::Utc::now().timestamp();
+    let with = |k: &str, v: Value| {
+        let mut c = claims.clone();
+        c[k] = v;
+        c
+    };
+    // Sanity check of the forging helper: a correctly forged token is accepted.
+    let forged = forge(&app, at_header(), &claims);
+    assert_eq!(app.get("/api/v1/me", Some(&forged)).await.status, 200);
+
+    let none_token = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"at+jwt"}"#),
+        URL_SAFE_NO_PAD.encode(claims.to_string())
+    );
+    let mut hs = Header::new(Algorithm::HS256);
+    hs.typ = Some("at+jwt".into());
+    let hs256 =
+        jsonwebtoken::encode(&hs, &claims, &EncodingKey::from_secret(b"secret").unwrap()).unwrap();
+    let mut unknown_kid = at_header();
+    unknown_kid.kid = Some("not-a-key".into());
+    let mut plain_jwt = Header::new(Algorithm::EdDSA);
+    plain_jwt.typ = Some("JWT".into());
+    let mut no_iat = claims.clone();
+    no_iat.as_object_mut().unwrap().remove("iat");
+    let mut tampered = good.clone();
+    tampered.replace_range(tampered.len() - 4.., "AAAA");
+
+    let cases: Vec<(&str, Option<String>)> = vec![
+        ("no token", None),
+        ("garbage", Some("not-a-jwt".into())),
+        ("alg none", Some(none_token)),
+        ("HS256", Some(hs256)),
+        ("unknown kid", Some(forge(&app, unknown_kid, &claims))),
+        ("typ JWT", Some(forge(&app, plain_jwt, &claims))),
+        (
+            "expired",
+            Some(forge(&app, at_header(), &with("exp", json!(now - 3600)))),
+        ),
+        (
+            "not yet valid",
+            Some(forge(&app, at_header(), &with("nbf", json!(now + 3600)))),
+        ),
+        (
+            "wrong audience",
+            Some(forge(
+                &app,
+                at_header(),
+                &with("aud", json!("someone-else")),
+            )),
+        ),
+        (
+            "wrong issuer",
+            Some(forge(&app, at_header(), &with("iss", json!("evil")))),
+        ),
+        ("no iat", Some(forge(&app, at_header(), &no_iat))),
+        ("bad signature", Some(tampered)),
+        ("refresh token as bearer", Some(e.refresh.clone())),
+    ];
+    for (name, token) in cases {
+        let res = app.get("/api/v1/me", token.as_deref()).await;
+        assert_eq!(res.status, 401, "{name}: {}", res.text());
+        assert_eq!(
+            res.header("www-authenticate").as_deref(),
+            Some("Bearer"),
+            "{name}"
+        );
+        res.json();
+    }
+}
+
+async fn refresh_rotates_and_reuse_revokes_the_family(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let first = e.refresh.clone();
+    let res = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": first }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let second = res.json()["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(first, second);
+    let access = res.json()["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(app.get("/api/v1/me", Some(&access)).await.status, 200);
+
+    // Replaying the first token is reuse: refused, and the whole family dies with it.
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({ "refresh_token": first }),
+    )
+    .await
+    .problem(401, "invalid_refresh_token");
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({ "refresh_token": second }),
+    )
+    .await
+    .problem(401, "invalid_refresh_token");
+    // Another login is a separate family and unaffected.
+    let other = app.login(&e.admin_email, PASSWORD).await.json();
+    let res = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": other["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(res.status, 200);
+    // Unknown tokens are refused.
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({ "refresh_token": "rt_forged" }),
+    )
+    .await
+    .problem(401, "invalid_refresh_token");
+    // The reuse is in the audit log.
+    let entries = app
+        .state
+        .db
+        .read(|conn| csr_assess::db::audit::for_entity(conn, "user", "2"))
+        .await
+        .unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.action == "auth.refresh_token_reused"),
+        "{entries:?}"
+    );
+}
+
+async fn logout_ends_the_session(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let res = app
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            &json!({ "refresh_token": e.refresh }),
+        )
+        .await;
+    assert_eq!(res.status, 204);
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({ "refresh_token": e.refresh }),
+    )
+    .await
+    .problem(401, "invalid_refresh_token");
+    // Logging out twice is harmless.
+    let again = app
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            &json!({ "refresh_token": e.refresh }),
+        )
+        .await;
+    assert_eq!(again.status, 204);
+}
+
+async fn password_change(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let path = "/api/v1/auth/password";
+    let new = "an entirely new passphrase";
+    app.post(
+        path,
+        None,
+        &json!({ "current_password": PASSWORD, "new_password": new }),
+    )
+    .await
+    .problem(401, "missing_token");
+    let res = app
+        .post(
+            path,
+            Some(&e.token),
+            &json!({ "current_password": "wrong password!", "new_password": new }),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["current_password"]);
+    let res = app
+        .post(
+            path,
+            Some(&e.token),
+            &json!({ "current_password": PASSWORD, "new_password": "short" }),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["new_password"]);
+    let res = app
+        .post(
+            path,
+            Some(&e.token),
+            &json!({ "current_password": PASSWORD, "new_password": new }),
+        )
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text());
+    app.login(&e.admin_email, PASSWORD)
+        .await
+        .problem(401, "invalid_credentials");
+    app.token(&e.admin_email, new).await;
+    // Sessions from before the change are ended.
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({ "refresh_token": e.refresh }),
+    )
+    .await
+    .problem(401, "invalid_refresh_token");
+}
+
+async fn login_is_throttled_per_account(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    for _ in 0..5 {
+        app.login(&e.admin_email, "wrong password here")
+            .await
+            .problem(401, "invalid_credentials");
+    }
+    let res = app.login(&e.admin_email, PASSWORD).await;
+    res.problem(429, "too_many_requests");
+    let retry: u64 = res.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    // An unknown account behaves the same way.
+    for _ in 0..5 {
+        app.login("ghost@example.com", "wrong password here").await;
+    }
+    app.login("ghost@example.com", "wrong password here")
+        .await
+        .problem(429, "too_many_requests");
+    // Other accounts are unaffected.
+    let other = app.enterprise().await;
+    app.token(&other.admin_email, PASSWORD).await;
+}
+
+async fn login_is_throttled_per_address(b: Backend) {
+    let app = spawn_app_with(b, |s| s.login_max_failures_per_address = 3).await;
+    let e = app.enterprise().await;
+    for i in 0..3 {
+        app.login(&format!("user{i}@example.com"), "wrong password here")
+            .await
+            .problem(401, "invalid_credentials");
+    }
+    app.login(&e.admin_email, PASSWORD)
+        .await
+        .problem(429, "too_many_requests");
+}
+
+async fn weak_hashes_are_upgraded_at_login(b: Backend) {
+    let app = spawn_app_with(b, |s| s.argon2_memory_kib = 24_576).await;
+    let e = app.enterprise().await;
+    // Store a hash made with the minimum parameters, as an older configuration would have.
+    let mut weak = app.state.settings.clone();
+    weak.argon2_memory_kib = csr_assess::config::ARGON2_MIN_MEMORY_KIB;
+    let hash = csr_assess::auth::password::Hasher::new(&weak)
+        .unwrap()
+        .hash(PASSWORD)
+        .unwrap();
+    assert!(hash.contains("m=19456"));
+    let email = e.admin_email.to_lowercase();
+    let db = app.state.db.clone();
+    let stored = |email: String| {
+        let db = db.clone();
+        async move {
+            db.read(move |conn| csr_assess::db::users::find_by_email(conn, &email))
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let user = stored(email.clone()).await;
+    app.state
+        .db
+        .write(move |conn| csr_assess::db::users::set_password_hash(conn, user.id, &hash, None))
+        .await
+        .unwrap();
+    app.token(&email, PASSWORD).await;
+    let after = stored(email.clone()).await.password_hash;
+    assert!(
+        after.starts_with("$argon2id$") && after.contains("m=24576"),
+        "{after}"
+    );
+    app.token(&email, PASSWORD).await;
+}
+
+async fn rotated_keys_keep_old_tokens_valid_across_instances(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let (old_header, _) = header_and_claims(&e.token);
+    // Rotate the key, then start a second instance on the same database and keys.
+    let keys = app.dir.path().join("keys");
+    let mut file = KeyFile::load_or_create(&keys).unwrap();
+    let new_kid = file.rotate().kid.clone();
+    file.save(&keys).unwrap();
+    let second = spawn_sibling(&app, |_| {}).await;
+    // The old token, signed by the old key on the first instance, works on the second.
+    let me = second.get("/api/v1/me", Some(&e.token)).await;
+    assert_eq!(me.status, 200, "{}", me.text());
+    // New tokens are signed with the new key and work on the second instance.
+    let fresh = second.token(&e.admin_email, PASSWORD).await;
+    let (new_header, _) = header_and_claims(&fresh);
+    assert_eq!(new_header["kid"], new_kid.as_str());
+    assert_ne!(new_header["kid"], old_header["kid"]);
+    assert_eq!(second.get("/api/v1/me", Some(&fresh)).await.status, 200);
+    // A refresh token issued by the first instance rotates on the second.
+    let res = second
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": e.refresh }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+}

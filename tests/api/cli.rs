@@ -1,0 +1,251 @@
+//! The command line, run as a real process.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::helpers::{Backend, PASSWORD, spawn_app_with};
+
+fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csr-assess"));
+    for var in [
+        "DATABASE_URL",
+        "CSR_DATA_DIR",
+        "CSR_ADMIN_PASSWORD",
+        "CSR_KEYS_DIR",
+        "CSR_JWT_KEYS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd
+}
+
+#[test]
+fn help_lists_commands() {
+    let out = bin().arg("--help").output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in ["serve", "migrate", "user", "keys", "--bind", "CSR_BIND"] {
+        assert!(text.contains(word), "{word} missing from:\n{text}");
+    }
+    let out = bin().args(["user", "create", "--help"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    for word in [
+        "--email",
+        "--role",
+        "--region",
+        "--industries",
+        "--password-env",
+    ] {
+        assert!(text.contains(word), "{word} missing from:\n{text}");
+    }
+}
+
+#[actix_rt::test]
+async fn migrate_and_user_create_then_login() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let out = bin()
+        .args(["--data-dir", data, "migrate"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.path().join("csr-assess.db").exists());
+
+    // Password from an environment variable.
+    let out = bin()
+        .args([
+            "--data-dir",
+            data,
+            "user",
+            "create",
+            "--email",
+            "Rev@Example.com",
+            "--role",
+            "reviewer",
+            "--region",
+            "33",
+            "--password-env",
+            "REVIEWER_PW",
+        ])
+        .env("REVIEWER_PW", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Password from standard input.
+    let mut child = bin()
+        .args([
+            "--data-dir",
+            data,
+            "user",
+            "create",
+            "--email",
+            "body@example.com",
+            "--role",
+            "industry_body",
+            "--industries",
+            "C13,C14",
+        ])
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Bad input is explained and fails.
+    let out = bin()
+        .args([
+            "--data-dir",
+            data,
+            "user",
+            "create",
+            "--email",
+            "x@example.com",
+            "--role",
+            "industry_body",
+            "--password-env",
+            "REVIEWER_PW",
+        ])
+        .env("REVIEWER_PW", PASSWORD)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("industry_scopes"));
+
+    // The server started on the same database knows both users.
+    let db = dir.path().join("csr-assess.db").display().to_string();
+    let app = spawn_app_with(Backend::Sqlite, |s| {
+        s.database_url = Some(csr_assess::config::Secret::new(db));
+    })
+    .await;
+    let token = app.token("rev@example.com", PASSWORD).await;
+    let me = app.get("/api/v1/me", Some(&token)).await.json();
+    assert_eq!(me["role"], "reviewer");
+    assert_eq!(me["region_scope"], "33");
+    let token = app.token("body@example.com", PASSWORD).await;
+    assert_eq!(
+        app.get("/api/v1/me", Some(&token)).await.json()["industry_scopes"][1],
+        "C14"
+    );
+}
+
+#[test]
+fn keys_rotate_adds_an_active_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let keys = dir.path().join("keys");
+    for _ in 0..2 {
+        let out = bin()
+            .args(["--data-dir", data, "keys", "rotate"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let file = csr_assess::auth::jwt::KeyFile::load_or_create(&keys).unwrap();
+    // The first call created a key and rotated to a second; the second call added a third.
+    assert_eq!(file.keys.len(), 3);
+    assert_eq!(file.active, file.keys[2].kid);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(keys.join("jwt-keys.json"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "key file readable by others");
+    }
+}
+
+#[test]
+fn json_logs_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env("CSR_LOG_FORMAT", "json")
+        .env("CSR_ADMIN_PASSWORD", PASSWORD)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+        let line = line.unwrap();
+        let done = line.contains("listening on");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(lines.len() >= 2);
+    for line in &lines {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            v["timestamp"].is_string() && v["level"].is_string(),
+            "{line}"
+        );
+    }
+    // The configured password is never logged.
+    assert!(!lines.iter().any(|l| l.contains(PASSWORD)));
+}
+
+#[test]
+fn first_start_prints_a_generated_admin_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    // `serve` runs until stopped; start it, read stderr until it listens, then stop it.
+    let run = |expect_password: bool| {
+        let mut child = bin()
+            .args(["--data-dir", data, "--bind", "127.0.0.1:0", "serve"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut text = String::new();
+        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+            let line = line.unwrap();
+            text.push_str(&line);
+            text.push('\n');
+            if line.contains("listening on") {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert_eq!(
+            text.contains("Password (shown once)"),
+            expect_password,
+            "{text}"
+        );
+        assert!(text.contains("/docs/"), "{text}");
+        text
+    };
+    let first = run(true);
+    assert!(first.contains("POST /api/v1/auth/password"));
+    run(false);
+}

@@ -1,0 +1,409 @@
+//! Test harness: `spawn_app`, an HTTP client that returns status, headers and JSON, fixture
+//! builders and the tenant-isolation assertion.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use actix_web::http::Method;
+use actix_web::http::header::HeaderMap;
+use actix_web::web;
+use csr_assess::config::{Secret, Settings};
+use csr_assess::domain::CreditCode;
+use csr_assess::startup::{AppState, Application};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "admin@test.example";
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+pub const PASSWORD: &str = "a long enough password";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Declares each listed `async fn name(backend: Backend)` as a test on SQLite and on PostgreSQL.
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_rt::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_rt::test]
+                async fn $name() {
+                    if $crate::helpers::postgres_url().is_none() {
+                        eprintln!("CSR_TEST_POSTGRES_URL not set: PostgreSQL variant not run");
+                        return;
+                    }
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("CSR_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// A fresh PostgreSQL database, dropped (connections and all) when this value is dropped.
+pub struct PgDatabase {
+    server_url: String,
+    pub name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    pub fn create() -> Self {
+        let server_url = postgres_url().expect("CSR_TEST_POSTGRES_URL");
+        let mut conn = PgConnection::establish(&server_url)
+            .unwrap_or_else(|e| panic!("PostgreSQL at CSR_TEST_POSTGRES_URL is unreachable: {e}"));
+        let name = format!("csr_test_{}", uuid::Uuid::new_v4().simple());
+        conn.batch_execute(&format!("CREATE DATABASE {name}"))
+            .expect("create test database");
+        let mut url = url::Url::parse(&server_url).expect("CSR_TEST_POSTGRES_URL is a URL");
+        url.set_path(&format!("/{name}"));
+        Self {
+            server_url,
+            name,
+            url: url.to_string(),
+        }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = PgConnection::establish(&self.server_url) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub state: web::Data<AppState>,
+    pub dir: tempfile::TempDir,
+    pub backend: Backend,
+    client: awc::Client,
+    _pg: Option<PgDatabase>,
+}
+
+/// A response with its body read.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "status {}: body is not JSON: {}",
+                self.status,
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts a problem+json error with this status and code; returns the problem.
+    #[track_caller]
+    pub fn problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status, status, "body: {}", self.text());
+        assert_eq!(
+            self.header("content-type").as_deref(),
+            Some("application/problem+json"),
+            "body: {}",
+            self.text()
+        );
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        assert_eq!(p["code"], code, "problem: {p}");
+        assert!(p["title"].is_string() && p["detail"].is_string());
+        p
+    }
+
+    /// The fields named by a 422 validation problem.
+    #[track_caller]
+    pub fn invalid_fields(&self) -> Vec<String> {
+        let p = self.problem(422, "validation_failed");
+        p["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .map(|e| e["field"].as_str().expect("field").to_owned())
+            .collect()
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+    let mut settings = Settings::from_env().expect("default settings");
+    settings.bind = "127.0.0.1:0".into();
+    settings.data_dir = dir.path().to_owned();
+    settings.keys_dir = None;
+    settings.workers = Some(1);
+    settings.db_pool_size = 4;
+    settings.database_url = Some(Secret::new(match &pg {
+        Some(db) => db.url.clone(),
+        None => dir.path().join("test.db").display().to_string(),
+    }));
+    settings.admin_email = ADMIN_EMAIL.into();
+    settings.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    tweak(&mut settings);
+    start(settings, dir, pg, backend).await
+}
+
+/// Starts an app on the database of `app` (a second instance, or a restart).
+pub async fn spawn_sibling(app: &TestApp, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = app.state.settings.clone();
+    settings.bind = "127.0.0.1:0".into();
+    settings.keys_dir = Some(app.dir.path().join("keys"));
+    tweak(&mut settings);
+    let dir = tempfile::tempdir().expect("tempdir");
+    start(settings, dir, None, app.backend).await
+}
+
+async fn start(
+    settings: Settings,
+    dir: tempfile::TempDir,
+    pg: Option<PgDatabase>,
+    backend: Backend,
+) -> TestApp {
+    let state = AppState::init(settings).expect("app state");
+    csr_assess::accounts::bootstrap_admin(&state)
+        .await
+        .expect("bootstrap admin");
+    let app = Application::build(state).expect("build app");
+    actix_rt::spawn(app.server);
+    let client = awc::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .disable_redirects()
+        .finish();
+    TestApp {
+        base: format!("http://127.0.0.1:{}", app.port),
+        state: app.state,
+        dir,
+        backend,
+        client,
+        _pg: pg,
+    }
+}
+
+static SEQ: AtomicU64 = AtomicU64::new(1);
+
+/// A valid credit code that no other fixture in this process uses.
+pub fn credit_code() -> String {
+    let n = SEQ.fetch_add(1, Ordering::Relaxed) + std::process::id() as u64 * 1000;
+    let body = format!("91330106MA{:07}", n % 10_000_000);
+    CreditCode::complete(&body).expect("valid body").to_string()
+}
+
+pub fn unique_email(prefix: &str) -> String {
+    format!(
+        "{prefix}-{}@example.com",
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// An enterprise registered through the API, with its administrator logged in.
+#[derive(Debug, Clone)]
+pub struct Enterprise {
+    pub id: i64,
+    pub admin_email: String,
+    pub token: String,
+    pub refresh: String,
+}
+
+impl TestApp {
+    /// The PostgreSQL database of this app, if it made one.
+    pub fn database_name(&self) -> Option<String> {
+        self._pg.as_ref().map(|db| db.name.clone())
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+        headers: &[(&str, &str)],
+    ) -> Resp {
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.insert_header((*k, *v));
+        }
+        let mut res = match body {
+            Some((ct, bytes)) => req.content_type(ct).send_body(bytes).await,
+            None => req.send().await,
+        }
+        .expect("request sent");
+        let body = res.body().limit(64 * 1024 * 1024).await.expect("body read");
+        Resp {
+            status: res.status().as_u16(),
+            headers: res.headers().clone(),
+            body: body.to_vec(),
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
+        self.request(Method::GET, path, token, None, &[]).await
+    }
+
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Resp {
+        let bytes = serde_json::to_vec(body).expect("json");
+        self.request(method, path, token, Some(("application/json", bytes)), &[])
+            .await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Resp {
+        self.send_json(Method::POST, path, token, body).await
+    }
+
+    /// Logs in and returns the token response.
+    pub async fn login(&self, email: &str, password: &str) -> Resp {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Logs in and returns the access token, failing the test otherwise.
+    pub async fn token(&self, email: &str, password: &str) -> String {
+        let res = self.login(email, password).await;
+        assert_eq!(res.status, 200, "login of {email}: {}", res.text());
+        res.json()["access_token"]
+            .as_str()
+            .expect("token")
+            .to_owned()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    pub fn registration(&self) -> Value {
+        json!({
+            "credit_code": credit_code(),
+            "name": "杭州放心食品有限公司",
+            "industry_code": "C1491",
+            "region_code": "330106",
+            "size": "small",
+            "contact_email": "contact@example.com",
+            "admin_email": unique_email("boss"),
+            "admin_password": PASSWORD,
+        })
+    }
+
+    /// Registers an enterprise with `overrides` applied and logs its administrator in.
+    pub async fn enterprise_with(&self, overrides: Value) -> Enterprise {
+        let mut body = self.registration();
+        if let (Some(b), Some(o)) = (body.as_object_mut(), overrides.as_object()) {
+            for (k, v) in o {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let res = self.post("/api/v1/enterprises", None, &body).await;
+        assert_eq!(res.status, 201, "registration: {}", res.text());
+        let email = body["admin_email"].as_str().expect("email").to_owned();
+        let login = self.login(&email, PASSWORD).await;
+        assert_eq!(login.status, 200, "{}", login.text());
+        let tokens = login.json();
+        Enterprise {
+            id: res.json()["id"].as_i64().expect("id"),
+            admin_email: email,
+            token: tokens["access_token"].as_str().expect("at").to_owned(),
+            refresh: tokens["refresh_token"].as_str().expect("rt").to_owned(),
+        }
+    }
+
+    pub async fn enterprise(&self) -> Enterprise {
+        self.enterprise_with(json!({})).await
+    }
+
+    /// Creates a staff user through the admin API and returns their access token.
+    pub async fn staff(&self, role: &str, extra: Value) -> (i64, String) {
+        let admin = self.admin_token().await;
+        let email = unique_email(role);
+        let mut body = json!({ "email": email, "password": PASSWORD, "role": role });
+        if let (Some(b), Some(o)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in o {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        let res = self.post("/api/v1/users", Some(&admin), &body).await;
+        assert_eq!(res.status, 201, "{}", res.text());
+        (
+            res.json()["id"].as_i64().expect("id"),
+            self.token(&email, PASSWORD).await,
+        )
+    }
+}
+
+/// Tenant isolation: `outsider` asking for another tenant's object gets exactly the response
+/// of a missing object, so nothing reveals that it exists.
+pub async fn assert_invisible(
+    app: &TestApp,
+    outsider: &str,
+    method: Method,
+    path: &str,
+    missing: &str,
+) {
+    let other = app
+        .request(method.clone(), path, Some(outsider), None, &[])
+        .await;
+    let absent = app
+        .request(method, missing, Some(outsider), None, &[])
+        .await;
+    other.problem(404, "not_found");
+    absent.problem(404, "not_found");
+    assert_eq!(
+        other.body, absent.body,
+        "{path} differs from a missing object"
+    );
+}

@@ -1,0 +1,323 @@
+//! Health, metrics, the OpenAPI document, the docs page and the problem+json shape of errors.
+
+use actix_web::http::Method;
+use serde_json::json;
+
+use crate::helpers::{Backend, spawn_app};
+
+backend_tests!(
+    health_readiness_and_metrics,
+    openapi_lists_every_route,
+    docs_page_is_served_offline,
+    errors_are_problem_json,
+    request_ids_go_in_and_out,
+);
+
+async fn health_readiness_and_metrics(b: Backend) {
+    let app = spawn_app(b).await;
+    assert_eq!(app.get("/healthz", None).await.json()["status"], "ok");
+    assert_eq!(app.get("/readyz", None).await.json()["status"], "ok");
+    app.get("/nope", None).await;
+    let metrics = app.get("/metrics", None).await;
+    assert_eq!(metrics.status, 200);
+    let text = metrics.text();
+    assert!(
+        text.contains(r#"csr_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
+    assert!(text.contains("csr_http_request_duration_seconds_bucket{"));
+    assert!(text.contains("csr_db_pool_max_connections 4"));
+}
+
+async fn openapi_lists_every_route(b: Backend) {
+    let app = spawn_app(b).await;
+    let doc = app.get("/openapi.json", None).await.json();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    let mut found: Vec<String> = paths
+        .iter()
+        .flat_map(|(p, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .map(move |m| format!("{} {p}", m.to_uppercase()))
+        })
+        .collect();
+    found.sort();
+    let mut expected = vec![
+        "GET /healthz",
+        "GET /readyz",
+        "GET /metrics",
+        "GET /openapi.json",
+        "POST /api/v1/auth/login",
+        "POST /api/v1/auth/refresh",
+        "POST /api/v1/auth/logout",
+        "POST /api/v1/auth/password",
+        "GET /api/v1/me",
+        "POST /api/v1/enterprises",
+        "GET /api/v1/enterprises",
+        "GET /api/v1/enterprises/{id}",
+        "GET /api/v1/enterprises/{id}/users",
+        "POST /api/v1/enterprises/{id}/users",
+        "POST /api/v1/users",
+        "GET /api/v1/users",
+        "GET /api/v1/users/{id}",
+    ];
+    expected.sort();
+    assert_eq!(found, expected);
+    // Every documented operation has a description and at least one response.
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            assert!(
+                op["summary"].is_string(),
+                "{method} {path} lacks a description"
+            );
+            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()));
+        }
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+async fn docs_page_is_served_offline(b: Backend) {
+    let app = spawn_app(b).await;
+    let page = app.get("/docs/", None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().to_lowercase().contains("swagger"));
+    // The UI's script comes from the binary, not from a CDN.
+    assert!(!page.text().contains("https://"), "{}", page.text());
+    let script = app.get("/docs/swagger-ui-bundle.js", None).await;
+    assert_eq!(script.status, 200);
+    assert!(script.body.len() > 100_000);
+}
+
+async fn errors_are_problem_json(b: Backend) {
+    let app = spawn_app(b).await;
+    // Unknown route and wrong method.
+    app.get("/api/v1/nothing-here", None)
+        .await
+        .problem(404, "not_found");
+    let wrong = app
+        .request(Method::DELETE, "/api/v1/enterprises", None, None, &[])
+        .await;
+    wrong.problem(405, "method_not_allowed");
+    assert_eq!(wrong.header("allow").as_deref(), Some("GET, POST"));
+    // Malformed JSON.
+    app.request(
+        Method::POST,
+        "/api/v1/enterprises",
+        None,
+        Some(("application/json", b"{\"name\": ".to_vec())),
+        &[],
+    )
+    .await
+    .problem(400, "malformed_request");
+    // Not JSON at all.
+    app.request(
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(("text/plain", b"hello".to_vec())),
+        &[],
+    )
+    .await
+    .problem(415, "unsupported_media_type");
+    // Over the 1 MiB limit.
+    let big = format!(r#"{{"email":"{}","password":"x"}}"#, "a".repeat(1_100_000));
+    app.request(
+        Method::POST,
+        "/api/v1/auth/login",
+        None,
+        Some(("application/json", big.into_bytes())),
+        &[],
+    )
+    .await
+    .problem(413, "payload_too_large");
+    // Unknown and mistyped fields are named.
+    let mut body = app.registration();
+    body["favourite_colour"] = json!("blue");
+    let res = app.post("/api/v1/enterprises", None, &body).await;
+    assert_eq!(res.invalid_fields(), ["favourite_colour"]);
+    let mut body = app.registration();
+    body["size"] = json!("huge");
+    assert_eq!(
+        app.post("/api/v1/enterprises", None, &body)
+            .await
+            .invalid_fields(),
+        ["size"]
+    );
+    let mut body = app.registration();
+    body.as_object_mut().unwrap().remove("name");
+    assert_eq!(
+        app.post("/api/v1/enterprises", None, &body)
+            .await
+            .invalid_fields(),
+        ["name"]
+    );
+    // A path parameter that is not an id is simply not found.
+    let admin = app.admin_token().await;
+    app.get("/api/v1/enterprises/abc", Some(&admin))
+        .await
+        .problem(404, "not_found");
+    // Bad query parameters are named.
+    app.get("/api/v1/users?limit=0", Some(&admin))
+        .await
+        .invalid_fields()
+        .contains(&"limit".to_owned())
+        .then_some(())
+        .expect("limit named");
+    app.get("/api/v1/users?limit=x", Some(&admin))
+        .await
+        .problem(400, "malformed_request");
+}
+
+async fn request_ids_go_in_and_out(b: Backend) {
+    let app = spawn_app(b).await;
+    let given = app
+        .request(
+            Method::GET,
+            "/healthz",
+            None,
+            None,
+            &[("x-request-id", "trace-abc-123")],
+        )
+        .await;
+    assert_eq!(
+        given.header("x-request-id").as_deref(),
+        Some("trace-abc-123")
+    );
+    let made = app.get("/api/v1/missing", None).await;
+    let id = made.header("x-request-id").expect("generated id");
+    assert_eq!(id.len(), 36);
+    // Ids with control characters or of absurd length are replaced.
+    let long = "x".repeat(300);
+    let replaced = app
+        .request(
+            Method::GET,
+            "/healthz",
+            None,
+            None,
+            &[("x-request-id", &long)],
+        )
+        .await;
+    assert_ne!(replaced.header("x-request-id"), Some(long));
+}
+
+mod storage {
+    use std::time::{Duration, Instant};
+
+    use csr_assess::config::Secret;
+    use csr_assess::db::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection, SqliteConnection};
+    use diesel_migrations::MigrationHarness;
+
+    use crate::helpers::{Backend, PgDatabase, postgres_url, spawn_app, spawn_app_with};
+
+    #[test]
+    fn sqlite_migrations_can_be_redone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("redo.db").display().to_string();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+        conn.revert_all_migrations(SQLITE_MIGRATIONS).unwrap();
+        conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+        conn.batch_execute("SELECT id, credit_code FROM enterprises")
+            .unwrap();
+    }
+
+    #[test]
+    fn postgres_migrations_can_be_redone() {
+        if postgres_url().is_none() {
+            return;
+        }
+        let db = PgDatabase::create();
+        let mut conn = PgConnection::establish(&db.url).unwrap();
+        conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+        conn.revert_all_migrations(POSTGRES_MIGRATIONS).unwrap();
+        conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
+        conn.batch_execute("SELECT id, credit_code FROM enterprises")
+            .unwrap();
+    }
+
+    #[actix_rt::test]
+    async fn sqlite_runs_in_wal_mode_with_durable_settings() {
+        let app = spawn_app(Backend::Sqlite).await;
+        let path = app.dir.path().join("test.db").display().to_string();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        use diesel::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Mode {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            journal_mode: String,
+        }
+        let mode: Vec<Mode> = diesel::sql_query("PRAGMA journal_mode")
+            .load(&mut conn)
+            .unwrap();
+        assert_eq!(mode[0].journal_mode, "wal");
+    }
+
+    #[actix_rt::test]
+    async fn missing_postgres_database_is_created() {
+        let Some(server) = postgres_url() else {
+            return;
+        };
+        let name = format!("csr_test_{}", uuid::Uuid::new_v4().simple());
+        let mut url = url::Url::parse(&server).unwrap();
+        url.set_path(&format!("/{name}"));
+        let app = spawn_app_with(Backend::Sqlite, |s| {
+            s.database_url = Some(Secret::new(url.to_string()));
+        })
+        .await;
+        assert_eq!(app.get("/readyz", None).await.status, 200);
+        app.admin_token().await;
+        drop(app);
+        let mut conn = PgConnection::establish(&server).unwrap();
+        conn.batch_execute(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .unwrap();
+    }
+
+    /// With the database gone, requests get 503 problem+json within the configured timeout,
+    /// and the process keeps serving.
+    #[actix_rt::test]
+    async fn database_outage_is_503() {
+        if postgres_url().is_none() {
+            return;
+        }
+        let app = spawn_app_with(Backend::Postgres, |s| s.db_timeout_secs = 1).await;
+        let e = app.enterprise().await;
+        let server = postgres_url().unwrap();
+        let mut conn = PgConnection::establish(&server).unwrap();
+        let name = app.database_name().unwrap();
+        conn.batch_execute(&format!(
+            "ALTER DATABASE {name} ALLOW_CONNECTIONS false; \
+             SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ))
+        .unwrap();
+        let started = Instant::now();
+        app.get("/readyz", None)
+            .await
+            .problem(503, "service_unavailable");
+        let res = app.get("/api/v1/me", Some(&e.token)).await;
+        res.problem(503, "service_unavailable");
+        assert!(res.header("retry-after").is_some());
+        app.login(&e.admin_email, crate::helpers::PASSWORD)
+            .await
+            .problem(503, "service_unavailable");
+        assert!(started.elapsed() < Duration::from_secs(15));
+        assert_eq!(app.get("/healthz", None).await.status, 200);
+        // Back again: the pool replaces its dead connections by itself.
+        conn.batch_execute(&format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+            .unwrap();
+        let mut ready = false;
+        for _ in 0..50 {
+            if app.get("/readyz", None).await.status == 200 {
+                ready = true;
+                break;
+            }
+            actix_rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(ready, "did not recover");
+        assert_eq!(app.get("/api/v1/me", Some(&e.token)).await.status, 200);
+    }
+}
