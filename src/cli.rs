@@ -38,6 +38,23 @@ pub enum Command {
     /// Manage the token-signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Work with assessment-schema files.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SchemaCommand {
+    /// Check schema files against the meta-schema and the semantic rules; the predecessor named
+    /// in a file is looked up among the other files given, then among the shipped versions.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<std::path::PathBuf>,
+    },
+    /// Show what changed from version A to version B (files, or labels of shipped versions).
+    Diff { from: String, to: String },
+    /// List the shipped versions with their content hashes.
+    List,
 }
 
 #[derive(Subcommand, Debug)]
@@ -119,13 +136,14 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 display_name,
             )
             .map_err(|e| describe(&e))?;
-            let state = AppState::init(cli.settings)?;
+            let state = AppState::init(cli.settings).await?;
             let user = accounts::create_user(&state, account, Actor::default())
                 .await
                 .map_err(|e| describe(&e))?;
             eprintln!("created {} user {} (id {})", user.role, user.email, user.id);
             Ok(())
         }
+        Command::Schema(cmd) => schema_command(cmd),
         Command::Keys(KeysCommand::Rotate) => {
             let dir = cli.settings.keys_dir();
             let mut file = KeyFile::load_or_create(&dir)?;
@@ -152,7 +170,7 @@ fn describe(e: &crate::error::AppError) -> String {
 }
 
 async fn serve(settings: Settings) -> Result<(), String> {
-    let state = AppState::init(settings)?;
+    let state = AppState::init(settings).await?;
     match accounts::bootstrap_admin(&state)
         .await
         .map_err(|e| describe(&e))?
@@ -180,4 +198,99 @@ async fn serve(settings: Settings) -> Result<(), String> {
         "listening on {base}; API docs at {base}/docs/, OpenAPI at {base}/openapi.json"
     );
     app.server.await.map_err(|e| e.to_string())
+}
+
+fn schema_command(cmd: SchemaCommand) -> Result<(), String> {
+    use crate::domain::schema::{self, SchemaDoc};
+    use crate::schemas;
+
+    let shipped: Vec<SchemaDoc> = schemas::shipped()?.into_iter().map(|s| s.doc).collect();
+    match cmd {
+        SchemaCommand::List => {
+            for doc in &shipped {
+                println!(
+                    "{} {} ({}, effective {}, {} criteria, {} profiles) sha256:{}",
+                    doc.id,
+                    doc.version,
+                    doc.status.as_str(),
+                    doc.effective_date,
+                    doc.criteria.len(),
+                    doc.profiles.len(),
+                    doc.content_hash()
+                );
+            }
+            Ok(())
+        }
+        SchemaCommand::Validate { files } => {
+            let mut parsed = Vec::new();
+            let mut failed = 0;
+            for file in &files {
+                let name = file.display().to_string();
+                let text = std::fs::read_to_string(file).map_err(|e| format!("{name}: {e}"))?;
+                match schemas::parse_document(&text) {
+                    Ok(doc) => parsed.push((name, doc)),
+                    Err(issues) => {
+                        failed += 1;
+                        for issue in issues {
+                            eprintln!("{name}: {issue}");
+                        }
+                    }
+                }
+            }
+            for (name, doc) in &parsed {
+                let prev = doc.predecessor.as_deref().and_then(|p| {
+                    parsed
+                        .iter()
+                        .map(|(_, d)| d)
+                        .chain(shipped.iter())
+                        .find(|d| d.id == doc.id && d.version == p)
+                });
+                let mut issues = schema::check(doc, prev);
+                if let (Some(p), None) = (&doc.predecessor, prev) {
+                    issues.push(schema::Issue {
+                        path: "/predecessor".into(),
+                        message: format!("version {p:?} was not given and is not shipped"),
+                    });
+                }
+                if issues.is_empty() {
+                    println!(
+                        "ok {name}: {} {} with {} criteria, sha256:{}",
+                        doc.id,
+                        doc.version,
+                        doc.criteria.len(),
+                        doc.content_hash()
+                    );
+                } else {
+                    failed += 1;
+                    for issue in issues {
+                        eprintln!("{name}: {issue}");
+                    }
+                }
+            }
+            if failed > 0 {
+                Err(format!("{failed} of {} file(s) invalid", files.len()))
+            } else {
+                Ok(())
+            }
+        }
+        SchemaCommand::Diff { from, to } => {
+            let load = |arg: &str| -> Result<SchemaDoc, String> {
+                if let Some(doc) = shipped.iter().find(|d| d.version == arg) {
+                    return Ok(doc.clone());
+                }
+                let text = std::fs::read_to_string(arg)
+                    .map_err(|e| format!("{arg}: not a shipped version or a readable file: {e}"))?;
+                schemas::parse_document(&text).map_err(|issues| {
+                    let lines: Vec<String> = issues.iter().map(|i| format!("{arg}: {i}")).collect();
+                    lines.join("\n")
+                })
+            };
+            let d = schema::diff(&load(&from)?, &load(&to)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
+    }
 }

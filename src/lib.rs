@@ -12,6 +12,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod schemas;
 pub mod startup;
 pub mod telemetry;
 pub mod views;

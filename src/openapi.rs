@@ -19,6 +19,8 @@ use utoipa::{Modify, OpenApi};
         (name = "auth", description = "Login, tokens and passwords"),
         (name = "enterprises", description = "Enterprise registration and members"),
         (name = "users", description = "Accounts"),
+        (name = "schemas", description = "Assessment schemas: versions, industry profiles, differences"),
+        (name = "reference", description = "GB/T 4754 industries and GB/T 2260 regions"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]

@@ -34,13 +34,14 @@ pub struct AppState {
 
 impl AppState {
     /// Opens the database (applying migrations), loads or creates the signing keys.
-    pub fn init(settings: Settings) -> Result<Self, String> {
+    pub async fn init(settings: Settings) -> Result<Self, String> {
         settings.validate()?;
         let db = Db::open(
             &settings.database_url(),
             settings.db_pool_size,
             settings.db_timeout(),
         )?;
+        crate::schemas::sync_shipped(&db).await?;
         let keys = KeyFile::load_or_create(&settings.keys_dir())?;
         let jwt = JwtKeys::new(&keys, &settings)?;
         let hasher = Hasher::new(&settings)?;

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod enterprises;
 pub mod schema;
+pub mod schema_versions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

@@ -66,10 +66,29 @@ diesel::table! {
 
 diesel::joinable!(users -> enterprises (enterprise_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::table! {
+    schema_versions (id) {
+        id -> BigInt,
+        schema_id -> Text,
+        version -> Text,
+        status -> Text,
+        content_hash -> Text,
+        document -> Text,
+        effective_date -> Text,
+        predecessor -> Nullable<Text>,
+        source -> Text,
+        created_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+        retired_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
     refresh_tokens,
     login_throttle,
-    audit_log
+    audit_log,
+    schema_versions
 );

@@ -1,38 +1,57 @@
 //! Enterprise attributes: GB/T 4754-2017 industry code, GB/T 2260 region code, size class.
 
+use std::sync::OnceLock;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// GB/T 4754-2017 sections with the first and last of their two-digit divisions.
-const SECTIONS: [(char, u8, u8); 20] = [
-    ('A', 1, 5),
-    ('B', 6, 12),
-    ('C', 13, 43),
-    ('D', 44, 46),
-    ('E', 47, 50),
-    ('F', 51, 52),
-    ('G', 53, 60),
-    ('H', 61, 62),
-    ('I', 63, 65),
-    ('J', 66, 69),
-    ('K', 70, 70),
-    ('L', 71, 72),
-    ('M', 73, 75),
-    ('N', 76, 79),
-    ('O', 80, 82),
-    ('P', 83, 83),
-    ('Q', 84, 85),
-    ('R', 86, 90),
-    ('S', 91, 96),
-    ('T', 97, 97),
-];
+/// GB/T 4754-2017 sections and divisions, shipped as data in `schemas/reference/`.
+pub const INDUSTRIES_JSON: &str = include_str!("../../schemas/reference/gbt4754-2017.json");
+/// GB/T 2260 province-level codes, shipped as data in `schemas/reference/`.
+pub const PROVINCES_JSON: &str = include_str!("../../schemas/reference/gbt2260-provinces.json");
 
-/// GB/T 2260 province-level codes (the first two digits of a region code).
-const PROVINCES: [&str; 34] = [
-    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41",
-    "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71",
-    "81", "82",
-];
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Named {
+    pub code: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Section {
+    pub code: String,
+    pub name: super::schema::Text,
+    pub divisions: Vec<Named>,
+}
+
+#[derive(Debug, Deserialize)]
+struct IndustryData {
+    sections: Vec<Section>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProvinceData {
+    provinces: Vec<Named>,
+}
+
+/// The GB/T 4754-2017 sections with their divisions.
+pub fn industry_sections() -> &'static [Section] {
+    static DATA: OnceLock<Vec<Section>> = OnceLock::new();
+    DATA.get_or_init(|| {
+        serde_json::from_str::<IndustryData>(INDUSTRIES_JSON)
+            .map(|d| d.sections)
+            .unwrap_or_default()
+    })
+}
+
+/// The GB/T 2260 provinces.
+pub fn provinces() -> &'static [Named] {
+    static DATA: OnceLock<Vec<Named>> = OnceLock::new();
+    DATA.get_or_init(|| {
+        serde_json::from_str::<ProvinceData>(PROVINCES_JSON)
+            .map(|d| d.provinces)
+            .unwrap_or_default()
+    })
+}
 
 /// An industry code: a section letter followed by a division (2 digits), group (3) or class (4),
 /// e.g. `C`, `C14`, `C149`, `C1491`. The division must belong to the section.
@@ -45,9 +64,9 @@ impl IndustryCode {
         let mut chars = code.chars();
         let section = chars.next().ok_or("must not be empty")?;
         let digits = chars.as_str();
-        let &(_, first, last) = SECTIONS
+        let entry = industry_sections()
             .iter()
-            .find(|(s, ..)| *s == section)
+            .find(|s| s.code.starts_with(section))
             .ok_or("must start with a GB/T 4754 section letter A–T")?;
         if digits.is_empty() {
             return Ok(Self(code));
@@ -55,10 +74,12 @@ impl IndustryCode {
         if !(2..=4).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
             return Err("must be a section letter followed by 2 to 4 digits, e.g. C1491".into());
         }
-        let division: u8 = digits[..2].parse().map_err(|_| "invalid division")?;
-        if !(first..=last).contains(&division) {
+        let division = &digits[..2];
+        if !entry.divisions.iter().any(|d| d.code == division) {
+            let first = entry.divisions.first().map_or("", |d| d.code.as_str());
+            let last = entry.divisions.last().map_or("", |d| d.code.as_str());
             return Err(format!(
-                "division {division:02} is not in section {section} ({first:02}–{last:02})"
+                "division {division} is not in section {section} ({first}–{last})"
             ));
         }
         Ok(Self(code))
@@ -99,7 +120,7 @@ impl RegionCode {
     }
 
     fn check_province(code: &str) -> Result<(), String> {
-        if PROVINCES.contains(&&code[..2]) {
+        if provinces().iter().any(|p| p.code == code[..2]) {
             Ok(())
         } else {
             Err(format!("{} is not a GB/T 2260 province code", &code[..2]))
@@ -151,6 +172,19 @@ mod tests {
             assert!(IndustryCode::parse(bad).is_err(), "{bad}");
         }
         assert!(IndustryCode::parse("C1491").unwrap().is_under("C14"));
+    }
+
+    #[test]
+    fn reference_data_is_complete() {
+        assert_eq!(industry_sections().len(), 20);
+        assert_eq!(
+            industry_sections()
+                .iter()
+                .map(|s| s.divisions.len())
+                .sum::<usize>(),
+            97
+        );
+        assert_eq!(provinces().len(), 34);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod credit_code;
 pub mod enterprise;
 pub mod role;
+pub mod schema;
 pub mod user;
 
 pub use credit_code::CreditCode;

@@ -5,6 +5,8 @@ pub mod auth;
 pub mod enterprises;
 pub mod health;
 pub mod me;
+pub mod reference;
+pub mod schemas;
 pub mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -34,7 +36,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(enterprises::add_user)
                 .service(users::create)
                 .service(users::list)
-                .service(users::get),
+                .service(users::get)
+                .service(reference::industries)
+                .service(reference::regions)
+                .service(schemas::list)
+                .service(schemas::versions)
+                .service(schemas::get)
+                .service(schemas::resolved)
+                .service(schemas::diff)
+                .service(schemas::create)
+                .service(schemas::update)
+                .service(schemas::publish)
+                .service(schemas::retire),
         );
 }
 

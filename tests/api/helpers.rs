@@ -200,7 +200,7 @@ async fn start(
     pg: Option<PgDatabase>,
     backend: Backend,
 ) -> TestApp {
-    let state = AppState::init(settings).expect("app state");
+    let state = AppState::init(settings).await.expect("app state");
     csr_assess::accounts::bootstrap_admin(&state)
         .await
         .expect("bootstrap admin");

@@ -12,4 +12,5 @@ mod cli;
 mod enterprises;
 mod operations;
 mod readme;
+mod schemas;
 mod users;

@@ -63,6 +63,17 @@ async fn openapi_lists_every_route(b: Backend) {
         "POST /api/v1/users",
         "GET /api/v1/users",
         "GET /api/v1/users/{id}",
+        "GET /api/v1/reference/industries",
+        "GET /api/v1/reference/regions",
+        "GET /api/v1/schemas",
+        "GET /api/v1/schemas/{id}/versions",
+        "POST /api/v1/schemas/{id}/versions",
+        "GET /api/v1/schemas/{id}/versions/{version}",
+        "PUT /api/v1/schemas/{id}/versions/{version}",
+        "GET /api/v1/schemas/{id}/versions/{version}/resolved",
+        "POST /api/v1/schemas/{id}/versions/{version}/publish",
+        "POST /api/v1/schemas/{id}/versions/{version}/retire",
+        "GET /api/v1/schemas/{id}/diff",
     ];
     expected.sort();
     assert_eq!(found, expected);

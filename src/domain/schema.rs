@@ -1,0 +1,836 @@
+//! Assessment schemas: the document format (see `schemas/assessment-schema.schema.json`), the
+//! semantic checks JSON Schema cannot express, content hashing, version diffs and resolution of
+//! a version for one industry (base criteria with its industry profile applied).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use super::enterprise::IndustryCode;
+
+/// Text in Chinese and English.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Text {
+    pub zh: String,
+    pub en: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Draft,
+    Published,
+    Retired,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Published => "published",
+            Self::Retired => "retired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Self::Draft, Self::Published, Self::Retired]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// `true` / `false`.
+    YesNo,
+    /// 0 none, 1 ad hoc, 2 defined, 3 implemented, 4 measured and improved.
+    Maturity,
+    /// One option id.
+    SingleChoice,
+    /// Several option ids; their points add up to at most 1.
+    MultipleChoice,
+    /// A figure scored by threshold bands.
+    Measured,
+    /// Text for the reviewer, not scored.
+    FreeText,
+}
+
+impl Kind {
+    pub fn is_scored(self) -> bool {
+        self != Self::FreeText
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChoiceOption {
+    pub id: String,
+    pub label: Text,
+    /// Share of the criterion's weight this option earns, 0–1.
+    pub points: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Band {
+    pub threshold: f64,
+    pub points: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Measure {
+    pub unit: String,
+    pub better: Better,
+    /// From the best band to the worst; a figure earns the points of the first band it reaches.
+    pub bands: Vec<Band>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    pub required: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hint: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LawRef {
+    /// `crpl-1993`, `crpl-2013` (Consumer Rights Protection Law) or `crpl-regulation-2024`.
+    pub law: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub article: Option<u32>,
+    pub in_force_from: NaiveDate,
+}
+
+/// A law criteria may cite.
+pub struct Law {
+    pub id: &'static str,
+    pub in_force_from: &'static str,
+    /// The articles on operators' duties a reference must name; `None` where references name
+    /// no article.
+    pub articles: Option<(u32, u32)>,
+}
+
+pub const LAWS: [Law; 3] = [
+    Law {
+        id: "crpl-1993",
+        in_force_from: "1994-01-01",
+        articles: Some((16, 29)),
+    },
+    Law {
+        id: "crpl-2013",
+        in_force_from: "2014-03-15",
+        articles: Some((16, 29)),
+    },
+    Law {
+        id: "crpl-regulation-2024",
+        in_force_from: "2024-07-01",
+        articles: None,
+    },
+];
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Criterion {
+    /// Stable id, `theme.name` or `industry.name`.
+    pub id: String,
+    pub theme: String,
+    pub title: Text,
+    pub guidance: Text,
+    pub kind: Kind,
+    /// Relative weight within the theme; 0 for free text.
+    pub weight: f64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub red_line: bool,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub not_applicable_allowed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub law_refs: Vec<LawRef>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<ChoiceOption>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<Measure>,
+}
+
+impl Criterion {
+    pub fn evidence_required(&self) -> bool {
+        self.evidence.as_ref().is_some_and(|e| e.required)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Theme {
+    pub id: String,
+    pub title: Text,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Level {
+    pub id: String,
+    pub min_score: f64,
+    pub label: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rename {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reweight {
+    pub id: String,
+    pub from: f64,
+    pub to: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Changelog {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Text>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub renamed: Vec<Rename>,
+    pub reweighted: Vec<Reweight>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub id: String,
+    pub title: Text,
+    /// GB/T 4754-2017 code prefixes.
+    pub industries: Vec<String>,
+    #[serde(default)]
+    pub criteria: Vec<Criterion>,
+    /// New weights for base criteria.
+    #[serde(default)]
+    pub weights: BTreeMap<String, f64>,
+    /// Base criteria that do not apply.
+    #[serde(default)]
+    pub not_applicable: Vec<String>,
+}
+
+/// One version of an assessment schema.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaDoc {
+    #[serde(rename = "$schema", default, skip_serializing_if = "Option::is_none")]
+    pub meta_schema: Option<String>,
+    pub id: String,
+    pub version: String,
+    pub title: Text,
+    pub effective_date: NaiveDate,
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predecessor: Option<String>,
+    pub changelog: Changelog,
+    pub levels: Vec<Level>,
+    pub certificate_validity_months: u32,
+    #[serde(default)]
+    pub four_eyes_levels: Vec<String>,
+    pub themes: Vec<Theme>,
+    pub criteria: Vec<Criterion>,
+    #[serde(default)]
+    pub profiles: Vec<Profile>,
+}
+
+/// A problem found in a document, located by a JSON pointer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Issue {
+    pub path: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Issue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {}",
+            if self.path.is_empty() {
+                "/"
+            } else {
+                &self.path
+            },
+            self.message
+        )
+    }
+}
+
+/// Serialises JSON with object keys sorted at every level and no whitespace.
+pub fn canonical_json(value: &serde_json::Value) -> String {
+    fn write(v: &serde_json::Value, out: &mut String) {
+        match v {
+            serde_json::Value::Object(map) => {
+                out.push('{');
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                for (i, k) in keys.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                    out.push(':');
+                    write(&map[k], out);
+                }
+                out.push('}');
+            }
+            serde_json::Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(item, out);
+                }
+                out.push(']');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(value, &mut out);
+    out
+}
+
+impl SchemaDoc {
+    /// SHA-256 (hex) of the canonical JSON of the content: everything but `$schema` and the
+    /// lifecycle `status`, so retiring a version does not change what it says.
+    pub fn content_hash(&self) -> String {
+        let mut value = serde_json::to_value(self).unwrap_or_default();
+        if let Some(map) = value.as_object_mut() {
+            map.remove("$schema");
+            map.remove("status");
+        }
+        Sha256::digest(canonical_json(&value).as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    pub fn criterion(&self, id: &str) -> Option<&Criterion> {
+        self.criteria.iter().find(|c| c.id == id)
+    }
+
+    /// The profile for an industry: the one with the longest matching code prefix.
+    pub fn profile_for(&self, industry: &IndustryCode) -> Option<&Profile> {
+        self.profiles
+            .iter()
+            .flat_map(|p| p.industries.iter().map(move |code| (p, code)))
+            .filter(|(_, code)| industry.is_under(code))
+            .max_by_key(|(_, code)| code.len())
+            .map(|(p, _)| p)
+    }
+}
+
+fn check_criterion(c: &Criterion, path: &str, themes: &HashSet<&str>, issues: &mut Vec<Issue>) {
+    let mut issue = |field: &str, message: String| {
+        issues.push(Issue {
+            path: format!("{path}{field}"),
+            message,
+        })
+    };
+    if !themes.contains(c.theme.as_str()) {
+        issue("/theme", format!("unknown theme {:?}", c.theme));
+    }
+    if c.kind.is_scored() && !(c.weight > 0.0 && c.weight.is_finite()) {
+        issue("/weight", "must be positive for a scored criterion".into());
+    }
+    if !c.kind.is_scored() && c.weight != 0.0 {
+        issue(
+            "/weight",
+            "must be 0 for free text, which is not scored".into(),
+        );
+    }
+    if c.red_line && c.kind != Kind::YesNo {
+        issue("/red_line", "only yes/no criteria can be red lines".into());
+    }
+    if c.red_line && c.not_applicable_allowed {
+        issue(
+            "/not_applicable_allowed",
+            "a red line cannot be not applicable".into(),
+        );
+    }
+    let choice = matches!(c.kind, Kind::SingleChoice | Kind::MultipleChoice);
+    if choice {
+        let mut seen = HashSet::new();
+        for (i, o) in c.options.iter().enumerate() {
+            if !seen.insert(o.id.as_str()) {
+                issue(
+                    &format!("/options/{i}/id"),
+                    format!("duplicate option id {:?}", o.id),
+                );
+            }
+        }
+        let best = c.options.iter().map(|o| o.points).fold(0.0, f64::max);
+        let sum: f64 = c.options.iter().map(|o| o.points).sum();
+        if c.kind == Kind::SingleChoice && (best - 1.0).abs() > 1e-9 {
+            issue(
+                "/options",
+                "the best option must earn 1 (the full weight)".into(),
+            );
+        }
+        if c.kind == Kind::MultipleChoice && sum < 1.0 - 1e-9 {
+            issue(
+                "/options",
+                "all options together must earn at least 1".into(),
+            );
+        }
+        if c.options.len() < 2 {
+            issue("/options", "a choice needs at least two options".into());
+        }
+    } else if !c.options.is_empty() {
+        issue("/options", "only choice criteria have options".into());
+    }
+    match (&c.measure, c.kind) {
+        (Some(m), Kind::Measured) => {
+            for (i, pair) in m.bands.windows(2).enumerate() {
+                let ordered = match m.better {
+                    Better::Higher => pair[0].threshold > pair[1].threshold,
+                    Better::Lower => pair[0].threshold < pair[1].threshold,
+                };
+                if !ordered {
+                    issue(
+                        &format!("/measure/bands/{}/threshold", i + 1),
+                        "thresholds must run from the best band to the worst".into(),
+                    );
+                }
+                if pair[0].points <= pair[1].points {
+                    issue(
+                        &format!("/measure/bands/{}/points", i + 1),
+                        "points must fall from the best band to the worst".into(),
+                    );
+                }
+            }
+            if m.bands
+                .first()
+                .is_some_and(|b| (b.points - 1.0).abs() > 1e-9)
+            {
+                issue(
+                    "/measure/bands/0/points",
+                    "the best band must earn 1".into(),
+                );
+            }
+        }
+        (None, Kind::Measured) => issue("/measure", "a measured criterion needs bands".into()),
+        (Some(_), _) => issue("/measure", "only measured criteria have bands".into()),
+        (None, _) => {}
+    }
+    for (i, r) in c.law_refs.iter().enumerate() {
+        let at = format!("/law_refs/{i}");
+        match LAWS.iter().find(|law| law.id == r.law) {
+            None => issue(&format!("{at}/law"), format!("unknown law {:?}", r.law)),
+            Some(Law {
+                in_force_from: in_force,
+                articles,
+                ..
+            }) => {
+                if r.in_force_from.to_string() != *in_force {
+                    issue(
+                        &format!("{at}/in_force_from"),
+                        format!("{} is in force from {in_force}", r.law),
+                    );
+                }
+                match (articles, r.article) {
+                    (Some((lo, hi)), Some(a)) if !(*lo..=*hi).contains(&a) => issue(
+                        &format!("{at}/article"),
+                        format!(
+                            "article {a} is not among the operator's duties (articles {lo}–{hi})"
+                        ),
+                    ),
+                    (Some(_), None) => issue(&format!("{at}/article"), "name the article".into()),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// The semantic checks of one document; `predecessor` is the version it declares it replaces,
+/// when available, so the changelog can be compared with the actual difference.
+pub fn check(doc: &SchemaDoc, predecessor: Option<&SchemaDoc>) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    let mut push = |path: String, message: String| issues.push(Issue { path, message });
+
+    let mut theme_ids = HashSet::new();
+    for (i, t) in doc.themes.iter().enumerate() {
+        if !theme_ids.insert(t.id.as_str()) {
+            push(
+                format!("/themes/{i}/id"),
+                format!("duplicate theme id {:?}", t.id),
+            );
+        }
+    }
+    let mut level_ids = HashSet::new();
+    for (i, l) in doc.levels.iter().enumerate() {
+        if !level_ids.insert(l.id.as_str()) {
+            push(
+                format!("/levels/{i}/id"),
+                format!("duplicate level id {:?}", l.id),
+            );
+        }
+        if i > 0 && doc.levels[i - 1].min_score <= l.min_score {
+            push(
+                format!("/levels/{i}/min_score"),
+                "levels must be ordered from the highest threshold to the lowest".into(),
+            );
+        }
+    }
+    for (i, l) in doc.four_eyes_levels.iter().enumerate() {
+        if !level_ids.contains(l.as_str()) {
+            push(
+                format!("/four_eyes_levels/{i}"),
+                format!("unknown level {l:?}"),
+            );
+        }
+    }
+
+    let mut all_ids: HashMap<&str, String> = HashMap::new();
+    let mut criterion_issues = Vec::new();
+    for (i, c) in doc.criteria.iter().enumerate() {
+        let path = format!("/criteria/{i}");
+        if let Some(first) = all_ids.insert(c.id.as_str(), path.clone()) {
+            criterion_issues.push(Issue {
+                path: format!("{path}/id"),
+                message: format!("duplicate criterion id {:?} (first at {first})", c.id),
+            });
+        }
+        check_criterion(c, &path, &theme_ids, &mut criterion_issues);
+    }
+    for t in &doc.themes {
+        if !doc
+            .criteria
+            .iter()
+            .any(|c| c.theme == t.id && c.kind.is_scored())
+        {
+            criterion_issues.push(Issue {
+                path: format!(
+                    "/themes/{}",
+                    doc.themes.iter().position(|x| x.id == t.id).unwrap_or(0)
+                ),
+                message: format!("theme {:?} has no scored criterion", t.id),
+            });
+        }
+    }
+
+    let base: HashSet<&str> = doc.criteria.iter().map(|c| c.id.as_str()).collect();
+    let mut profile_ids = HashSet::new();
+    let mut industry_owner: HashMap<&str, &str> = HashMap::new();
+    for (p_i, p) in doc.profiles.iter().enumerate() {
+        let at = format!("/profiles/{p_i}");
+        if !profile_ids.insert(p.id.as_str()) {
+            criterion_issues.push(Issue {
+                path: format!("{at}/id"),
+                message: format!("duplicate profile id {:?}", p.id),
+            });
+        }
+        for (i, code) in p.industries.iter().enumerate() {
+            if let Err(e) = IndustryCode::parse(code) {
+                criterion_issues.push(Issue {
+                    path: format!("{at}/industries/{i}"),
+                    message: format!("{code}: {e}"),
+                });
+            }
+            if let Some(other) = industry_owner.insert(code.as_str(), p.id.as_str()) {
+                criterion_issues.push(Issue {
+                    path: format!("{at}/industries/{i}"),
+                    message: format!("{code} is already covered by profile {other:?}"),
+                });
+            }
+        }
+        for (i, c) in p.criteria.iter().enumerate() {
+            let path = format!("{at}/criteria/{i}");
+            if let Some(first) = all_ids.insert(c.id.as_str(), path.clone()) {
+                criterion_issues.push(Issue {
+                    path: format!("{path}/id"),
+                    message: format!("duplicate criterion id {:?} (first at {first})", c.id),
+                });
+            }
+            check_criterion(c, &path, &theme_ids, &mut criterion_issues);
+        }
+        for (id, w) in &p.weights {
+            if !base.contains(id.as_str()) {
+                criterion_issues.push(Issue {
+                    path: format!("{at}/weights/{id}"),
+                    message: "not a criterion of this version".into(),
+                });
+            } else if *w <= 0.0 || w.is_nan() {
+                criterion_issues.push(Issue {
+                    path: format!("{at}/weights/{id}"),
+                    message: "must be positive".into(),
+                });
+            }
+        }
+        for (i, id) in p.not_applicable.iter().enumerate() {
+            if !base.contains(id.as_str()) {
+                criterion_issues.push(Issue {
+                    path: format!("{at}/not_applicable/{i}"),
+                    message: format!("{id:?} is not a criterion of this version"),
+                });
+            } else if doc.criterion(id).is_some_and(|c| c.red_line) {
+                criterion_issues.push(Issue {
+                    path: format!("{at}/not_applicable/{i}"),
+                    message: format!("{id:?} is a red line and always applies"),
+                });
+            }
+        }
+    }
+    issues.extend(criterion_issues);
+    issues.extend(check_changelog(doc, predecessor));
+    issues
+}
+
+fn check_changelog(doc: &SchemaDoc, predecessor: Option<&SchemaDoc>) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    let log = &doc.changelog;
+    let Some(prev) = predecessor else {
+        if doc.predecessor.is_none()
+            && (!log.added.is_empty()
+                || !log.removed.is_empty()
+                || !log.renamed.is_empty()
+                || !log.reweighted.is_empty())
+        {
+            issues.push(Issue {
+                path: "/changelog".into(),
+                message: "a first version has nothing to change from: name its predecessor".into(),
+            });
+        }
+        return issues;
+    };
+    if doc.predecessor.as_deref() != Some(prev.version.as_str()) || doc.id != prev.id {
+        issues.push(Issue {
+            path: "/predecessor".into(),
+            message: format!("expected {} {}", prev.id, prev.version),
+        });
+        return issues;
+    }
+    for (i, r) in log.renamed.iter().enumerate() {
+        if prev.criterion(&r.from).is_none() {
+            issues.push(Issue {
+                path: format!("/changelog/renamed/{i}/from"),
+                message: format!("{:?} is not a criterion of {}", r.from, prev.version),
+            });
+        }
+        if doc.criterion(&r.to).is_none() {
+            issues.push(Issue {
+                path: format!("/changelog/renamed/{i}/to"),
+                message: format!("{:?} is not a criterion of this version", r.to),
+            });
+        }
+    }
+    let actual = diff(prev, doc);
+    let compare = |field: &str, declared: BTreeSet<String>, actual: BTreeSet<String>| {
+        let missing: Vec<_> = actual.difference(&declared).cloned().collect();
+        let extra: Vec<_> = declared.difference(&actual).cloned().collect();
+        let mut out = Vec::new();
+        if !missing.is_empty() {
+            out.push(Issue {
+                path: format!("/changelog/{field}"),
+                message: format!("does not list {}", missing.join(", ")),
+            });
+        }
+        if !extra.is_empty() {
+            out.push(Issue {
+                path: format!("/changelog/{field}"),
+                message: format!(
+                    "lists {} but the versions do not differ so",
+                    extra.join(", ")
+                ),
+            });
+        }
+        out
+    };
+    issues.extend(compare(
+        "added",
+        log.added.iter().cloned().collect(),
+        actual.added.iter().cloned().collect(),
+    ));
+    issues.extend(compare(
+        "removed",
+        log.removed.iter().cloned().collect(),
+        actual.removed.iter().cloned().collect(),
+    ));
+    issues.extend(compare(
+        "reweighted",
+        log.reweighted
+            .iter()
+            .map(|r| format!("{} {}→{}", r.id, r.from, r.to))
+            .collect(),
+        actual
+            .reweighted
+            .iter()
+            .map(|r| format!("{} {}→{}", r.id, r.from, r.to))
+            .collect(),
+    ));
+    issues
+}
+
+/// The difference between two versions of a schema.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
+pub struct Diff {
+    pub from: String,
+    pub to: String,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub renamed: Vec<Rename>,
+    pub reweighted: Vec<Reweight>,
+    /// Criteria (by their id in `to`) whose title or guidance changed.
+    pub text_changed: Vec<String>,
+    /// Criteria whose kind, options, bands, red-line flag or evidence rule changed: their
+    /// answers must be given again.
+    pub rules_changed: Vec<String>,
+}
+
+/// Compares `from` with `to`, following the renames `to` declares when `from` is its predecessor.
+pub fn diff(from: &SchemaDoc, to: &SchemaDoc) -> Diff {
+    let renames: Vec<Rename> = if to.predecessor.as_deref() == Some(from.version.as_str()) {
+        to.changelog
+            .renamed
+            .iter()
+            .filter(|r| from.criterion(&r.from).is_some() && to.criterion(&r.to).is_some())
+            .cloned()
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let old_id_of = |new: &str| -> Option<&str> {
+        renames
+            .iter()
+            .find(|r| r.to == new)
+            .map(|r| r.from.as_str())
+            .or_else(|| from.criterion(new).map(|c| c.id.as_str()))
+    };
+    let mut d = Diff {
+        from: from.version.clone(),
+        to: to.version.clone(),
+        renamed: renames.clone(),
+        ..Diff::default()
+    };
+    for c in &to.criteria {
+        match old_id_of(&c.id).and_then(|old| from.criterion(old)) {
+            None => d.added.push(c.id.clone()),
+            Some(old) => {
+                if old.weight != c.weight {
+                    d.reweighted.push(Reweight {
+                        id: c.id.clone(),
+                        from: old.weight,
+                        to: c.weight,
+                    });
+                }
+                if old.title != c.title || old.guidance != c.guidance {
+                    d.text_changed.push(c.id.clone());
+                }
+                if old.kind != c.kind
+                    || old.options != c.options
+                    || old.measure != c.measure
+                    || old.red_line != c.red_line
+                    || old.evidence_required() != c.evidence_required()
+                {
+                    d.rules_changed.push(c.id.clone());
+                }
+            }
+        }
+    }
+    for c in &from.criteria {
+        let renamed = renames.iter().any(|r| r.from == c.id);
+        if !renamed && to.criterion(&c.id).is_none() {
+            d.removed.push(c.id.clone());
+        }
+    }
+    d
+}
+
+/// A criterion as an enterprise of one industry must answer it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ResolvedCriterion {
+    #[serde(flatten)]
+    pub criterion: Criterion,
+    /// `base` or the id of the industry profile that added it.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ResolvedProfile {
+    pub id: String,
+    pub title: Text,
+}
+
+/// The effective criteria of a version for one industry.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Resolved {
+    pub schema_id: String,
+    pub version: String,
+    pub content_hash: String,
+    pub industry: Option<String>,
+    pub profile: Option<ResolvedProfile>,
+    pub levels: Vec<Level>,
+    pub themes: Vec<Theme>,
+    pub criteria: Vec<ResolvedCriterion>,
+    /// Base criteria the profile marks not applicable.
+    pub excluded: Vec<String>,
+}
+
+/// Applies the industry's profile (if any) to the base criteria.
+pub fn resolve(doc: &SchemaDoc, industry: Option<&IndustryCode>) -> Resolved {
+    let profile = industry.and_then(|i| doc.profile_for(i));
+    let excluded: Vec<String> = profile
+        .map(|p| p.not_applicable.clone())
+        .unwrap_or_default();
+    let mut criteria: Vec<ResolvedCriterion> = doc
+        .criteria
+        .iter()
+        .filter(|c| !excluded.contains(&c.id))
+        .map(|c| {
+            let mut c = c.clone();
+            if let Some(w) = profile.and_then(|p| p.weights.get(&c.id)) {
+                c.weight = *w;
+            }
+            ResolvedCriterion {
+                criterion: c,
+                source: "base".into(),
+            }
+        })
+        .collect();
+    if let Some(p) = profile {
+        criteria.extend(p.criteria.iter().map(|c| ResolvedCriterion {
+            criterion: c.clone(),
+            source: p.id.clone(),
+        }));
+    }
+    Resolved {
+        schema_id: doc.id.clone(),
+        version: doc.version.clone(),
+        content_hash: doc.content_hash(),
+        industry: industry.map(|i| i.as_str().to_owned()),
+        profile: profile.map(|p| ResolvedProfile {
+            id: p.id.clone(),
+            title: p.title.clone(),
+        }),
+        levels: doc.levels.clone(),
+        themes: doc.themes.clone(),
+        criteria,
+        excluded,
+    }
+}

@@ -1,0 +1,23 @@
+//! Reference data used to fill in a registration: GB/T 4754 industries and GB/T 2260 provinces.
+
+use actix_web::{HttpResponse, get};
+
+use crate::domain::enterprise::{Named, Section, industry_sections, provinces};
+
+/// GB/T 4754-2017 sections and divisions. No login needed.
+#[utoipa::path(tag = "reference", responses((status = 200, body = Vec<Section>)))]
+#[get("/reference/industries")]
+pub async fn industries() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .json(industry_sections())
+}
+
+/// GB/T 2260 provinces (the first two digits of a region code). No login needed.
+#[utoipa::path(tag = "reference", responses((status = 200, body = Vec<Named>)))]
+#[get("/reference/regions")]
+pub async fn regions() -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "public, max-age=86400"))
+        .json(provinces())
+}

@@ -1,0 +1,192 @@
+//! The schema registry: the versions shipped in `schemas/` (embedded in the binary), their
+//! validation against the meta-schema and the semantic rules, and their immutability once
+//! recorded in the database.
+
+use std::sync::OnceLock;
+
+use serde_json::Value;
+
+use crate::db::{AnyConnection, Db, audit, schema_versions};
+use crate::domain::schema::{self, Issue, SchemaDoc, Status};
+use crate::error::{AppError, AppResult};
+
+/// JSON Schema describing assessment-schema documents, for editors and for validation.
+pub const META_SCHEMA: &str = include_str!("../schemas/assessment-schema.schema.json");
+
+/// The shipped versions, oldest first: (path under `schemas/`, content).
+pub const SHIPPED: [(&str, &str); 3] = [
+    (
+        "cca-good-enterprise/2007.json",
+        include_str!("../schemas/cca-good-enterprise/2007.json"),
+    ),
+    (
+        "cca-good-enterprise/2014.json",
+        include_str!("../schemas/cca-good-enterprise/2014.json"),
+    ),
+    (
+        "cca-good-enterprise/2024.json",
+        include_str!("../schemas/cca-good-enterprise/2024.json"),
+    ),
+];
+
+fn meta_validator() -> Result<&'static jsonschema::Validator, String> {
+    static VALIDATOR: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
+    VALIDATOR
+        .get_or_init(|| {
+            let meta: Value = serde_json::from_str(META_SCHEMA).map_err(|e| e.to_string())?;
+            jsonschema::validator_for(&meta).map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| format!("the meta-schema is invalid: {e}"))
+}
+
+/// Checks a document's structure: JSON syntax, the meta-schema, then the typed form.
+pub fn parse_document(text: &str) -> Result<SchemaDoc, Vec<Issue>> {
+    let value: Value = serde_json::from_str(text).map_err(|e| {
+        vec![Issue {
+            path: String::new(),
+            message: format!("not valid JSON: {e}"),
+        }]
+    })?;
+    parse_value(&value)
+}
+
+pub fn parse_value(value: &Value) -> Result<SchemaDoc, Vec<Issue>> {
+    let validator = meta_validator().map_err(|message| {
+        vec![Issue {
+            path: String::new(),
+            message,
+        }]
+    })?;
+    let issues: Vec<Issue> = validator
+        .iter_errors(value)
+        .map(|e| Issue {
+            path: e.instance_path().as_str().to_owned(),
+            message: e.to_string(),
+        })
+        .collect();
+    if !issues.is_empty() {
+        return Err(issues);
+    }
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e
+            .path()
+            .iter()
+            .map(|seg| match seg {
+                serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+                serde_path_to_error::Segment::Map { key } => format!("/{key}"),
+                serde_path_to_error::Segment::Enum { variant } => format!("/{variant}"),
+                serde_path_to_error::Segment::Unknown => "/?".to_owned(),
+            })
+            .collect();
+        vec![Issue {
+            path,
+            message: e.inner().to_string(),
+        }]
+    })
+}
+
+/// A shipped version, validated.
+#[derive(Debug, Clone)]
+pub struct Shipped {
+    pub file: &'static str,
+    pub doc: SchemaDoc,
+    pub hash: String,
+}
+
+/// Parses and checks every shipped version (each against its predecessor).
+pub fn shipped() -> Result<Vec<Shipped>, String> {
+    let mut out: Vec<Shipped> = Vec::new();
+    for (file, text) in SHIPPED {
+        let doc = parse_document(text).map_err(|issues| describe(file, &issues))?;
+        let prev = doc.predecessor.as_deref().and_then(|p| {
+            out.iter()
+                .find(|s| s.doc.id == doc.id && s.doc.version == p)
+                .map(|s| &s.doc)
+        });
+        if doc.predecessor.is_some() && prev.is_none() {
+            return Err(format!(
+                "schemas/{file}: predecessor {:?} is not shipped",
+                doc.predecessor
+            ));
+        }
+        let issues = schema::check(&doc, prev);
+        if !issues.is_empty() {
+            return Err(describe(file, &issues));
+        }
+        let hash = doc.content_hash();
+        out.push(Shipped { file, doc, hash });
+    }
+    Ok(out)
+}
+
+pub fn describe(file: &str, issues: &[Issue]) -> String {
+    let lines: Vec<String> = issues.iter().map(|i| format!("  {i}")).collect();
+    format!("schemas/{file} is invalid:\n{}", lines.join("\n"))
+}
+
+/// Records each shipped version on first sight; a shipped file whose content differs from the
+/// version already recorded stops the start instead of silently replacing it.
+pub async fn sync_shipped(db: &Db) -> Result<(), String> {
+    let shipped = shipped()?;
+    db.write(move |conn| {
+        for s in &shipped {
+            match schema_versions::find(conn, &s.doc.id, &s.doc.version)? {
+                Some(row) if row.content_hash == s.hash => {}
+                Some(row) => {
+                    return Err(AppError::Conflict(
+                        "schema_changed",
+                        format!(
+                            "schemas/{}: {} {} is already recorded ({}) with content hash {}, but the shipped file hashes to {}. \
+                             A recorded version never changes: publish the change as a new version.",
+                            s.file, s.doc.id, s.doc.version, row.status, row.content_hash, s.hash
+                        ),
+                    ));
+                }
+                None => {
+                    let document = serde_json::to_string(&s.doc).map_err(AppError::internal)?;
+                    schema_versions::insert(conn, &s.doc, &s.hash, &document, Status::Published, "shipped")?;
+                    record(conn, None, "schema.version_loaded", &s.doc, &s.hash)?;
+                }
+            }
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| match e {
+        AppError::Conflict(_, msg) => msg,
+        other => other.to_problem().detail,
+    })
+}
+
+pub fn record(
+    conn: &mut AnyConnection,
+    actor: Option<i64>,
+    action: &str,
+    doc: &SchemaDoc,
+    hash: &str,
+) -> AppResult<()> {
+    audit::append(
+        conn,
+        audit::Event {
+            actor_user_id: actor,
+            action,
+            entity_type: "schema_version",
+            entity_id: format!("{}/{}", doc.id, doc.version),
+            enterprise_id: None,
+            request_id: None,
+            details: serde_json::json!({ "content_hash": hash }),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_versions_are_valid() {
+        let shipped = shipped().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(shipped.len(), 3);
+    }
+}
