@@ -184,9 +184,131 @@ pub fn record(
 mod tests {
     use super::*;
 
+    use crate::domain::schema::Kind;
+    use std::collections::BTreeSet;
+
+    fn version(v: &str) -> SchemaDoc {
+        shipped()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .find(|s| s.doc.version == v)
+            .map(|s| s.doc)
+            .unwrap_or_else(|| panic!("{v} not shipped"))
+    }
+
     #[test]
     fn shipped_versions_are_valid() {
         let shipped = shipped().unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(shipped.len(), 3);
+        let labels: Vec<&str> = shipped.iter().map(|s| s.doc.version.as_str()).collect();
+        assert_eq!(labels, ["2007", "2014", "2024"]);
+    }
+
+    #[test]
+    fn the_2024_version_is_complete() {
+        let doc = version("2024");
+        assert_eq!(doc.themes.len(), 10);
+        assert!(doc.criteria.len() >= 45, "{}", doc.criteria.len());
+        for theme in &doc.themes {
+            assert!(
+                doc.criteria.iter().filter(|c| c.theme == theme.id).count() >= 3,
+                "{}",
+                theme.id
+            );
+        }
+        // Every kind of criterion is exercised, and red lines exist.
+        let kinds: BTreeSet<String> = doc
+            .criteria
+            .iter()
+            .map(|c| format!("{:?}", c.kind))
+            .collect();
+        assert_eq!(kinds.len(), 6, "{kinds:?}");
+        assert!(
+            doc.criteria
+                .iter()
+                .any(|c| c.red_line && c.kind == Kind::YesNo)
+        );
+    }
+
+    #[test]
+    fn every_operator_duty_article_is_cited_from_2014_on() {
+        for v in ["2014", "2024"] {
+            let doc = version(v);
+            let cited: BTreeSet<u32> = doc
+                .criteria
+                .iter()
+                .flat_map(|c| &c.law_refs)
+                .filter(|r| r.law == "crpl-2013")
+                .filter_map(|r| r.article)
+                .collect();
+            let all: BTreeSet<u32> = (16..=29).collect();
+            assert_eq!(cited, all, "{v}");
+        }
+    }
+
+    #[test]
+    fn the_2024_version_covers_the_implementing_regulation() {
+        let doc = version("2024");
+        let regulation: BTreeSet<&str> = doc
+            .criteria
+            .iter()
+            .filter(|c| c.law_refs.iter().any(|r| r.law == "crpl-regulation-2024"))
+            .map(|c| c.id.as_str())
+            .collect();
+        for duty in [
+            "fair_trade.no_price_discrimination",
+            "fair_trade.auto_renewal",
+            "fair_trade.prepaid_rules",
+            "information.livestream_selling",
+            "supervision.platform_seller_management",
+        ] {
+            assert!(regulation.contains(duty), "{duty}");
+        }
+        // None of these existed before the regulation.
+        let old = version("2014");
+        assert!(regulation.iter().all(|id| old.criterion(id).is_none()));
+    }
+
+    #[test]
+    fn profiles_cover_the_named_sectors() {
+        for v in ["2014", "2024"] {
+            let doc = version(v);
+            for code in [
+                "C13", "C14", "C15", "F522", "C27", "K70", "C36", "F5261", "J66", "J68", "G53",
+                "G54", "G55", "G56", "I63", "D44", "C385", "C262", "C263", "F5292",
+            ] {
+                let industry =
+                    crate::domain::IndustryCode::parse(code).unwrap_or_else(|e| panic!("{e}"));
+                assert!(
+                    doc.profile_for(&industry).is_some(),
+                    "{v}: no profile for {code}"
+                );
+            }
+            for p in &doc.profiles {
+                assert!(
+                    p.criteria.len() >= 3,
+                    "{v}: {} adds {}",
+                    p.id,
+                    p.criteria.len()
+                );
+                assert!(
+                    !p.weights.is_empty() || !p.not_applicable.is_empty(),
+                    "{v}: {} tailors nothing",
+                    p.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_broken_file_is_located_by_path() {
+        let mut value: Value = serde_json::from_str(SHIPPED[2].1).unwrap_or_default();
+        value["criteria"][7]["weight"] = Value::from("heavy");
+        let issues = parse_value(&value).err().unwrap_or_default();
+        assert!(
+            issues.iter().any(|i| i.path == "/criteria/7/weight"),
+            "{issues:?}"
+        );
+        let issues = parse_document("{ not json").err().unwrap_or_default();
+        assert!(issues[0].message.contains("line 1"), "{issues:?}");
     }
 }

@@ -249,3 +249,72 @@ fn first_start_prints_a_generated_admin_password_once() {
     assert!(first.contains("POST /api/v1/auth/password"));
     run(false);
 }
+
+#[test]
+fn schema_commands() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let shipped: Vec<String> = ["2007", "2014", "2024"]
+        .iter()
+        .map(|v| format!("{root}/schemas/cca-good-enterprise/{v}.json"))
+        .collect();
+    let out = bin()
+        .args(["schema", "validate"])
+        .args(&shipped)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).matches("ok ").count(),
+        3
+    );
+
+    // A broken copy fails with the path of each problem inside the document.
+    let dir = tempfile::tempdir().unwrap();
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&shipped[2]).unwrap()).unwrap();
+    doc["criteria"][3]["weight"] = serde_json::json!(-1);
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let out = bin()
+        .args(["schema", "validate"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/criteria/3/weight"), "{err}");
+
+    // A semantic problem: the changelog no longer matches the difference to 2014.
+    doc["criteria"][3]["weight"] = serde_json::json!(7);
+    std::fs::write(&broken, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    let out = bin()
+        .args(["schema", "validate"])
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("/changelog/reweighted"), "{err}");
+
+    let out = bin()
+        .args(["schema", "diff", "2014", "2024"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let diff: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        diff["added"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("fair_trade.no_price_discrimination"))
+    );
+
+    let out = bin().args(["schema", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("cca-good-enterprise 2024"));
+}
