@@ -76,6 +76,18 @@ pub struct Settings {
     #[arg(long, env = "CSR_KEYS_DIR")]
     pub keys_dir: Option<PathBuf>,
 
+    /// Directory of the content-addressed evidence store (default: `<data-dir>/evidence`).
+    #[arg(long, env = "CSR_EVIDENCE_DIR")]
+    pub evidence_dir: Option<PathBuf>,
+
+    /// Largest evidence file accepted, in bytes.
+    #[arg(long, env = "CSR_EVIDENCE_MAX_BYTES", default_value_t = 20 * 1024 * 1024)]
+    pub evidence_max_bytes: u64,
+
+    /// Evidence each enterprise may store in total, in bytes.
+    #[arg(long, env = "CSR_EVIDENCE_QUOTA_BYTES", default_value_t = 500 * 1024 * 1024)]
+    pub evidence_quota_bytes: u64,
+
     /// `iss` of issued access tokens.
     #[arg(long, env = "CSR_JWT_ISSUER", default_value = "csr-assess")]
     pub jwt_issuer: String,
@@ -151,6 +163,12 @@ impl Settings {
         self.keys_dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("keys"))
+    }
+
+    pub fn evidence_dir(&self) -> PathBuf {
+        self.evidence_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("evidence"))
     }
 
     pub fn db_timeout(&self) -> Duration {

@@ -69,6 +69,14 @@ pub enum AppError {
     Conflict(&'static str, String),
     #[error("payload too large")]
     PayloadTooLarge,
+    #[error("evidence quota exceeded")]
+    QuotaExceeded(String),
+    #[error("precondition required")]
+    PreconditionRequired,
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("unprocessable: {1}")]
+    Unprocessable(&'static str, String, Vec<FieldError>),
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
     #[error("too many requests")]
@@ -100,6 +108,10 @@ impl AppError {
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::Conflict(code, _) => code,
             Self::PayloadTooLarge => "payload_too_large",
+            Self::QuotaExceeded(_) => "evidence_quota_exceeded",
+            Self::PreconditionRequired => "precondition_required",
+            Self::PreconditionFailed => "precondition_failed",
+            Self::Unprocessable(code, ..) => code,
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "service_unavailable",
@@ -123,6 +135,15 @@ impl AppError {
             }
             Self::Conflict(_, msg) => msg.clone(),
             Self::PayloadTooLarge => "The request body exceeds the size limit.".into(),
+            Self::QuotaExceeded(msg) => msg.clone(),
+            Self::PreconditionRequired => {
+                "Send If-Match with the ETag of the version you edited.".into()
+            }
+            Self::PreconditionFailed => {
+                "The resource changed since you read it; fetch it again and reapply your change."
+                    .into()
+            }
+            Self::Unprocessable(_, msg, _) => msg.clone(),
             Self::UnsupportedMediaType(msg) => msg.clone(),
             Self::TooManyRequests { retry_after_secs } => {
                 format!("Too many attempts; retry in {retry_after_secs} s.")
@@ -141,7 +162,7 @@ impl AppError {
             detail: self.detail(),
             code: self.code().to_owned(),
             errors: match self {
-                Self::Validation(errors) => errors.clone(),
+                Self::Validation(errors) | Self::Unprocessable(_, _, errors) => errors.clone(),
                 _ => Vec::new(),
             },
         }
@@ -158,7 +179,10 @@ impl ResponseError for AppError {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(..) => StatusCode::CONFLICT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge | Self::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::Unprocessable(..) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -20,6 +20,8 @@ use utoipa::{Modify, OpenApi};
         (name = "enterprises", description = "Enterprise registration and members"),
         (name = "users", description = "Accounts"),
         (name = "schemas", description = "Assessment schemas: versions, industry profiles, differences"),
+        (name = "submissions", description = "Self-assessments: answers, completeness, scores, submission"),
+        (name = "evidence", description = "Evidence files attached to criteria"),
         (name = "reference", description = "GB/T 4754 industries and GB/T 2260 regions"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )

@@ -30,6 +30,9 @@ pub struct AppState {
     pub metrics: Metrics,
     pub routes: RouteTable,
     pub openapi_json: String,
+    /// Resolved schema versions by content hash and industry (immutable, so safe to share).
+    pub schemas: crate::submissions::SchemaCache,
+    pub evidence: crate::evidence::EvidenceStore,
 }
 
 impl AppState {
@@ -45,6 +48,7 @@ impl AppState {
         let keys = KeyFile::load_or_create(&settings.keys_dir())?;
         let jwt = JwtKeys::new(&keys, &settings)?;
         let hasher = Hasher::new(&settings)?;
+        let evidence = crate::evidence::EvidenceStore::open(settings.evidence_dir())?;
         let api = openapi();
         Ok(Self {
             settings,
@@ -54,6 +58,8 @@ impl AppState {
             metrics: Metrics::default(),
             routes: RouteTable::from_openapi(&api),
             openapi_json: api.to_pretty_json().map_err(|e| e.to_string())?,
+            schemas: Default::default(),
+            evidence,
         })
     }
 }

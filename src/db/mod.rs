@@ -6,8 +6,10 @@
 
 pub mod audit;
 pub mod enterprises;
+pub mod evidence;
 pub mod schema;
 pub mod schema_versions;
+pub mod submissions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;

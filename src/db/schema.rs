@@ -84,11 +84,100 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    submissions (id) {
+        id -> BigInt,
+        enterprise_id -> BigInt,
+        schema_id -> Text,
+        version -> Text,
+        schema_hash -> Text,
+        industry_code -> Text,
+        profile_id -> Nullable<Text>,
+        status -> Text,
+        revision -> BigInt,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        submitted_at -> Nullable<Timestamp>,
+        score_total -> Nullable<Double>,
+        score_level -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (enterprise_id, key) {
+        enterprise_id -> BigInt,
+        key -> Text,
+        request_hash -> Text,
+        submission_id -> BigInt,
+        response -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    answers (id) {
+        id -> BigInt,
+        submission_id -> BigInt,
+        criterion_id -> Text,
+        value -> Text,
+        not_applicable_reason -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        updated_by -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    answer_history (id) {
+        id -> BigInt,
+        submission_id -> BigInt,
+        criterion_id -> Text,
+        change -> Text,
+        value -> Nullable<Text>,
+        not_applicable_reason -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        schema_version -> Text,
+        changed_by -> BigInt,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    evidence (id) {
+        id -> BigInt,
+        enterprise_id -> BigInt,
+        submission_id -> BigInt,
+        sha256 -> Text,
+        content_type -> Text,
+        filename -> Text,
+        size_bytes -> BigInt,
+        created_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    evidence_links (evidence_id, criterion_id) {
+        evidence_id -> BigInt,
+        criterion_id -> Text,
+    }
+}
+
+diesel::joinable!(answers -> submissions (submission_id));
+diesel::joinable!(evidence_links -> evidence (evidence_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
     refresh_tokens,
     login_throttle,
     audit_log,
-    schema_versions
+    schema_versions,
+    submissions,
+    idempotency_keys,
+    answers,
+    answer_history,
+    evidence,
+    evidence_links
 );

@@ -1,10 +1,12 @@
 //! Pure domain types and rules: no actix, no diesel. Values are parsed at the boundary, so a
 //! handler never holds an invalid one.
 
+pub mod answers;
 pub mod credit_code;
 pub mod enterprise;
 pub mod role;
 pub mod schema;
+pub mod scoring;
 pub mod user;
 
 pub use credit_code::CreditCode;

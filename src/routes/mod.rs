@@ -3,10 +3,12 @@
 
 pub mod auth;
 pub mod enterprises;
+pub mod evidence;
 pub mod health;
 pub mod me;
 pub mod reference;
 pub mod schemas;
+pub mod submissions;
 pub mod users;
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -47,7 +49,21 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(schemas::create)
                 .service(schemas::update)
                 .service(schemas::publish)
-                .service(schemas::retire),
+                .service(schemas::retire)
+                .service(submissions::create)
+                .service(submissions::list)
+                .service(submissions::get)
+                .service(submissions::put_answer)
+                .service(submissions::patch_answers)
+                .service(submissions::delete_answer)
+                .service(submissions::submit)
+                .service(submissions::withdraw)
+                .service(submissions::upgrade)
+                .service(submissions::history)
+                .service(evidence::upload)
+                .service(evidence::list)
+                .service(evidence::download)
+                .service(evidence::remove),
         );
 }
 

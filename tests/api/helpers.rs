@@ -407,3 +407,168 @@ pub async fn assert_invisible(
         "{path} differs from a missing object"
     );
 }
+
+/// A multipart/form-data body with one file and its criteria.
+pub fn multipart(
+    filename: &str,
+    content_type: &str,
+    content: &[u8],
+    criteria: &str,
+) -> (String, Vec<u8>) {
+    let boundary = "csr-test-boundary-7MA4YWxkTrZu0gW";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"criteria\"\r\n\r\n{criteria}\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(content);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+/// A small but real PDF.
+pub fn pdf_bytes(text: &str) -> Vec<u8> {
+    format!("%PDF-1.4\n% {text}\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n").into_bytes()
+}
+
+pub const PNG_BYTES: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+/// The best answer to a resolved criterion, as the API takes it.
+pub fn best_answer(c: &Value) -> Value {
+    match c["kind"].as_str().unwrap_or_default() {
+        "yes_no" => json!({ "value": true }),
+        "maturity" => json!({ "value": 4 }),
+        "single_choice" => {
+            let best = c["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .max_by(|a, b| {
+                    a["points"]
+                        .as_f64()
+                        .partial_cmp(&b["points"].as_f64())
+                        .unwrap_or(std::cmp::Ordering::Equal)
+                })
+                .map(|o| o["id"].clone())
+                .unwrap_or_default();
+            json!({ "value": best })
+        }
+        "multiple_choice" => {
+            let all: Vec<Value> = c["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|o| o["id"].clone())
+                .collect();
+            json!({ "value": all })
+        }
+        "measured" => json!({ "value": c["measure"]["bands"][0]["threshold"] }),
+        _ => json!({ "value": "我们开展了多项可持续消费活动。" }),
+    }
+}
+
+/// A submission and its current ETag.
+pub struct Draft {
+    pub id: i64,
+    pub etag: String,
+    pub path: String,
+}
+
+impl TestApp {
+    pub async fn create_submission(&self, token: &str, version: &str) -> Draft {
+        let res = self
+            .post(
+                "/api/v1/submissions",
+                Some(token),
+                &json!({ "schema_id": "cca-good-enterprise", "version": version }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text());
+        let id = res.json()["id"].as_i64().expect("id");
+        Draft {
+            id,
+            etag: res.header("etag").expect("etag"),
+            path: format!("/api/v1/submissions/{id}"),
+        }
+    }
+
+    /// The criteria a submission must answer.
+    pub async fn criteria_of(&self, token: &str, industry: &str, version: &str) -> Vec<Value> {
+        let res = self
+            .get(
+                &format!("/api/v1/schemas/cca-good-enterprise/versions/{version}/resolved?industry={industry}"),
+                Some(token),
+            )
+            .await;
+        res.json()["criteria"].as_array().expect("criteria").clone()
+    }
+
+    /// Sends JSON with an If-Match header.
+    pub async fn send_if_match(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        etag: &str,
+        body: Option<&Value>,
+    ) -> Resp {
+        let body = body.map(|b| ("application/json", serde_json::to_vec(b).expect("json")));
+        self.request(method, path, Some(token), body, &[("if-match", etag)])
+            .await
+    }
+
+    /// Saves answers in bulk and returns the new ETag.
+    pub async fn answer_all(
+        &self,
+        token: &str,
+        draft: &mut Draft,
+        answers: serde_json::Map<String, Value>,
+    ) {
+        let res = self
+            .send_if_match(
+                Method::PATCH,
+                &format!("{}/answers", draft.path),
+                token,
+                &draft.etag,
+                Some(&json!({ "answers": answers })),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text());
+        draft.etag = res.header("etag").expect("etag");
+    }
+
+    pub async fn upload(
+        &self,
+        token: &str,
+        draft: &Draft,
+        filename: &str,
+        content_type: &str,
+        content: &[u8],
+        criteria: &str,
+    ) -> Resp {
+        let (ct, body) = multipart(filename, content_type, content, criteria);
+        self.request(
+            Method::POST,
+            &format!("{}/evidence", draft.path),
+            Some(token),
+            Some((ct.as_str(), body)),
+            &[],
+        )
+        .await
+    }
+
+    /// Re-reads the ETag of a submission.
+    pub async fn etag_of(&self, token: &str, draft: &mut Draft) {
+        let res = self.get(&draft.path, Some(token)).await;
+        draft.etag = res.header("etag").expect("etag");
+    }
+}

@@ -13,4 +13,5 @@ mod enterprises;
 mod operations;
 mod readme;
 mod schemas;
+mod submissions;
 mod users;

@@ -74,6 +74,20 @@ async fn openapi_lists_every_route(b: Backend) {
         "POST /api/v1/schemas/{id}/versions/{version}/publish",
         "POST /api/v1/schemas/{id}/versions/{version}/retire",
         "GET /api/v1/schemas/{id}/diff",
+        "POST /api/v1/submissions",
+        "GET /api/v1/submissions",
+        "GET /api/v1/submissions/{id}",
+        "PUT /api/v1/submissions/{id}/answers/{criterion}",
+        "PATCH /api/v1/submissions/{id}/answers",
+        "DELETE /api/v1/submissions/{id}/answers/{criterion}",
+        "POST /api/v1/submissions/{id}/submit",
+        "POST /api/v1/submissions/{id}/withdraw",
+        "POST /api/v1/submissions/{id}/upgrade",
+        "GET /api/v1/submissions/{id}/history",
+        "POST /api/v1/submissions/{id}/evidence",
+        "GET /api/v1/submissions/{id}/evidence",
+        "GET /api/v1/submissions/{id}/evidence/{evidence_id}",
+        "DELETE /api/v1/submissions/{id}/evidence/{evidence_id}",
     ];
     expected.sort();
     assert_eq!(found, expected);

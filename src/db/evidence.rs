@@ -1,0 +1,121 @@
+//! Evidence rows and their links to criteria.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{evidence, evidence_links};
+use super::{AnyConnection, now};
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = evidence)]
+pub struct Evidence {
+    pub id: i64,
+    pub enterprise_id: i64,
+    pub submission_id: i64,
+    pub sha256: String,
+    pub content_type: String,
+    pub filename: String,
+    pub size_bytes: i64,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+}
+
+pub struct NewEvidence<'a> {
+    pub enterprise_id: i64,
+    pub submission_id: i64,
+    pub sha256: &'a str,
+    pub content_type: &'a str,
+    pub filename: &'a str,
+    pub size_bytes: i64,
+    pub created_by: i64,
+}
+
+pub fn insert(
+    conn: &mut AnyConnection,
+    e: &NewEvidence<'_>,
+    criteria: &[String],
+) -> AppResult<i64> {
+    let id = diesel::insert_into(evidence::table)
+        .values((
+            evidence::enterprise_id.eq(e.enterprise_id),
+            evidence::submission_id.eq(e.submission_id),
+            evidence::sha256.eq(e.sha256),
+            evidence::content_type.eq(e.content_type),
+            evidence::filename.eq(e.filename),
+            evidence::size_bytes.eq(e.size_bytes),
+            evidence::created_by.eq(e.created_by),
+            evidence::created_at.eq(now()),
+        ))
+        .returning(evidence::id)
+        .get_result(conn)?;
+    link(conn, id, criteria)?;
+    Ok(id)
+}
+
+pub fn link(conn: &mut AnyConnection, evidence_id: i64, criteria: &[String]) -> AppResult<()> {
+    for c in criteria {
+        let exists: bool = diesel::select(diesel::dsl::exists(
+            evidence_links::table.find((evidence_id, c)),
+        ))
+        .get_result(conn)?;
+        if !exists {
+            diesel::insert_into(evidence_links::table)
+                .values((
+                    evidence_links::evidence_id.eq(evidence_id),
+                    evidence_links::criterion_id.eq(c),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Evidence>> {
+    Ok(evidence::table
+        .find(id)
+        .select(Evidence::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn of_submission(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Vec<Evidence>> {
+    Ok(evidence::table
+        .filter(evidence::submission_id.eq(submission_id))
+        .order(evidence::id)
+        .select(Evidence::as_select())
+        .load(conn)?)
+}
+
+/// (evidence id, criterion id) pairs of a submission's evidence.
+pub fn links_of(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Vec<(i64, String)>> {
+    Ok(evidence_links::table
+        .inner_join(evidence::table)
+        .filter(evidence::submission_id.eq(submission_id))
+        .select((evidence_links::evidence_id, evidence_links::criterion_id))
+        .load(conn)?)
+}
+
+pub fn delete(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
+    diesel::delete(evidence_links::table.filter(evidence_links::evidence_id.eq(id)))
+        .execute(conn)?;
+    diesel::delete(evidence::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Bytes of evidence an enterprise stores (summed here: SUM over BIGINT differs by backend).
+pub fn enterprise_usage(conn: &mut AnyConnection, enterprise_id: i64) -> AppResult<i64> {
+    let sizes: Vec<i64> = evidence::table
+        .filter(evidence::enterprise_id.eq(enterprise_id))
+        .select(evidence::size_bytes)
+        .load(conn)?;
+    Ok(sizes.iter().sum())
+}
+
+/// Whether any evidence row still refers to the file with this hash.
+pub fn sha_in_use(conn: &mut AnyConnection, sha: &str) -> AppResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        evidence::table.filter(evidence::sha256.eq(sha)),
+    ))
+    .get_result(conn)?)
+}

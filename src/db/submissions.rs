@@ -1,0 +1,332 @@
+//! Submission, answer, history and idempotency rows.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{answer_history, answers, idempotency_keys, submissions};
+use super::{AnyConnection, now};
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = submissions)]
+pub struct Submission {
+    pub id: i64,
+    pub enterprise_id: i64,
+    pub schema_id: String,
+    pub version: String,
+    pub schema_hash: String,
+    pub industry_code: String,
+    pub profile_id: Option<String>,
+    pub status: String,
+    pub revision: i64,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub submitted_at: Option<NaiveDateTime>,
+    pub score_total: Option<f64>,
+    pub score_level: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = submissions)]
+pub struct NewSubmission<'a> {
+    pub enterprise_id: i64,
+    pub schema_id: &'a str,
+    pub version: &'a str,
+    pub schema_hash: &'a str,
+    pub industry_code: &'a str,
+    pub profile_id: Option<&'a str>,
+    pub status: &'a str,
+    pub revision: i64,
+    pub created_by: i64,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut AnyConnection, new: &NewSubmission<'_>) -> AppResult<i64> {
+    Ok(diesel::insert_into(submissions::table)
+        .values(new)
+        .returning(submissions::id)
+        .get_result(conn)?)
+}
+
+pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Submission>> {
+    Ok(submissions::table
+        .find(id)
+        .select(Submission::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn list_for_enterprise(
+    conn: &mut AnyConnection,
+    enterprise_id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<Submission>> {
+    Ok(submissions::table
+        .filter(submissions::enterprise_id.eq(enterprise_id))
+        .filter(submissions::id.gt(after))
+        .order(submissions::id)
+        .limit(limit)
+        .select(Submission::as_select())
+        .load(conn)?)
+}
+
+/// Advances the revision if it is still `expected`; false when someone else wrote first.
+pub fn bump(conn: &mut AnyConnection, id: i64, expected: i64) -> AppResult<bool> {
+    let n = diesel::update(
+        submissions::table
+            .find(id)
+            .filter(submissions::revision.eq(expected)),
+    )
+    .set((
+        submissions::revision.eq(expected + 1),
+        submissions::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> AppResult<()> {
+    diesel::update(submissions::table.find(id))
+        .set(submissions::status.eq(status))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_submitted(conn: &mut AnyConnection, id: i64, total: f64, level: &str) -> AppResult<()> {
+    diesel::update(submissions::table.find(id))
+        .set((
+            submissions::status.eq("submitted"),
+            submissions::submitted_at.eq(now()),
+            submissions::score_total.eq(total),
+            submissions::score_level.eq(level),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn move_to_version(
+    conn: &mut AnyConnection,
+    id: i64,
+    version: &str,
+    hash: &str,
+    profile_id: Option<&str>,
+) -> AppResult<()> {
+    diesel::update(submissions::table.find(id))
+        .set((
+            submissions::version.eq(version),
+            submissions::schema_hash.eq(hash),
+            submissions::profile_id.eq(profile_id),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = answers)]
+pub struct AnswerRow {
+    pub id: i64,
+    pub submission_id: i64,
+    pub criterion_id: String,
+    /// The answer's JSON value (`null` for not applicable).
+    pub value: String,
+    pub not_applicable_reason: Option<String>,
+    pub comment: Option<String>,
+    pub updated_by: i64,
+    pub updated_at: NaiveDateTime,
+}
+
+pub struct AnswerWrite<'a> {
+    pub criterion_id: &'a str,
+    pub value: &'a str,
+    pub not_applicable_reason: Option<&'a str>,
+    pub comment: Option<&'a str>,
+}
+
+/// Inserts or replaces one answer and records the change in the history.
+pub fn upsert_answer(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    version: &str,
+    user: i64,
+    a: &AnswerWrite<'_>,
+) -> AppResult<()> {
+    let at = now();
+    let upsert = diesel::insert_into(answers::table)
+        .values((
+            answers::submission_id.eq(submission_id),
+            answers::criterion_id.eq(a.criterion_id),
+            answers::value.eq(a.value),
+            answers::not_applicable_reason.eq(a.not_applicable_reason),
+            answers::comment.eq(a.comment),
+            answers::updated_by.eq(user),
+            answers::updated_at.eq(at),
+        ))
+        .on_conflict((answers::submission_id, answers::criterion_id))
+        .do_update()
+        .set((
+            answers::value.eq(a.value),
+            answers::not_applicable_reason.eq(a.not_applicable_reason),
+            answers::comment.eq(a.comment),
+            answers::updated_by.eq(user),
+            answers::updated_at.eq(at),
+        ));
+    // ON CONFLICT has no multi-backend form: run it on the concrete connection.
+    match conn {
+        AnyConnection::Sqlite(c) => upsert.execute(c)?,
+        AnyConnection::Postgresql(c) => upsert.execute(c)?,
+    };
+    history(
+        conn,
+        submission_id,
+        a.criterion_id,
+        "answered",
+        Some(a.value),
+        a.not_applicable_reason,
+        a.comment,
+        version,
+        user,
+    )
+}
+
+/// Removes an answer, keeping it readable in the history under `change`.
+pub fn remove_answer(
+    conn: &mut AnyConnection,
+    row: &AnswerRow,
+    change: &str,
+    version: &str,
+    user: i64,
+) -> AppResult<()> {
+    diesel::delete(answers::table.find(row.id)).execute(conn)?;
+    history(
+        conn,
+        row.submission_id,
+        &row.criterion_id,
+        change,
+        Some(&row.value),
+        row.not_applicable_reason.as_deref(),
+        row.comment.as_deref(),
+        version,
+        user,
+    )
+}
+
+/// Renames an answer's criterion (a carried-over answer under a renamed id).
+pub fn rename_answer(conn: &mut AnyConnection, id: i64, criterion: &str) -> AppResult<()> {
+    diesel::update(answers::table.find(id))
+        .set(answers::criterion_id.eq(criterion))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[expect(clippy::too_many_arguments)]
+fn history(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    criterion: &str,
+    change: &str,
+    value: Option<&str>,
+    na: Option<&str>,
+    comment: Option<&str>,
+    version: &str,
+    user: i64,
+) -> AppResult<()> {
+    diesel::insert_into(answer_history::table)
+        .values((
+            answer_history::submission_id.eq(submission_id),
+            answer_history::criterion_id.eq(criterion),
+            answer_history::change.eq(change),
+            answer_history::value.eq(value),
+            answer_history::not_applicable_reason.eq(na),
+            answer_history::comment.eq(comment),
+            answer_history::schema_version.eq(version),
+            answer_history::changed_by.eq(user),
+            answer_history::changed_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn answers_of(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Vec<AnswerRow>> {
+    Ok(answers::table
+        .filter(answers::submission_id.eq(submission_id))
+        .order(answers::id)
+        .select(AnswerRow::as_select())
+        .load(conn)?)
+}
+
+pub fn answer_of(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    criterion: &str,
+) -> AppResult<Option<AnswerRow>> {
+    Ok(answers::table
+        .filter(answers::submission_id.eq(submission_id))
+        .filter(answers::criterion_id.eq(criterion))
+        .select(AnswerRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = answer_history)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub submission_id: i64,
+    pub criterion_id: String,
+    pub change: String,
+    pub value: Option<String>,
+    pub not_applicable_reason: Option<String>,
+    pub comment: Option<String>,
+    pub schema_version: String,
+    pub changed_by: i64,
+    pub changed_at: NaiveDateTime,
+}
+
+pub fn history_of(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Vec<HistoryRow>> {
+    Ok(answer_history::table
+        .filter(answer_history::submission_id.eq(submission_id))
+        .order(answer_history::id)
+        .select(HistoryRow::as_select())
+        .load(conn)?)
+}
+
+/// The submission and stored response of an earlier request with this key.
+pub fn idempotent(
+    conn: &mut AnyConnection,
+    enterprise_id: i64,
+    key: &str,
+) -> AppResult<Option<(String, i64, String)>> {
+    Ok(idempotency_keys::table
+        .find((enterprise_id, key))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::submission_id,
+            idempotency_keys::response,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn remember(
+    conn: &mut AnyConnection,
+    enterprise_id: i64,
+    key: &str,
+    request_hash: &str,
+    submission_id: i64,
+    response: &str,
+) -> AppResult<()> {
+    diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::enterprise_id.eq(enterprise_id),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::request_hash.eq(request_hash),
+            idempotency_keys::submission_id.eq(submission_id),
+            idempotency_keys::response.eq(response),
+            idempotency_keys::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}

@@ -1,0 +1,581 @@
+//! The scoring engine (DOMAIN.md §6): criterion kinds, criterion and theme weights, N/A
+//! redistribution within a theme, evidence-required criteria, red lines and levels. Pure
+//! functions: the same answers always give the same score and the same explanation.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::schema::{Better, Criterion, Kind, Level, Theme};
+
+/// An answer's value, already checked against its criterion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Value {
+    Bool(bool),
+    Number(f64),
+    Text(String),
+    Choices(Vec<String>),
+}
+
+/// One answer as the engine sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Given(Value),
+    NotApplicable,
+}
+
+/// Why a criterion got the points it got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Rule {
+    Yes,
+    No,
+    MaturityLevel,
+    Option,
+    Options,
+    Band,
+    BelowAllBands,
+    Unanswered,
+    NotApplicable,
+    EvidenceMissing,
+    NotScored,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct CriterionScore {
+    pub id: String,
+    pub theme: String,
+    pub rule: Rule,
+    /// What the rule looked at, e.g. `level 3 of 4` or `96 ≥ 95`.
+    pub detail: String,
+    /// Share of the criterion's weight earned, 0–1.
+    pub fraction: f64,
+    /// The criterion's weight in the schema (after the industry profile).
+    pub weight: f64,
+    /// Its weight after N/A criteria of the theme spread theirs over it.
+    pub effective_weight: f64,
+    /// Contribution to the total, in points of 100.
+    pub points: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct ThemeScore {
+    pub id: String,
+    /// The theme's weight in the schema.
+    pub weight: f64,
+    /// 0–100 within the theme.
+    pub score: f64,
+    /// Contribution to the total, in points of 100.
+    pub points: f64,
+    /// False when every scored criterion of the theme is not applicable.
+    pub applicable: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Score {
+    /// 0–100, rounded to two decimals.
+    pub total: f64,
+    /// The level id reached, or `not_certified`.
+    pub level: String,
+    pub red_line_failed: bool,
+    pub red_lines_failed: Vec<String>,
+    pub themes: Vec<ThemeScore>,
+    pub explanation: Vec<CriterionScore>,
+}
+
+pub const NOT_CERTIFIED: &str = "not_certified";
+
+/// The fraction of the weight a given answer earns, and the rule that decided it.
+fn fraction(c: &Criterion, value: &Value) -> (f64, Rule, String) {
+    match (c.kind, value) {
+        (Kind::YesNo, Value::Bool(true)) => (1.0, Rule::Yes, "yes".into()),
+        (Kind::YesNo, Value::Bool(false)) => (0.0, Rule::No, "no".into()),
+        (Kind::Maturity, Value::Number(n)) => {
+            let level = n.clamp(0.0, 4.0);
+            (
+                level / 4.0,
+                Rule::MaturityLevel,
+                format!("level {level} of 4"),
+            )
+        }
+        (Kind::SingleChoice, Value::Text(id)) => {
+            let points = c
+                .options
+                .iter()
+                .find(|o| o.id == *id)
+                .map_or(0.0, |o| o.points);
+            (points.clamp(0.0, 1.0), Rule::Option, format!("option {id}"))
+        }
+        (Kind::MultipleChoice, Value::Choices(ids)) => {
+            let chosen: HashSet<&str> = ids.iter().map(String::as_str).collect();
+            let sum: f64 = c
+                .options
+                .iter()
+                .filter(|o| chosen.contains(o.id.as_str()))
+                .map(|o| o.points)
+                .sum();
+            let mut sorted: Vec<&str> = chosen.into_iter().collect();
+            sorted.sort_unstable();
+            (
+                sum.clamp(0.0, 1.0),
+                Rule::Options,
+                format!("options {}", sorted.join(", ")),
+            )
+        }
+        (Kind::Measured, Value::Number(x)) => {
+            let Some(m) = &c.measure else {
+                return (0.0, Rule::BelowAllBands, "no bands".into());
+            };
+            let reached = m.bands.iter().find(|b| match m.better {
+                Better::Higher => *x >= b.threshold,
+                Better::Lower => *x <= b.threshold,
+            });
+            match reached {
+                Some(b) => {
+                    let op = if m.better == Better::Higher {
+                        '≥'
+                    } else {
+                        '≤'
+                    };
+                    (
+                        b.points.clamp(0.0, 1.0),
+                        Rule::Band,
+                        format!("{x} {op} {} {}", b.threshold, m.unit),
+                    )
+                }
+                None => (0.0, Rule::BelowAllBands, format!("{x} {}", m.unit)),
+            }
+        }
+        _ => (
+            0.0,
+            Rule::Unanswered,
+            "answer does not fit the criterion".into(),
+        ),
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Scores `answers` against `criteria` (already resolved for the enterprise's industry).
+/// `with_evidence` holds the criteria that have evidence attached.
+pub fn score(
+    themes: &[Theme],
+    criteria: &[Criterion],
+    levels: &[Level],
+    answers: &HashMap<String, Answer>,
+    with_evidence: &HashSet<String>,
+) -> Score {
+    let mut explanation = Vec::with_capacity(criteria.len());
+    let mut red_lines_failed = Vec::new();
+    // Per criterion: fraction earned, and whether it counts toward its theme.
+    for c in criteria {
+        let (fraction, rule, detail, applicable) = if !c.kind.is_scored() {
+            (
+                0.0,
+                Rule::NotScored,
+                "free text is not scored".to_owned(),
+                false,
+            )
+        } else {
+            match answers.get(&c.id) {
+                None => (0.0, Rule::Unanswered, "not answered".to_owned(), true),
+                Some(Answer::NotApplicable) => {
+                    (0.0, Rule::NotApplicable, "not applicable".to_owned(), false)
+                }
+                Some(Answer::Given(v)) => {
+                    if c.red_line && *v == Value::Bool(false) {
+                        red_lines_failed.push(c.id.clone());
+                    }
+                    let (f, rule, detail) = fraction(c, v);
+                    if c.evidence_required() && !with_evidence.contains(&c.id) && f > 0.0 {
+                        (
+                            0.0,
+                            Rule::EvidenceMissing,
+                            format!("{detail}, but no evidence attached"),
+                            true,
+                        )
+                    } else {
+                        (f, rule, detail, true)
+                    }
+                }
+            }
+        };
+        explanation.push((c, fraction, rule, detail, applicable));
+    }
+
+    // Theme weights count only for themes with at least one applicable scored criterion.
+    let mut theme_scores = Vec::with_capacity(themes.len());
+    let mut theme_fraction = HashMap::new();
+    let mut effective = HashMap::new();
+    for t in themes {
+        let in_theme: Vec<_> = explanation.iter().filter(|e| e.0.theme == t.id).collect();
+        let total_w: f64 = in_theme
+            .iter()
+            .filter(|e| e.0.kind.is_scored())
+            .map(|e| e.0.weight)
+            .sum();
+        let applicable_w: f64 = in_theme.iter().filter(|e| e.4).map(|e| e.0.weight).sum();
+        let applicable = applicable_w > 0.0;
+        let frac = if applicable {
+            in_theme
+                .iter()
+                .filter(|e| e.4)
+                .map(|e| e.0.weight * e.1)
+                .sum::<f64>()
+                / applicable_w
+        } else {
+            0.0
+        };
+        for e in &in_theme {
+            let w = if e.4 && applicable {
+                e.0.weight * total_w / applicable_w
+            } else {
+                0.0
+            };
+            effective.insert(e.0.id.as_str(), w);
+        }
+        theme_fraction.insert(t.id.as_str(), (frac, total_w));
+        theme_scores.push(ThemeScore {
+            id: t.id.clone(),
+            weight: t.weight,
+            score: round2(frac * 100.0),
+            points: 0.0,
+            applicable,
+        });
+    }
+    let weight_sum: f64 = theme_scores
+        .iter()
+        .filter(|t| t.applicable)
+        .map(|t| t.weight)
+        .sum();
+    let mut total = 0.0;
+    for t in &mut theme_scores {
+        if t.applicable && weight_sum > 0.0 {
+            let frac = theme_fraction.get(t.id.as_str()).map_or(0.0, |f| f.0);
+            let points = t.weight / weight_sum * frac * 100.0;
+            total += points;
+            t.points = round2(points);
+        }
+    }
+    let total = round2(total.clamp(0.0, 100.0));
+
+    let explanation = explanation
+        .into_iter()
+        .map(|(c, fraction, rule, detail, _)| {
+            let effective_weight = effective.get(c.id.as_str()).copied().unwrap_or(0.0);
+            let theme = theme_fraction.get(c.theme.as_str()).map_or(0.0, |f| f.1);
+            let theme_weight = themes
+                .iter()
+                .find(|t| t.id == c.theme)
+                .map_or(0.0, |t| t.weight);
+            let points = if theme > 0.0 && weight_sum > 0.0 {
+                effective_weight / theme * fraction * theme_weight / weight_sum * 100.0
+            } else {
+                0.0
+            };
+            CriterionScore {
+                id: c.id.clone(),
+                theme: c.theme.clone(),
+                rule,
+                detail,
+                fraction,
+                weight: c.weight,
+                effective_weight,
+                points: round2(points),
+            }
+        })
+        .collect();
+
+    let red_line_failed = !red_lines_failed.is_empty();
+    let level = if red_line_failed {
+        NOT_CERTIFIED.to_owned()
+    } else {
+        levels
+            .iter()
+            .find(|l| total >= l.min_score)
+            .map_or_else(|| NOT_CERTIFIED.to_owned(), |l| l.id.clone())
+    };
+    Score {
+        total,
+        level,
+        red_line_failed,
+        red_lines_failed,
+        themes: theme_scores,
+        explanation,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::schema::{SchemaDoc, resolve};
+    use proptest::prelude::*;
+
+    fn doc() -> SchemaDoc {
+        serde_json::from_str(include_str!("../../schemas/cca-good-enterprise/2024.json"))
+            .expect("shipped 2024")
+    }
+
+    /// The best possible answer to a criterion.
+    fn best(c: &Criterion) -> Value {
+        match c.kind {
+            Kind::YesNo => Value::Bool(true),
+            Kind::Maturity => Value::Number(4.0),
+            Kind::SingleChoice => {
+                let o = c
+                    .options
+                    .iter()
+                    .max_by(|a, b| a.points.total_cmp(&b.points));
+                Value::Text(o.map(|o| o.id.clone()).unwrap_or_default())
+            }
+            Kind::MultipleChoice => {
+                Value::Choices(c.options.iter().map(|o| o.id.clone()).collect())
+            }
+            Kind::Measured => {
+                let m = c.measure.as_ref().expect("measure");
+                Value::Number(m.bands[0].threshold)
+            }
+            Kind::FreeText => Value::Text("text".into()),
+        }
+    }
+
+    fn all_best(d: &SchemaDoc) -> HashMap<String, Answer> {
+        d.criteria
+            .iter()
+            .map(|c| (c.id.clone(), Answer::Given(best(c))))
+            .collect()
+    }
+
+    fn evidence_for_all(d: &SchemaDoc) -> HashSet<String> {
+        d.criteria.iter().map(|c| c.id.clone()).collect()
+    }
+
+    #[test]
+    fn best_answers_score_100_and_exemplary() {
+        let d = doc();
+        let s = score(
+            &d.themes,
+            &d.criteria,
+            &d.levels,
+            &all_best(&d),
+            &evidence_for_all(&d),
+        );
+        assert_eq!(s.total, 100.0);
+        assert_eq!(s.level, "exemplary");
+        let sum: f64 = s.explanation.iter().map(|e| e.points).sum();
+        assert!((sum - 100.0).abs() < 0.5, "{sum}");
+    }
+
+    #[test]
+    fn nothing_answered_scores_zero() {
+        let d = doc();
+        let s = score(
+            &d.themes,
+            &d.criteria,
+            &d.levels,
+            &HashMap::new(),
+            &HashSet::new(),
+        );
+        assert_eq!(s.total, 0.0);
+        assert_eq!(s.level, NOT_CERTIFIED);
+        assert!(
+            s.explanation
+                .iter()
+                .all(|e| e.rule == Rule::Unanswered || e.rule == Rule::NotScored)
+        );
+    }
+
+    #[test]
+    fn missing_evidence_scores_zero_for_that_criterion() {
+        let d = doc();
+        let s = score(
+            &d.themes,
+            &d.criteria,
+            &d.levels,
+            &all_best(&d),
+            &HashSet::new(),
+        );
+        assert!(s.total < 100.0);
+        let e = s
+            .explanation
+            .iter()
+            .find(|e| e.id == "lawful.compliance_system")
+            .expect("criterion");
+        assert_eq!(e.rule, Rule::EvidenceMissing);
+        assert_eq!(e.points, 0.0);
+    }
+
+    #[test]
+    fn measured_bands_and_choices() {
+        let d = doc();
+        let c = d.criterion("disputes.response_time").expect("criterion");
+        assert_eq!(fraction(c, &Value::Number(96.0)).0, 1.0);
+        assert_eq!(fraction(c, &Value::Number(85.0)).0, 0.6);
+        assert_eq!(fraction(c, &Value::Number(10.0)).1, Rule::BelowAllBands);
+        let c = d
+            .criterion("after_sales.repair_turnaround")
+            .expect("criterion");
+        assert_eq!(fraction(c, &Value::Number(5.0)).0, 1.0);
+        assert_eq!(fraction(c, &Value::Number(20.0)).0, 0.2);
+        let c = d.criterion("fair_trade.prepaid_rules").expect("criterion");
+        let (f, ..) = fraction(
+            c,
+            &Value::Choices(vec!["written_contract".into(), "balance_query".into()]),
+        );
+        assert!((f - 0.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn red_line_failure_means_not_certified() {
+        let d = doc();
+        let mut answers = all_best(&d);
+        answers.insert(
+            "lawful.no_fraud_penalty".into(),
+            Answer::Given(Value::Bool(false)),
+        );
+        let s = score(
+            &d.themes,
+            &d.criteria,
+            &d.levels,
+            &answers,
+            &evidence_for_all(&d),
+        );
+        assert!(s.total > 90.0);
+        assert!(s.red_line_failed);
+        assert_eq!(s.red_lines_failed, ["lawful.no_fraud_penalty"]);
+        assert_eq!(s.level, NOT_CERTIFIED);
+    }
+
+    fn answer_strategy(c: &Criterion) -> BoxedStrategy<Answer> {
+        let na = c.not_applicable_allowed;
+        let given: BoxedStrategy<Value> = match c.kind {
+            Kind::YesNo => any::<bool>().prop_map(Value::Bool).boxed(),
+            Kind::Maturity => (0..=4u8).prop_map(|n| Value::Number(f64::from(n))).boxed(),
+            Kind::SingleChoice => {
+                proptest::sample::select(c.options.iter().map(|o| o.id.clone()).collect::<Vec<_>>())
+                    .prop_map(Value::Text)
+                    .boxed()
+            }
+            Kind::MultipleChoice => proptest::sample::subsequence(
+                c.options.iter().map(|o| o.id.clone()).collect::<Vec<_>>(),
+                0..=c.options.len(),
+            )
+            .prop_map(Value::Choices)
+            .boxed(),
+            Kind::Measured => (0.0..200.0f64).prop_map(Value::Number).boxed(),
+            Kind::FreeText => Just(Value::Text("x".into())).boxed(),
+        };
+        let given = given.prop_map(Answer::Given);
+        if na {
+            prop_oneof![4 => given, 1 => Just(Answer::NotApplicable)].boxed()
+        } else {
+            given.boxed()
+        }
+    }
+
+    fn answers_strategy(
+        criteria: Vec<Criterion>,
+    ) -> impl Strategy<Value = (HashMap<String, Answer>, HashSet<String>)> {
+        let per: Vec<_> = criteria
+            .iter()
+            .map(|c| {
+                (
+                    proptest::option::weighted(0.9, answer_strategy(c)),
+                    any::<bool>(),
+                )
+            })
+            .collect();
+        per.prop_map(move |v| {
+            let mut answers = HashMap::new();
+            let mut evidence = HashSet::new();
+            for (c, (a, ev)) in criteria.iter().zip(v) {
+                if let Some(a) = a {
+                    answers.insert(c.id.clone(), a);
+                }
+                if ev {
+                    evidence.insert(c.id.clone());
+                }
+            }
+            (answers, evidence)
+        })
+    }
+
+    fn resolved_food() -> (Vec<Theme>, Vec<Criterion>, Vec<Level>) {
+        let d = doc();
+        let industry = crate::domain::IndustryCode::parse("C1491").expect("code");
+        let r = resolve(&d, Some(&industry));
+        (
+            r.themes,
+            r.criteria.into_iter().map(|c| c.criterion).collect(),
+            r.levels,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn total_is_between_0_and_100((answers, evidence) in answers_strategy(resolved_food().1)) {
+            let (themes, criteria, levels) = resolved_food();
+            let s = score(&themes, &criteria, &levels, &answers, &evidence);
+            prop_assert!((0.0..=100.0).contains(&s.total));
+            for t in &s.themes {
+                prop_assert!((0.0..=100.0).contains(&t.score));
+            }
+        }
+
+        #[test]
+        fn not_applicable_conserves_the_theme_weight(
+            (answers, evidence) in answers_strategy(resolved_food().1)
+        ) {
+            let (themes, criteria, levels) = resolved_food();
+            let s = score(&themes, &criteria, &levels, &answers, &evidence);
+            for t in s.themes.iter().filter(|t| t.applicable) {
+                let schema_weight: f64 = criteria
+                    .iter()
+                    .filter(|c| c.theme == t.id && c.kind.is_scored())
+                    .map(|c| c.weight)
+                    .sum();
+                let effective: f64 = s.explanation.iter().filter(|e| e.theme == t.id).map(|e| e.effective_weight).sum();
+                prop_assert!((schema_weight - effective).abs() < 1e-9, "{}: {} vs {}", t.id, schema_weight, effective);
+            }
+        }
+
+        #[test]
+        fn improving_one_answer_never_lowers_the_total(
+            (answers, evidence) in answers_strategy(resolved_food().1),
+            pick in any::<proptest::sample::Index>(),
+        ) {
+            let (themes, criteria, levels) = resolved_food();
+            let before = score(&themes, &criteria, &levels, &answers, &evidence);
+            let scored: Vec<&Criterion> = criteria.iter().filter(|c| c.kind.is_scored()).collect();
+            let c = scored[pick.index(scored.len())];
+            // Only a given answer can be improved; N/A changes what is assessed, not how well.
+            if matches!(answers.get(&c.id), Some(Answer::NotApplicable)) {
+                return Ok(());
+            }
+            let mut better = answers.clone();
+            better.insert(c.id.clone(), Answer::Given(best(c)));
+            let after = score(&themes, &criteria, &levels, &better, &evidence);
+            prop_assert!(after.total >= before.total - 1e-9, "{}: {} -> {}", c.id, before.total, after.total);
+        }
+
+        #[test]
+        fn a_failed_red_line_is_never_certified(
+            (answers, evidence) in answers_strategy(resolved_food().1),
+        ) {
+            let (themes, criteria, levels) = resolved_food();
+            let mut answers = answers;
+            for c in criteria.iter().filter(|c| c.red_line).take(1) {
+                answers.insert(c.id.clone(), Answer::Given(Value::Bool(false)));
+            }
+            let s = score(&themes, &criteria, &levels, &answers, &evidence);
+            prop_assert!(s.red_line_failed);
+            prop_assert_eq!(s.level, NOT_CERTIFIED);
+        }
+    }
+}

@@ -1,0 +1,384 @@
+//! Evidence files: upload (PDF, PNG, JPEG) attached to criteria, list, download, delete.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpResponse, delete, get, post, web};
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::db::evidence::{self as db, NewEvidence};
+use crate::db::submissions as submissions_db;
+use crate::error::{AppError, AppResult, FieldError, Problem};
+use crate::evidence::check_type;
+use crate::extract::RequestId;
+use crate::startup::AppState;
+use crate::submissions::{EvidenceView, load, load_editable, load_visible, record};
+
+/// A multipart upload: one file and the criteria it supports.
+#[derive(ToSchema)]
+pub struct EvidenceUpload {
+    /// A PDF, PNG or JPEG file; its declared type, extension and content must agree.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// Criterion ids, separated by commas.
+    pub criteria: String,
+}
+
+struct Upload {
+    filename: String,
+    content_type: String,
+    bytes: Vec<u8>,
+}
+
+/// Reads the multipart body, stopping at the size limit; nothing is written before it is whole.
+async fn read_upload(
+    mut payload: Multipart,
+    limit: u64,
+) -> AppResult<(Option<Upload>, Vec<String>)> {
+    let mut file = None;
+    let mut criteria = Vec::new();
+    while let Some(field) = payload.next().await {
+        let mut field =
+            field.map_err(|e| AppError::BadRequest(format!("invalid multipart body: {e}")))?;
+        let name = field.name().unwrap_or_default().to_owned();
+        match name.as_str() {
+            "file" => {
+                let filename = field
+                    .content_disposition()
+                    .and_then(|d| d.get_filename())
+                    .unwrap_or_default()
+                    .to_owned();
+                let content_type = field
+                    .content_type()
+                    .map(|m| m.essence_str().to_owned())
+                    .unwrap_or_default();
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk
+                        .map_err(|e| AppError::BadRequest(format!("upload interrupted: {e}")))?;
+                    if (bytes.len() + chunk.len()) as u64 > limit {
+                        return Err(AppError::PayloadTooLarge);
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                file = Some(Upload {
+                    filename,
+                    content_type,
+                    bytes,
+                });
+            }
+            "criteria" => {
+                let mut text = Vec::new();
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk
+                        .map_err(|e| AppError::BadRequest(format!("upload interrupted: {e}")))?;
+                    if text.len() + chunk.len() > 64 * 1024 {
+                        return Err(AppError::PayloadTooLarge);
+                    }
+                    text.extend_from_slice(&chunk);
+                }
+                let text = String::from_utf8(text)
+                    .map_err(|_| AppError::validation("criteria", "must be text"))?;
+                criteria.extend(
+                    text.split([',', ' ', '\n'])
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned),
+                );
+            }
+            other => {
+                return Err(AppError::validation(
+                    other,
+                    "unknown field; send `file` and `criteria`",
+                ));
+            }
+        }
+    }
+    criteria.sort();
+    criteria.dedup();
+    Ok((file, criteria))
+}
+
+/// Upload an evidence file for one or more criteria of an editable submission. PDF, PNG and
+/// JPEG only, checked by content; size and per-enterprise quota are limited.
+#[utoipa::path(
+    tag = "evidence",
+    params(("id" = i64, Path)),
+    request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, body = EvidenceView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/submissions/{id}/evidence")]
+pub async fn upload(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+    payload: Multipart,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    // Refuse before reading the body when the submission cannot take evidence.
+    let st = state.clone();
+    let u = user.clone();
+    let schema = state
+        .db
+        .read(move |conn| {
+            let s = load_editable(conn, &u, id)?;
+            st.schemas.get(
+                conn,
+                &s.schema_id,
+                &s.version,
+                Some(&s.schema_hash),
+                &s.industry_code,
+            )
+        })
+        .await?;
+    let (received, criteria) = read_upload(payload, state.settings.evidence_max_bytes).await?;
+    let upload = received.ok_or_else(|| AppError::validation("file", "attach a file"))?;
+    let mut errors = Vec::new();
+    if criteria.is_empty() {
+        errors.push(FieldError::new("criteria", "name at least one criterion"));
+    }
+    for c in &criteria {
+        if schema.criterion(c).is_none() {
+            errors.push(FieldError::new(
+                c.as_str(),
+                "not a criterion of this submission's schema",
+            ));
+        }
+    }
+    if upload.filename.is_empty() || upload.filename.chars().count() > 255 {
+        errors.push(FieldError::new(
+            "file",
+            "the file needs a name of at most 255 characters",
+        ));
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    check_type(&upload.content_type, &upload.filename, &upload.bytes)
+        .map_err(AppError::UnsupportedMediaType)?;
+
+    let sha: String = Sha256::digest(&upload.bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let size = upload.bytes.len() as i64;
+    let store = state.evidence.clone();
+    let (sha_w, bytes) = (sha.clone(), upload.bytes);
+    web::block(move || store.put(&sha_w, &bytes))
+        .await?
+        .map_err(|e| AppError::internal(format!("cannot store evidence: {e}")))?;
+
+    let quota = state.settings.evidence_quota_bytes as i64;
+    let (filename, content_type) = (upload.filename, upload.content_type);
+    let sha_w = sha.clone();
+    let result = state
+        .db
+        .write(move |conn| {
+            let s = load_editable(conn, &user, id)?;
+            let used = db::enterprise_usage(conn, s.enterprise_id)?;
+            if used + size > quota {
+                return Err(AppError::QuotaExceeded(format!(
+                    "The enterprise stores {used} bytes of evidence; this file would pass the quota of {quota} bytes."
+                )));
+            }
+            if !submissions_db::bump(conn, id, s.revision)? {
+                return Err(AppError::PreconditionFailed);
+            }
+            let eid = db::insert(
+                conn,
+                &NewEvidence {
+                    enterprise_id: s.enterprise_id,
+                    submission_id: id,
+                    sha256: &sha_w,
+                    content_type: &content_type,
+                    filename: &filename,
+                    size_bytes: size,
+                    created_by: user.id,
+                },
+                &criteria,
+            )?;
+            record(conn, user.id, &rid.0, &s, "evidence.uploaded", serde_json::json!({
+                "evidence_id": eid, "sha256": sha_w, "size": size, "criteria": criteria,
+            }))?;
+            let e = db::find(conn, eid)?.ok_or(AppError::NotFound)?;
+            Ok(EvidenceView {
+                id: e.id,
+                filename: e.filename,
+                content_type: e.content_type,
+                size_bytes: e.size_bytes,
+                sha256: e.sha256,
+                criteria,
+                created_at: crate::views::utc(e.created_at),
+            })
+        })
+        .await;
+    match result {
+        Ok(view) => Ok(HttpResponse::Created()
+            .insert_header((
+                "Location",
+                format!("/api/v1/submissions/{id}/evidence/{}", view.id),
+            ))
+            .json(view)),
+        Err(e) => {
+            // Leave nothing behind that no row refers to.
+            let sha_c = sha.clone();
+            let in_use = state
+                .db
+                .read(move |conn| db::sha_in_use(conn, &sha_c))
+                .await
+                .unwrap_or(true);
+            if !in_use {
+                state.evidence.remove(&sha);
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The evidence of a submission.
+#[utoipa::path(
+    tag = "evidence",
+    params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = Vec<EvidenceView>), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/submissions/{id}/evidence")]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<Vec<EvidenceView>>> {
+    let id = id.into_inner();
+    let st = state.clone();
+    let view = state
+        .db
+        .read(move |conn| {
+            let s = load_visible(conn, &user, id)?;
+            Ok(load(conn, &st.schemas, s)?.view())
+        })
+        .await?;
+    Ok(web::Json(view.evidence))
+}
+
+/// Download an evidence file (always as an attachment).
+#[utoipa::path(
+    tag = "evidence",
+    params(("id" = i64, Path), ("evidence_id" = i64, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/submissions/{id}/evidence/{evidence_id}")]
+pub async fn download(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (id, eid) = path.into_inner();
+    let e = state
+        .db
+        .read(move |conn| {
+            load_visible(conn, &user, id)?;
+            db::find(conn, eid)?
+                .filter(|e| e.submission_id == id)
+                .ok_or(AppError::NotFound)
+        })
+        .await?;
+    let store = state.evidence.clone();
+    let sha = e.sha256.clone();
+    let bytes = web::block(move || store.read(&sha)).await?.map_err(|err| {
+        AppError::internal(format!("evidence {} missing from the store: {err}", e.id))
+    })?;
+    let ascii: String = e
+        .filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = e
+        .filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok()
+        .content_type(e.content_type.as_str())
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Cache-Control", "private, no-store"))
+        .body(bytes))
+}
+
+/// Delete evidence from an editable submission; submitted ones keep theirs (409).
+#[utoipa::path(
+    tag = "evidence",
+    params(("id" = i64, Path), ("evidence_id" = i64, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 204),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/submissions/{id}/evidence/{evidence_id}")]
+pub async fn remove(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    path: web::Path<(i64, i64)>,
+) -> AppResult<HttpResponse> {
+    let (id, eid) = path.into_inner();
+    let (sha, in_use) = state
+        .db
+        .write(move |conn| {
+            let s = load_visible(conn, &user, id)?;
+            let e = db::find(conn, eid)?
+                .filter(|e| e.submission_id == id)
+                .ok_or(AppError::NotFound)?;
+            let s = load_editable(conn, &user, s.id)?;
+            if !submissions_db::bump(conn, id, s.revision)? {
+                return Err(AppError::PreconditionFailed);
+            }
+            db::delete(conn, eid)?;
+            record(
+                conn,
+                user.id,
+                &rid.0,
+                &s,
+                "evidence.deleted",
+                serde_json::json!({ "evidence_id": eid, "sha256": e.sha256 }),
+            )?;
+            let in_use = db::sha_in_use(conn, &e.sha256)?;
+            Ok((e.sha256, in_use))
+        })
+        .await?;
+    if !in_use {
+        state.evidence.remove(&sha);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
