@@ -2,6 +2,7 @@
 //! redistribution within a theme, evidence-required criteria, red lines and levels. Pure
 //! functions: the same answers always give the same score and the same explanation.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -49,7 +50,8 @@ pub struct CriterionScore {
     pub theme: String,
     pub rule: Rule,
     /// What the rule looked at, e.g. `level 3 of 4` or `96 ≥ 95`.
-    pub detail: String,
+    #[schema(value_type = String)]
+    pub detail: Cow<'static, str>,
     /// Share of the criterion's weight earned, 0–1.
     pub fraction: f64,
     /// The criterion's weight in the schema (after the industry profile).
@@ -87,18 +89,27 @@ pub struct Score {
 
 pub const NOT_CERTIFIED: &str = "not_certified";
 
+const MATURITY: [&str; 5] = [
+    "level 0 of 4",
+    "level 1 of 4",
+    "level 2 of 4",
+    "level 3 of 4",
+    "level 4 of 4",
+];
+
 /// The fraction of the weight a given answer earns, and the rule that decided it.
-fn fraction(c: &Criterion, value: &Value) -> (f64, Rule, String) {
+fn fraction(c: &Criterion, value: &Value) -> (f64, Rule, Cow<'static, str>) {
     match (c.kind, value) {
-        (Kind::YesNo, Value::Bool(true)) => (1.0, Rule::Yes, "yes".into()),
-        (Kind::YesNo, Value::Bool(false)) => (0.0, Rule::No, "no".into()),
+        (Kind::YesNo, Value::Bool(true)) => (1.0, Rule::Yes, Cow::Borrowed("yes")),
+        (Kind::YesNo, Value::Bool(false)) => (0.0, Rule::No, Cow::Borrowed("no")),
         (Kind::Maturity, Value::Number(n)) => {
             let level = n.clamp(0.0, 4.0);
-            (
-                level / 4.0,
-                Rule::MaturityLevel,
-                format!("level {level} of 4"),
-            )
+            let detail = if level.fract() == 0.0 {
+                Cow::Borrowed(MATURITY[level as usize])
+            } else {
+                Cow::Owned(format!("level {level} of 4"))
+            };
+            (level / 4.0, Rule::MaturityLevel, detail)
         }
         (Kind::SingleChoice, Value::Text(id)) => {
             let points = c
@@ -106,27 +117,26 @@ fn fraction(c: &Criterion, value: &Value) -> (f64, Rule, String) {
                 .iter()
                 .find(|o| o.id == *id)
                 .map_or(0.0, |o| o.points);
-            (points.clamp(0.0, 1.0), Rule::Option, format!("option {id}"))
+            (
+                points.clamp(0.0, 1.0),
+                Rule::Option,
+                Cow::Owned(["option ", id].concat()),
+            )
         }
         (Kind::MultipleChoice, Value::Choices(ids)) => {
-            let chosen: HashSet<&str> = ids.iter().map(String::as_str).collect();
-            let sum: f64 = c
-                .options
-                .iter()
-                .filter(|o| chosen.contains(o.id.as_str()))
-                .map(|o| o.points)
-                .sum();
-            let mut sorted: Vec<&str> = chosen.into_iter().collect();
-            sorted.sort_unstable();
-            (
-                sum.clamp(0.0, 1.0),
-                Rule::Options,
-                format!("options {}", sorted.join(", ")),
-            )
+            // Options in schema order, each counted once.
+            let mut detail = String::from("options");
+            let mut sum = 0.0;
+            for o in c.options.iter().filter(|o| ids.contains(&o.id)) {
+                sum += o.points;
+                detail.push(' ');
+                detail.push_str(&o.id);
+            }
+            (sum.clamp(0.0, 1.0), Rule::Options, Cow::Owned(detail))
         }
         (Kind::Measured, Value::Number(x)) => {
             let Some(m) = &c.measure else {
-                return (0.0, Rule::BelowAllBands, "no bands".into());
+                return (0.0, Rule::BelowAllBands, Cow::Borrowed("no bands"));
             };
             let reached = m.bands.iter().find(|b| match m.better {
                 Better::Higher => *x >= b.threshold,
@@ -142,22 +152,37 @@ fn fraction(c: &Criterion, value: &Value) -> (f64, Rule, String) {
                     (
                         b.points.clamp(0.0, 1.0),
                         Rule::Band,
-                        format!("{x} {op} {} {}", b.threshold, m.unit),
+                        Cow::Owned(format!("{x} {op} {} {}", b.threshold, m.unit)),
                     )
                 }
-                None => (0.0, Rule::BelowAllBands, format!("{x} {}", m.unit)),
+                None => (
+                    0.0,
+                    Rule::BelowAllBands,
+                    Cow::Owned(format!("{x} {}", m.unit)),
+                ),
             }
         }
         _ => (
             0.0,
             Rule::Unanswered,
-            "answer does not fit the criterion".into(),
+            Cow::Borrowed("answer does not fit the criterion"),
         ),
     }
 }
 
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
+}
+
+/// Per-theme sums gathered in one pass over the criteria.
+#[derive(Default, Clone, Copy)]
+struct Sums {
+    /// Weight of the theme's scored criteria in the schema.
+    total: f64,
+    /// Weight of those that apply.
+    applicable: f64,
+    /// Weight × fraction of those that apply.
+    earned: f64,
 }
 
 /// Scores `answers` against `criteria` (already resolved for the enterprise's industry).
@@ -169,121 +194,127 @@ pub fn score(
     answers: &HashMap<String, Answer>,
     with_evidence: &HashSet<String>,
 ) -> Score {
-    let mut explanation = Vec::with_capacity(criteria.len());
+    struct Item<'a> {
+        c: &'a Criterion,
+        theme: Option<usize>,
+        fraction: f64,
+        rule: Rule,
+        detail: Cow<'static, str>,
+        applicable: bool,
+    }
     let mut red_lines_failed = Vec::new();
-    // Per criterion: fraction earned, and whether it counts toward its theme.
+    let mut sums = vec![Sums::default(); themes.len()];
+    let mut items = Vec::with_capacity(criteria.len());
     for c in criteria {
         let (fraction, rule, detail, applicable) = if !c.kind.is_scored() {
             (
                 0.0,
                 Rule::NotScored,
-                "free text is not scored".to_owned(),
+                Cow::Borrowed("free text is not scored"),
                 false,
             )
         } else {
             match answers.get(&c.id) {
-                None => (0.0, Rule::Unanswered, "not answered".to_owned(), true),
-                Some(Answer::NotApplicable) => {
-                    (0.0, Rule::NotApplicable, "not applicable".to_owned(), false)
-                }
+                None => (0.0, Rule::Unanswered, Cow::Borrowed("not answered"), true),
+                Some(Answer::NotApplicable) => (
+                    0.0,
+                    Rule::NotApplicable,
+                    Cow::Borrowed("not applicable"),
+                    false,
+                ),
                 Some(Answer::Given(v)) => {
                     if c.red_line && *v == Value::Bool(false) {
                         red_lines_failed.push(c.id.clone());
                     }
                     let (f, rule, detail) = fraction(c, v);
-                    if c.evidence_required() && !with_evidence.contains(&c.id) && f > 0.0 {
-                        (
-                            0.0,
-                            Rule::EvidenceMissing,
-                            format!("{detail}, but no evidence attached"),
-                            true,
-                        )
+                    if f > 0.0 && c.evidence_required() && !with_evidence.contains(&c.id) {
+                        let detail = Cow::Owned([&*detail, ", but no evidence attached"].concat());
+                        (0.0, Rule::EvidenceMissing, detail, true)
                     } else {
                         (f, rule, detail, true)
                     }
                 }
             }
         };
-        explanation.push((c, fraction, rule, detail, applicable));
-    }
-
-    // Theme weights count only for themes with at least one applicable scored criterion.
-    let mut theme_scores = Vec::with_capacity(themes.len());
-    let mut theme_fraction = HashMap::new();
-    let mut effective = HashMap::new();
-    for t in themes {
-        let in_theme: Vec<_> = explanation.iter().filter(|e| e.0.theme == t.id).collect();
-        let total_w: f64 = in_theme
-            .iter()
-            .filter(|e| e.0.kind.is_scored())
-            .map(|e| e.0.weight)
-            .sum();
-        let applicable_w: f64 = in_theme.iter().filter(|e| e.4).map(|e| e.0.weight).sum();
-        let applicable = applicable_w > 0.0;
-        let frac = if applicable {
-            in_theme
-                .iter()
-                .filter(|e| e.4)
-                .map(|e| e.0.weight * e.1)
-                .sum::<f64>()
-                / applicable_w
-        } else {
-            0.0
-        };
-        for e in &in_theme {
-            let w = if e.4 && applicable {
-                e.0.weight * total_w / applicable_w
-            } else {
-                0.0
-            };
-            effective.insert(e.0.id.as_str(), w);
+        let theme = themes.iter().position(|t| t.id == c.theme);
+        if let (Some(t), true) = (theme, c.kind.is_scored()) {
+            sums[t].total += c.weight;
+            if applicable {
+                sums[t].applicable += c.weight;
+                sums[t].earned += c.weight * fraction;
+            }
         }
-        theme_fraction.insert(t.id.as_str(), (frac, total_w));
-        theme_scores.push(ThemeScore {
-            id: t.id.clone(),
-            weight: t.weight,
-            score: round2(frac * 100.0),
-            points: 0.0,
+        items.push(Item {
+            c,
+            theme,
+            fraction,
+            rule,
+            detail,
             applicable,
         });
     }
-    let weight_sum: f64 = theme_scores
+
+    // Themes whose criteria are all not applicable drop out; the others share the total.
+    let weight_sum: f64 = themes
         .iter()
-        .filter(|t| t.applicable)
-        .map(|t| t.weight)
+        .zip(&sums)
+        .filter(|(_, s)| s.applicable > 0.0)
+        .map(|(t, _)| t.weight)
         .sum();
     let mut total = 0.0;
-    for t in &mut theme_scores {
-        if t.applicable && weight_sum > 0.0 {
-            let frac = theme_fraction.get(t.id.as_str()).map_or(0.0, |f| f.0);
-            let points = t.weight / weight_sum * frac * 100.0;
-            total += points;
-            t.points = round2(points);
-        }
-    }
-    let total = round2(total.clamp(0.0, 100.0));
-
-    let explanation = explanation
-        .into_iter()
-        .map(|(c, fraction, rule, detail, _)| {
-            let effective_weight = effective.get(c.id.as_str()).copied().unwrap_or(0.0);
-            let theme = theme_fraction.get(c.theme.as_str()).map_or(0.0, |f| f.1);
-            let theme_weight = themes
-                .iter()
-                .find(|t| t.id == c.theme)
-                .map_or(0.0, |t| t.weight);
-            let points = if theme > 0.0 && weight_sum > 0.0 {
-                effective_weight / theme * fraction * theme_weight / weight_sum * 100.0
+    let theme_scores: Vec<ThemeScore> = themes
+        .iter()
+        .zip(&sums)
+        .map(|(t, s)| {
+            let applicable = s.applicable > 0.0;
+            let frac = if applicable {
+                s.earned / s.applicable
             } else {
                 0.0
             };
+            let points = if applicable && weight_sum > 0.0 {
+                t.weight / weight_sum * frac * 100.0
+            } else {
+                0.0
+            };
+            total += points;
+            ThemeScore {
+                id: t.id.clone(),
+                weight: t.weight,
+                score: round2(frac * 100.0),
+                points: round2(points),
+                applicable,
+            }
+        })
+        .collect();
+    let total = round2(total.clamp(0.0, 100.0));
+
+    let explanation = items
+        .into_iter()
+        .map(|it| {
+            let (effective_weight, points) = match it.theme {
+                Some(t) if it.applicable && sums[t].applicable > 0.0 => {
+                    // N/A criteria spread their weight over the applicable ones of the theme.
+                    let effective = it.c.weight * sums[t].total / sums[t].applicable;
+                    let share = if weight_sum > 0.0 {
+                        themes[t].weight / weight_sum
+                    } else {
+                        0.0
+                    };
+                    (
+                        effective,
+                        it.c.weight / sums[t].applicable * it.fraction * share * 100.0,
+                    )
+                }
+                _ => (0.0, 0.0),
+            };
             CriterionScore {
-                id: c.id.clone(),
-                theme: c.theme.clone(),
-                rule,
-                detail,
-                fraction,
-                weight: c.weight,
+                id: it.c.id.clone(),
+                theme: it.c.theme.clone(),
+                rule: it.rule,
+                detail: it.detail,
+                fraction: it.fraction,
+                weight: it.c.weight,
                 effective_weight,
                 points: round2(points),
             }

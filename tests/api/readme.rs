@@ -23,8 +23,10 @@ async fn readme_walkthrough_works() {
     let script = walkthrough().replace("http://localhost:8080", &app.base);
     assert!(script.contains("curl"));
     let base = app.base.clone();
+    let workdir = app.dir.path().to_owned();
     let out = actix_web::web::block(move || {
         Command::new("bash")
+            .current_dir(workdir)
             .args(["-euo", "pipefail", "-c", &script])
             .output()
             .unwrap()
