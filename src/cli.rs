@@ -38,9 +38,20 @@ pub enum Command {
     /// Manage the token-signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Work with assessment-schema files.
     #[command(subcommand)]
     Schema(SchemaCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Verify the hash chain and the signed checkpoints; exits 1 naming the first broken entry.
+    Verify,
+    /// Sign a checkpoint of the current head.
+    Checkpoint,
 }
 
 #[derive(Subcommand, Debug)]
@@ -144,6 +155,46 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Schema(cmd) => schema_command(cmd),
+        Command::Audit(cmd) => {
+            let state = AppState::init(cli.settings).await?;
+            let jwks = state.signing.jwks();
+            match cmd {
+                AuditCommand::Verify => {
+                    let report = state
+                        .db
+                        .read(move |conn| crate::db::audit::verify(conn, &jwks))
+                        .await
+                        .map_err(|e| describe(&e))?;
+                    println!(
+                        "{}",
+                        serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+                    );
+                    match report.first_broken {
+                        None => Ok(()),
+                        Some(b) => Err(format!(
+                            "audit log broken at entry {}: {}",
+                            b.seq, b.message
+                        )),
+                    }
+                }
+                AuditCommand::Checkpoint => {
+                    let st = std::sync::Arc::new(state);
+                    let s2 = st.clone();
+                    let cp = st
+                        .db
+                        .write(move |conn| crate::db::audit::checkpoint(conn, &s2.signing))
+                        .await
+                        .map_err(|e| describe(&e))?;
+                    match cp {
+                        Some(c) => {
+                            eprintln!("checkpoint of {} entries, head {}", c.entries, c.head_hash)
+                        }
+                        None => eprintln!("the last checkpoint already covers every entry"),
+                    }
+                    Ok(())
+                }
+            }
+        }
         Command::Keys(KeysCommand::Rotate) => {
             let dir = cli.settings.keys_dir();
             let mut file = KeyFile::load_or_create(&dir)?;
@@ -185,6 +236,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         None => {}
     }
     let app = Application::build(state)?;
+    spawn_checkpoints(app.state.clone());
     let host = app
         .state
         .settings
@@ -293,4 +345,24 @@ fn schema_command(cmd: SchemaCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Signs a checkpoint of the audit log every `CSR_AUDIT_CHECKPOINT_SECS`.
+fn spawn_checkpoints(state: actix_web::web::Data<AppState>) {
+    let every = std::time::Duration::from_secs(state.settings.audit_checkpoint_secs.max(1));
+    actix_web::rt::spawn(async move {
+        let mut timer = actix_web::rt::time::interval(every);
+        timer.tick().await;
+        loop {
+            timer.tick().await;
+            let st = state.clone();
+            if let Err(e) = state
+                .db
+                .write(move |conn| crate::db::audit::checkpoint(conn, &st.signing))
+                .await
+            {
+                tracing::warn!(error = %e, "audit checkpoint failed");
+            }
+        }
+    });
 }

@@ -128,6 +128,10 @@ pub struct Settings {
     #[arg(long, env = "CSR_LOGIN_WINDOW_SECS", default_value_t = 900)]
     pub login_window_secs: i64,
 
+    /// Seconds between signed checkpoints of the audit log.
+    #[arg(long, env = "CSR_AUDIT_CHECKPOINT_SECS", default_value_t = 300)]
+    pub audit_checkpoint_secs: u64,
+
     /// E-mail of the administrator created on first start.
     #[arg(
         long,

@@ -26,6 +26,8 @@ pub struct AppState {
     pub settings: Settings,
     pub db: Db,
     pub jwt: JwtKeys,
+    /// Signs certificates and audit checkpoints.
+    pub signing: crate::auth::signing::ServiceKeys,
     pub hasher: Hasher,
     pub metrics: Metrics,
     pub routes: RouteTable,
@@ -47,6 +49,7 @@ impl AppState {
         crate::schemas::sync_shipped(&db).await?;
         let keys = KeyFile::load_or_create(&settings.keys_dir())?;
         let jwt = JwtKeys::new(&keys, &settings)?;
+        let signing = crate::auth::signing::ServiceKeys::new(&keys)?;
         let hasher = Hasher::new(&settings)?;
         let evidence = crate::evidence::EvidenceStore::open(settings.evidence_dir())?;
         let api = openapi();
@@ -54,6 +57,7 @@ impl AppState {
             settings,
             db,
             jwt,
+            signing,
             hasher,
             metrics: Metrics::default(),
             routes: RouteTable::from_openapi(&api),

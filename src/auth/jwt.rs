@@ -66,6 +66,21 @@ impl KeyFile {
         self.keys.last().expect("just pushed")
     }
 
+    /// Each key's id and 32-byte seed.
+    pub fn seeds(&self) -> Result<Vec<(String, [u8; 32])>, String> {
+        self.keys
+            .iter()
+            .map(|key| {
+                STANDARD
+                    .decode(&key.seed)
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                    .map(|seed| (key.kid.clone(), seed))
+                    .ok_or_else(|| format!("key {}: the seed must be 32 bytes in base64", key.kid))
+            })
+            .collect()
+    }
+
     /// Reads the key file from `CSR_JWT_KEYS` or the keys directory, creating it if missing.
     pub fn load_or_create(keys_dir: &Path) -> Result<Self, String> {
         if let Ok(json) = std::env::var("CSR_JWT_KEYS") {
@@ -150,15 +165,10 @@ impl JwtKeys {
     pub fn new(file: &KeyFile, settings: &Settings) -> Result<Self, String> {
         let mut decoding = HashMap::new();
         let mut encoding = None;
-        for key in &file.keys {
-            let seed: [u8; 32] = STANDARD
-                .decode(&key.seed)
-                .ok()
-                .and_then(|b| b.try_into().ok())
-                .ok_or_else(|| format!("key {}: the seed must be 32 bytes in base64", key.kid))?;
+        for (kid, seed) in file.seeds()? {
             let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
-            decoding.insert(key.kid.clone(), DecodingKey::from_ed_der(&public));
-            if key.kid == file.active {
+            decoding.insert(kid.clone(), DecodingKey::from_ed_der(&public));
+            if kid == file.active {
                 let mut der = PKCS8_ED25519_PREFIX.to_vec();
                 der.extend_from_slice(&seed);
                 encoding = Some(EncodingKey::from_ed_der(&der));

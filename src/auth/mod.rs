@@ -3,6 +3,7 @@
 
 pub mod jwt;
 pub mod password;
+pub mod signing;
 
 use std::future::{Ready, ready};
 

@@ -1,11 +1,22 @@
-//! The append-only audit log: every state change is recorded with who, what and when.
+//! The append-only, tamper-evident audit log. Every state change appends an entry in the same
+//! transaction; entry n carries h_n = SHA-256(h_{n-1} ‖ canonical entry), the database refuses
+//! updates and deletes, and signed checkpoints record how long the log was, so a changed byte, a
+//! removed entry and a cut-off tail are each found by [`verify`].
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::schema::audit_log;
+use super::schema::{audit_checkpoints, audit_log};
 use super::{AnyConnection, now};
+use crate::auth::signing::{self, Jwks, ServiceKeys};
+use crate::domain::canonical::{canonical_json, sha256_hex};
 use crate::error::AppResult;
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// Serialises appends on PostgreSQL (SQLite's write transactions already do).
+const CHAIN_LOCK: i64 = 7_271_002;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
@@ -19,6 +30,10 @@ pub struct AuditEntry {
     pub enterprise_id: Option<i64>,
     pub request_id: Option<String>,
     pub details: String,
+    pub seq: Option<i64>,
+    pub details_digest: Option<String>,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 /// One event to append; `details` is a JSON object.
@@ -33,17 +48,84 @@ pub struct Event<'a> {
     pub details: serde_json::Value,
 }
 
+/// What the hash of an entry covers.
+#[derive(Serialize)]
+struct Chained<'a> {
+    seq: i64,
+    occurred_at: String,
+    actor_user_id: Option<i64>,
+    action: &'a str,
+    entity_type: &'a str,
+    entity_id: &'a str,
+    enterprise_id: Option<i64>,
+    request_id: Option<&'a str>,
+    details_digest: &'a str,
+}
+
+fn entry_hash(prev: &str, entry: &Chained<'_>) -> String {
+    let value = serde_json::to_value(entry).unwrap_or_default();
+    let mut bytes = prev.as_bytes().to_vec();
+    bytes.extend_from_slice(canonical_json(&value).as_bytes());
+    sha256_hex(&bytes)
+}
+
+fn timestamp(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+fn lock_chain(conn: &mut AnyConnection) -> AppResult<()> {
+    if let AnyConnection::Postgresql(_) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({CHAIN_LOCK})")).execute(conn)?;
+    }
+    Ok(())
+}
+
+fn head(conn: &mut AnyConnection) -> AppResult<Option<(i64, String)>> {
+    let row: Option<(Option<i64>, Option<String>)> = audit_log::table
+        .filter(audit_log::seq.is_not_null())
+        .order(audit_log::seq.desc())
+        .select((audit_log::seq, audit_log::hash))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|(s, h)| Some((s?, h?))))
+}
+
+/// Appends an event, chained to the current head. Call inside a write transaction.
 pub fn append(conn: &mut AnyConnection, event: Event<'_>) -> AppResult<()> {
+    lock_chain(conn)?;
+    let (prev_seq, prev_hash) = head(conn)?.unwrap_or((0, GENESIS.to_owned()));
+    let seq = prev_seq + 1;
+    let occurred_at = now();
+    let details = canonical_json(&event.details);
+    let digest = sha256_hex(details.as_bytes());
+    let hash = entry_hash(
+        &prev_hash,
+        &Chained {
+            seq,
+            occurred_at: timestamp(occurred_at),
+            actor_user_id: event.actor_user_id,
+            action: event.action,
+            entity_type: event.entity_type,
+            entity_id: &event.entity_id,
+            enterprise_id: event.enterprise_id,
+            request_id: event.request_id,
+            details_digest: &digest,
+        },
+    );
     diesel::insert_into(audit_log::table)
         .values((
-            audit_log::occurred_at.eq(now()),
+            audit_log::occurred_at.eq(occurred_at),
             audit_log::actor_user_id.eq(event.actor_user_id),
             audit_log::action.eq(event.action),
             audit_log::entity_type.eq(event.entity_type),
-            audit_log::entity_id.eq(event.entity_id),
+            audit_log::entity_id.eq(&event.entity_id),
             audit_log::enterprise_id.eq(event.enterprise_id),
             audit_log::request_id.eq(event.request_id),
-            audit_log::details.eq(event.details.to_string()),
+            audit_log::details.eq(&details),
+            audit_log::seq.eq(seq),
+            audit_log::details_digest.eq(&digest),
+            audit_log::prev_hash.eq(&prev_hash),
+            audit_log::hash.eq(&hash),
         ))
         .execute(conn)?;
     Ok(())
@@ -61,4 +143,209 @@ pub fn for_entity(
         .order(audit_log::id)
         .select(AuditEntry::as_select())
         .load(conn)?)
+}
+
+/// The message a checkpoint signs.
+fn checkpoint_message(entries: i64, head_hash: &str, at: NaiveDateTime) -> String {
+    format!(
+        "csr-assess audit checkpoint\n{entries}\n{head_hash}\n{}",
+        timestamp(at)
+    )
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Checkpoint {
+    pub entries: i64,
+    pub head_hash: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub kid: String,
+    pub signature: String,
+}
+
+/// Signs the current head unless the last checkpoint already covers it.
+pub fn checkpoint(conn: &mut AnyConnection, keys: &ServiceKeys) -> AppResult<Option<Checkpoint>> {
+    lock_chain(conn)?;
+    let Some((entries, head_hash)) = head(conn)? else {
+        return Ok(None);
+    };
+    let last: Option<i64> = audit_checkpoints::table
+        .order(audit_checkpoints::id.desc())
+        .select(audit_checkpoints::entries)
+        .first(conn)
+        .optional()?;
+    if last == Some(entries) {
+        return Ok(None);
+    }
+    let at = now();
+    let (kid, signature) = keys.sign(checkpoint_message(entries, &head_hash, at).as_bytes());
+    diesel::insert_into(audit_checkpoints::table)
+        .values((
+            audit_checkpoints::entries.eq(entries),
+            audit_checkpoints::head_hash.eq(&head_hash),
+            audit_checkpoints::created_at.eq(at),
+            audit_checkpoints::kid.eq(&kid),
+            audit_checkpoints::signature.eq(&signature),
+        ))
+        .execute(conn)?;
+    Ok(Some(Checkpoint {
+        entries,
+        head_hash,
+        created_at: crate::views::utc(at),
+        kid,
+        signature,
+    }))
+}
+
+/// The first problem found, located by sequence number.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct Break {
+    pub seq: i64,
+    /// `altered`, `missing`, `truncated`, `unchained` or `bad_checkpoint`.
+    pub kind: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Report {
+    pub ok: bool,
+    pub entries: i64,
+    pub checkpoints: i64,
+    pub first_broken: Option<Break>,
+}
+
+fn broken(seq: i64, kind: &str, message: String) -> Option<Break> {
+    Some(Break {
+        seq,
+        kind: kind.into(),
+        message,
+    })
+}
+
+/// Walks the whole chain and the checkpoints; reports the first break.
+pub fn verify(conn: &mut AnyConnection, jwks: &Jwks) -> AppResult<Report> {
+    const PAGE: i64 = 5_000;
+    let mut expected_seq = 1;
+    let mut prev = GENESIS.to_owned();
+    let mut first_broken = None;
+    let mut hashes_at_checkpoints = std::collections::HashMap::new();
+    let checkpoints: Vec<(i64, String, NaiveDateTime, String, String)> = audit_checkpoints::table
+        .order(audit_checkpoints::id)
+        .select((
+            audit_checkpoints::entries,
+            audit_checkpoints::head_hash,
+            audit_checkpoints::created_at,
+            audit_checkpoints::kid,
+            audit_checkpoints::signature,
+        ))
+        .load(conn)?;
+    let wanted: std::collections::HashSet<i64> = checkpoints.iter().map(|c| c.0).collect();
+    let unchained: i64 = audit_log::table
+        .filter(audit_log::seq.is_null())
+        .count()
+        .get_result(conn)?;
+    'walk: loop {
+        let page: Vec<AuditEntry> = audit_log::table
+            .filter(audit_log::seq.ge(expected_seq))
+            .order(audit_log::seq)
+            .limit(PAGE)
+            .select(AuditEntry::as_select())
+            .load(conn)?;
+        if page.is_empty() {
+            break;
+        }
+        for e in &page {
+            let seq = e.seq.unwrap_or_default();
+            if seq != expected_seq {
+                first_broken = broken(
+                    expected_seq,
+                    "missing",
+                    format!(
+                        "entry {expected_seq} is missing: the log jumps from {} to {seq}",
+                        expected_seq - 1
+                    ),
+                );
+                break 'walk;
+            }
+            let digest = sha256_hex(e.details.as_bytes());
+            let hash = entry_hash(
+                &prev,
+                &Chained {
+                    seq,
+                    occurred_at: timestamp(e.occurred_at),
+                    actor_user_id: e.actor_user_id,
+                    action: &e.action,
+                    entity_type: &e.entity_type,
+                    entity_id: &e.entity_id,
+                    enterprise_id: e.enterprise_id,
+                    request_id: e.request_id.as_deref(),
+                    details_digest: &digest,
+                },
+            );
+            let intact = e.details_digest.as_deref() == Some(digest.as_str())
+                && e.prev_hash.as_deref() == Some(prev.as_str())
+                && e.hash.as_deref() == Some(hash.as_str());
+            if !intact {
+                first_broken = broken(
+                    seq,
+                    "altered",
+                    format!(
+                        "entry {seq} ({} on {} {}) does not match its hash",
+                        e.action, e.entity_type, e.entity_id
+                    ),
+                );
+                break 'walk;
+            }
+            if wanted.contains(&seq) {
+                hashes_at_checkpoints.insert(seq, hash.clone());
+            }
+            prev = hash;
+            expected_seq += 1;
+        }
+    }
+    let entries = expected_seq - 1;
+    if first_broken.is_none() && unchained > 0 {
+        first_broken = broken(
+            entries + 1,
+            "unchained",
+            format!("{unchained} entries carry no chain hash"),
+        );
+    }
+    if first_broken.is_none() {
+        for (count, head_hash, at, kid, signature) in &checkpoints {
+            let message = checkpoint_message(*count, head_hash, *at);
+            if let Err(e) = signing::verify(jwks, kid, message.as_bytes(), signature) {
+                first_broken = broken(
+                    *count,
+                    "bad_checkpoint",
+                    format!("checkpoint of {count} entries: {e}"),
+                );
+                break;
+            }
+            if *count > entries {
+                first_broken = broken(
+                    entries + 1,
+                    "truncated",
+                    format!(
+                        "the log ends at entry {entries}, but a checkpoint signed at {} covered {count} entries",
+                        timestamp(*at)
+                    ),
+                );
+                break;
+            }
+            if hashes_at_checkpoints.get(count) != Some(head_hash) {
+                first_broken = broken(
+                    *count,
+                    "altered",
+                    format!("entry {count} differs from the signed checkpoint"),
+                );
+                break;
+            }
+        }
+    }
+    Ok(Report {
+        ok: first_broken.is_none(),
+        entries,
+        checkpoints: checkpoints.len() as i64,
+        first_broken,
+    })
 }

@@ -61,6 +61,21 @@ diesel::table! {
         enterprise_id -> Nullable<BigInt>,
         request_id -> Nullable<Text>,
         details -> Text,
+        seq -> Nullable<BigInt>,
+        details_digest -> Nullable<Text>,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    audit_checkpoints (id) {
+        id -> BigInt,
+        entries -> BigInt,
+        head_hash -> Text,
+        created_at -> Timestamp,
+        kid -> Text,
+        signature -> Text,
     }
 }
 
@@ -173,6 +188,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     login_throttle,
     audit_log,
+    audit_checkpoints,
     schema_versions,
     submissions,
     idempotency_keys,

@@ -2,6 +2,7 @@
 //! handler never holds an invalid one.
 
 pub mod answers;
+pub mod canonical;
 pub mod credit_code;
 pub mod enterprise;
 pub mod role;

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use super::canonical::{canonical_json, sha256_hex};
 use super::enterprise::IndustryCode;
 
 /// Text in Chinese and English.
@@ -279,42 +279,6 @@ impl std::fmt::Display for Issue {
     }
 }
 
-/// Serialises JSON with object keys sorted at every level and no whitespace.
-pub fn canonical_json(value: &serde_json::Value) -> String {
-    fn write(v: &serde_json::Value, out: &mut String) {
-        match v {
-            serde_json::Value::Object(map) => {
-                out.push('{');
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
-                for (i, k) in keys.into_iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    out.push_str(&serde_json::Value::String(k.clone()).to_string());
-                    out.push(':');
-                    write(&map[k], out);
-                }
-                out.push('}');
-            }
-            serde_json::Value::Array(items) => {
-                out.push('[');
-                for (i, item) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    write(item, out);
-                }
-                out.push(']');
-            }
-            other => out.push_str(&other.to_string()),
-        }
-    }
-    let mut out = String::new();
-    write(value, &mut out);
-    out
-}
-
 impl SchemaDoc {
     /// SHA-256 (hex) of the canonical JSON of the content: everything but `$schema` and the
     /// lifecycle `status`, so retiring a version does not change what it says.
@@ -324,10 +288,7 @@ impl SchemaDoc {
             map.remove("$schema");
             map.remove("status");
         }
-        Sha256::digest(canonical_json(&value).as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        sha256_hex(canonical_json(&value).as_bytes())
     }
 
     pub fn criterion(&self, id: &str) -> Option<&Criterion> {
@@ -947,6 +908,7 @@ mod tests {
 
     #[test]
     fn canonical_json_sorts_keys() {
+        use crate::domain::canonical::canonical_json;
         let v: serde_json::Value =
             serde_json::from_str(r#"{"b":1,"a":{"d":[1,{"f":2,"e":3}],"c":"x"}}"#).expect("json");
         assert_eq!(

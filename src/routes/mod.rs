@@ -1,6 +1,7 @@
 //! HTTP routes, one module per resource. Each handler carries its OpenAPI description, so the
 //! registered routes and the OpenAPI document cannot drift apart.
 
+pub mod audit;
 pub mod auth;
 pub mod enterprises;
 pub mod evidence;
@@ -24,8 +25,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(health::readyz)
         .service(health::metrics)
         .service(health::openapi)
+        .service(audit::keys)
         .service(
             scope("/api/v1")
+                .service(audit::verify)
+                .service(audit::checkpoint)
                 .service(auth::login)
                 .service(auth::refresh)
                 .service(auth::logout)

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::db::submissions::{self as db, NewSubmission};
 use crate::db::{enterprises, now, schema_versions};
 use crate::domain::Role;
-use crate::domain::schema::{SchemaDoc, Status, canonical_json};
+use crate::domain::canonical::{canonical_json, sha256_hex};
+use crate::domain::schema::{SchemaDoc, Status};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::extract::{Json, Page, RequestId};
 use crate::startup::AppState;
@@ -149,11 +149,7 @@ pub async fn create(
     let body = body.0;
     let request_hash = {
         let value = serde_json::to_value(&body).map_err(AppError::internal)?;
-        let digest = Sha256::digest(canonical_json(&value).as_bytes());
-        digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        sha256_hex(canonical_json(&value).as_bytes())
     };
     let attempt = {
         let (st, key, hash) = (state.clone(), key.clone(), request_hash.clone());

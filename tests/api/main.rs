@@ -7,6 +7,7 @@
 #[macro_use]
 mod helpers;
 
+mod audit;
 mod auth;
 mod cli;
 mod enterprises;

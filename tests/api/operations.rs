@@ -88,6 +88,9 @@ async fn openapi_lists_every_route(b: Backend) {
         "GET /api/v1/submissions/{id}/evidence",
         "GET /api/v1/submissions/{id}/evidence/{evidence_id}",
         "DELETE /api/v1/submissions/{id}/evidence/{evidence_id}",
+        "GET /api/v1/audit/verify",
+        "POST /api/v1/audit/checkpoints",
+        "GET /.well-known/csr-assess/keys.json",
     ];
     expected.sort();
     assert_eq!(found, expected);

@@ -1,0 +1,146 @@
+//! The tamper-evident audit log: the chain verifies, the database refuses changes, and a
+//! flipped byte, a deleted middle entry and a cut-off tail are each found and named.
+
+use diesel::RunQueryDsl;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, spawn_app};
+
+backend_tests!(
+    the_chain_verifies_and_the_database_refuses_changes,
+    a_flipped_byte_is_found,
+    a_deleted_middle_entry_is_found,
+    a_truncated_tail_is_found,
+);
+
+/// Some activity, a signed checkpoint, and the admin token.
+async fn busy_app(b: Backend) -> (TestApp, String) {
+    let app = spawn_app(b).await;
+    for _ in 0..3 {
+        app.enterprise().await;
+    }
+    let admin = app.admin_token().await;
+    let res = app
+        .post("/api/v1/audit/checkpoints", Some(&admin), &json!({}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["created"], true);
+    (app, admin)
+}
+
+async fn report(app: &TestApp, admin: &str) -> Value {
+    let res = app.get("/api/v1/audit/verify", Some(admin)).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    res.json()
+}
+
+/// Runs SQL as someone with direct database access would, bypassing the append-only guard.
+async fn tamper(app: &TestApp, sql: &'static str) {
+    let disable = match app.backend {
+        Backend::Sqlite => {
+            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;"
+        }
+        Backend::Postgres => "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;",
+    };
+    app.state
+        .db
+        .write(move |conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute(disable)?;
+            diesel::sql_query(sql).execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+async fn the_chain_verifies_and_the_database_refuses_changes(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    let r = report(&app, &admin).await;
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(r["entries"].as_i64().unwrap() > 10);
+    assert_eq!(r["checkpoints"], 1);
+    // A second checkpoint without new entries is not taken.
+    let res = app
+        .post("/api/v1/audit/checkpoints", Some(&admin), &json!({}))
+        .await;
+    assert_eq!(res.json()["created"], false);
+    // The application's own connection cannot change or delete entries.
+    for sql in [
+        "UPDATE audit_log SET action = 'x' WHERE seq = 2",
+        "DELETE FROM audit_log WHERE seq = 2",
+    ] {
+        let result = app
+            .state
+            .db
+            .write(move |conn| Ok(diesel::sql_query(sql).execute(conn)?))
+            .await;
+        assert!(result.is_err(), "{sql} was allowed");
+    }
+    assert_eq!(report(&app, &admin).await["ok"], true);
+    // Only administrators verify.
+    let e = app.enterprise().await;
+    app.get("/api/v1/audit/verify", Some(&e.token))
+        .await
+        .problem(403, "forbidden");
+    // The keys that verify checkpoints are public.
+    let keys = app
+        .get("/.well-known/csr-assess/keys.json", None)
+        .await
+        .json();
+    assert_eq!(keys["keys"][0]["crv"], "Ed25519");
+}
+
+async fn a_flipped_byte_is_found(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    tamper(
+        &app,
+        "UPDATE audit_log SET details = replace(details, '\"', '''') WHERE seq = 5",
+    )
+    .await;
+    let r = report(&app, &admin).await;
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["first_broken"]["seq"], 5, "{r}");
+    assert_eq!(r["first_broken"]["kind"], "altered");
+}
+
+async fn a_deleted_middle_entry_is_found(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    tamper(&app, "DELETE FROM audit_log WHERE seq = 4").await;
+    let r = report(&app, &admin).await;
+    assert_eq!(r["first_broken"]["seq"], 4, "{r}");
+    assert_eq!(r["first_broken"]["kind"], "missing");
+}
+
+async fn a_truncated_tail_is_found(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    let before = report(&app, &admin).await["entries"].as_i64().unwrap();
+    tamper(
+        &app,
+        "DELETE FROM audit_log WHERE seq > (SELECT MAX(seq) - 2 FROM audit_log)",
+    )
+    .await;
+    let r = report(&app, &admin).await;
+    assert_eq!(r["entries"], before - 2, "{r}");
+    assert_eq!(r["first_broken"]["kind"], "truncated", "{r}");
+    assert_eq!(r["first_broken"]["seq"], before - 1);
+    // The command line reports the same and fails.
+    if app.backend == Backend::Sqlite {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_csr-assess"))
+            .args([
+                "--data-dir",
+                app.dir.path().to_str().unwrap(),
+                "--database-url",
+            ])
+            .arg(app.dir.path().join("test.db"))
+            .args(["audit", "verify"])
+            .env_remove("CSR_JWT_KEYS")
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("truncated")
+                || String::from_utf8_lossy(&out.stdout).contains("truncated")
+        );
+    }
+}
