@@ -38,12 +38,27 @@ pub enum Command {
     /// Manage the token-signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Work with certificates.
+    #[command(subcommand)]
+    Certificate(CertificateCommand),
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
     /// Work with assessment-schema files.
     #[command(subcommand)]
     Schema(SchemaCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CertificateCommand {
+    /// Verify a signed certificate (the `signed` object of the public certificate JSON, or the
+    /// whole of it) offline against published keys.
+    Verify {
+        file: std::path::PathBuf,
+        /// The JWK set from /.well-known/csr-assess/keys.json (default: this installation's keys).
+        #[arg(long)]
+        keys: Option<std::path::PathBuf>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -155,6 +170,40 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Schema(cmd) => schema_command(cmd),
+        Command::Certificate(CertificateCommand::Verify { file, keys }) => {
+            let text =
+                std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+            let value: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
+            let signed_value = value.get("signed").cloned().unwrap_or(value);
+            let signed: crate::certification::SignedCertificate =
+                serde_json::from_value(signed_value)
+                    .map_err(|e| format!("{}: not a signed certificate: {e}", file.display()))?;
+            let jwks: crate::auth::signing::Jwks = match keys {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+                }
+                None => crate::auth::signing::ServiceKeys::new(&KeyFile::load_or_create(
+                    &cli.settings.keys_dir(),
+                )?)?
+                .jwks(),
+            };
+            signed
+                .verify(&jwks)
+                .map_err(|e| format!("{}: {e}", signed.payload.number))?;
+            println!(
+                "valid: {} — {} ({}), level {}, {} to {}",
+                signed.payload.number,
+                signed.payload.enterprise.name,
+                signed.payload.enterprise.credit_code,
+                signed.payload.level,
+                signed.payload.issued_on,
+                signed.payload.expires_on
+            );
+            Ok(())
+        }
         Command::Audit(cmd) => {
             let state = AppState::init(cli.settings).await?;
             let jwks = state.signing.jwks();

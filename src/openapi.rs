@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         (name = "schemas", description = "Assessment schemas: versions, industry profiles, differences"),
         (name = "submissions", description = "Self-assessments: answers, completeness, scores, submission"),
         (name = "evidence", description = "Evidence files attached to criteria"),
+        (name = "reviews", description = "The association's review of submissions"),
+        (name = "certificates", description = "Certificate status changes"),
         (name = "audit", description = "Integrity of the audit log"),
         (name = "public", description = "No login: verification of certificates and keys"),
         (name = "reference", description = "GB/T 4754 industries and GB/T 2260 regions"),

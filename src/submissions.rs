@@ -125,22 +125,34 @@ pub fn check_precondition(if_match: Option<&header::HeaderValue>, s: &Submission
     }
 }
 
-/// Whether `user` may see this submission (its enterprise's users and administrators).
-pub fn visible(user: &AuthUser, s: &Submission) -> bool {
-    user.role == Role::Admin || user.enterprise_id == Some(s.enterprise_id)
-}
-
-/// Loads a submission the caller may see, or 404 exactly as for a missing one.
+/// Loads a submission the caller may see, or 404 exactly as for a missing one: its
+/// enterprise's users and administrators always; reviewers whose scope covers the enterprise
+/// once it has been submitted, unless they are affiliated with it.
 pub fn load_visible(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppResult<Submission> {
-    db::find(conn, id)?
-        .filter(|s| visible(user, s))
-        .ok_or(AppError::NotFound)
+    let s = db::find(conn, id)?.ok_or(AppError::NotFound)?;
+    let visible = match user.role {
+        Role::Admin => true,
+        Role::EnterpriseAdmin | Role::EnterpriseMember => user.belongs_to(s.enterprise_id),
+        Role::Reviewer => {
+            s.status != state::DRAFT
+                && s.status != state::WITHDRAWN
+                && user.enterprise_id != Some(s.enterprise_id)
+                && crate::db::enterprises::find(conn, s.enterprise_id)?
+                    .is_some_and(|e| user.reviews_region(&e.region_code))
+        }
+        Role::IndustryBody => false,
+    };
+    if visible {
+        Ok(s)
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 /// Loads a submission the caller may edit: its enterprise's users, in an editable state.
 pub fn load_editable(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppResult<Submission> {
     let s = load_visible(conn, user, id)?;
-    if user.enterprise_id != Some(s.enterprise_id) {
+    if !user.belongs_to(s.enterprise_id) {
         return Err(AppError::Forbidden(
             "only the enterprise's users edit its submissions".into(),
         ));
@@ -341,7 +353,7 @@ pub fn load(conn: &mut AnyConnection, cache: &SchemaCache, s: Submission) -> App
 }
 
 impl Loaded {
-    fn engine_answers(&self) -> HashMap<String, Answer> {
+    pub fn engine_answers(&self) -> HashMap<String, Answer> {
         self.answers
             .iter()
             .filter_map(|a| {
@@ -354,7 +366,7 @@ impl Loaded {
             .collect()
     }
 
-    fn with_evidence(&self) -> HashSet<String> {
+    pub fn with_evidence(&self) -> HashSet<String> {
         self.links.iter().map(|(_, c)| c.clone()).collect()
     }
 

@@ -64,7 +64,22 @@ impl AuthUser {
     /// Whether the caller may see enterprise `id`'s private data: its own users and admins.
     /// Everyone else gets the same 404 as for a missing enterprise.
     pub fn can_see_enterprise(&self, id: i64) -> bool {
-        self.role == Role::Admin || self.enterprise_id == Some(id)
+        self.role == Role::Admin || self.belongs_to(id)
+    }
+
+    /// Whether the caller is a user of enterprise `id` (enterprise roles only: a reviewer's
+    /// affiliation gives no access, it only bars reviewing that enterprise).
+    pub fn belongs_to(&self, id: i64) -> bool {
+        self.role.is_enterprise() && self.enterprise_id == Some(id)
+    }
+
+    /// Whether a reviewer's association covers a region code (national reviewers cover all).
+    pub fn reviews_region(&self, region_code: &str) -> bool {
+        self.role == Role::Reviewer
+            && self
+                .region_scope
+                .as_deref()
+                .is_none_or(|prefix| region_code.starts_with(prefix))
     }
 }
 

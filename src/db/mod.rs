@@ -5,8 +5,10 @@
 //! queries run on actix's blocking pool, never on a worker thread.
 
 pub mod audit;
+pub mod certificates;
 pub mod enterprises;
 pub mod evidence;
+pub mod reviews;
 pub mod schema;
 pub mod schema_versions;
 pub mod submissions;

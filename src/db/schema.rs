@@ -182,6 +182,71 @@ diesel::table! {
 diesel::joinable!(answers -> submissions (submission_id));
 diesel::joinable!(evidence_links -> evidence (evidence_id));
 
+diesel::table! {
+    reviews (id) {
+        id -> BigInt,
+        submission_id -> BigInt,
+        reviewer_id -> BigInt,
+        claimed_at -> Timestamp,
+        first_approver_id -> Nullable<BigInt>,
+        first_approved_at -> Nullable<Timestamp>,
+        decision -> Nullable<Text>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+        comment -> Nullable<Text>,
+        reviewed_total -> Nullable<Double>,
+        reviewed_level -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    verdicts (review_id, criterion_id) {
+        review_id -> BigInt,
+        criterion_id -> Text,
+        verdict -> Text,
+        fraction -> Nullable<Double>,
+        reason -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        reviewer_id -> BigInt,
+        decided_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    certificates (id) {
+        id -> BigInt,
+        number -> Text,
+        enterprise_id -> BigInt,
+        submission_id -> BigInt,
+        level -> Text,
+        schema_id -> Text,
+        version -> Text,
+        schema_hash -> Text,
+        score -> Double,
+        issued_on -> Text,
+        expires_on -> Text,
+        status -> Text,
+        payload -> Text,
+        signature -> Text,
+        kid -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    certificate_events (id) {
+        id -> BigInt,
+        certificate_id -> BigInt,
+        action -> Text,
+        reason -> Nullable<Text>,
+        actor_id -> Nullable<BigInt>,
+        at -> Timestamp,
+    }
+}
+
+diesel::joinable!(submissions -> enterprises (enterprise_id));
+diesel::joinable!(certificates -> enterprises (enterprise_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
@@ -195,5 +260,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     answers,
     answer_history,
     evidence,
-    evidence_links
+    evidence_links,
+    reviews,
+    verdicts,
+    certificates,
+    certificate_events
 );

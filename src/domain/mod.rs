@@ -3,6 +3,7 @@
 
 pub mod answers;
 pub mod canonical;
+pub mod certificate;
 pub mod credit_code;
 pub mod enterprise;
 pub mod role;

@@ -42,6 +42,17 @@ pub enum Rule {
     NotApplicable,
     EvidenceMissing,
     NotScored,
+    ReviewerAdjusted,
+    EvidenceRequested,
+}
+
+/// A reviewer's verdict that changes a criterion's points; accepted criteria have none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verdict {
+    /// The reviewer's own share of the weight, 0–1.
+    Adjust(f64),
+    /// The evidence does not support the answer yet: no points until it does.
+    RequestEvidence,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -194,6 +205,25 @@ pub fn score(
     answers: &HashMap<String, Answer>,
     with_evidence: &HashSet<String>,
 ) -> Score {
+    score_reviewed(
+        themes,
+        criteria,
+        levels,
+        answers,
+        with_evidence,
+        &HashMap::new(),
+    )
+}
+
+/// Like [`score`], with a reviewer's verdicts replacing the points of the criteria they cover.
+pub fn score_reviewed(
+    themes: &[Theme],
+    criteria: &[Criterion],
+    levels: &[Level],
+    answers: &HashMap<String, Answer>,
+    with_evidence: &HashSet<String>,
+    verdicts: &HashMap<String, Verdict>,
+) -> Score {
     struct Item<'a> {
         c: &'a Criterion,
         theme: Option<usize>,
@@ -227,7 +257,23 @@ pub fn score(
                         red_lines_failed.push(c.id.clone());
                     }
                     let (f, rule, detail) = fraction(c, v);
-                    if f > 0.0 && c.evidence_required() && !with_evidence.contains(&c.id) {
+                    if let Some(verdict) = verdicts.get(&c.id) {
+                        match *verdict {
+                            Verdict::Adjust(x) => {
+                                let x = x.clamp(0.0, 1.0);
+                                let detail = Cow::Owned(format!(
+                                    "{detail}; the reviewer set {x} of the weight"
+                                ));
+                                (x, Rule::ReviewerAdjusted, detail, true)
+                            }
+                            Verdict::RequestEvidence => {
+                                let detail = Cow::Owned(format!(
+                                    "{detail}; the reviewer asked for evidence"
+                                ));
+                                (0.0, Rule::EvidenceRequested, detail, true)
+                            }
+                        }
+                    } else if f > 0.0 && c.evidence_required() && !with_evidence.contains(&c.id) {
                         let detail = Cow::Owned([&*detail, ", but no evidence attached"].concat());
                         (0.0, Rule::EvidenceMissing, detail, true)
                     } else {

@@ -3,11 +3,13 @@
 
 pub mod audit;
 pub mod auth;
+pub mod certificates;
 pub mod enterprises;
 pub mod evidence;
 pub mod health;
 pub mod me;
 pub mod reference;
+pub mod reviews;
 pub mod schemas;
 pub mod submissions;
 pub mod users;
@@ -26,6 +28,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(health::metrics)
         .service(health::openapi)
         .service(audit::keys)
+        .service(certificates::verify_page)
+        .service(certificates::directory_page)
         .service(
             scope("/api/v1")
                 .service(audit::verify)
@@ -67,7 +71,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(evidence::upload)
                 .service(evidence::list)
                 .service(evidence::download)
-                .service(evidence::remove),
+                .service(evidence::remove)
+                .service(reviews::queue)
+                .service(reviews::get)
+                .service(reviews::claim)
+                .service(reviews::verdict)
+                .service(reviews::return_to_enterprise)
+                .service(reviews::reject)
+                .service(reviews::approve)
+                .service(certificates::suspend)
+                .service(certificates::reinstate)
+                .service(certificates::revoke)
+                .service(certificates::public_get)
+                .service(certificates::public_list),
         );
 }
 

@@ -276,7 +276,7 @@ pub async fn list(
     page: web::Query<Page>,
 ) -> AppResult<web::Json<views::Page<SubmissionSummary>>> {
     let (after, limit) = page.bounds()?;
-    let Some(enterprise_id) = user.enterprise_id else {
+    let Some(enterprise_id) = user.enterprise_id.filter(|e| user.belongs_to(*e)) else {
         return Ok(web::Json(views::Page {
             items: Vec::new(),
             next_cursor: None,
@@ -505,7 +505,7 @@ async fn transition(
         .db
         .write(move |conn| {
             let s = load_visible(conn, &user, id)?;
-            if user.enterprise_id != Some(s.enterprise_id) || user.role != Role::EnterpriseAdmin {
+            if !user.belongs_to(s.enterprise_id) || user.role != Role::EnterpriseAdmin {
                 return Err(AppError::Forbidden(format!(
                     "only the enterprise's administrator can {action}"
                 )));

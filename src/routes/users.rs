@@ -27,6 +27,8 @@ pub struct CreateUser {
     #[serde(default)]
     pub industry_scopes: Vec<String>,
     pub display_name: Option<String>,
+    /// Reviewers: the enterprise they work for, if any; they will never review it.
+    pub enterprise_id: Option<i64>,
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -59,7 +61,7 @@ pub async fn create(
 ) -> AppResult<HttpResponse> {
     user.require_admin()?;
     let b = body.0;
-    let account = accounts::staff_account(
+    let mut account = accounts::staff_account(
         &b.email,
         &b.password,
         b.role,
@@ -67,6 +69,22 @@ pub async fn create(
         &b.industry_scopes,
         b.display_name,
     )?;
+    if let Some(e) = b.enterprise_id {
+        if b.role != Role::Reviewer {
+            return Err(AppError::validation(
+                "enterprise_id",
+                "only reviewers have an affiliation",
+            ));
+        }
+        let exists = state
+            .db
+            .read(move |conn| crate::db::enterprises::find(conn, e))
+            .await?;
+        if exists.is_none() {
+            return Err(AppError::validation("enterprise_id", "no such enterprise"));
+        }
+        account.enterprise_id = Some(e);
+    }
     let created = accounts::create_user(&state, account, Actor::user(&user, &rid.0)).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/users/{}", created.id)))

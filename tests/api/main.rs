@@ -13,6 +13,7 @@ mod cli;
 mod enterprises;
 mod operations;
 mod readme;
+mod reviews;
 mod schemas;
 mod submissions;
 mod users;

@@ -91,6 +91,20 @@ async fn openapi_lists_every_route(b: Backend) {
         "GET /api/v1/audit/verify",
         "POST /api/v1/audit/checkpoints",
         "GET /.well-known/csr-assess/keys.json",
+        "GET /api/v1/reviews/queue",
+        "GET /api/v1/reviews/{id}",
+        "POST /api/v1/reviews/{id}/claim",
+        "PUT /api/v1/reviews/{id}/verdicts/{criterion}",
+        "POST /api/v1/reviews/{id}/return",
+        "POST /api/v1/reviews/{id}/reject",
+        "POST /api/v1/reviews/{id}/approve",
+        "POST /api/v1/certificates/{number}/suspend",
+        "POST /api/v1/certificates/{number}/reinstate",
+        "POST /api/v1/certificates/{number}/revoke",
+        "GET /api/v1/public/certificates/{number}",
+        "GET /api/v1/public/certificates",
+        "GET /verify/{number}",
+        "GET /directory",
     ];
     expected.sort();
     assert_eq!(found, expected);

@@ -1,0 +1,170 @@
+//! Certificate rows and their status history.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{certificate_events, certificates, enterprises};
+use super::{AnyConnection, now};
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = certificates)]
+pub struct Certificate {
+    pub id: i64,
+    pub number: String,
+    pub enterprise_id: i64,
+    pub submission_id: i64,
+    pub level: String,
+    pub schema_id: String,
+    pub version: String,
+    pub schema_hash: String,
+    pub score: f64,
+    pub issued_on: String,
+    pub expires_on: String,
+    pub status: String,
+    pub payload: String,
+    pub signature: String,
+    pub kid: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = certificates)]
+pub struct NewCertificate<'a> {
+    pub number: &'a str,
+    pub enterprise_id: i64,
+    pub submission_id: i64,
+    pub level: &'a str,
+    pub schema_id: &'a str,
+    pub version: &'a str,
+    pub schema_hash: &'a str,
+    pub score: f64,
+    pub issued_on: &'a str,
+    pub expires_on: &'a str,
+    pub status: &'a str,
+    pub payload: &'a str,
+    pub signature: &'a str,
+    pub kid: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut AnyConnection, c: &NewCertificate<'_>) -> AppResult<i64> {
+    Ok(diesel::insert_into(certificates::table)
+        .values(c)
+        .returning(certificates::id)
+        .get_result(conn)?)
+}
+
+/// How many certificates were numbered in `year`.
+pub fn count_in_year(conn: &mut AnyConnection, year: i32) -> AppResult<i64> {
+    Ok(certificates::table
+        .filter(certificates::number.like(format!("CSR-{year:04}-%")))
+        .count()
+        .get_result(conn)?)
+}
+
+pub fn by_number(conn: &mut AnyConnection, number: &str) -> AppResult<Option<Certificate>> {
+    Ok(certificates::table
+        .filter(certificates::number.eq(number))
+        .select(Certificate::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The enterprise's certificates in a status.
+pub fn of_enterprise(
+    conn: &mut AnyConnection,
+    enterprise: i64,
+    status: &str,
+) -> AppResult<Vec<Certificate>> {
+    Ok(certificates::table
+        .filter(certificates::enterprise_id.eq(enterprise))
+        .filter(certificates::status.eq(status))
+        .select(Certificate::as_select())
+        .load(conn)?)
+}
+
+/// Moves a certificate between statuses and records why; false when it was not in `from`.
+pub fn transition(
+    conn: &mut AnyConnection,
+    id: i64,
+    from: &[&str],
+    to: &str,
+    action: &str,
+    reason: Option<&str>,
+    actor: Option<i64>,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        certificates::table
+            .find(id)
+            .filter(certificates::status.eq_any(from.to_vec())),
+    )
+    .set(certificates::status.eq(to))
+    .execute(conn)?;
+    if n == 1 {
+        event(conn, id, action, reason, actor)?;
+    }
+    Ok(n == 1)
+}
+
+pub fn event(
+    conn: &mut AnyConnection,
+    id: i64,
+    action: &str,
+    reason: Option<&str>,
+    actor: Option<i64>,
+) -> AppResult<()> {
+    diesel::insert_into(certificate_events::table)
+        .values((
+            certificate_events::certificate_id.eq(id),
+            certificate_events::action.eq(action),
+            certificate_events::reason.eq(reason),
+            certificate_events::actor_id.eq(actor),
+            certificate_events::at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Active, unexpired certificates for the public directory, with enterprise name, industry and
+/// region, ordered by id after the cursor.
+pub fn directory(
+    conn: &mut AnyConnection,
+    today: &str,
+    industry: Option<&str>,
+    region: Option<&str>,
+    q: Option<&str>,
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<(Certificate, String, String, String)>> {
+    let mut query = certificates::table
+        .inner_join(enterprises::table)
+        .filter(certificates::status.eq("active"))
+        .filter(certificates::expires_on.ge(today.to_owned()))
+        .filter(certificates::id.gt(after))
+        .into_boxed();
+    if let Some(p) = industry {
+        query = query.filter(enterprises::industry_code.like(format!("{p}%")));
+    }
+    if let Some(p) = region {
+        query = query.filter(enterprises::region_code.like(format!("{p}%")));
+    }
+    if let Some(q) = q {
+        let pattern = format!("%{}%", q.replace(['%', '_'], ""));
+        query = query.filter(
+            enterprises::name
+                .like(pattern.clone())
+                .or(certificates::number.like(pattern)),
+        );
+    }
+    Ok(query
+        .order(certificates::id)
+        .limit(limit)
+        .select((
+            Certificate::as_select(),
+            enterprises::name,
+            enterprises::industry_code,
+            enterprises::region_code,
+        ))
+        .load(conn)?)
+}

@@ -1,0 +1,212 @@
+//! Review rows (one per claim), verdicts, and the reviewer queue.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{enterprises, reviews, submissions, verdicts};
+use super::submissions::Submission;
+use super::{AnyConnection, now};
+use crate::error::AppResult;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = reviews)]
+pub struct Review {
+    pub id: i64,
+    pub submission_id: i64,
+    pub reviewer_id: i64,
+    pub claimed_at: NaiveDateTime,
+    pub first_approver_id: Option<i64>,
+    pub first_approved_at: Option<NaiveDateTime>,
+    pub decision: Option<String>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<NaiveDateTime>,
+    pub comment: Option<String>,
+    pub reviewed_total: Option<f64>,
+    pub reviewed_level: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = verdicts)]
+pub struct VerdictRow {
+    pub review_id: i64,
+    pub criterion_id: String,
+    pub verdict: String,
+    pub fraction: Option<f64>,
+    pub reason: Option<String>,
+    pub comment: Option<String>,
+    pub reviewer_id: i64,
+    pub decided_at: NaiveDateTime,
+}
+
+/// Moves a submission from `from` to `to`; false when it was no longer in `from`.
+pub fn move_status(conn: &mut AnyConnection, id: i64, from: &str, to: &str) -> AppResult<bool> {
+    let n = diesel::update(
+        submissions::table
+            .find(id)
+            .filter(submissions::status.eq(from)),
+    )
+    .set((
+        submissions::status.eq(to),
+        submissions::revision.eq(submissions::revision + 1),
+        submissions::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn open(conn: &mut AnyConnection, submission_id: i64, reviewer: i64) -> AppResult<i64> {
+    Ok(diesel::insert_into(reviews::table)
+        .values((
+            reviews::submission_id.eq(submission_id),
+            reviews::reviewer_id.eq(reviewer),
+            reviews::claimed_at.eq(now()),
+        ))
+        .returning(reviews::id)
+        .get_result(conn)?)
+}
+
+/// The open review of a submission, if any.
+pub fn current(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Option<Review>> {
+    Ok(reviews::table
+        .filter(reviews::submission_id.eq(submission_id))
+        .filter(reviews::decision.is_null())
+        .select(Review::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Every review round of a submission, oldest first.
+pub fn all_of(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Vec<Review>> {
+    Ok(reviews::table
+        .filter(reviews::submission_id.eq(submission_id))
+        .order(reviews::id)
+        .select(Review::as_select())
+        .load(conn)?)
+}
+
+pub fn set_first_approval(conn: &mut AnyConnection, review: i64, by: i64) -> AppResult<bool> {
+    let n = diesel::update(
+        reviews::table
+            .find(review)
+            .filter(reviews::first_approver_id.is_null()),
+    )
+    .set((
+        reviews::first_approver_id.eq(by),
+        reviews::first_approved_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn decide(
+    conn: &mut AnyConnection,
+    review: i64,
+    decision: &str,
+    by: i64,
+    comment: Option<&str>,
+    total: Option<f64>,
+    level: Option<&str>,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        reviews::table
+            .find(review)
+            .filter(reviews::decision.is_null()),
+    )
+    .set((
+        reviews::decision.eq(decision),
+        reviews::decided_by.eq(by),
+        reviews::decided_at.eq(now()),
+        reviews::comment.eq(comment),
+        reviews::reviewed_total.eq(total),
+        reviews::reviewed_level.eq(level),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub struct VerdictWrite<'a> {
+    pub criterion_id: &'a str,
+    pub verdict: &'a str,
+    pub fraction: Option<f64>,
+    pub reason: Option<&'a str>,
+    pub comment: Option<&'a str>,
+}
+
+pub fn set_verdict(
+    conn: &mut AnyConnection,
+    review: i64,
+    reviewer: i64,
+    v: &VerdictWrite<'_>,
+) -> AppResult<()> {
+    diesel::delete(verdicts::table.find((review, v.criterion_id))).execute(conn)?;
+    diesel::insert_into(verdicts::table)
+        .values((
+            verdicts::review_id.eq(review),
+            verdicts::criterion_id.eq(v.criterion_id),
+            verdicts::verdict.eq(v.verdict),
+            verdicts::fraction.eq(v.fraction),
+            verdicts::reason.eq(v.reason),
+            verdicts::comment.eq(v.comment),
+            verdicts::reviewer_id.eq(reviewer),
+            verdicts::decided_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn verdicts_of(conn: &mut AnyConnection, review: i64) -> AppResult<Vec<VerdictRow>> {
+    Ok(verdicts::table
+        .filter(verdicts::review_id.eq(review))
+        .order(verdicts::criterion_id)
+        .select(VerdictRow::as_select())
+        .load(conn)?)
+}
+
+/// Queue filters; prefixes are already validated.
+pub struct QueueFilter {
+    pub region_prefix: Option<String>,
+    pub industry_prefix: Option<String>,
+    pub level: Option<String>,
+    pub submitted_before: Option<NaiveDateTime>,
+    /// Resume after this (submitted_at, id).
+    pub after: Option<(NaiveDateTime, i64)>,
+    pub limit: i64,
+}
+
+/// Submitted submissions in scope, oldest first, with their enterprise's name.
+pub fn queue(
+    conn: &mut AnyConnection,
+    f: &QueueFilter,
+) -> AppResult<Vec<(Submission, String, String)>> {
+    let mut q = submissions::table
+        .inner_join(enterprises::table)
+        .filter(submissions::status.eq("submitted"))
+        .into_boxed();
+    if let Some(p) = &f.region_prefix {
+        q = q.filter(enterprises::region_code.like(format!("{p}%")));
+    }
+    if let Some(p) = &f.industry_prefix {
+        q = q.filter(enterprises::industry_code.like(format!("{p}%")));
+    }
+    if let Some(l) = &f.level {
+        q = q.filter(submissions::score_level.eq(l.clone()));
+    }
+    if let Some(t) = f.submitted_before {
+        q = q.filter(submissions::submitted_at.le(t));
+    }
+    if let Some((t, id)) = f.after {
+        q = q.filter(
+            submissions::submitted_at
+                .gt(t)
+                .or(submissions::submitted_at.eq(t).and(submissions::id.gt(id))),
+        );
+    }
+    Ok(q.order((submissions::submitted_at, submissions::id))
+        .limit(f.limit)
+        .select((
+            Submission::as_select(),
+            enterprises::name,
+            enterprises::region_code,
+        ))
+        .load(conn)?)
+}

@@ -1,0 +1,479 @@
+//! Certificates: status changes by the association, and public verification (JSON and HTML).
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AuthUser;
+use crate::certification::{self, PublicCertificate};
+use crate::db::{audit, certificates, enterprises};
+use crate::domain::{IndustryCode, RegionCode, Role, certificate};
+use crate::error::{AppError, AppResult, Problem};
+use crate::extract::{Json, RequestId};
+use crate::startup::AppState;
+use crate::views;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusChange {
+    pub reason: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryQuery {
+    /// GB/T 4754 code prefix.
+    pub industry: Option<String>,
+    /// GB/T 2260 region prefix (2, 4 or 6 digits).
+    pub region: Option<String>,
+    /// Part of the enterprise name or certificate number.
+    pub q: Option<String>,
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// A status change: the statuses it applies to, the new status, and the audit action.
+struct Transition {
+    from: &'static [&'static str],
+    to: &'static str,
+    action: &'static str,
+}
+
+async fn change(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    number: String,
+    reason: String,
+    t: Transition,
+) -> AppResult<web::Json<PublicCertificate>> {
+    let Transition { from, to, action } = t;
+    user.require(&[Role::Admin, Role::Reviewer])?;
+    if reason.trim().is_empty() || reason.chars().count() > 2000 {
+        return Err(AppError::validation(
+            "reason",
+            "give a reason of at most 2000 characters",
+        ));
+    }
+    let number = certificate::parse(&number).ok_or(AppError::NotFound)?;
+    let c = state
+        .db
+        .write(move |conn| {
+            let c = certificates::by_number(conn, &number)?.ok_or(AppError::NotFound)?;
+            if user.role == Role::Reviewer {
+                let e = enterprises::find(conn, c.enterprise_id)?.ok_or(AppError::NotFound)?;
+                if !user.reviews_region(&e.region_code) {
+                    return Err(AppError::NotFound);
+                }
+            }
+            if !certificates::transition(
+                conn,
+                c.id,
+                from,
+                to,
+                action,
+                Some(&reason),
+                Some(user.id),
+            )? {
+                return Err(AppError::Conflict(
+                    "invalid_transition",
+                    format!("a {} certificate cannot be {to}", c.status),
+                ));
+            }
+            audit::append(
+                conn,
+                audit::Event {
+                    actor_user_id: Some(user.id),
+                    action: &format!("certificate.{action}"),
+                    entity_type: "certificate",
+                    entity_id: c.number.clone(),
+                    enterprise_id: Some(c.enterprise_id),
+                    request_id: Some(&rid.0),
+                    details: serde_json::json!({ "from": c.status, "to": to, "reason": reason }),
+                },
+            )?;
+            certificates::by_number(conn, &c.number)?.ok_or(AppError::NotFound)
+        })
+        .await?;
+    Ok(web::Json(certification::public_view(
+        &c,
+        &state.signing.jwks(),
+    )?))
+}
+
+macro_rules! status_route {
+    ($name:ident, $path:literal, $from:expr, $to:literal, $action:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(
+                    tag = "certificates",
+                    params(("number" = String, Path)),
+                    request_body = StatusChange,
+                    security(("bearer" = [])),
+                    responses(
+                        (status = 200, body = PublicCertificate),
+                        (status = 403, body = Problem, content_type = "application/problem+json"),
+                        (status = 404, body = Problem, content_type = "application/problem+json"),
+                        (status = 409, body = Problem, content_type = "application/problem+json"),
+                        (status = 422, body = Problem, content_type = "application/problem+json"),
+                    )
+                )]
+        #[post($path)]
+        pub async fn $name(
+            state: web::Data<AppState>,
+            user: AuthUser,
+            rid: RequestId,
+            number: web::Path<String>,
+            body: Json<StatusChange>,
+        ) -> AppResult<web::Json<PublicCertificate>> {
+            let t = Transition {
+                from: $from,
+                to: $to,
+                action: $action,
+            };
+            change(state, user, rid, number.into_inner(), body.0.reason, t).await
+        }
+    };
+}
+
+status_route!(
+    suspend,
+    "/certificates/{number}/suspend",
+    &["active"],
+    "suspended",
+    "suspended",
+    "Suspend an active certificate, with a reason (administrators and reviewers)."
+);
+status_route!(
+    reinstate,
+    "/certificates/{number}/reinstate",
+    &["suspended"],
+    "active",
+    "reinstated",
+    "Reinstate a suspended certificate, with a reason (administrators and reviewers)."
+);
+status_route!(
+    revoke,
+    "/certificates/{number}/revoke",
+    &["active", "suspended"],
+    "revoked",
+    "revoked",
+    "Revoke a certificate for good, with a reason (administrators and reviewers)."
+);
+
+async fn lookup(state: &AppState, number: &str) -> AppResult<PublicCertificate> {
+    let number = certificate::parse(number).ok_or(AppError::NotFound)?;
+    let c = state
+        .db
+        .read(move |conn| certificates::by_number(conn, &number))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    certification::public_view(&c, &state.signing.jwks())
+}
+
+/// Verify a certificate by its number: its content, status and whether its signature holds.
+/// No login needed.
+#[utoipa::path(
+    tag = "public",
+    params(("number" = String, Path)),
+    responses((status = 200, body = PublicCertificate), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/public/certificates/{number}")]
+pub async fn public_get(
+    state: web::Data<AppState>,
+    number: web::Path<String>,
+) -> AppResult<web::Json<PublicCertificate>> {
+    Ok(web::Json(lookup(&state, &number).await?))
+}
+
+/// The directory of active certificates, filterable by industry, region and name. No login.
+#[utoipa::path(
+    tag = "public",
+    params(DirectoryQuery),
+    responses((status = 200, body = views::Page<PublicCertificate>), (status = 422, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/public/certificates")]
+pub async fn public_list(
+    state: web::Data<AppState>,
+    query: web::Query<DirectoryQuery>,
+) -> AppResult<web::Json<views::Page<PublicCertificate>>> {
+    Ok(web::Json(directory(&state, query.into_inner()).await?))
+}
+
+async fn directory(
+    state: &AppState,
+    q: DirectoryQuery,
+) -> AppResult<views::Page<PublicCertificate>> {
+    let industry = q
+        .industry
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(IndustryCode::parse)
+        .transpose()
+        .map_err(|e| AppError::validation("industry", e))?;
+    let region = q
+        .region
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(RegionCode::parse_prefix)
+        .transpose()
+        .map_err(|e| AppError::validation("region", e))?;
+    let (after, limit) = crate::extract::Page {
+        after: q.after,
+        limit: q.limit,
+    }
+    .bounds()?;
+    let text =
+        q.q.filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().chars().take(100).collect::<String>());
+    let today = certification::today().to_string();
+    let rows = state
+        .db
+        .read(move |conn| {
+            certificates::directory(
+                conn,
+                &today,
+                industry.as_ref().map(|i| i.as_str()),
+                region.as_deref(),
+                text.as_deref(),
+                after,
+                limit,
+            )
+        })
+        .await?;
+    let jwks = state.signing.jwks();
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|r| r.0.id))
+        .flatten();
+    let items = rows
+        .iter()
+        .map(|(c, ..)| certification::public_view(c, &jwks))
+        .collect::<AppResult<_>>()?;
+    Ok(views::Page { items, next_cursor })
+}
+
+fn english(req: &HttpRequest, lang: Option<&str>) -> bool {
+    match lang {
+        Some(l) => l.starts_with("en"),
+        None => req
+            .headers()
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .is_some_and(|first| first.trim().starts_with("en")),
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct LangQuery {
+    /// `zh` (default) or `en`; otherwise the first `Accept-Language`.
+    pub lang: Option<String>,
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
+}
+
+const STYLE: &str = "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:0;background:#f4f6f8;color:#1d2733}\
+main{max-width:640px;margin:0 auto;padding:16px}h1{font-size:1.3rem}\
+.card{background:#fff;border-radius:10px;padding:16px;box-shadow:0 1px 3px rgba(0,0,0,.12)}\
+.status{font-size:1.4rem;font-weight:700;padding:12px;border-radius:8px;text-align:center;margin:12px 0}\
+.ok{background:#e3f6e8;color:#11662e}.bad{background:#fde4e4;color:#a11212;border:3px solid #a11212}\
+.warn{background:#fff4d6;color:#7a5200}dl{display:grid;grid-template-columns:auto 1fr;gap:6px 12px}\
+dt{color:#5b6775}dd{margin:0;word-break:break-all}table{width:100%;border-collapse:collapse}\
+td,th{padding:6px;border-bottom:1px solid #dde3e9;text-align:left}footer{font-size:.8rem;color:#5b6775;margin-top:16px}";
+
+fn page(en: bool, title: &str, body: &str) -> String {
+    let lang = if en { "en" } else { "zh-CN" };
+    format!(
+        "<!doctype html><html lang=\"{lang}\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>{}</title><style>{STYLE}</style></head><body><main>{body}<footer>csr-assess · {}</footer></main></body></html>",
+        escape(title),
+        if en {
+            "Guideline on the social responsibility of good enterprises in protecting consumer interests"
+        } else {
+            "《良好企业保护消费者利益社会责任导则》"
+        }
+    )
+}
+
+fn status_text(status: &str, en: bool) -> (&'static str, &'static str) {
+    match (status, en) {
+        ("active", false) => ("有效", "ok"),
+        ("active", true) => ("VALID", "ok"),
+        ("suspended", false) => ("已暂停", "warn"),
+        ("suspended", true) => ("SUSPENDED", "warn"),
+        ("revoked", false) => ("已撤销 — 本证书无效", "bad"),
+        ("revoked", true) => ("REVOKED — this certificate is not valid", "bad"),
+        ("expired", false) => ("已过期 — 本证书无效", "bad"),
+        ("expired", true) => ("EXPIRED — this certificate is not valid", "bad"),
+        ("superseded", false) => ("已被新证书取代", "warn"),
+        (_, _) => ("SUPERSEDED by a newer certificate", "warn"),
+    }
+}
+
+/// The public verification page of a certificate (HTML, Chinese by default).
+#[utoipa::path(
+    tag = "public",
+    params(("number" = String, Path), LangQuery),
+    responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String))
+)]
+#[get("/verify/{number}")]
+pub async fn verify_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    number: web::Path<String>,
+    query: web::Query<LangQuery>,
+) -> AppResult<HttpResponse> {
+    let en = english(&req, query.lang.as_deref());
+    let found = match lookup(&state, &number).await {
+        Ok(c) => c,
+        Err(AppError::NotFound) => {
+            let (title, text) = if en {
+                (
+                    "Certificate not found",
+                    format!(
+                        "No certificate has the number {}. Check the number on the certificate.",
+                        escape(&number)
+                    ),
+                )
+            } else {
+                (
+                    "未找到证书",
+                    format!(
+                        "没有编号为 {} 的证书，请核对证书上的编号。",
+                        escape(&number)
+                    ),
+                )
+            };
+            let body = format!(
+                "<h1>{title}</h1><div class=\"card\"><div class=\"status bad\">{title}</div><p>{text}</p></div>"
+            );
+            return Ok(HttpResponse::NotFound()
+                .content_type("text/html; charset=utf-8")
+                .body(page(en, title, &body)));
+        }
+        Err(e) => return Err(e),
+    };
+    let (status, class) = status_text(&found.status, en);
+    let labels: [&str; 9] = if en {
+        [
+            "Certificate verification",
+            "Enterprise",
+            "Credit code",
+            "Level",
+            "Schema",
+            "Issued",
+            "Expires",
+            "Signature",
+            "Certificate number",
+        ]
+    } else {
+        [
+            "证书验证",
+            "企业",
+            "统一社会信用代码",
+            "等级",
+            "评价标准",
+            "发证日期",
+            "有效期至",
+            "数字签名",
+            "证书编号",
+        ]
+    };
+    let signature = match (found.signature_valid, en) {
+        (true, false) => "验证通过（Ed25519）",
+        (true, true) => "valid (Ed25519)",
+        (false, false) => "验证失败",
+        (false, true) => "INVALID",
+    };
+    let level = if en {
+        &found.level_label.en
+    } else {
+        &found.level_label.zh
+    };
+    let body = format!(
+        "<h1>{}</h1><div class=\"card\"><div class=\"status {class}\" id=\"status\">{status}</div><dl>\
+         <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
+         <dt>{}</dt><dd>{} {}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl></div>",
+        labels[0],
+        labels[8],
+        escape(&found.number),
+        labels[1],
+        escape(&found.enterprise_name),
+        labels[2],
+        escape(&found.credit_code),
+        labels[3],
+        escape(level),
+        labels[4],
+        escape(&found.schema_id),
+        escape(&found.version),
+        labels[5],
+        escape(&found.issued_on),
+        labels[6],
+        escape(&found.expires_on),
+        labels[7],
+        signature,
+    );
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-cache"))
+        .body(page(en, labels[0], &body)))
+}
+
+/// The public directory of active certificates (HTML, Chinese by default).
+#[utoipa::path(
+    tag = "public",
+    params(DirectoryQuery, LangQuery),
+    responses((status = 200, content_type = "text/html", body = String))
+)]
+#[get("/directory")]
+pub async fn directory_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> AppResult<HttpResponse> {
+    let q = query.into_inner();
+    let en = english(&req, q.get("lang").map(String::as_str));
+    let filter = DirectoryQuery {
+        industry: q.get("industry").cloned(),
+        region: q.get("region").cloned(),
+        q: q.get("q").cloned(),
+        after: q.get("after").and_then(|a| a.parse().ok()),
+        limit: Some(100),
+    };
+    let found = directory(&state, filter).await?;
+    let (title, head) = if en {
+        (
+            "Certified enterprises",
+            "<tr><th>Enterprise</th><th>Level</th><th>Valid until</th><th>Certificate</th></tr>",
+        )
+    } else {
+        (
+            "认证企业名录",
+            "<tr><th>企业</th><th>等级</th><th>有效期至</th><th>证书编号</th></tr>",
+        )
+    };
+    let rows: String = found
+        .items
+        .iter()
+        .map(|c| {
+            let level = if en { &c.level_label.en } else { &c.level_label.zh };
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td><a href=\"/verify/{n}\">{n}</a></td></tr>",
+                escape(&c.enterprise_name),
+                escape(level),
+                escape(&c.expires_on),
+                n = escape(&c.number)
+            )
+        })
+        .collect();
+    let body = format!("<h1>{title}</h1><div class=\"card\"><table>{head}{rows}</table></div>");
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(page(en, title, &body)))
+}

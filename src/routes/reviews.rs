@@ -1,0 +1,776 @@
+//! The association's review: the queue, claiming, per-criterion verdicts and the decision
+//! (return, reject, approve with four-eyes for the levels that need it).
+
+use actix_web::{HttpResponse, get, post, put, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AuthUser;
+use crate::certification::{self, PublicCertificate};
+use crate::db::reviews::{self as db, QueueFilter, Review, VerdictRow};
+use crate::db::submissions::Submission;
+use crate::db::{AnyConnection, enterprises, schema_versions};
+use crate::domain::scoring::{NOT_CERTIFIED, Score};
+use crate::domain::{IndustryCode, Role};
+use crate::error::{AppError, AppResult, Problem};
+use crate::extract::{Json, RequestId};
+use crate::startup::AppState;
+use crate::submissions::{SubmissionView, load, load_visible, record, state};
+use crate::views::utc;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct QueueQuery {
+    /// GB/T 4754 code prefix.
+    pub industry: Option<String>,
+    /// Self-assessed level, e.g. `good`.
+    pub level: Option<String>,
+    /// Only submissions waiting at least this many days.
+    pub min_age_days: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1–200, default 50.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueItem {
+    pub submission_id: i64,
+    pub enterprise_id: i64,
+    pub enterprise_name: String,
+    pub region_code: String,
+    pub industry_code: String,
+    pub schema_id: String,
+    pub version: String,
+    pub submitted_at: Option<DateTime<Utc>>,
+    pub self_assessed_total: Option<f64>,
+    pub self_assessed_level: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuePage {
+    pub items: Vec<QueueItem>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictInput {
+    /// `accept`, `adjust` or `request_evidence`.
+    pub verdict: String,
+    /// With `adjust`: the share of the criterion's weight to give, 0–1.
+    pub points: Option<f64>,
+    /// Required with `adjust`.
+    pub reason: Option<String>,
+    /// Required with `request_evidence`.
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionInput {
+    /// Required when returning or rejecting.
+    pub comment: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerdictView {
+    pub criterion_id: String,
+    pub verdict: String,
+    pub points: Option<f64>,
+    pub reason: Option<String>,
+    pub comment: Option<String>,
+    pub reviewer_id: i64,
+    pub decided_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewRound {
+    pub id: i64,
+    pub reviewer_id: i64,
+    pub claimed_at: DateTime<Utc>,
+    pub first_approver_id: Option<i64>,
+    /// `approved`, `returned`, `rejected`, or `null` while open.
+    pub decision: Option<String>,
+    pub decided_by: Option<i64>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub comment: Option<String>,
+    pub reviewed_total: Option<f64>,
+    pub reviewed_level: Option<String>,
+    pub verdicts: Vec<VerdictView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReviewView {
+    pub submission: SubmissionView,
+    /// Every review round, oldest first; the last is open while the submission is under review.
+    pub rounds: Vec<ReviewRound>,
+    /// The score with the current round's verdicts applied (the self-assessed score is in
+    /// `submission.score`).
+    pub reviewed_score: Score,
+    /// Whether approval at the reviewed level needs a second reviewer.
+    pub four_eyes_required: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalResult {
+    /// `awaiting_second_approval` or `approved`.
+    pub status: String,
+    pub certificate: Option<PublicCertificate>,
+}
+
+fn require_reviewer(user: &AuthUser) -> AppResult<()> {
+    user.require(&[Role::Reviewer])
+}
+
+fn verdict_view(v: &VerdictRow) -> VerdictView {
+    VerdictView {
+        criterion_id: v.criterion_id.clone(),
+        verdict: v.verdict.clone(),
+        points: v.fraction,
+        reason: v.reason.clone(),
+        comment: v.comment.clone(),
+        reviewer_id: v.reviewer_id,
+        decided_at: utc(v.decided_at),
+    }
+}
+
+/// Submitted submissions in the reviewer's scope, oldest first.
+#[utoipa::path(
+    tag = "reviews",
+    params(QueueQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = QueuePage), (status = 403, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/reviews/queue")]
+pub async fn queue(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: web::Query<QueueQuery>,
+) -> AppResult<web::Json<QueuePage>> {
+    if user.role != Role::Admin {
+        require_reviewer(&user)?;
+    }
+    let q = query.into_inner();
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::validation("limit", "must be between 1 and 200"));
+    }
+    let industry = q
+        .industry
+        .as_deref()
+        .map(IndustryCode::parse)
+        .transpose()
+        .map_err(|e| AppError::validation("industry", e))?;
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => {
+            let (micros, id) = c
+                .split_once('.')
+                .and_then(|(t, i)| Some((t.parse::<i64>().ok()?, i.parse::<i64>().ok()?)))
+                .ok_or_else(|| AppError::validation("cursor", "not a cursor from this API"))?;
+            let t = DateTime::from_timestamp_micros(micros)
+                .ok_or_else(|| AppError::validation("cursor", "not a cursor from this API"))?;
+            Some((t.naive_utc(), id))
+        }
+    };
+    let min_age = q.min_age_days.map(|d| d.clamp(0, 36_500));
+    let filter = QueueFilter {
+        region_prefix: user
+            .region_scope
+            .clone()
+            .filter(|_| user.role == Role::Reviewer),
+        industry_prefix: industry.map(|i| i.as_str().to_owned()),
+        level: q.level,
+        submitted_before: min_age.map(|d| crate::db::now() - chrono::Duration::days(d)),
+        after,
+        limit,
+    };
+    let affiliation = user.enterprise_id.filter(|_| user.role == Role::Reviewer);
+    let rows = state.db.read(move |conn| db::queue(conn, &filter)).await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last())
+        .flatten()
+        .and_then(|(s, ..)| {
+            Some(format!(
+                "{}.{}",
+                s.submitted_at?.and_utc().timestamp_micros(),
+                s.id
+            ))
+        });
+    let items = rows
+        .into_iter()
+        .filter(|(s, ..)| Some(s.enterprise_id) != affiliation)
+        .map(|(s, name, region)| QueueItem {
+            submission_id: s.id,
+            enterprise_id: s.enterprise_id,
+            enterprise_name: name,
+            region_code: region,
+            industry_code: s.industry_code,
+            schema_id: s.schema_id,
+            version: s.version,
+            submitted_at: s.submitted_at.map(utc),
+            self_assessed_total: s.score_total,
+            self_assessed_level: s.score_level,
+        })
+        .collect();
+    Ok(web::Json(QueuePage { items, next_cursor }))
+}
+
+/// The review of a submission: its answers and evidence, every round's verdicts and the
+/// reviewed score. Visible to reviewers in scope, administrators and the enterprise itself.
+#[utoipa::path(
+    tag = "reviews",
+    params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = ReviewView), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/reviews/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<ReviewView>> {
+    let id = id.into_inner();
+    let st = state.clone();
+    let view = state
+        .db
+        .read(move |conn| {
+            let s = load_visible(conn, &user, id)?;
+            review_view(conn, &st, s)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+fn review_view(conn: &mut AnyConnection, st: &AppState, s: Submission) -> AppResult<ReviewView> {
+    let rounds = db::all_of(conn, s.id)?;
+    let loaded = load(conn, &st.schemas, s)?;
+    let mut views = Vec::new();
+    let mut current_verdicts = Vec::new();
+    for r in &rounds {
+        let verdicts = db::verdicts_of(conn, r.id)?;
+        if r.decision.is_none() || Some(r.id) == rounds.last().map(|l| l.id) {
+            current_verdicts = verdicts.clone();
+        }
+        views.push(round_view(r, &verdicts));
+    }
+    let reviewed_score = certification::reviewed_score(&loaded, &current_verdicts);
+    let four_eyes_required = four_eyes(conn, &loaded.submission, &reviewed_score.level)?;
+    Ok(ReviewView {
+        submission: loaded.view(),
+        rounds: views,
+        reviewed_score,
+        four_eyes_required,
+    })
+}
+
+fn round_view(r: &Review, verdicts: &[VerdictRow]) -> ReviewRound {
+    ReviewRound {
+        id: r.id,
+        reviewer_id: r.reviewer_id,
+        claimed_at: utc(r.claimed_at),
+        first_approver_id: r.first_approver_id,
+        decision: r.decision.clone(),
+        decided_by: r.decided_by,
+        decided_at: r.decided_at.map(utc),
+        comment: r.comment.clone(),
+        reviewed_total: r.reviewed_total,
+        reviewed_level: r.reviewed_level.clone(),
+        verdicts: verdicts.iter().map(verdict_view).collect(),
+    }
+}
+
+fn four_eyes(conn: &mut AnyConnection, s: &Submission, level: &str) -> AppResult<bool> {
+    let doc = schema_versions::find(conn, &s.schema_id, &s.version)?
+        .ok_or(AppError::NotFound)?
+        .doc()?;
+    Ok(doc.four_eyes_levels.iter().any(|l| l == level))
+}
+
+/// A reviewer may act on a submission they can see and are not affiliated with.
+fn reviewable(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppResult<Submission> {
+    let s = db_submission(conn, id)?;
+    let e = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
+    if user.role != Role::Reviewer
+        || !user.reviews_region(&e.region_code)
+        || s.status == state::DRAFT
+    {
+        return Err(AppError::NotFound);
+    }
+    if user.enterprise_id == Some(s.enterprise_id) {
+        return Err(AppError::Forbidden(
+            "reviewers never review an enterprise they belong to".into(),
+        ));
+    }
+    Ok(s)
+}
+
+fn db_submission(conn: &mut AnyConnection, id: i64) -> AppResult<Submission> {
+    crate::db::submissions::find(conn, id)?.ok_or(AppError::NotFound)
+}
+
+/// The open review, which must be the caller's.
+fn own_review(conn: &mut AnyConnection, user: &AuthUser, s: &Submission) -> AppResult<Review> {
+    let r = db::current(conn, s.id)?
+        .filter(|_| s.status == state::UNDER_REVIEW)
+        .ok_or_else(|| {
+            AppError::Conflict(
+                "not_under_review",
+                format!("the submission is {}", s.status),
+            )
+        })?;
+    if r.reviewer_id != user.id {
+        return Err(AppError::Conflict(
+            "claimed_by_another",
+            "another reviewer holds this review".into(),
+        ));
+    }
+    Ok(r)
+}
+
+/// Claim a submitted submission for review (→ `under_review`). One reviewer at a time.
+#[utoipa::path(
+    tag = "reviews",
+    params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ReviewView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reviews/{id}/claim")]
+pub async fn claim(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<ReviewView>> {
+    require_reviewer(&user)?;
+    let id = id.into_inner();
+    let st = state.clone();
+    let view = state
+        .db
+        .write(move |conn| {
+            let s = reviewable(conn, &user, id)?;
+            if !db::move_status(conn, id, state::SUBMITTED, state::UNDER_REVIEW)? {
+                let code = if s.status == state::UNDER_REVIEW {
+                    "already_claimed"
+                } else {
+                    "not_claimable"
+                };
+                return Err(AppError::Conflict(
+                    code,
+                    format!("the submission is {}", s.status),
+                ));
+            }
+            db::open(conn, id, user.id)?;
+            record(
+                conn,
+                user.id,
+                &rid.0,
+                &s,
+                "review.claimed",
+                serde_json::json!({}),
+            )?;
+            let s = db_submission(conn, id)?;
+            review_view(conn, &st, s)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Record a verdict on one criterion: accept, adjust (share of the weight 0–1, with a
+/// reason) or request evidence (with a comment). The claimant only.
+#[utoipa::path(
+    tag = "reviews",
+    params(("id" = i64, Path), ("criterion" = String, Path)),
+    request_body = VerdictInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ReviewView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/reviews/{id}/verdicts/{criterion}")]
+pub async fn verdict(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    path: web::Path<(i64, String)>,
+    body: Json<VerdictInput>,
+) -> AppResult<web::Json<ReviewView>> {
+    require_reviewer(&user)?;
+    let (id, criterion) = path.into_inner();
+    let v = body.0;
+    let (fraction, reason, comment) =
+        match v.verdict.as_str() {
+            "accept" => (None, v.reason, v.comment),
+            "adjust" => {
+                let points = v
+                    .points
+                    .filter(|p| (0.0..=1.0).contains(p))
+                    .ok_or_else(|| {
+                        AppError::validation("points", "give the share of the weight, from 0 to 1")
+                    })?;
+                let reason = v.reason.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
+                    AppError::validation("reason", "an adjustment needs a reason")
+                })?;
+                (Some(points), Some(reason), v.comment)
+            }
+            "request_evidence" => {
+                let comment = v.comment.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
+                    AppError::validation("comment", "say which evidence is needed")
+                })?;
+                (None, v.reason, Some(comment))
+            }
+            _ => {
+                return Err(AppError::validation(
+                    "verdict",
+                    "must be accept, adjust or request_evidence",
+                ));
+            }
+        };
+    let st = state.clone();
+    let view = state
+        .db
+        .write(move |conn| {
+            let s = reviewable(conn, &user, id)?;
+            let r = own_review(conn, &user, &s)?;
+            let schema = st.schemas.get(
+                conn,
+                &s.schema_id,
+                &s.version,
+                Some(&s.schema_hash),
+                &s.industry_code,
+            )?;
+            if schema.criterion(&criterion).is_none() {
+                return Err(AppError::validation(
+                    criterion.as_str(),
+                    "not a criterion of this submission",
+                ));
+            }
+            db::set_verdict(
+                conn,
+                r.id,
+                user.id,
+                &db::VerdictWrite {
+                    criterion_id: &criterion,
+                    verdict: &v.verdict,
+                    fraction,
+                    reason: reason.as_deref(),
+                    comment: comment.as_deref(),
+                },
+            )?;
+            record(
+                conn,
+                user.id,
+                &rid.0,
+                &s,
+                "review.verdict",
+                serde_json::json!({
+                    "criterion": criterion, "verdict": v.verdict, "points": fraction,
+                }),
+            )?;
+            review_view(conn, &st, s)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+async fn decide(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: i64,
+    decision: &'static str,
+    comment: Option<String>,
+) -> AppResult<web::Json<ReviewView>> {
+    require_reviewer(&user)?;
+    let comment = comment
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| AppError::validation("comment", "tell the enterprise why"))?;
+    let to = if decision == "returned" {
+        state::RETURNED
+    } else {
+        state::REJECTED
+    };
+    let st = state.clone();
+    let view = state
+        .db
+        .write(move |conn| {
+            let s = reviewable(conn, &user, id)?;
+            let r = own_review(conn, &user, &s)?;
+            if !db::move_status(conn, id, state::UNDER_REVIEW, to)? {
+                return Err(AppError::Conflict(
+                    "not_under_review",
+                    "the submission was decided meanwhile".into(),
+                ));
+            }
+            let loaded = load(conn, &st.schemas, s.clone())?;
+            let score = certification::reviewed_score(&loaded, &db::verdicts_of(conn, r.id)?);
+            db::decide(
+                conn,
+                r.id,
+                decision,
+                user.id,
+                Some(&comment),
+                Some(score.total),
+                Some(&score.level),
+            )?;
+            record(
+                conn,
+                user.id,
+                &rid.0,
+                &s,
+                &format!("review.{decision}"),
+                serde_json::json!({ "comment": comment }),
+            )?;
+            let s = db_submission(conn, id)?;
+            review_view(conn, &st, s)
+        })
+        .await?;
+    Ok(web::Json(view))
+}
+
+/// Return the submission to the enterprise with comments; it edits and resubmits.
+#[utoipa::path(
+    tag = "reviews",
+    params(("id" = i64, Path)),
+    request_body = DecisionInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ReviewView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reviews/{id}/return")]
+pub async fn return_to_enterprise(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+    body: Json<DecisionInput>,
+) -> AppResult<web::Json<ReviewView>> {
+    decide(
+        state,
+        user,
+        rid,
+        id.into_inner(),
+        "returned",
+        body.0.comment,
+    )
+    .await
+}
+
+/// Reject the certification, with a reason.
+#[utoipa::path(
+    tag = "reviews",
+    params(("id" = i64, Path)),
+    request_body = DecisionInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ReviewView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reviews/{id}/reject")]
+pub async fn reject(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+    body: Json<DecisionInput>,
+) -> AppResult<web::Json<ReviewView>> {
+    decide(
+        state,
+        user,
+        rid,
+        id.into_inner(),
+        "rejected",
+        body.0.comment,
+    )
+    .await
+}
+
+enum Approval {
+    Pending,
+    Issued(Box<crate::db::certificates::Certificate>),
+}
+
+/// Approve: the certificate is issued in the same transaction. At levels the schema version
+/// marks for four-eyes review, the claimant's approval waits for a second reviewer's.
+#[utoipa::path(
+    tag = "reviews",
+    params(("id" = i64, Path)),
+    request_body = DecisionInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ApprovalResult),
+        (status = 202, body = ApprovalResult),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reviews/{id}/approve")]
+pub async fn approve(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+    body: Json<DecisionInput>,
+) -> AppResult<HttpResponse> {
+    require_reviewer(&user)?;
+    let id = id.into_inner();
+    let comment = body.0.comment;
+    let mut attempt = 0;
+    let outcome = loop {
+        attempt += 1;
+        let (st, user, rid, comment) =
+            (state.clone(), user.clone(), rid.0.clone(), comment.clone());
+        let result = state
+            .db
+            .write(move |conn| approve_in(conn, &st, &user, &rid, id, comment.as_deref()))
+            .await;
+        match result {
+            // Two approvals of different submissions drew the same certificate number.
+            Err(AppError::Conflict("already_exists", _)) if attempt < 3 => continue,
+            other => break other?,
+        }
+    };
+    match outcome {
+        Approval::Pending => Ok(HttpResponse::Accepted().json(ApprovalResult {
+            status: "awaiting_second_approval".into(),
+            certificate: None,
+        })),
+        Approval::Issued(c) => Ok(HttpResponse::Ok().json(ApprovalResult {
+            status: "approved".into(),
+            certificate: Some(certification::public_view(&c, &state.signing.jwks())?),
+        })),
+    }
+}
+
+fn approve_in(
+    conn: &mut AnyConnection,
+    st: &AppState,
+    user: &AuthUser,
+    rid: &str,
+    id: i64,
+    comment: Option<&str>,
+) -> AppResult<Approval> {
+    let s = reviewable(conn, user, id)?;
+    let r = db::current(conn, id)?
+        .filter(|_| s.status == state::UNDER_REVIEW)
+        .ok_or_else(|| {
+            AppError::Conflict(
+                "not_under_review",
+                format!("the submission is {}", s.status),
+            )
+        })?;
+    let loaded = load(conn, &st.schemas, s.clone())?;
+    let score = certification::reviewed_score(&loaded, &db::verdicts_of(conn, r.id)?);
+    if score.level == NOT_CERTIFIED {
+        return Err(AppError::Unprocessable(
+            "not_certifiable",
+            format!(
+                "the reviewed score {} {} reaches no level; reject or return it instead",
+                score.total,
+                if score.red_line_failed {
+                    "with a failed red line"
+                } else {
+                    ""
+                }
+            ),
+            Vec::new(),
+        ));
+    }
+    let needs_two = four_eyes(conn, &s, &score.level)?;
+    let claimant = r.reviewer_id == user.id;
+    match (needs_two, r.first_approver_id, claimant) {
+        (false, _, false) | (true, None, false) => {
+            return Err(AppError::Conflict(
+                "claimed_by_another",
+                "the reviewer who claimed it approves first".into(),
+            ));
+        }
+        (true, None, true) => {
+            if !db::set_first_approval(conn, r.id, user.id)? {
+                return Err(AppError::Conflict(
+                    "already_approved",
+                    "the first approval is already recorded".into(),
+                ));
+            }
+            record(
+                conn,
+                user.id,
+                rid,
+                &s,
+                "review.first_approval",
+                serde_json::json!({
+                    "total": score.total, "level": score.level,
+                }),
+            )?;
+            return Ok(Approval::Pending);
+        }
+        (true, Some(first), _) if first == user.id => {
+            return Err(AppError::Conflict(
+                "second_approver_required",
+                "a second reviewer must approve this level".into(),
+            ));
+        }
+        _ => {}
+    }
+    // Exactly one approval wins, on any number of instances: the status moves only once, and a
+    // submission has at most one certificate.
+    if !db::move_status(conn, id, state::UNDER_REVIEW, state::APPROVED)? {
+        return Err(AppError::Conflict(
+            "not_under_review",
+            "the submission was decided meanwhile".into(),
+        ));
+    }
+    db::decide(
+        conn,
+        r.id,
+        "approved",
+        user.id,
+        comment,
+        Some(score.total),
+        Some(&score.level),
+    )?;
+    let enterprise = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
+    let c = certification::issue(conn, &st.signing, &s, &enterprise, &score, user.id)?;
+    record(
+        conn,
+        user.id,
+        rid,
+        &s,
+        "review.approved",
+        serde_json::json!({
+            "total": score.total, "level": score.level, "certificate": c.number,
+        }),
+    )?;
+    crate::db::audit::append(
+        conn,
+        crate::db::audit::Event {
+            actor_user_id: Some(user.id),
+            action: "certificate.issued",
+            entity_type: "certificate",
+            entity_id: c.number.clone(),
+            enterprise_id: Some(s.enterprise_id),
+            request_id: Some(rid),
+            details: serde_json::json!({ "submission_id": s.id, "level": c.level, "expires_on": c.expires_on }),
+        },
+    )?;
+    Ok(Approval::Issued(Box::new(c)))
+}

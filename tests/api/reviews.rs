@@ -1,0 +1,793 @@
+//! Review and certification: queue scoping, claims, verdicts, every decision, four-eyes,
+//! certificates (numbers, signatures, status, supersession, concurrency) and public pages.
+
+use actix_web::http::Method;
+use csr_assess::auth::signing::Jwks;
+use csr_assess::certification::SignedCertificate;
+use serde_json::{Map, Value, json};
+
+use crate::helpers::{
+    Backend, Enterprise, PNG_BYTES, TestApp, best_answer, spawn_app, spawn_app_with, spawn_sibling,
+};
+
+backend_tests!(
+    the_queue_is_scoped_filtered_and_paged,
+    claims_are_exclusive_and_never_self_reviews,
+    return_and_resubmit_then_reject,
+    approval_issues_a_signed_certificate,
+    exemplary_needs_four_eyes,
+    certificate_status_changes_and_supersession,
+    one_certificate_from_twenty_concurrent_approvals,
+    public_pages_and_directory,
+);
+
+/// Answers every criterion (maturity ones at `maturity`), attaches evidence and submits.
+async fn submitted(app: &TestApp, e: &Enterprise, industry: &str, maturity: u8) -> i64 {
+    let mut d = app.create_submission(&e.token, "2024").await;
+    let criteria = app.criteria_of(&e.token, industry, "2024").await;
+    let mut answers = Map::new();
+    let mut needs = Vec::new();
+    for c in &criteria {
+        let id = c["id"].as_str().unwrap().to_owned();
+        if c["evidence"]["required"] == true {
+            needs.push(id.clone());
+        }
+        let a = if c["kind"] == "maturity" {
+            json!({ "value": maturity })
+        } else {
+            best_answer(c)
+        };
+        answers.insert(id, a);
+    }
+    app.answer_all(&e.token, &mut d, answers).await;
+    let res = app
+        .upload(
+            &e.token,
+            &d,
+            "proof.png",
+            "image/png",
+            PNG_BYTES,
+            &needs.join(","),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    app.etag_of(&e.token, &mut d).await;
+    let res = app
+        .send_if_match(
+            Method::POST,
+            &format!("{}/submit", d.path),
+            &e.token,
+            &d.etag,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    d.id
+}
+
+async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> crate::helpers::Resp {
+    app.post(path, Some(token), &body).await
+}
+
+async fn the_queue_is_scoped_filtered_and_paged(b: Backend) {
+    let app = spawn_app(b).await;
+    let zj = app
+        .enterprise_with(json!({ "region_code": "330106" }))
+        .await;
+    let bj = app
+        .enterprise_with(json!({ "region_code": "110101", "industry_code": "J6621" }))
+        .await;
+    let zj_id = submitted(&app, &zj, "C1491", 4).await;
+    let bj_id = submitted(&app, &bj, "J6621", 2).await;
+    let (_, local) = app.staff("reviewer", json!({ "region_scope": "33" })).await;
+    let (_, national) = app.staff("reviewer", json!({})).await;
+    let ids = |v: &Value| -> Vec<i64> {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["submission_id"].as_i64().unwrap())
+            .collect()
+    };
+
+    assert_eq!(
+        ids(&app.get("/api/v1/reviews/queue", Some(&local)).await.json()),
+        [zj_id]
+    );
+    assert_eq!(
+        ids(&app
+            .get("/api/v1/reviews/queue", Some(&national))
+            .await
+            .json()),
+        [zj_id, bj_id]
+    );
+    assert_eq!(
+        ids(&app
+            .get("/api/v1/reviews/queue?industry=J66", Some(&national))
+            .await
+            .json()),
+        [bj_id]
+    );
+    assert_eq!(
+        ids(&app
+            .get("/api/v1/reviews/queue?level=exemplary", Some(&national))
+            .await
+            .json()),
+        [zj_id]
+    );
+    assert!(
+        ids(&app
+            .get("/api/v1/reviews/queue?min_age_days=3", Some(&national))
+            .await
+            .json())
+        .is_empty()
+    );
+    // Paging with the cursor, oldest first.
+    let first = app
+        .get("/api/v1/reviews/queue?limit=1", Some(&national))
+        .await
+        .json();
+    assert_eq!(ids(&first), [zj_id]);
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    let second = app
+        .get(
+            &format!("/api/v1/reviews/queue?limit=1&cursor={cursor}"),
+            Some(&national),
+        )
+        .await
+        .json();
+    assert_eq!(ids(&second), [bj_id]);
+    app.get("/api/v1/reviews/queue?cursor=nonsense", Some(&national))
+        .await
+        .invalid_fields();
+    // Not for enterprises or industry bodies.
+    app.get("/api/v1/reviews/queue", Some(&zj.token))
+        .await
+        .problem(403, "forbidden");
+    let (_, body) = app
+        .staff("industry_body", json!({ "industry_scopes": ["C"] }))
+        .await;
+    app.get("/api/v1/reviews/queue", Some(&body))
+        .await
+        .problem(403, "forbidden");
+    // Out of scope is invisible.
+    app.get(&format!("/api/v1/reviews/{bj_id}"), Some(&local))
+        .await
+        .problem(404, "not_found");
+    assert_eq!(
+        app.get(&format!("/api/v1/reviews/{zj_id}"), Some(&local))
+            .await
+            .status,
+        200
+    );
+}
+
+async fn claims_are_exclusive_and_never_self_reviews(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 4).await;
+    let (_, a) = app.staff("reviewer", json!({})).await;
+    let (_, other) = app.staff("reviewer", json!({})).await;
+    let (_, insider) = app
+        .staff("reviewer", json!({ "enterprise_id": e.id }))
+        .await;
+    let (_, far) = app.staff("reviewer", json!({ "region_scope": "11" })).await;
+
+    post(
+        &app,
+        &insider,
+        &format!("/api/v1/reviews/{id}/claim"),
+        json!({}),
+    )
+    .await
+    .problem(403, "forbidden");
+    post(
+        &app,
+        &far,
+        &format!("/api/v1/reviews/{id}/claim"),
+        json!({}),
+    )
+    .await
+    .problem(404, "not_found");
+    let res = post(&app, &a, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["submission"]["status"], "under_review");
+    post(
+        &app,
+        &other,
+        &format!("/api/v1/reviews/{id}/claim"),
+        json!({}),
+    )
+    .await
+    .problem(409, "already_claimed");
+    post(&app, &a, &format!("/api/v1/reviews/{id}/claim"), json!({}))
+        .await
+        .problem(409, "already_claimed");
+    // Only the claimant records verdicts.
+    let v = json!({ "verdict": "accept" });
+    app.send_json(
+        Method::PUT,
+        &format!("/api/v1/reviews/{id}/verdicts/lawful.compliance_system"),
+        Some(&other),
+        &v,
+    )
+    .await
+    .problem(409, "claimed_by_another");
+    // The enterprise can follow its review but not act on it; under review it cannot edit.
+    assert_eq!(
+        app.get(&format!("/api/v1/reviews/{id}"), Some(&e.token))
+            .await
+            .status,
+        200
+    );
+    post(
+        &app,
+        &e.token,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({}),
+    )
+    .await
+    .problem(403, "forbidden");
+}
+
+async fn return_and_resubmit_then_reject(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 4).await;
+    let (_, r) = app.staff("reviewer", json!({})).await;
+    post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+    // Verdicts are checked.
+    let path = format!("/api/v1/reviews/{id}/verdicts/lawful.compliance_system");
+    let bad = app
+        .send_json(
+            Method::PUT,
+            &path,
+            Some(&r),
+            &json!({ "verdict": "adjust", "points": 2 }),
+        )
+        .await;
+    assert_eq!(bad.invalid_fields(), ["points"]);
+    let bad = app
+        .send_json(
+            Method::PUT,
+            &path,
+            Some(&r),
+            &json!({ "verdict": "adjust", "points": 0.5 }),
+        )
+        .await;
+    assert_eq!(bad.invalid_fields(), ["reason"]);
+    let bad = app
+        .send_json(
+            Method::PUT,
+            &path,
+            Some(&r),
+            &json!({ "verdict": "request_evidence" }),
+        )
+        .await;
+    assert_eq!(bad.invalid_fields(), ["comment"]);
+    let res = app
+        .send_json(
+            Method::PUT,
+            &path,
+            Some(&r),
+            &json!({ "verdict": "request_evidence", "comment": "请提供最近一次自查记录" }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let view = res.json();
+    assert!(
+        view["reviewed_score"]["total"].as_f64().unwrap()
+            < view["submission"]["score"]["total"].as_f64().unwrap()
+    );
+    post(&app, &r, &format!("/api/v1/reviews/{id}/return"), json!({}))
+        .await
+        .invalid_fields();
+    let res = post(
+        &app,
+        &r,
+        &format!("/api/v1/reviews/{id}/return"),
+        json!({ "comment": "补充自查记录后重新提交" }),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["submission"]["status"], "returned");
+
+    // The enterprise edits and resubmits.
+    let sub = app
+        .get(&format!("/api/v1/submissions/{id}"), Some(&e.token))
+        .await;
+    let etag = sub.header("etag").unwrap();
+    let res = app
+        .send_if_match(
+            Method::PUT,
+            &format!("/api/v1/submissions/{id}/answers/lawful.staff_training"),
+            &e.token,
+            &etag,
+            Some(&json!({ "value": 4, "comment": "updated" })),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let etag = res.header("etag").unwrap();
+    let res = app
+        .send_if_match(
+            Method::POST,
+            &format!("/api/v1/submissions/{id}/submit"),
+            &e.token,
+            &etag,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+
+    // Second round: rejected, and both rounds are kept.
+    post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+    let res = post(
+        &app,
+        &r,
+        &format!("/api/v1/reviews/{id}/reject"),
+        json!({ "comment": "材料不实" }),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let view = res.json();
+    assert_eq!(view["submission"]["status"], "rejected");
+    let rounds = view["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 2);
+    assert_eq!(rounds[0]["decision"], "returned");
+    assert_eq!(rounds[0]["verdicts"][0]["verdict"], "request_evidence");
+    assert_eq!(rounds[1]["decision"], "rejected");
+    post(
+        &app,
+        &r,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({}),
+    )
+    .await
+    .problem(409, "not_under_review");
+}
+
+/// Claims and approves a submission whose level needs one reviewer; returns the certificate.
+async fn approve(app: &TestApp, reviewer: &str, id: i64) -> Value {
+    let res = post(
+        app,
+        reviewer,
+        &format!("/api/v1/reviews/{id}/claim"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = post(
+        app,
+        reviewer,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({ "comment": "符合要求" }),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    res.json()["certificate"].clone()
+}
+
+async fn approval_issues_a_signed_certificate(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 2).await;
+    let (_, r) = app.staff("reviewer", json!({})).await;
+    post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+    // An adjustment changes the reviewed score, not the self-assessed one.
+    let res = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/reviews/{id}/verdicts/lawful.staff_training"),
+            Some(&r),
+            &json!({ "verdict": "adjust", "points": 1.0, "reason": "培训记录完整" }),
+        )
+        .await;
+    let view = res.json();
+    let reviewed = view["reviewed_score"]["total"].as_f64().unwrap();
+    let self_assessed = view["submission"]["score"]["total"].as_f64().unwrap();
+    assert!(reviewed > self_assessed, "{reviewed} vs {self_assessed}");
+    assert_eq!(view["reviewed_score"]["level"], "good");
+    assert_eq!(view["four_eyes_required"], false);
+    let res = post(
+        &app,
+        &r,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let cert = res.json()["certificate"].clone();
+    let number = cert["number"].as_str().unwrap();
+    assert!(
+        csr_assess::domain::certificate::parse(number).is_some(),
+        "{number}"
+    );
+    assert!(number.starts_with(&format!("CSR-{}-000001-", chrono::Utc::now().format("%Y"))));
+    assert_eq!(cert["status"], "active");
+    assert_eq!(cert["level"], "good");
+    assert_eq!(cert["score"].as_f64().unwrap(), reviewed);
+    assert_eq!(cert["signature_valid"], true);
+    assert_eq!(cert["signed"]["payload"]["submission_id"], id);
+    let issued =
+        chrono::NaiveDate::parse_from_str(cert["issued_on"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let expires =
+        chrono::NaiveDate::parse_from_str(cert["expires_on"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap();
+    assert_eq!(
+        expires,
+        issued.checked_add_months(chrono::Months::new(24)).unwrap()
+    );
+    // Both scores are kept.
+    let review = app
+        .get(&format!("/api/v1/reviews/{id}"), Some(&r))
+        .await
+        .json();
+    assert_eq!(
+        review["rounds"][0]["reviewed_total"].as_f64().unwrap(),
+        reviewed
+    );
+    assert_eq!(review["submission"]["status"], "approved");
+
+    // Offline verification against the published keys, and failure after one changed byte.
+    let jwks: Jwks = serde_json::from_value(
+        app.get("/.well-known/csr-assess/keys.json", None)
+            .await
+            .json(),
+    )
+    .unwrap();
+    let signed: SignedCertificate = serde_json::from_value(cert["signed"].clone()).unwrap();
+    signed.verify(&jwks).unwrap();
+    let mut forged = signed.clone();
+    forged.payload.enterprise.name.push('X');
+    assert!(forged.verify(&jwks).is_err());
+    let dir = app.dir.path();
+    std::fs::write(dir.join("keys.json"), serde_json::to_vec(&jwks).unwrap()).unwrap();
+    std::fs::write(dir.join("cert.json"), serde_json::to_vec(&cert).unwrap()).unwrap();
+    let mut forged_file = cert.clone();
+    forged_file["signed"]["payload"]["level"] = json!("exemplary");
+    std::fs::write(
+        dir.join("forged.json"),
+        serde_json::to_vec(&forged_file).unwrap(),
+    )
+    .unwrap();
+    let verify = |file: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_csr-assess"))
+            .args(["certificate", "verify"])
+            .arg(dir.join(file))
+            .arg("--keys")
+            .arg(dir.join("keys.json"))
+            .output()
+            .unwrap()
+    };
+    let ok = verify("cert.json");
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains(number));
+    assert!(!verify("forged.json").status.success());
+}
+
+async fn exemplary_needs_four_eyes(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 4).await;
+    let (_, first) = app.staff("reviewer", json!({})).await;
+    let (_, second) = app.staff("reviewer", json!({})).await;
+    post(
+        &app,
+        &second,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({}),
+    )
+    .await
+    .problem(409, "not_under_review");
+    let view = post(
+        &app,
+        &first,
+        &format!("/api/v1/reviews/{id}/claim"),
+        json!({}),
+    )
+    .await
+    .json();
+    assert_eq!(view["reviewed_score"]["level"], "exemplary");
+    assert_eq!(view["four_eyes_required"], true);
+    // The second reviewer cannot go first.
+    post(
+        &app,
+        &second,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({}),
+    )
+    .await
+    .problem(409, "claimed_by_another");
+    let res = post(
+        &app,
+        &first,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, 202, "{}", res.text());
+    assert_eq!(res.json()["status"], "awaiting_second_approval");
+    post(
+        &app,
+        &first,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({}),
+    )
+    .await
+    .problem(409, "second_approver_required");
+    let res = post(
+        &app,
+        &second,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["certificate"]["level"], "exemplary");
+}
+
+async fn certificate_status_changes_and_supersession(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let (_, r) = app.staff("reviewer", json!({})).await;
+    let id = submitted(&app, &e, "C1491", 2).await;
+    let cert = approve(&app, &r, id).await;
+    let number = cert["number"].as_str().unwrap().to_owned();
+    let public = |n: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/public/certificates/{n}"), None)
+                .await
+                .json()
+        }
+    };
+    let change = |action: &'static str, token: String| {
+        let (app, n) = (&app, number.clone());
+        async move {
+            app.post(
+                &format!("/api/v1/certificates/{n}/{action}"),
+                Some(&token),
+                &json!({ "reason": "检查发现问题" }),
+            )
+            .await
+        }
+    };
+    // Only the association changes status.
+    change("suspend", e.token.clone())
+        .await
+        .problem(403, "forbidden");
+    assert_eq!(
+        change("suspend", r.clone()).await.json()["status"],
+        "suspended"
+    );
+    assert_eq!(public(number.clone()).await["status"], "suspended");
+    change("suspend", r.clone())
+        .await
+        .problem(409, "invalid_transition");
+    assert_eq!(
+        change("reinstate", r.clone()).await.json()["status"],
+        "active"
+    );
+    let admin = app.admin_token().await;
+    assert_eq!(
+        change("revoke", admin.clone()).await.json()["status"],
+        "revoked"
+    );
+    change("reinstate", admin.clone())
+        .await
+        .problem(409, "invalid_transition");
+    let res = app
+        .post(
+            &format!("/api/v1/certificates/{number}/revoke"),
+            Some(&admin),
+            &json!({ "reason": " " }),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["reason"]);
+
+    // A new certificate supersedes the enterprise's active one.
+    let id2 = submitted(&app, &e, "C1491", 2).await;
+    let second = approve(&app, &r, id2).await;
+    let id3 = submitted(&app, &e, "C1491", 2).await;
+    let third = approve(&app, &r, id3).await;
+    assert_eq!(
+        public(second["number"].as_str().unwrap().to_owned()).await["status"],
+        "superseded"
+    );
+    assert_eq!(
+        public(third["number"].as_str().unwrap().to_owned()).await["status"],
+        "active"
+    );
+    // Expiry is derived from the date.
+    let n3 = third["number"].as_str().unwrap().to_owned();
+    let n = n3.clone();
+    app.state
+        .db
+        .write(move |conn| {
+            use csr_assess::db::schema::certificates::dsl::*;
+            use diesel::prelude::*;
+            diesel::update(certificates.filter(number.eq(&n)))
+                .set(expires_on.eq("2020-01-01"))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(public(n3).await["status"], "expired");
+    // Every change is audited.
+    let entries = app
+        .state
+        .db
+        .read(move |conn| csr_assess::db::audit::for_entity(conn, "certificate", &number))
+        .await
+        .unwrap();
+    let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "certificate.issued",
+            "certificate.suspended",
+            "certificate.reinstated",
+            "certificate.revoked"
+        ]
+    );
+}
+
+async fn one_certificate_from_twenty_concurrent_approvals(b: Backend) {
+    let app = spawn_app_with(b, |s| s.workers = Some(4)).await;
+    let other = spawn_sibling(&app, |s| s.workers = Some(4)).await;
+    let e = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 2).await;
+    let (_, r) = app.staff("reviewer", json!({})).await;
+    post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+    let path = format!("/api/v1/reviews/{id}/approve");
+    let body = serde_json::to_vec(&json!({})).unwrap();
+    let requests = (0..20).map(|i| {
+        let target = if i % 2 == 0 { &app } else { &other };
+        target.request(
+            Method::POST,
+            &path,
+            Some(&r),
+            Some(("application/json", body.clone())),
+            &[],
+        )
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    let ok: Vec<_> = responses.iter().filter(|r| r.status == 200).collect();
+    assert_eq!(
+        ok.len(),
+        1,
+        "{:?}",
+        responses.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for res in responses.iter().filter(|r| r.status != 200) {
+        res.problem(409, "not_under_review");
+    }
+    let count = app
+        .state
+        .db
+        .read(|conn| {
+            use csr_assess::db::schema::certificates::dsl::*;
+            use diesel::prelude::*;
+            Ok(certificates.count().get_result::<i64>(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+async fn public_pages_and_directory(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app
+        .enterprise_with(json!({ "name": "杭州放心食品有限公司" }))
+        .await;
+    let f = app
+        .enterprise_with(
+            json!({ "name": "北京示例银行", "region_code": "110101", "industry_code": "J6621" }),
+        )
+        .await;
+    let (_, r) = app.staff("reviewer", json!({})).await;
+    let id = submitted(&app, &e, "C1491", 2).await;
+    let active = approve(&app, &r, id).await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let id = submitted(&app, &f, "J6621", 2).await;
+    let revoked = approve(&app, &r, id).await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.post(
+        &format!("/api/v1/certificates/{revoked}/revoke"),
+        Some(&r),
+        &json!({ "reason": "虚假材料" }),
+    )
+    .await;
+
+    let page = app.get(&format!("/verify/{active}"), None).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text();
+    for text in [
+        "证书验证",
+        "杭州放心食品有限公司",
+        "有效",
+        "良好",
+        "验证通过",
+        active.as_str(),
+        "width=device-width",
+    ] {
+        assert!(html.contains(text), "{text} missing");
+    }
+    let en = app
+        .get(&format!("/verify/{active}?lang=en"), None)
+        .await
+        .text();
+    assert!(en.contains("VALID") && en.contains("Good"), "{en}");
+    let by_header = app
+        .request(
+            Method::GET,
+            &format!("/verify/{active}"),
+            None,
+            None,
+            &[("accept-language", "en-GB,en;q=0.8")],
+        )
+        .await;
+    assert!(by_header.text().contains("Certificate verification"));
+    let html = app.get(&format!("/verify/{revoked}"), None).await.text();
+    assert!(
+        html.contains("已撤销") && html.contains("class=\"status bad\""),
+        "{html}"
+    );
+    let missing = app.get("/verify/CSR-2026-999999-0", None).await;
+    assert_eq!(missing.status, 404);
+    assert!(missing.text().contains("未找到证书"));
+    assert_eq!(app.get("/verify/%3Cscript%3E", None).await.status, 404);
+    app.get("/api/v1/public/certificates/CSR-1", None)
+        .await
+        .problem(404, "not_found");
+
+    // The directory lists active certificates only, and filters.
+    let list = app.get("/api/v1/public/certificates", None).await.json();
+    let numbers: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(numbers, [active.as_str()]);
+    assert_eq!(
+        app.get("/api/v1/public/certificates?industry=J", None)
+            .await
+            .json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    assert_eq!(
+        app.get(
+            "/api/v1/public/certificates?region=33&q=%E6%94%BE%E5%BF%83",
+            None
+        )
+        .await
+        .json()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    app.get("/api/v1/public/certificates?region=99", None)
+        .await
+        .invalid_fields();
+    let html = app.get("/directory", None).await.text();
+    assert!(html.contains("认证企业名录") && html.contains(&active) && !html.contains(&revoked));
+}
