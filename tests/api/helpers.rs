@@ -572,3 +572,68 @@ impl TestApp {
         draft.etag = res.header("etag").expect("etag");
     }
 }
+
+/// Answers every criterion (maturity ones at `maturity`), attaches evidence and submits.
+pub async fn submitted(app: &TestApp, e: &Enterprise, industry: &str, maturity: u8) -> i64 {
+    let mut d = app.create_submission(&e.token, "2024").await;
+    let criteria = app.criteria_of(&e.token, industry, "2024").await;
+    let mut answers = serde_json::Map::new();
+    let mut needs = Vec::new();
+    for c in &criteria {
+        let id = c["id"].as_str().unwrap().to_owned();
+        if c["evidence"]["required"] == true {
+            needs.push(id.clone());
+        }
+        let a = if c["kind"] == "maturity" {
+            json!({ "value": maturity })
+        } else {
+            best_answer(c)
+        };
+        answers.insert(id, a);
+    }
+    app.answer_all(&e.token, &mut d, answers).await;
+    let res = app
+        .upload(
+            &e.token,
+            &d,
+            "proof.png",
+            "image/png",
+            PNG_BYTES,
+            &needs.join(","),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    app.etag_of(&e.token, &mut d).await;
+    let res = app
+        .send_if_match(
+            Method::POST,
+            &format!("{}/submit", d.path),
+            &e.token,
+            &d.etag,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    d.id
+}
+
+/// Claims and approves a submission whose level needs one reviewer; returns the certificate.
+pub async fn approve(app: &TestApp, reviewer: &str, id: i64) -> Value {
+    let res = app
+        .post(
+            &format!("/api/v1/reviews/{id}/claim"),
+            Some(reviewer),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = app
+        .post(
+            &format!("/api/v1/reviews/{id}/approve"),
+            Some(reviewer),
+            &json!({ "comment": "符合要求" }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    res.json()["certificate"].clone()
+}

@@ -9,6 +9,7 @@ mod helpers;
 
 mod audit;
 mod auth;
+mod browser;
 mod cli;
 mod enterprises;
 mod operations;

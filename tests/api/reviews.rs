@@ -4,10 +4,10 @@
 use actix_web::http::Method;
 use csr_assess::auth::signing::Jwks;
 use csr_assess::certification::SignedCertificate;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, Enterprise, PNG_BYTES, TestApp, best_answer, spawn_app, spawn_app_with, spawn_sibling,
+    Backend, TestApp, approve, spawn_app, spawn_app_with, spawn_sibling, submitted,
 };
 
 backend_tests!(
@@ -20,50 +20,6 @@ backend_tests!(
     one_certificate_from_twenty_concurrent_approvals,
     public_pages_and_directory,
 );
-
-/// Answers every criterion (maturity ones at `maturity`), attaches evidence and submits.
-async fn submitted(app: &TestApp, e: &Enterprise, industry: &str, maturity: u8) -> i64 {
-    let mut d = app.create_submission(&e.token, "2024").await;
-    let criteria = app.criteria_of(&e.token, industry, "2024").await;
-    let mut answers = Map::new();
-    let mut needs = Vec::new();
-    for c in &criteria {
-        let id = c["id"].as_str().unwrap().to_owned();
-        if c["evidence"]["required"] == true {
-            needs.push(id.clone());
-        }
-        let a = if c["kind"] == "maturity" {
-            json!({ "value": maturity })
-        } else {
-            best_answer(c)
-        };
-        answers.insert(id, a);
-    }
-    app.answer_all(&e.token, &mut d, answers).await;
-    let res = app
-        .upload(
-            &e.token,
-            &d,
-            "proof.png",
-            "image/png",
-            PNG_BYTES,
-            &needs.join(","),
-        )
-        .await;
-    assert_eq!(res.status, 201, "{}", res.text());
-    app.etag_of(&e.token, &mut d).await;
-    let res = app
-        .send_if_match(
-            Method::POST,
-            &format!("{}/submit", d.path),
-            &e.token,
-            &d.etag,
-            None,
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text());
-    d.id
-}
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> crate::helpers::Resp {
     app.post(path, Some(token), &body).await
@@ -344,27 +300,6 @@ async fn return_and_resubmit_then_reject(b: Backend) {
     )
     .await
     .problem(409, "not_under_review");
-}
-
-/// Claims and approves a submission whose level needs one reviewer; returns the certificate.
-async fn approve(app: &TestApp, reviewer: &str, id: i64) -> Value {
-    let res = post(
-        app,
-        reviewer,
-        &format!("/api/v1/reviews/{id}/claim"),
-        json!({}),
-    )
-    .await;
-    assert_eq!(res.status, 200, "{}", res.text());
-    let res = post(
-        app,
-        reviewer,
-        &format!("/api/v1/reviews/{id}/approve"),
-        json!({ "comment": "符合要求" }),
-    )
-    .await;
-    assert_eq!(res.status, 200, "{}", res.text());
-    res.json()["certificate"].clone()
 }
 
 async fn approval_issues_a_signed_certificate(b: Backend) {
