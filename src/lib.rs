@@ -13,6 +13,7 @@ pub mod evidence;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;
+pub mod reports;
 pub mod routes;
 pub mod schemas;
 pub mod startup;

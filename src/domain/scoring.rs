@@ -71,6 +71,8 @@ pub struct CriterionScore {
     pub effective_weight: f64,
     /// Contribution to the total, in points of 100.
     pub points: f64,
+    /// What the criterion would contribute with full marks.
+    pub max_points: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
@@ -338,7 +340,7 @@ pub fn score_reviewed(
     let explanation = items
         .into_iter()
         .map(|it| {
-            let (effective_weight, points) = match it.theme {
+            let (effective_weight, max_points) = match it.theme {
                 Some(t) if it.applicable && sums[t].applicable > 0.0 => {
                     // N/A criteria spread their weight over the applicable ones of the theme.
                     let effective = it.c.weight * sums[t].total / sums[t].applicable;
@@ -347,13 +349,11 @@ pub fn score_reviewed(
                     } else {
                         0.0
                     };
-                    (
-                        effective,
-                        it.c.weight / sums[t].applicable * it.fraction * share * 100.0,
-                    )
+                    (effective, it.c.weight / sums[t].applicable * share * 100.0)
                 }
                 _ => (0.0, 0.0),
             };
+            let points = max_points * it.fraction;
             CriterionScore {
                 id: it.c.id.clone(),
                 theme: it.c.theme.clone(),
@@ -363,6 +363,7 @@ pub fn score_reviewed(
                 weight: it.c.weight,
                 effective_weight,
                 points: round2(points),
+                max_points: round2(max_points),
             }
         })
         .collect();

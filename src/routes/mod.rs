@@ -9,6 +9,7 @@ pub mod evidence;
 pub mod health;
 pub mod me;
 pub mod reference;
+pub mod reports;
 pub mod reviews;
 pub mod schemas;
 pub mod submissions;
@@ -68,6 +69,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(submissions::withdraw)
                 .service(submissions::upgrade)
                 .service(submissions::history)
+                .service(reports::report)
                 .service(evidence::upload)
                 .service(evidence::list)
                 .service(evidence::download)
@@ -82,6 +84,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(certificates::suspend)
                 .service(certificates::reinstate)
                 .service(certificates::revoke)
+                .service(reports::certificate_pdf)
                 .service(certificates::public_get)
                 .service(certificates::public_list),
         );

@@ -14,6 +14,7 @@ mod cli;
 mod enterprises;
 mod operations;
 mod readme;
+mod reports;
 mod reviews;
 mod schemas;
 mod submissions;

@@ -105,6 +105,8 @@ async fn openapi_lists_every_route(b: Backend) {
         "GET /api/v1/public/certificates",
         "GET /verify/{number}",
         "GET /directory",
+        "GET /api/v1/submissions/{id}/report.pdf",
+        "GET /api/v1/public/certificates/{number}.pdf",
     ];
     expected.sort();
     assert_eq!(found, expected);

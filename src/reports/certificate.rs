@@ -1,0 +1,132 @@
+//! The certificate: one landscape page with the enterprise, level, schema version, validity,
+//! number, a QR code of the public verification page, and the signed payload embedded (in the
+//! document's subject, and its signature printed) so it can be verified offline.
+
+use chrono::NaiveDate;
+use qrcodegen::{QrCode, QrCodeEcc};
+
+use super::layout::{ACCENT, BLACK, GREY, LIGHT, Layout, text_width};
+
+#[derive(Debug, Clone)]
+pub struct CertificateData {
+    pub number: String,
+    pub enterprise_name: String,
+    pub credit_code: String,
+    pub level_zh: String,
+    pub level_en: String,
+    pub schema_id: String,
+    pub version: String,
+    pub issued_on: NaiveDate,
+    pub expires_on: NaiveDate,
+    /// The public verification page the QR code leads to.
+    pub verify_url: String,
+    /// The signed certificate (payload, alg, kid, signature) as JSON.
+    pub signed_json: String,
+    pub kid: String,
+    pub signature: String,
+}
+
+const PAGE: (f32, f32) = (297.0, 210.0);
+
+fn centred(l: &mut Layout, y: f32, text: &str, size: f32, color: (f32, f32, f32)) {
+    let x = (PAGE.0 - text_width(text, size)) / 2.0;
+    l.text_at(x, y, text, size, color);
+}
+
+/// Renders the certificate; the same certificate always gives the same bytes.
+pub fn render(d: &CertificateData) -> Vec<u8> {
+    let mut l = Layout::new(PAGE.0, PAGE.1, 20.0, 20.0, 10.0);
+    // Frame.
+    l.rect(8.0, 8.0, PAGE.0 - 16.0, PAGE.1 - 16.0, ACCENT);
+    l.rect(10.0, 10.0, PAGE.0 - 20.0, PAGE.1 - 20.0, (1.0, 1.0, 1.0));
+    l.rect(13.0, 13.0, PAGE.0 - 26.0, 0.6, ACCENT);
+    l.rect(13.0, PAGE.1 - 13.6, PAGE.0 - 26.0, 0.6, ACCENT);
+
+    centred(
+        &mut l,
+        38.0,
+        "良好企业保护消费者利益社会责任认证证书",
+        24.0,
+        ACCENT,
+    );
+    centred(
+        &mut l,
+        47.0,
+        "Certificate of Social Responsibility in Protecting Consumer Interests",
+        11.0,
+        GREY,
+    );
+    centred(&mut l, 68.0, &d.enterprise_name, 20.0, BLACK);
+    centred(
+        &mut l,
+        76.0,
+        &format!("统一社会信用代码 Credit code：{}", d.credit_code),
+        10.0,
+        GREY,
+    );
+    centred(
+        &mut l,
+        92.0,
+        "经审核，该企业践行《良好企业保护消费者利益社会责任导则》，评定等级为",
+        11.0,
+        BLACK,
+    );
+    centred(
+        &mut l,
+        108.0,
+        &format!("{}  {}", d.level_zh, d.level_en),
+        22.0,
+        ACCENT,
+    );
+    let rows = [
+        format!("评价标准 Schema：{} {}", d.schema_id, d.version),
+        format!("有效期 Valid：{} — {}", d.issued_on, d.expires_on),
+        format!("证书编号 Certificate No.：{}", d.number),
+    ];
+    let mut y = 128.0;
+    for row in rows {
+        l.text_at(30.0, y, &row, 11.0, BLACK);
+        y += 8.0;
+    }
+    l.text_at(
+        30.0,
+        160.0,
+        "扫码或访问以下网址验证本证书 Verify this certificate:",
+        8.5,
+        GREY,
+    );
+    l.text_at(30.0, 166.0, &d.verify_url, 8.5, ACCENT);
+    let sig = format!("Ed25519 kid {} · {}", d.kid, d.signature);
+    l.text_at(30.0, 184.0, &sig, 6.0, GREY);
+
+    // QR code of the verification page, drawn as vector modules.
+    if let Ok(qr) = QrCode::encode_text(&d.verify_url, QrCodeEcc::Medium) {
+        let size = qr.size();
+        let side = 42.0;
+        let module = side / size as f32;
+        let (x0, y0) = (PAGE.0 - 30.0 - side, 122.0);
+        l.rect(x0 - 2.0, y0 - 2.0, side + 4.0, side + 4.0, LIGHT);
+        l.rect(x0 - 1.5, y0 - 1.5, side + 3.0, side + 3.0, (1.0, 1.0, 1.0));
+        for yy in 0..size {
+            for xx in 0..size {
+                if qr.get_module(xx, yy) {
+                    l.rect(
+                        x0 + xx as f32 * module,
+                        y0 + yy as f32 * module,
+                        module + 0.01,
+                        module + 0.01,
+                        BLACK,
+                    );
+                }
+            }
+        }
+    }
+    let identifier = format!("csr-assess/certificate/{}", d.number);
+    l.finish(
+        &format!("证书 Certificate {}", d.number),
+        &identifier,
+        &d.signed_json,
+        d.issued_on,
+        |_, _, _| {},
+    )
+}

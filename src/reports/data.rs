@@ -1,0 +1,158 @@
+//! Gathers what a report or certificate shows from the database, so rendering stays pure.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::certificate::CertificateData;
+use super::report::ReportData;
+use crate::certification;
+use crate::db::certificates::Certificate;
+use crate::db::schema::{enterprises, submissions};
+use crate::db::submissions::Submission;
+use crate::db::{AnyConnection, enterprises as enterprises_db, reviews};
+use crate::error::{AppError, AppResult};
+use crate::startup::AppState;
+use crate::submissions::load;
+
+/// Groups smaller than this get no industry median (privacy).
+pub const MIN_GROUP: usize = 5;
+const MAX_PEERS: i64 = 500;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n == 0 {
+        0.0
+    } else if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// Median theme scores of the latest submitted self-assessment of each enterprise in the same
+/// GB/T 4754 division on the same schema version, when at least five enterprises form it.
+fn industry_median(
+    conn: &mut AnyConnection,
+    st: &AppState,
+    s: &Submission,
+) -> AppResult<Option<HashMap<String, f64>>> {
+    let division: String = s.industry_code.chars().take(3).collect();
+    let peers: Vec<Submission> = submissions::table
+        .inner_join(enterprises::table)
+        .filter(enterprises::industry_code.like(format!("{division}%")))
+        .filter(submissions::schema_id.eq(&s.schema_id))
+        .filter(submissions::version.eq(&s.version))
+        .filter(submissions::status.eq_any(["submitted", "under_review", "approved"]))
+        .order(submissions::id.desc())
+        .limit(MAX_PEERS)
+        .select(Submission::as_select())
+        .load(conn)?;
+    let mut latest: BTreeMap<i64, Submission> = BTreeMap::new();
+    for p in peers {
+        latest.entry(p.enterprise_id).or_insert(p);
+    }
+    if latest.len() < MIN_GROUP {
+        return Ok(None);
+    }
+    let mut by_theme: HashMap<String, Vec<f64>> = HashMap::new();
+    for p in latest.into_values() {
+        let score = load(conn, &st.schemas, p)?.score();
+        for t in score.themes {
+            by_theme.entry(t.id).or_default().push(t.score);
+        }
+    }
+    Ok(Some(
+        by_theme.into_iter().map(|(k, v)| (k, median(v))).collect(),
+    ))
+}
+
+pub fn report_data(
+    conn: &mut AnyConnection,
+    st: &AppState,
+    s: Submission,
+) -> AppResult<ReportData> {
+    let enterprise = enterprises_db::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
+    let median = industry_median(conn, st, &s)?;
+    let rounds = reviews::all_of(conn, s.id)?;
+    let verdict_rows = match rounds.last() {
+        Some(r) => reviews::verdicts_of(conn, r.id)?,
+        None => Vec::new(),
+    };
+    let date = s.submitted_at.unwrap_or(s.updated_at).date();
+    let loaded = load(conn, &st.schemas, s)?;
+    let reviewed =
+        (!rounds.is_empty()).then(|| certification::reviewed_score(&loaded, &verdict_rows));
+    let verdicts = verdict_rows
+        .iter()
+        .map(|v| {
+            let mut text = v.verdict.clone();
+            if let Some(f) = v.fraction {
+                text.push_str(&format!(" {f:.2}"));
+            }
+            if let Some(r) = v.reason.as_ref().or(v.comment.as_ref()) {
+                text.push_str(&format!(" — {r}"));
+            }
+            (v.criterion_id.clone(), text)
+        })
+        .collect();
+    let answers = loaded
+        .answers
+        .iter()
+        .map(|a| {
+            let value = serde_json::from_str(&a.value).unwrap_or(serde_json::Value::Null);
+            (
+                a.criterion_id.clone(),
+                (value, a.not_applicable_reason.clone()),
+            )
+        })
+        .collect();
+    let r = &loaded.schema.resolved;
+    let s = &loaded.submission;
+    Ok(ReportData {
+        enterprise_name: enterprise.name,
+        credit_code: enterprise.credit_code,
+        industry_code: enterprise.industry_code,
+        schema_id: s.schema_id.clone(),
+        version: s.version.clone(),
+        schema_hash: s.schema_hash.clone(),
+        submission_id: s.id,
+        status: s.status.clone(),
+        date,
+        themes: r.themes.clone(),
+        levels: r.levels.clone(),
+        criteria: loaded.schema.criteria.clone(),
+        answers,
+        score: loaded.score(),
+        reviewed,
+        verdicts,
+        industry_median: median,
+    })
+}
+
+pub fn certificate_data(st: &AppState, c: &Certificate) -> AppResult<CertificateData> {
+    let signed = certification::signed(c)?;
+    let date = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(AppError::internal);
+    let base = st
+        .settings
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", st.settings.bind));
+    Ok(CertificateData {
+        number: c.number.clone(),
+        enterprise_name: signed.payload.enterprise.name.clone(),
+        credit_code: signed.payload.enterprise.credit_code.clone(),
+        level_zh: signed.payload.level_label.zh.clone(),
+        level_en: signed.payload.level_label.en.clone(),
+        schema_id: c.schema_id.clone(),
+        version: c.version.clone(),
+        issued_on: date(&c.issued_on)?,
+        expires_on: date(&c.expires_on)?,
+        verify_url: format!("{}/verify/{}", base.trim_end_matches('/'), c.number),
+        signed_json: serde_json::to_string(&signed).map_err(AppError::internal)?,
+        kid: c.kid.clone(),
+        signature: c.signature.clone(),
+    })
+}

@@ -1,0 +1,87 @@
+//! PDF downloads: a submission's self-assessment report and the public certificate.
+
+use actix_web::{HttpResponse, get, web};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use crate::auth::AuthUser;
+use crate::db::certificates;
+use crate::domain::certificate;
+use crate::error::{AppError, AppResult, Problem};
+use crate::reports::{self, Lang};
+use crate::startup::AppState;
+use crate::submissions::load_visible;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// `zh` (default) or `en`.
+    pub lang: Option<String>,
+}
+
+fn pdf(bytes: Vec<u8>, filename: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            "Content-Disposition",
+            format!("inline; filename=\"{filename}\""),
+        ))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .body(bytes)
+}
+
+/// The self-assessment report as PDF (the enterprise, its reviewers and administrators).
+#[utoipa::path(
+    tag = "submissions",
+    params(("id" = i64, Path), ReportQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/submissions/{id}/report.pdf")]
+pub async fn report(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+    query: web::Query<ReportQuery>,
+) -> AppResult<HttpResponse> {
+    let id = id.into_inner();
+    let lang = Lang::parse(query.lang.as_deref());
+    let st = state.clone();
+    let data = state
+        .db
+        .read(move |conn| {
+            let s = load_visible(conn, &user, id)?;
+            reports::data::report_data(conn, &st, s)
+        })
+        .await?;
+    let bytes = web::block(move || reports::report::render(&data, lang)).await?;
+    Ok(pdf(bytes, &format!("csr-report-{id}.pdf")))
+}
+
+/// The certificate as a one-page PDF with a QR code of its verification page. No login.
+#[utoipa::path(
+    tag = "public",
+    params(("number" = String, Path)),
+    responses(
+        (status = 200, content_type = "application/pdf", body = Vec<u8>),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/public/certificates/{number}.pdf")]
+pub async fn certificate_pdf(
+    state: web::Data<AppState>,
+    number: web::Path<String>,
+) -> AppResult<HttpResponse> {
+    let number = certificate::parse(&number).ok_or(AppError::NotFound)?;
+    let c = state
+        .db
+        .read(move |conn| certificates::by_number(conn, &number))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let data = reports::data::certificate_data(&state, &c)?;
+    let bytes = web::block(move || reports::certificate::render(&data)).await?;
+    Ok(pdf(bytes, &format!("{}.pdf", c.number)))
+}

@@ -1,0 +1,197 @@
+//! PDF reports and certificates: Chinese and English text that extracts back exactly, page
+//! numbers, determinism, size, access control, and the signed payload inside the certificate.
+
+use std::process::Command;
+
+use actix_web::http::Method;
+use serde_json::json;
+
+use crate::helpers::{Backend, TestApp, approve, assert_invisible, spawn_app, submitted};
+
+backend_tests!(reports_and_certificates_as_pdf);
+
+/// The text of a PDF, as pdftotext (poppler) extracts it.
+fn pdf_text(app: &TestApp, bytes: &[u8], name: &str) -> String {
+    let path = app.dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let out = Command::new("pdftotext")
+        .args(["-layout"])
+        .arg(&path)
+        .arg("-")
+        .output();
+    match out {
+        // Compared without whitespace: extraction drops or adds spaces around CJK text.
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout)
+            .split_whitespace()
+            .collect(),
+        _ => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "pdftotext (poppler-utils) is needed"
+            );
+            String::new()
+        }
+    }
+}
+
+fn page_size(bytes: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(bytes);
+    let at = text.find("/MediaBox")?;
+    Some(text[at..at + 40].split(']').next()?.to_owned())
+}
+
+async fn reports_and_certificates_as_pdf(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app
+        .enterprise_with(json!({ "name": "杭州放心食品有限公司" }))
+        .await;
+    let id = submitted(&app, &e, "C1491", 2).await;
+    let path = format!("/api/v1/submissions/{id}/report.pdf");
+
+    let res = app.get(&path, Some(&e.token)).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(
+        res.header("content-type").as_deref(),
+        Some("application/pdf")
+    );
+    assert!(res.body.starts_with(b"%PDF-"));
+    assert!(res.body.len() < 300_000, "{} bytes", res.body.len());
+    // Deterministic: the same data gives the same bytes.
+    let again = app.get(&path, Some(&e.token)).await;
+    assert_eq!(again.body, res.body);
+    let text = pdf_text(&app, &res.body, "report.pdf");
+    if !text.is_empty() {
+        for expected in [
+            "消费者权益保护社会责任自评报告",
+            "杭州放心食品有限公司",
+            "第 1 页 / 共",
+            "各主题得分",
+            "改进建议",
+            "消保法第16条",
+        ] {
+            let expected: String = expected.split_whitespace().collect();
+            assert!(
+                text.contains(&expected),
+                "{expected:?} missing from the report text"
+            );
+        }
+    }
+    let en = app.get(&format!("{path}?lang=en"), Some(&e.token)).await;
+    let text = pdf_text(&app, &en.body, "report-en.pdf");
+    if !text.is_empty() {
+        for expected in [
+            "Consumer protection self-assessment report",
+            "Page 1 of",
+            "Where to improve",
+            "CRPL art. 16",
+        ] {
+            let expected: String = expected.split_whitespace().collect();
+            assert!(
+                text.contains(&expected),
+                "{expected:?} missing from the English report"
+            );
+        }
+    }
+    // Other enterprises cannot fetch it.
+    let other = app.enterprise().await;
+    assert_invisible(
+        &app,
+        &other.token,
+        Method::GET,
+        &path,
+        "/api/v1/submissions/999999/report.pdf",
+    )
+    .await;
+
+    // The certificate: landscape, public, with the signed payload inside.
+    let (_, reviewer) = app.staff("reviewer", json!({})).await;
+    let number = approve(&app, &reviewer, id).await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = app
+        .get(&format!("/api/v1/public/certificates/{number}.pdf"), None)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let size = page_size(&res.body).unwrap_or_default();
+    assert!(
+        size.contains("841.") && size.contains("595."),
+        "not landscape A4: {size}"
+    );
+    assert_eq!(
+        app.get(&format!("/api/v1/public/certificates/{number}.pdf"), None)
+            .await
+            .body,
+        res.body
+    );
+    let text = pdf_text(&app, &res.body, "certificate.pdf");
+    if !text.is_empty() {
+        for expected in [
+            "良好企业保护消费者利益社会责任认证证书",
+            "杭州放心食品有限公司",
+            number.as_str(),
+            "/verify/",
+        ] {
+            let expected: String = expected.split_whitespace().collect();
+            assert!(
+                text.contains(&expected),
+                "{expected:?} missing from the certificate"
+            );
+        }
+    }
+    // The signed payload travels in the document's subject and verifies against the public keys.
+    let path = app.dir.path().join("certificate.pdf");
+    if let Ok(out) = Command::new("pdfinfo").arg(&path).output() {
+        let info = String::from_utf8_lossy(&out.stdout);
+        let subject = info
+            .lines()
+            .find_map(|l| l.strip_prefix("Subject:"))
+            .unwrap_or_default()
+            .trim();
+        let signed: csr_assess::certification::SignedCertificate =
+            serde_json::from_str(subject).unwrap();
+        let jwks: csr_assess::auth::signing::Jwks = serde_json::from_value(
+            app.get("/.well-known/csr-assess/keys.json", None)
+                .await
+                .json(),
+        )
+        .unwrap();
+        signed.verify(&jwks).unwrap();
+        assert_eq!(signed.payload.number, number);
+    }
+    app.get("/api/v1/public/certificates/CSR-2026-000001-0.pdf", None)
+        .await
+        .problem(404, "not_found");
+    // The JSON view still answers next to the PDF.
+    assert_eq!(
+        app.get(&format!("/api/v1/public/certificates/{number}"), None)
+            .await
+            .json()["number"],
+        number
+    );
+}
+
+#[actix_rt::test]
+async fn industry_median_needs_five_enterprises() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut ids = Vec::new();
+    let mut first = None;
+    for i in 0..5 {
+        let e = app.enterprise().await;
+        ids.push(submitted(&app, &e, "C1491", (i % 4 + 1) as u8).await);
+        first.get_or_insert(e);
+        let e = first.as_ref().unwrap();
+        let res = app
+            .get(
+                &format!("/api/v1/submissions/{}/report.pdf", ids[0]),
+                Some(&e.token),
+            )
+            .await;
+        let text = pdf_text(&app, &res.body, "median.pdf");
+        if text.is_empty() {
+            return;
+        }
+        let shown = text.contains("红色竖线：本行业中位数");
+        assert_eq!(shown, i == 4, "after {} enterprises", i + 1);
+    }
+}
