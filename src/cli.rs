@@ -38,6 +38,9 @@ pub enum Command {
     /// Manage the token-signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Render PDF reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
     /// Work with certificates.
     #[command(subcommand)]
     Certificate(CertificateCommand),
@@ -47,6 +50,25 @@ pub enum Command {
     /// Work with assessment-schema files.
     #[command(subcommand)]
     Schema(SchemaCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// Render the self-assessment report of one submission (`--submission ID -o FILE`) or of
+    /// every submission (`--all --out DIR`).
+    Render {
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        submission: Option<i64>,
+        #[arg(short = 'o', long, requires = "submission")]
+        output: Option<std::path::PathBuf>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long, requires = "all")]
+        out: Option<std::path::PathBuf>,
+        /// `zh` (default) or `en`.
+        #[arg(long, default_value = "zh")]
+        lang: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -170,6 +192,56 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Schema(cmd) => schema_command(cmd),
+        Command::Report(ReportCommand::Render {
+            submission,
+            output,
+            all,
+            out,
+            lang,
+        }) => {
+            let lang = crate::reports::Lang::parse(Some(&lang));
+            let state = std::sync::Arc::new(AppState::init(cli.settings).await?);
+            let ids: Vec<i64> = match submission {
+                Some(id) => vec![id],
+                None => state
+                    .db
+                    .read(crate::db::submissions::all_ids)
+                    .await
+                    .map_err(|e| describe(&e))?,
+            };
+            let dir = out.unwrap_or_else(|| std::path::PathBuf::from("."));
+            if all {
+                std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            }
+            let total = ids.len();
+            for (i, id) in ids.into_iter().enumerate() {
+                let st = state.clone();
+                let data = state
+                    .db
+                    .read(move |conn| {
+                        let s = crate::db::submissions::find(conn, id)?
+                            .ok_or(crate::error::AppError::NotFound)?;
+                        crate::reports::data::report_data(conn, &st, s)
+                    })
+                    .await
+                    .map_err(|e| format!("submission {id}: {}", describe(&e)))?;
+                let bytes = crate::reports::report::render(&data, lang);
+                let path = match &output {
+                    Some(p) => p.clone(),
+                    None => dir.join(format!("csr-report-{id}.pdf")),
+                };
+                std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+                if all {
+                    progress(i + 1, total);
+                } else {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+            if all {
+                eprintln!("\nrendered {total} report(s) into {}", dir.display());
+            }
+            Ok(())
+        }
         Command::Certificate(CertificateCommand::Verify { file, keys }) => {
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -414,4 +486,20 @@ fn spawn_checkpoints(state: actix_web::web::Data<AppState>) {
             }
         }
     });
+}
+
+/// A one-line progress bar on standard error.
+fn progress(done: usize, total: usize) {
+    use std::io::Write;
+    let width = 30;
+    let filled = (done * width)
+        .checked_div(total)
+        .unwrap_or(width)
+        .min(width);
+    eprint!(
+        "\r[{}{}] {done}/{total}",
+        "#".repeat(filled),
+        " ".repeat(width - filled)
+    );
+    let _ = std::io::stderr().flush();
 }

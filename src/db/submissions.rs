@@ -73,6 +73,14 @@ pub fn list_for_enterprise(
         .load(conn)?)
 }
 
+/// Every submission id, oldest first.
+pub fn all_ids(conn: &mut AnyConnection) -> AppResult<Vec<i64>> {
+    Ok(submissions::table
+        .order(submissions::id)
+        .select(submissions::id)
+        .load(conn)?)
+}
+
 /// Advances the revision if it is still `expected`; false when someone else wrote first.
 pub fn bump(conn: &mut AnyConnection, id: i64, expected: i64) -> AppResult<bool> {
     let n = diesel::update(

@@ -195,3 +195,78 @@ async fn industry_median_needs_five_enterprises() {
         assert_eq!(shown, i == 4, "after {} enterprises", i + 1);
     }
 }
+
+#[actix_rt::test]
+async fn report_render_from_the_command_line() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let e = app.enterprise().await;
+    let first = submitted(&app, &e, "C1491", 3).await;
+    submitted(&app, &e, "C1491", 2).await;
+    let data = app.dir.path().to_str().unwrap().to_owned();
+    let db = app.dir.path().join("test.db");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_csr-assess"))
+            .args(["--data-dir", &data, "--database-url"])
+            .arg(&db)
+            .args(args)
+            .env_remove("CSR_JWT_KEYS")
+            .output()
+            .unwrap()
+    };
+    let one = app.dir.path().join("one.pdf");
+    let out = run(&[
+        "report",
+        "render",
+        "--submission",
+        &first.to_string(),
+        "-o",
+        one.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let via_api = app
+        .get(
+            &format!("/api/v1/submissions/{first}/report.pdf"),
+            Some(&e.token),
+        )
+        .await;
+    assert_eq!(
+        std::fs::read(&one).unwrap(),
+        via_api.body,
+        "the CLI and the API render the same bytes"
+    );
+
+    let dir = app.dir.path().join("all");
+    let out = run(&[
+        "report",
+        "render",
+        "--all",
+        "--out",
+        dir.to_str().unwrap(),
+        "--lang",
+        "en",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("2/2") && stderr.contains("rendered 2 report(s)"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2);
+    let out = run(&[
+        "report",
+        "render",
+        "--submission",
+        "999",
+        "-o",
+        one.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+}
