@@ -270,3 +270,142 @@ async fn report_render_from_the_command_line() {
     ]);
     assert!(!out.status.success());
 }
+
+/// Runs a poppler or zbar tool; in CI a missing tool fails the test.
+fn tool(name: &str, args: &[&str]) -> Option<std::process::Output> {
+    match Command::new(name).args(args).output() {
+        Ok(out) => Some(out),
+        Err(_) => {
+            assert!(
+                std::env::var("CI").is_err(),
+                "{name} is needed (installed by .ci/run)"
+            );
+            None
+        }
+    }
+}
+
+/// Text of every page, with the values that change from run to run replaced.
+fn redacted_text(path: &std::path::Path, replace: &[(&str, &str)]) -> Option<String> {
+    let out = tool("pdftotext", &["-layout", path.to_str()?, "-"])?;
+    assert!(out.status.success());
+    let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+    for (from, to) in replace {
+        text = text.replace(from, to);
+    }
+    // Column positions depend on the widest line (a signature differs from run to run): keep
+    // the words and their order, not the spacing.
+    Some(
+        text.lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+fn page_count(path: &std::path::Path) -> Option<usize> {
+    let out = tool("pdfinfo", &[path.to_str()?])?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+}
+
+/// Snapshots of the extracted text of a report in each language and of a certificate; page
+/// counts; page 1 rendered to PNG; the certificate's QR code decoded.
+#[actix_rt::test]
+async fn pdf_text_snapshots_pages_and_qr_code() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let e = app
+        .enterprise_with(
+            json!({ "name": "杭州放心食品有限公司", "credit_code": "91350100M000100Y43" }),
+        )
+        .await;
+    let id = submitted(&app, &e, "C1491", 2).await;
+    let (_, reviewer) = app.staff("reviewer", json!({})).await;
+    let number = approve(&app, &reviewer, id).await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cert = app
+        .get(&format!("/api/v1/public/certificates/{number}"), None)
+        .await
+        .json();
+    let issued = cert["issued_on"].as_str().unwrap().to_owned();
+    let expires = cert["expires_on"].as_str().unwrap().to_owned();
+    let kid = cert["signed"]["kid"].as_str().unwrap().to_owned();
+    let signature = cert["signed"]["signature"].as_str().unwrap().to_owned();
+    let replace = [
+        (issued.as_str(), "[issued]"),
+        (expires.as_str(), "[expires]"),
+        (number.as_str(), "[number]"),
+        (app.base.as_str(), "[base]"),
+        ("http://127.0.0.1:0", "[base]"),
+        (kid.as_str(), "[kid]"),
+        (signature.as_str(), "[signature]"),
+    ];
+    let dir = app.dir.path();
+    let files = [
+        (
+            "report_zh",
+            format!("/api/v1/submissions/{id}/report.pdf"),
+            5,
+        ),
+        (
+            "report_en",
+            format!("/api/v1/submissions/{id}/report.pdf?lang=en"),
+            6,
+        ),
+        (
+            "certificate",
+            format!("/api/v1/public/certificates/{number}.pdf"),
+            1,
+        ),
+    ];
+    for (name, url, pages) in files {
+        let res = app.get(&url, Some(&e.token)).await;
+        assert_eq!(res.status, 200);
+        let path = dir.join(format!("{name}.pdf"));
+        std::fs::write(&path, &res.body).unwrap();
+        let Some(text) = redacted_text(&path, &replace) else {
+            return;
+        };
+        insta::assert_snapshot!(format!("pdf_{name}"), text);
+        assert_eq!(page_count(&path), Some(pages), "{name}");
+        let png = dir.join(name);
+        let out = tool(
+            "pdftoppm",
+            &[
+                "-png",
+                "-r",
+                "100",
+                "-f",
+                "1",
+                "-l",
+                "1",
+                "-singlefile",
+                path.to_str().unwrap(),
+                png.to_str().unwrap(),
+            ],
+        )
+        .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            std::fs::metadata(dir.join(format!("{name}.png")))
+                .unwrap()
+                .len()
+                > 10_000
+        );
+    }
+    // The QR code on the certificate leads to its verification page.
+    let png = dir.join("certificate.png");
+    if let Some(out) = tool("zbarimg", &["--quiet", "--raw", png.to_str().unwrap()]) {
+        let decoded = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert_eq!(decoded, format!("http://127.0.0.1:0/verify/{number}"));
+    }
+}
