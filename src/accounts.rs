@@ -1,8 +1,8 @@
 //! Account operations shared by the HTTP routes and the command line: registration, user
 //! creation, login with throttling, refresh-token rotation, logout and password changes.
 
+use crate::domain::canonical::sha256_hex;
 use actix_web::web;
-use sha2::{Digest, Sha256};
 
 use crate::auth::{AuthUser, random_token};
 use crate::db::{self, AnyConnection, audit, enterprises, throttle, tokens, users};
@@ -190,13 +190,6 @@ pub async fn register_enterprise(
     Ok(enterprise.into())
 }
 
-fn sha256_hex(s: &str) -> String {
-    Sha256::digest(s.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Makes a new refresh token in `family` and stores its hash.
 fn new_refresh_token(
     conn: &mut AnyConnection,
@@ -209,7 +202,7 @@ fn new_refresh_token(
     tokens::insert(
         conn,
         &tokens::NewRefreshToken {
-            token_hash: &sha256_hex(&token),
+            token_hash: &sha256_hex(token.as_bytes()),
             family_id: family,
             user_id,
             created_at: now,
@@ -368,7 +361,7 @@ pub async fn refresh(
         .db
         .write(move |conn| {
             let now = db::now();
-            let Some(row) = tokens::find_by_hash(conn, &sha256_hex(&token))? else {
+            let Some(row) = tokens::find_by_hash(conn, &sha256_hex(token.as_bytes()))? else {
                 return Ok(Rotation::Rejected);
             };
             if row.revoked_at.is_some() || row.expires_at <= now {
@@ -414,7 +407,7 @@ pub async fn logout(state: &AppState, token: String, request_id: String) -> AppR
     state
         .db
         .write(move |conn| {
-            if let Some(row) = tokens::find_by_hash(conn, &sha256_hex(&token))? {
+            if let Some(row) = tokens::find_by_hash(conn, &sha256_hex(token.as_bytes()))? {
                 let revoked = tokens::revoke_family(conn, &row.family_id, db::now())?;
                 if revoked > 0 {
                     audit::append(

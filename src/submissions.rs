@@ -102,6 +102,19 @@ impl SchemaCache {
     }
 }
 
+impl SchemaCache {
+    /// The resolved schema a submission is answered against.
+    pub fn of(&self, conn: &mut AnyConnection, s: &Submission) -> AppResult<Arc<ResolvedSchema>> {
+        self.get(
+            conn,
+            &s.schema_id,
+            &s.version,
+            Some(&s.schema_hash),
+            &s.industry_code,
+        )
+    }
+}
+
 /// The strong ETag of a submission's current revision.
 pub fn etag(s: &Submission) -> String {
     format!("\"{}-{}\"", s.id, s.revision)
@@ -326,6 +339,24 @@ pub struct SubmissionView {
     pub evidence: Vec<EvidenceView>,
 }
 
+impl SubmissionView {
+    /// The strong ETag of the revision shown.
+    pub fn etag(&self) -> String {
+        format!("\"{}-{}\"", self.id, self.revision)
+    }
+}
+
+/// The view of a submission the caller may see.
+pub fn visible_view(
+    conn: &mut AnyConnection,
+    cache: &SchemaCache,
+    user: &AuthUser,
+    id: i64,
+) -> AppResult<SubmissionView> {
+    let s = load_visible(conn, user, id)?;
+    Ok(load(conn, cache, s)?.view())
+}
+
 /// Everything the view, completeness and score are computed from.
 pub struct Loaded {
     pub submission: Submission,
@@ -336,13 +367,7 @@ pub struct Loaded {
 }
 
 pub fn load(conn: &mut AnyConnection, cache: &SchemaCache, s: Submission) -> AppResult<Loaded> {
-    let schema = cache.get(
-        conn,
-        &s.schema_id,
-        &s.version,
-        Some(&s.schema_hash),
-        &s.industry_code,
-    )?;
+    let schema = cache.of(conn, &s)?;
     Ok(Loaded {
         answers: db::answers_of(conn, s.id)?,
         evidence: evidence_db::of_submission(conn, s.id)?,

@@ -97,6 +97,15 @@ pub struct Page<T> {
     pub next_cursor: Option<i64>,
 }
 
+/// The cursor for the page after `rows`: the last id when the page is full.
+pub fn next_cursor<R>(rows: &[R], limit: i64, id: impl Fn(&R) -> i64) -> Option<i64> {
+    if rows.len() as i64 == limit {
+        rows.last().map(id)
+    } else {
+        None
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TokenResponse {
     /// EdDSA-signed JWT (`typ: at+jwt`), valid for `expires_in` seconds.

@@ -242,9 +242,7 @@ async fn directory(
         })
         .await?;
     let jwks = state.signing.jwks();
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.0.id))
-        .flatten();
+    let next_cursor = views::next_cursor(&rows, limit, |r| r.0.id);
     let items = rows
         .iter()
         .map(|(c, ..)| certification::public_view(c, &jwks))

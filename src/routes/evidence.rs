@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::evidence::check_type;
 use crate::extract::RequestId;
 use crate::startup::AppState;
-use crate::submissions::{EvidenceView, load, load_editable, load_visible, record};
+use crate::submissions::{EvidenceView, load_editable, load_visible, record};
 
 /// A multipart upload: one file and the criteria it supports.
 #[derive(ToSchema)]
@@ -132,13 +132,7 @@ pub async fn upload(
         .db
         .read(move |conn| {
             let s = load_editable(conn, &u, id)?;
-            st.schemas.get(
-                conn,
-                &s.schema_id,
-                &s.version,
-                Some(&s.schema_hash),
-                &s.industry_code,
-            )
+            st.schemas.of(conn, &s)
         })
         .await?;
     let (received, criteria) = read_upload(payload, state.settings.evidence_max_bytes).await?;
@@ -262,10 +256,7 @@ pub async fn list(
     let st = state.clone();
     let view = state
         .db
-        .read(move |conn| {
-            let s = load_visible(conn, &user, id)?;
-            Ok(load(conn, &st.schemas, s)?.view())
-        })
+        .read(move |conn| crate::submissions::visible_view(conn, &st.schemas, &user, id))
         .await?;
     Ok(web::Json(view.evidence))
 }

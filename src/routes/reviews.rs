@@ -442,13 +442,7 @@ pub async fn verdict(
         .write(move |conn| {
             let s = reviewable(conn, &user, id)?;
             let r = own_review(conn, &user, &s)?;
-            let schema = st.schemas.get(
-                conn,
-                &s.schema_id,
-                &s.version,
-                Some(&s.schema_hash),
-                &s.industry_code,
-            )?;
+            let schema = st.schemas.of(conn, &s)?;
             if schema.criterion(&criterion).is_none() {
                 return Err(AppError::validation(
                     criterion.as_str(),

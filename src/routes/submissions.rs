@@ -286,9 +286,7 @@ pub async fn list(
         .db
         .read(move |conn| db::list_for_enterprise(conn, enterprise_id, after, limit))
         .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
+    let next_cursor = views::next_cursor(&rows, limit, |r| r.id);
     Ok(web::Json(views::Page {
         items: rows
             .into_iter()
@@ -328,12 +326,9 @@ pub async fn get(
     let st = state.clone();
     let view = state
         .db
-        .read(move |conn| {
-            let s = load_visible(conn, &user, id)?;
-            Ok(load(conn, &st.schemas, s)?.view())
-        })
+        .read(move |conn| crate::submissions::visible_view(conn, &st.schemas, &user, id))
         .await?;
-    let tag = format!("\"{}-{}\"", view.id, view.revision);
+    let tag = view.etag();
     Ok(with_etag(HttpResponse::Ok().json(view), tag))
 }
 
@@ -355,13 +350,7 @@ async fn save(
         .write(move |conn| {
             let s = load_editable(conn, &user, id)?;
             svc::check_precondition(if_match.as_ref(), &s)?;
-            let schema = st.schemas.get(
-                conn,
-                &s.schema_id,
-                &s.version,
-                Some(&s.schema_hash),
-                &s.industry_code,
-            )?;
+            let schema = st.schemas.of(conn, &s)?;
             let errors: Vec<FieldError> = items
                 .iter()
                 .filter_map(|(c, a)| check_answer(&schema, c, a).err())
@@ -579,7 +568,7 @@ async fn transition(
             Ok(load(conn, &st.schemas, s)?.view())
         })
         .await?;
-    let tag = format!("\"{}-{}\"", view.id, view.revision);
+    let tag = view.etag();
     Ok(with_etag(HttpResponse::Ok().json(view), tag))
 }
 
@@ -698,13 +687,7 @@ pub async fn upgrade(
                 .ok_or_else(|| {
                     AppError::validation("to", format!("{to} does not succeed {}", s.version))
                 })?;
-            let old = st.schemas.get(
-                conn,
-                &s.schema_id,
-                &s.version,
-                Some(&s.schema_hash),
-                &s.industry_code,
-            )?;
+            let old = st.schemas.of(conn, &s)?;
             let target_row =
                 schema_versions::find(conn, &s.schema_id, &to)?.ok_or(AppError::NotFound)?;
             let new = st.schemas.get(
@@ -754,7 +737,7 @@ pub async fn upgrade(
             Ok((plan, load(conn, &st.schemas, s)?.view()))
         })
         .await?;
-    let tag = format!("\"{}-{}\"", view.id, view.revision);
+    let tag = view.etag();
     Ok(with_etag(
         HttpResponse::Ok().json(Upgraded {
             plan,

@@ -115,9 +115,7 @@ pub async fn list(
         .db
         .read(move |conn| users::list(conn, role, after, limit))
         .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|r| r.id))
-        .flatten();
+    let next_cursor = views::next_cursor(&rows, limit, |r| r.id);
     Ok(web::Json(views::Page {
         items: rows.into_iter().map(Into::into).collect(),
         next_cursor,
