@@ -128,6 +128,10 @@ pub struct Settings {
     #[arg(long, env = "CSR_LOGIN_WINDOW_SECS", default_value_t = 900)]
     pub login_window_secs: i64,
 
+    /// Statistics hide groups of fewer enterprises than this (never below 5).
+    #[arg(long, env = "CSR_STATS_MIN_GROUP", default_value_t = 5)]
+    pub stats_min_group: i64,
+
     /// Seconds between signed checkpoints of the audit log.
     #[arg(long, env = "CSR_AUDIT_CHECKPOINT_SECS", default_value_t = 300)]
     pub audit_checkpoint_secs: u64,
@@ -188,6 +192,9 @@ impl Settings {
             return Err(format!(
                 "argon2 parameters below the minimum (m={ARGON2_MIN_MEMORY_KIB} KiB, t={ARGON2_MIN_ITERATIONS}, p={ARGON2_MIN_PARALLELISM})"
             ));
+        }
+        if self.stats_min_group < crate::domain::stats::MIN_GROUP {
+            return Err("CSR_STATS_MIN_GROUP cannot be below 5".into());
         }
         if self.db_pool_size == 0 {
             return Err("CSR_DB_POOL_SIZE must be at least 1".into());

@@ -17,6 +17,7 @@ pub mod reports;
 pub mod routes;
 pub mod schemas;
 pub mod startup;
+pub mod stats;
 pub mod submissions;
 pub mod telemetry;
 pub mod views;

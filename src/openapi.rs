@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "evidence", description = "Evidence files attached to criteria"),
         (name = "reviews", description = "The association's review of submissions"),
         (name = "certificates", description = "Certificate status changes"),
+        (name = "stats", description = "Adoption statistics, with small groups suppressed"),
         (name = "audit", description = "Integrity of the audit log"),
         (name = "public", description = "No login: verification of certificates and keys"),
         (name = "reference", description = "GB/T 4754 industries and GB/T 2260 regions"),

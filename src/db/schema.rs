@@ -247,6 +247,16 @@ diesel::table! {
 diesel::joinable!(submissions -> enterprises (enterprise_id));
 diesel::joinable!(certificates -> enterprises (enterprise_id));
 
+diesel::table! {
+    stat_populations (industry, region) {
+        industry -> Text,
+        region -> Text,
+        population -> BigInt,
+        uploaded_by -> BigInt,
+        uploaded_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
@@ -264,5 +274,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviews,
     verdicts,
     certificates,
-    certificate_events
+    certificate_events,
+    stat_populations
 );

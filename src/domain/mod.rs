@@ -9,6 +9,7 @@ pub mod enterprise;
 pub mod role;
 pub mod schema;
 pub mod scoring;
+pub mod stats;
 pub mod user;
 
 pub use credit_code::CreditCode;

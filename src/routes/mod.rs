@@ -12,6 +12,7 @@ pub mod reference;
 pub mod reports;
 pub mod reviews;
 pub mod schemas;
+pub mod stats;
 pub mod submissions;
 pub mod users;
 
@@ -86,7 +87,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(certificates::revoke)
                 .service(reports::certificate_pdf)
                 .service(certificates::public_get)
-                .service(certificates::public_list),
+                .service(certificates::public_list)
+                .service(stats::funnel)
+                .service(stats::levels)
+                .service(stats::populations),
         );
 }
 

@@ -17,5 +17,6 @@ mod readme;
 mod reports;
 mod reviews;
 mod schemas;
+mod stats;
 mod submissions;
 mod users;

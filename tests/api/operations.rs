@@ -107,6 +107,9 @@ async fn openapi_lists_every_route(b: Backend) {
         "GET /directory",
         "GET /api/v1/submissions/{id}/report.pdf",
         "GET /api/v1/public/certificates/{number}.pdf",
+        "GET /api/v1/stats/funnel",
+        "GET /api/v1/stats/levels",
+        "PUT /api/v1/stats/populations",
     ];
     expected.sort();
     assert_eq!(found, expected);

@@ -1,0 +1,629 @@
+//! Adoption statistics: the caller's scope, the selection (industry, region, period, schema
+//! version), grouped counts computed in the database, and suppression of small groups.
+//!
+//! Filter values reach SQL only after validation (GB/T 4754 codes are a letter and digits,
+//! GB/T 2260 prefixes digits, dates and versions checked), which is what lets the grouped
+//! queries be written as SQL text for both backends.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::db::AnyConnection;
+use crate::domain::stats::{suppress, total_shown};
+use crate::domain::{IndustryCode, RegionCode, Role};
+use crate::error::{AppError, AppResult};
+
+/// How rows are grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupBy {
+    None,
+    /// GB/T 4754 section letter.
+    Section,
+    /// GB/T 4754 division (letter and two digits).
+    Division,
+    /// GB/T 2260 province (two digits).
+    Province,
+}
+
+impl GroupBy {
+    pub fn parse(s: Option<&str>) -> AppResult<Self> {
+        match s.unwrap_or("none") {
+            "none" => Ok(Self::None),
+            "section" => Ok(Self::Section),
+            "division" | "industry" => Ok(Self::Division),
+            "province" => Ok(Self::Province),
+            _ => Err(AppError::validation(
+                "group_by",
+                "must be none, section, division or province",
+            )),
+        }
+    }
+
+    /// The GROUP BY clause (none at all for totals: PostgreSQL refuses constants there), with
+    /// `extra` grouping columns appended.
+    fn group_sql(self, extra: &str) -> String {
+        let mut cols: Vec<&str> = Vec::new();
+        if self != Self::None {
+            cols.push(self.key_sql());
+        }
+        if !extra.is_empty() {
+            cols.push(extra);
+        }
+        if cols.is_empty() {
+            String::new()
+        } else {
+            format!(" GROUP BY {}", cols.join(", "))
+        }
+    }
+
+    fn key_sql(self) -> &'static str {
+        match self {
+            Self::None => "''",
+            Self::Section => "substr(e.industry_code, 1, 1)",
+            Self::Division => "substr(e.industry_code, 1, 3)",
+            Self::Province => "substr(e.region_code, 1, 2)",
+        }
+    }
+}
+
+/// A validated selection within the caller's scope.
+#[derive(Debug, Clone)]
+pub struct Selection {
+    /// Industry prefixes any of which an enterprise must match (the caller's scope, narrowed by
+    /// the filter); empty means all industries.
+    pub industries: Vec<String>,
+    pub region: Option<String>,
+    /// Submissions submitted in [from, to).
+    pub period: Option<(NaiveDate, NaiveDate)>,
+    pub version: Option<String>,
+    pub group_by: GroupBy,
+}
+
+/// Parses `2026`, `2026Q3` or `2026-01-01..2026-07-01`.
+pub fn parse_period(s: &str) -> Result<(NaiveDate, NaiveDate), String> {
+    let bad =
+        || "use a year (2026), a quarter (2026Q3) or a range (2026-01-01..2026-07-01)".to_owned();
+    if let Some((a, b)) = s.split_once("..") {
+        let a = NaiveDate::parse_from_str(a, "%Y-%m-%d").map_err(|_| bad())?;
+        let b = NaiveDate::parse_from_str(b, "%Y-%m-%d").map_err(|_| bad())?;
+        return if a < b { Ok((a, b)) } else { Err(bad()) };
+    }
+    let (year, quarter) = match s.split_once(['Q', 'q']) {
+        Some((y, q)) => (y, Some(q.parse::<u32>().map_err(|_| bad())?)),
+        None => (s, None),
+    };
+    let year: i32 = year.parse().map_err(|_| bad())?;
+    if !(2000..=2100).contains(&year) {
+        return Err(bad());
+    }
+    let (m0, m1) = match quarter {
+        None => (1, 13),
+        Some(q @ 1..=4) => (q * 3 - 2, q * 3 + 1),
+        Some(_) => return Err(bad()),
+    };
+    let start = NaiveDate::from_ymd_opt(year, m0, 1).ok_or_else(bad)?;
+    let end = if m1 == 13 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, m1, 1)
+    }
+    .ok_or_else(bad)?;
+    Ok((start, end))
+}
+
+/// Builds the selection, refusing filters outside the caller's scope (403).
+pub fn selection(
+    user: &AuthUser,
+    industry: Option<&str>,
+    region: Option<&str>,
+    period: Option<&str>,
+    version: Option<&str>,
+    group_by: Option<&str>,
+) -> AppResult<Selection> {
+    let industry = industry
+        .filter(|s| !s.is_empty())
+        .map(IndustryCode::parse)
+        .transpose()
+        .map_err(|e| AppError::validation("industry", e))?
+        .map(|c| c.as_str().to_owned());
+    let region = region
+        .filter(|s| !s.is_empty())
+        .map(RegionCode::parse_prefix)
+        .transpose()
+        .map_err(|e| AppError::validation("region", e))?;
+    let period = period
+        .filter(|s| !s.is_empty())
+        .map(parse_period)
+        .transpose()
+        .map_err(|e| AppError::validation("period", e))?;
+    let version = version.filter(|s| !s.is_empty()).map(str::to_owned);
+    if let Some(v) = &version
+        && !v
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    {
+        return Err(AppError::validation("version", "not a version label"));
+    }
+    let group_by = GroupBy::parse(group_by)?;
+
+    let industries = match user.role {
+        Role::Admin => industry.into_iter().collect(),
+        Role::Reviewer => {
+            if let (Some(scope), Some(r)) = (&user.region_scope, &region)
+                && !r.starts_with(scope.as_str())
+            {
+                return Err(AppError::Forbidden(
+                    "that region is outside your association's scope".into(),
+                ));
+            }
+            industry.into_iter().collect()
+        }
+        Role::IndustryBody => match &industry {
+            Some(i) => {
+                if !user
+                    .industry_scopes
+                    .iter()
+                    .any(|s| i.starts_with(s.as_str()))
+                {
+                    return Err(AppError::Forbidden(
+                        "that industry is outside your scope".into(),
+                    ));
+                }
+                vec![i.clone()]
+            }
+            None => user.industry_scopes.clone(),
+        },
+        _ => {
+            return Err(AppError::Forbidden(
+                "statistics are for associations and industry bodies".into(),
+            ));
+        }
+    };
+    // A regional reviewer's statistics cover their region.
+    let region = match (user.role, &user.region_scope, region) {
+        (Role::Reviewer, Some(scope), None) => Some(scope.clone()),
+        (_, _, r) => r,
+    };
+    Ok(Selection {
+        industries,
+        region,
+        period,
+        version,
+        group_by,
+    })
+}
+
+impl Selection {
+    /// WHERE conditions on the enterprise `e`.
+    fn enterprise_where(&self) -> String {
+        let mut parts = vec!["1 = 1".to_owned()];
+        if !self.industries.is_empty() {
+            let any: Vec<String> = self
+                .industries
+                .iter()
+                .map(|p| format!("e.industry_code LIKE '{p}%'"))
+                .collect();
+            parts.push(format!("({})", any.join(" OR ")));
+        }
+        if let Some(r) = &self.region {
+            parts.push(format!("e.region_code LIKE '{r}%'"));
+        }
+        parts.join(" AND ")
+    }
+
+    fn submission_where(&self) -> String {
+        let mut parts = vec![
+            "s.status IN ('submitted', 'under_review', 'approved', 'returned', 'rejected')"
+                .to_owned(),
+        ];
+        if let Some((a, b)) = self.period {
+            parts.push(format!(
+                "s.submitted_at >= '{a} 00:00:00' AND s.submitted_at < '{b} 00:00:00'"
+            ));
+        }
+        if let Some(v) = &self.version {
+            parts.push(format!("s.version = '{v}'"));
+        }
+        parts.join(" AND ")
+    }
+}
+
+#[derive(QueryableByName)]
+struct GroupCount {
+    #[diesel(sql_type = Text)]
+    grp: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName)]
+struct GroupLevelCount {
+    #[diesel(sql_type = Text)]
+    grp: String,
+    #[diesel(sql_type = Text)]
+    level: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+fn grouped(conn: &mut AnyConnection, sql: String) -> AppResult<BTreeMap<String, i64>> {
+    let rows: Vec<GroupCount> = diesel::sql_query(sql).load(conn)?;
+    Ok(rows.into_iter().map(|r| (r.grp, r.n)).collect())
+}
+
+/// A figure that may be suppressed: `value` is `null` and `suppressed` true for small groups.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, ToSchema)]
+pub struct Figure {
+    pub value: Option<f64>,
+    pub suppressed: bool,
+}
+
+impl Figure {
+    fn shown(v: f64) -> Self {
+        Self {
+            value: Some(v),
+            suppressed: false,
+        }
+    }
+
+    fn hidden() -> Self {
+        Self {
+            value: None,
+            suppressed: true,
+        }
+    }
+
+    fn of(v: f64, hide: bool) -> Self {
+        if hide { Self::hidden() } else { Self::shown(v) }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct FunnelRow {
+    /// The group: industry section or division, province code, or `total`.
+    pub group: String,
+    pub registered: Figure,
+    pub self_assessed: Figure,
+    pub certified: Figure,
+    pub expiring_90_days: Figure,
+    /// Active certificates per enterprise of the uploaded population, where one matches.
+    pub adoption_rate: Figure,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Funnel {
+    pub rows: Vec<FunnelRow>,
+    pub total: FunnelRow,
+    /// Groups smaller than this are suppressed.
+    pub min_group: i64,
+}
+
+/// The adoption funnel of the selection, grouped, with small groups suppressed.
+pub fn funnel(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+    today: NaiveDate,
+    k: i64,
+) -> AppResult<Funnel> {
+    let key = sel.group_by.key_sql();
+    let group = sel.group_by.group_sql("");
+    let ew = sel.enterprise_where();
+    let registered = grouped(
+        conn,
+        format!("SELECT {key} AS grp, COUNT(*) AS n FROM enterprises e WHERE {ew}{group}"),
+    )?;
+    let assessed = grouped(
+        conn,
+        format!(
+            "SELECT {key} AS grp, COUNT(DISTINCT e.id) AS n FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
+             WHERE {ew} AND {}{group}",
+            sel.submission_where()
+        ),
+    )?;
+    let soon = today + chrono::Duration::days(90);
+    let certified = grouped(
+        conn,
+        format!(
+            "SELECT {key} AS grp, COUNT(DISTINCT e.id) AS n FROM certificates c JOIN enterprises e ON e.id = c.enterprise_id \
+             WHERE {ew} AND c.status = 'active' AND c.expires_on >= '{today}'{group}"
+        ),
+    )?;
+    let expiring = grouped(
+        conn,
+        format!(
+            "SELECT {key} AS grp, COUNT(DISTINCT e.id) AS n FROM certificates c JOIN enterprises e ON e.id = c.enterprise_id \
+             WHERE {ew} AND c.status = 'active' AND c.expires_on >= '{today}' AND c.expires_on <= '{soon}'{group}"
+        ),
+    )?;
+    let populations = populations(conn)?;
+    let region_key = sel.region.clone().unwrap_or_default();
+    let population_of = |industry: &str| {
+        populations
+            .iter()
+            .find(|(i, r, _)| i == industry && *r == region_key)
+            .map(|(.., n)| *n)
+    };
+
+    let groups: Vec<String> = registered.keys().cloned().collect();
+    let sizes: Vec<i64> = groups.iter().map(|g| registered[g]).collect();
+    let hidden = if sel.group_by == GroupBy::None {
+        vec![false; groups.len()]
+    } else {
+        suppress(&sizes, k)
+    };
+    let get = |m: &BTreeMap<String, i64>, g: &str| m.get(g).copied().unwrap_or(0) as f64;
+    let row = |g: &str, hide: bool, population: Option<i64>| {
+        let certified_n = get(&certified, g);
+        FunnelRow {
+            group: if g.is_empty() {
+                "total".into()
+            } else {
+                g.to_owned()
+            },
+            registered: Figure::of(get(&registered, g), hide),
+            self_assessed: Figure::of(get(&assessed, g), hide),
+            certified: Figure::of(certified_n, hide),
+            expiring_90_days: Figure::of(get(&expiring, g), hide),
+            adoption_rate: match population {
+                Some(p) if p > 0 && !hide => {
+                    Figure::shown((certified_n / p as f64 * 10_000.0).round() / 10_000.0)
+                }
+                _ => Figure::hidden(),
+            },
+        }
+    };
+    let rows = if sel.group_by == GroupBy::None {
+        Vec::new()
+    } else {
+        groups
+            .iter()
+            .zip(&hidden)
+            .map(|(g, h)| {
+                let population = matches!(sel.group_by, GroupBy::Section | GroupBy::Division)
+                    .then(|| population_of(g))
+                    .flatten();
+                row(g, *h, population)
+            })
+            .collect()
+    };
+    let total_size: i64 = sizes.iter().sum();
+    let sum = |m: &BTreeMap<String, i64>| m.values().sum::<i64>() as f64;
+    let total_population = match sel.industries.as_slice() {
+        [one] => population_of(one),
+        _ => None,
+    };
+    let hide_total = !total_shown(total_size, k);
+    let total_certified = sum(&certified);
+    let total = FunnelRow {
+        group: "total".into(),
+        registered: Figure::of(total_size as f64, hide_total),
+        self_assessed: Figure::of(sum(&assessed), hide_total),
+        certified: Figure::of(total_certified, hide_total),
+        expiring_90_days: Figure::of(sum(&expiring), hide_total),
+        adoption_rate: match total_population {
+            Some(p) if p > 0 && !hide_total => {
+                Figure::shown((total_certified / p as f64 * 10_000.0).round() / 10_000.0)
+            }
+            _ => Figure::hidden(),
+        },
+    };
+    Ok(Funnel {
+        rows,
+        total,
+        min_group: k,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct LevelRow {
+    pub group: String,
+    /// Active certificates by level id.
+    pub levels: BTreeMap<String, Figure>,
+}
+
+/// Active certificates by level, per group; a group is shown only when at least `k`
+/// enterprises hold its certificates.
+pub fn levels(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+    today: NaiveDate,
+    k: i64,
+) -> AppResult<Vec<LevelRow>> {
+    let key = sel.group_by.key_sql();
+    let group = sel.group_by.group_sql("c.level");
+    let ew = sel.enterprise_where();
+    let rows: Vec<GroupLevelCount> = diesel::sql_query(format!(
+        "SELECT {key} AS grp, c.level AS level, COUNT(DISTINCT e.id) AS n FROM certificates c \
+         JOIN enterprises e ON e.id = c.enterprise_id \
+         WHERE {ew} AND c.status = 'active' AND c.expires_on >= '{today}'{group}"
+    ))
+    .load(conn)?;
+    let mut by_group: BTreeMap<String, BTreeMap<String, i64>> = BTreeMap::new();
+    for r in rows {
+        by_group.entry(r.grp).or_default().insert(r.level, r.n);
+    }
+    let groups: Vec<String> = by_group.keys().cloned().collect();
+    let sizes: Vec<i64> = groups.iter().map(|g| by_group[g].values().sum()).collect();
+    let hidden_groups = suppress(&sizes, k);
+    Ok(groups
+        .into_iter()
+        .zip(hidden_groups)
+        .map(|(g, hide_group)| {
+            let counts = &by_group[&g];
+            // Within a group, levels are cells of a row whose total is shown: suppress them too.
+            let level_ids: Vec<&String> = counts.keys().collect();
+            let level_sizes: Vec<i64> = level_ids.iter().map(|l| counts[*l]).collect();
+            let hidden_levels = suppress(&level_sizes, k);
+            LevelRow {
+                group: if g.is_empty() {
+                    "total".into()
+                } else {
+                    g.clone()
+                },
+                levels: level_ids
+                    .into_iter()
+                    .zip(level_sizes.iter().zip(hidden_levels))
+                    .map(|(l, (n, h))| (l.clone(), Figure::of(*n as f64, h || hide_group)))
+                    .collect(),
+            }
+        })
+        .collect())
+}
+
+/// (industry, region, population) rows.
+pub fn populations(conn: &mut AnyConnection) -> AppResult<Vec<(String, String, i64)>> {
+    use crate::db::schema::stat_populations::dsl as p;
+    Ok(p::stat_populations
+        .select((p::industry, p::region, p::population))
+        .load(conn)?)
+}
+
+/// Parses population CSV: `industry,region,count` per line (a header line is allowed; region
+/// may be empty for the whole country).
+pub fn parse_populations(user: &AuthUser, text: &str) -> AppResult<Vec<(String, String, i64)>> {
+    let mut rows = Vec::new();
+    let mut errors = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || (i == 0 && line.to_ascii_lowercase().starts_with("industry")) {
+            continue;
+        }
+        let field = |n: usize| format!("line {}", n + 1);
+        let cols: Vec<&str> = line.split(',').map(str::trim).collect();
+        let [industry, region, count] = cols.as_slice() else {
+            errors.push(crate::error::FieldError::new(
+                field(i),
+                "expected industry,region,count",
+            ));
+            continue;
+        };
+        let industry = match IndustryCode::parse(industry) {
+            Ok(c) => c.as_str().to_owned(),
+            Err(e) => {
+                errors.push(crate::error::FieldError::new(
+                    field(i),
+                    format!("industry: {e}"),
+                ));
+                continue;
+            }
+        };
+        if user.role == Role::IndustryBody
+            && !user
+                .industry_scopes
+                .iter()
+                .any(|s| industry.starts_with(s.as_str()))
+        {
+            return Err(AppError::Forbidden(format!(
+                "{industry} is outside your scope"
+            )));
+        }
+        let region = if region.is_empty() {
+            String::new()
+        } else {
+            match RegionCode::parse_prefix(region) {
+                Ok(r) => r,
+                Err(e) => {
+                    errors.push(crate::error::FieldError::new(
+                        field(i),
+                        format!("region: {e}"),
+                    ));
+                    continue;
+                }
+            }
+        };
+        match count.parse::<i64>() {
+            Ok(n) if n >= 0 => rows.push((industry, region, n)),
+            _ => errors.push(crate::error::FieldError::new(
+                field(i),
+                "count must be a whole number",
+            )),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    if rows.is_empty() {
+        return Err(AppError::validation("body", "no rows"));
+    }
+    Ok(rows)
+}
+
+pub fn save_populations(
+    conn: &mut AnyConnection,
+    user: i64,
+    rows: &[(String, String, i64)],
+) -> AppResult<()> {
+    use crate::db::schema::stat_populations::dsl as p;
+    let at = crate::db::now();
+    for (industry, region, n) in rows {
+        diesel::delete(p::stat_populations.find((industry, region))).execute(conn)?;
+        diesel::insert_into(p::stat_populations)
+            .values((
+                p::industry.eq(industry),
+                p::region.eq(region),
+                p::population.eq(n),
+                p::uploaded_by.eq(user),
+                p::uploaded_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Current quarter label, e.g. `2026Q4`.
+pub fn quarter_of(d: NaiveDate) -> String {
+    format!("{}Q{}", d.year(), (d.month() - 1) / 3 + 1)
+}
+
+/// CSV with a header, quoting where needed.
+pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out = header
+        .iter()
+        .map(|h| quote(h))
+        .collect::<Vec<_>>()
+        .join(",");
+    out.push('\n');
+    for r in rows {
+        out.push_str(&r.iter().map(|c| quote(c)).collect::<Vec<_>>().join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        let d = |y, m, dd| NaiveDate::from_ymd_opt(y, m, dd).unwrap_or_default();
+        assert_eq!(parse_period("2026"), Ok((d(2026, 1, 1), d(2027, 1, 1))));
+        assert_eq!(parse_period("2026Q4"), Ok((d(2026, 10, 1), d(2027, 1, 1))));
+        assert_eq!(parse_period("2026Q2"), Ok((d(2026, 4, 1), d(2026, 7, 1))));
+        assert!(parse_period("2026Q5").is_err());
+        assert!(parse_period("2026-07-01..2026-01-01").is_err());
+        assert!(parse_period("'; DROP TABLE x").is_err());
+        assert_eq!(quarter_of(d(2026, 11, 28)), "2026Q4");
+    }
+
+    #[test]
+    fn csv_quotes() {
+        assert_eq!(
+            csv(&["a", "b"], &[vec!["x,y".into(), "1".into()]]),
+            "a,b\n\"x,y\",1\n"
+        );
+    }
+}

@@ -1,0 +1,254 @@
+//! Adoption statistics on a small fixed data set: each figure against hand-computed values,
+//! scoping, suppression (complementary included) and CSV output.
+
+use actix_web::http::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp, approve, spawn_app, submitted};
+
+backend_tests!(funnel_levels_scope_and_suppression);
+
+/// 8 enterprises in C13 (Guangdong), 6 in C14 (Zhejiang), 3 in C27 (Beijing); five C14 and one
+/// C27 self-assessments submitted; two C14 certificates, one expiring within 90 days.
+async fn fixture(app: &TestApp) {
+    for _ in 0..8 {
+        app.enterprise_with(json!({ "industry_code": "C1310", "region_code": "440106" }))
+            .await;
+    }
+    let (_, reviewer) = app.staff("reviewer", json!({})).await;
+    for i in 0..6 {
+        let e = app
+            .enterprise_with(json!({ "industry_code": "C1491", "region_code": "330106" }))
+            .await;
+        if i < 5 {
+            let id = submitted(app, &e, "C1491", 2).await;
+            if i < 2 {
+                approve(app, &reviewer, id).await;
+            }
+        }
+    }
+    for i in 0..3 {
+        let e = app
+            .enterprise_with(json!({ "industry_code": "C2710", "region_code": "110101" }))
+            .await;
+        if i == 0 {
+            submitted(app, &e, "C2710", 2).await;
+        }
+    }
+    let soon = (chrono::Utc::now().date_naive() + chrono::Duration::days(30)).to_string();
+    app.state
+        .db
+        .write(move |conn| {
+            use csr_assess::db::schema::certificates::dsl::*;
+            use diesel::prelude::*;
+            diesel::update(certificates.filter(id.eq(1)))
+                .set(expires_on.eq(soon))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+fn fig(v: &Value) -> Option<f64> {
+    v["value"].as_f64()
+}
+
+async fn funnel_levels_scope_and_suppression(b: Backend) {
+    let app = spawn_app(b).await;
+    fixture(&app).await;
+    let admin = app.admin_token().await;
+
+    // The whole country.
+    let f = app.get("/api/v1/stats/funnel", Some(&admin)).await.json();
+    let t = &f["total"];
+    assert_eq!(
+        (
+            fig(&t["registered"]),
+            fig(&t["self_assessed"]),
+            fig(&t["certified"]),
+            fig(&t["expiring_90_days"])
+        ),
+        (Some(17.0), Some(6.0), Some(2.0), Some(1.0)),
+        "{f}"
+    );
+    assert_eq!(f["min_group"], 5);
+
+    // By division: C27 (3) is suppressed, and so is the smallest other row (C14, 6), or C27
+    // could be computed from the total.
+    let f = app
+        .get("/api/v1/stats/funnel?group_by=division", Some(&admin))
+        .await
+        .json();
+    let rows: Vec<&Value> = f["rows"].as_array().unwrap().iter().collect();
+    let row = |g: &str| rows.iter().find(|r| r["group"] == g).copied().unwrap();
+    assert_eq!(fig(&row("C13")["registered"]), Some(8.0));
+    assert_eq!(fig(&row("C13")["self_assessed"]), Some(0.0));
+    for g in ["C14", "C27"] {
+        assert_eq!(row(g)["registered"]["suppressed"], true, "{g}");
+        assert!(row(g)["registered"]["value"].is_null());
+    }
+    // By province the same holds: Beijing (3) and Zhejiang (6) hidden, Guangdong shown.
+    let f = app
+        .get("/api/v1/stats/funnel?group_by=province", Some(&admin))
+        .await
+        .json();
+    let shown: Vec<&str> = f["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["registered"]["suppressed"] == false)
+        .map(|r| r["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(shown, ["44"]);
+
+    // An industry body for C14 sees C14 only, in every form.
+    let (_, body) = app
+        .staff("industry_body", json!({ "industry_scopes": ["C14"] }))
+        .await;
+    let f = app
+        .get("/api/v1/stats/funnel?group_by=division", Some(&body))
+        .await
+        .json();
+    let groups: Vec<&str> = f["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["group"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["C14"]);
+    let t = &f["total"];
+    assert_eq!(
+        (
+            fig(&t["registered"]),
+            fig(&t["self_assessed"]),
+            fig(&t["certified"])
+        ),
+        (Some(6.0), Some(5.0), Some(2.0))
+    );
+    app.get("/api/v1/stats/funnel?industry=C27", Some(&body))
+        .await
+        .problem(403, "forbidden");
+    app.get("/api/v1/stats/levels?industry=C2710", Some(&body))
+        .await
+        .problem(403, "forbidden");
+    app.get("/api/v1/stats/funnel?industry=C", Some(&body))
+        .await
+        .problem(403, "forbidden");
+    let levels = app
+        .get("/api/v1/stats/levels?group_by=division", Some(&body))
+        .await
+        .json();
+    assert!(
+        levels
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["group"] == "C14"),
+        "{levels}"
+    );
+    // Two certificates are too few to show.
+    assert_eq!(levels[0]["levels"]["good"]["suppressed"], true, "{levels}");
+
+    // Adoption rate against an uploaded population.
+    let csv = "industry,region,count\nC14,,12\n";
+    let res = app
+        .request(
+            Method::PUT,
+            "/api/v1/stats/populations",
+            Some(&body),
+            Some(("text/csv", csv.as_bytes().to_vec())),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let f = app
+        .get("/api/v1/stats/funnel?industry=C14", Some(&body))
+        .await
+        .json();
+    assert_eq!(fig(&f["total"]["adoption_rate"]), Some(0.1667));
+    let res = app
+        .request(
+            Method::PUT,
+            "/api/v1/stats/populations",
+            Some(&body),
+            Some(("text/csv", b"C27,,5\n".to_vec())),
+            &[],
+        )
+        .await;
+    res.problem(403, "forbidden");
+    let res = app
+        .request(
+            Method::PUT,
+            "/api/v1/stats/populations",
+            Some(&body),
+            Some(("text/csv", b"C14,99,x\n".to_vec())),
+            &[],
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["line 1"]);
+
+    // Filters: period and version narrow the self-assessments.
+    let f = app
+        .get("/api/v1/stats/funnel?period=2001", Some(&admin))
+        .await
+        .json();
+    assert_eq!(fig(&f["total"]["self_assessed"]), Some(0.0));
+    let f = app
+        .get("/api/v1/stats/funnel?version=2024", Some(&admin))
+        .await
+        .json();
+    assert_eq!(fig(&f["total"]["self_assessed"]), Some(6.0));
+    app.get("/api/v1/stats/funnel?period=soon", Some(&admin))
+        .await
+        .invalid_fields();
+    app.get("/api/v1/stats/funnel?group_by=planet", Some(&admin))
+        .await
+        .invalid_fields();
+
+    // CSV parses, and says where a cell is suppressed.
+    let res = app
+        .get(
+            "/api/v1/stats/funnel?group_by=division&format=csv",
+            Some(&admin),
+        )
+        .await;
+    assert!(res.header("content-type").unwrap().starts_with("text/csv"));
+    let text = res.text();
+    let lines: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        lines[0],
+        [
+            "group",
+            "registered",
+            "self_assessed",
+            "certified",
+            "expiring_90_days",
+            "adoption_rate"
+        ]
+    );
+    assert!(lines.iter().all(|l| l.len() == 6));
+    assert!(lines.iter().any(|l| l[0] == "C27" && l[1] == "suppressed"));
+    assert_eq!(lines.last().unwrap()[..2], ["total", "17"]);
+    let by_accept = app
+        .request(
+            Method::GET,
+            "/api/v1/stats/levels",
+            Some(&admin),
+            None,
+            &[("accept", "text/csv")],
+        )
+        .await;
+    assert!(by_accept.text().starts_with("group,level,certificates"));
+
+    // No statistics for enterprises; no enterprise names anywhere.
+    let e = app.enterprise().await;
+    app.get("/api/v1/stats/funnel", Some(&e.token))
+        .await
+        .problem(403, "forbidden");
+    let all = app
+        .get("/api/v1/stats/funnel?group_by=division", Some(&admin))
+        .await
+        .text();
+    assert!(!all.contains("有限公司"));
+}
