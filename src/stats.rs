@@ -627,3 +627,260 @@ mod tests {
         );
     }
 }
+
+#[derive(QueryableByName)]
+struct GroupValue {
+    #[diesel(sql_type = Text)]
+    grp: String,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    v: f64,
+}
+
+#[derive(QueryableByName)]
+struct PassRow {
+    #[diesel(sql_type = Text)]
+    grp: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    passed: i64,
+}
+
+impl Selection {
+    /// Each enterprise's latest self-assessment in the selection.
+    fn latest_ids_sql(&self) -> String {
+        format!(
+            "SELECT MAX(s.id) FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
+             WHERE {} AND {} GROUP BY s.enterprise_id",
+            self.enterprise_where(),
+            self.submission_where()
+        )
+    }
+}
+
+/// Location figures of a set of scores, hidden below `k` enterprises.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Summary {
+    pub enterprises: Figure,
+    pub mean: Figure,
+    pub median: Figure,
+    pub q1: Figure,
+    pub q3: Figure,
+}
+
+/// Linear-interpolation quantile of sorted values.
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    let frac = pos - lo as f64;
+    sorted[lo] + (sorted[hi] - sorted[lo]) * frac
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+pub fn summary(mut values: Vec<f64>, k: i64) -> Summary {
+    values.sort_by(f64::total_cmp);
+    let n = values.len() as i64;
+    let hide = !total_shown(n, k) || n == 0;
+    let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
+    Summary {
+        enterprises: Figure::of(n as f64, !total_shown(n, k)),
+        mean: Figure::of(round2(mean), hide),
+        median: Figure::of(round2(quantile(&values, 0.5)), hide),
+        q1: Figure::of(round2(quantile(&values, 0.25)), hide),
+        q3: Figure::of(round2(quantile(&values, 0.75)), hide),
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Bucket {
+    /// Scores from `from` (inclusive) to `to` (exclusive; 100 is in the last bucket).
+    pub from: f64,
+    pub to: f64,
+    pub enterprises: Figure,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Distribution {
+    pub total: Summary,
+    pub themes: BTreeMap<String, Summary>,
+    pub histogram: Vec<Bucket>,
+    pub min_group: i64,
+}
+
+/// Score distribution of each enterprise's latest self-assessment in the selection.
+pub fn distribution(conn: &mut AnyConnection, sel: &Selection, k: i64) -> AppResult<Distribution> {
+    let ids = sel.latest_ids_sql();
+    let totals: Vec<GroupValue> = diesel::sql_query(format!(
+        "SELECT '' AS grp, s.score_total AS v FROM submissions s WHERE s.id IN ({ids}) AND s.score_total IS NOT NULL"
+    ))
+    .load(conn)?;
+    let themes: Vec<GroupValue> = diesel::sql_query(format!(
+        "SELECT t.theme_id AS grp, t.score AS v FROM submission_theme_scores t WHERE t.submission_id IN ({ids})"
+    ))
+    .load(conn)?;
+    let values: Vec<f64> = totals.iter().map(|r| r.v).collect();
+    let mut counts = [0i64; 10];
+    for v in &values {
+        counts[((v / 10.0).floor() as usize).min(9)] += 1;
+    }
+    let all_hidden = !total_shown(values.len() as i64, k);
+    let hidden = suppress(&counts, k);
+    let histogram = counts
+        .iter()
+        .zip(hidden)
+        .enumerate()
+        .map(|(i, (n, h))| Bucket {
+            from: i as f64 * 10.0,
+            to: (i as f64 + 1.0) * 10.0,
+            enterprises: Figure::of(*n as f64, h || all_hidden),
+        })
+        .collect();
+    let mut by_theme: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in themes {
+        by_theme.entry(r.grp).or_default().push(r.v);
+    }
+    Ok(Distribution {
+        total: summary(values, k),
+        themes: by_theme
+            .into_iter()
+            .map(|(t, v)| (t, summary(v, k)))
+            .collect(),
+        histogram,
+        min_group: k,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CriterionPassRate {
+    pub criterion_id: String,
+    /// Enterprises whose latest self-assessment scored the criterion.
+    pub enterprises: i64,
+    /// Share of them earning at least half of its weight.
+    pub pass_rate: f64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PassRates {
+    /// Lowest pass rates first: where training should go.
+    pub criteria: Vec<CriterionPassRate>,
+    /// Criteria left out because fewer than `min_group` enterprises scored them.
+    pub suppressed: usize,
+    pub min_group: i64,
+}
+
+/// The criteria with the lowest pass rates in the selection.
+pub fn pass_rates(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+    k: i64,
+    limit: usize,
+) -> AppResult<PassRates> {
+    let rows: Vec<PassRow> = diesel::sql_query(format!(
+        "SELECT r.criterion_id AS grp, COUNT(*) AS n, SUM(CASE WHEN r.fraction >= 0.5 THEN 1 ELSE 0 END) AS passed \
+         FROM submission_criterion_results r WHERE r.submission_id IN ({}) GROUP BY r.criterion_id",
+        sel.latest_ids_sql()
+    ))
+    .load(conn)?;
+    let k = k.max(crate::domain::stats::MIN_GROUP);
+    let suppressed = rows.iter().filter(|r| r.n < k).count();
+    let mut criteria: Vec<CriterionPassRate> = rows
+        .into_iter()
+        .filter(|r| r.n >= k)
+        .map(|r| CriterionPassRate {
+            criterion_id: r.grp,
+            enterprises: r.n,
+            pass_rate: (r.passed as f64 / r.n as f64 * 10_000.0).round() / 10_000.0,
+        })
+        .collect();
+    criteria.sort_by(|a, b| {
+        a.pass_rate
+            .total_cmp(&b.pass_rate)
+            .then(a.criterion_id.cmp(&b.criterion_id))
+    });
+    criteria.truncate(limit);
+    Ok(PassRates {
+        criteria,
+        suppressed,
+        min_group: k,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrendRow {
+    /// `2026Q4`.
+    pub quarter: String,
+    /// Enterprises that submitted a self-assessment in the quarter.
+    pub self_assessed: Figure,
+    pub mean_score: Figure,
+    /// Certificates issued in the quarter.
+    pub certified: Figure,
+}
+
+fn quarter_sql(conn: &AnyConnection, column: &str) -> String {
+    match conn {
+        AnyConnection::Sqlite(_) => format!(
+            "(strftime('%Y', {column}) || 'Q' || ((CAST(strftime('%m', {column}) AS INTEGER) + 2) / 3))"
+        ),
+        AnyConnection::Postgresql(_) => format!(
+            "(to_char(CAST({column} AS TIMESTAMP), 'YYYY') || 'Q' || to_char(CAST({column} AS TIMESTAMP), 'Q'))"
+        ),
+    }
+}
+
+/// Self-assessments, mean score and certificates by quarter.
+pub fn trends(conn: &mut AnyConnection, sel: &Selection, k: i64) -> AppResult<Vec<TrendRow>> {
+    let (ew, sw) = (sel.enterprise_where(), sel.submission_where());
+    let q = quarter_sql(conn, "s.submitted_at");
+    let assessed = grouped(
+        conn,
+        format!(
+            "SELECT {q} AS grp, COUNT(DISTINCT s.enterprise_id) AS n FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
+             WHERE {ew} AND {sw} GROUP BY {q}"
+        ),
+    )?;
+    let means: Vec<GroupValue> = diesel::sql_query(format!(
+        "SELECT {q} AS grp, AVG(s.score_total) AS v FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
+         WHERE {ew} AND {sw} AND s.score_total IS NOT NULL GROUP BY {q}"
+    ))
+    .load(conn)?;
+    let cq = quarter_sql(conn, "c.issued_on");
+    let certified = grouped(
+        conn,
+        format!(
+            "SELECT {cq} AS grp, COUNT(DISTINCT c.enterprise_id) AS n FROM certificates c JOIN enterprises e ON e.id = c.enterprise_id \
+             WHERE {ew} GROUP BY {cq}"
+        ),
+    )?;
+    let mut quarters: Vec<String> = assessed.keys().chain(certified.keys()).cloned().collect();
+    quarters.sort();
+    quarters.dedup();
+    let sizes: Vec<i64> = quarters
+        .iter()
+        .map(|q| assessed.get(q).copied().unwrap_or(0))
+        .collect();
+    let hidden = suppress(&sizes, k);
+    let cert_sizes: Vec<i64> = quarters
+        .iter()
+        .map(|q| certified.get(q).copied().unwrap_or(0))
+        .collect();
+    let cert_hidden = suppress(&cert_sizes, k);
+    Ok(quarters
+        .iter()
+        .enumerate()
+        .map(|(i, q)| TrendRow {
+            quarter: q.clone(),
+            self_assessed: Figure::of(sizes[i] as f64, hidden[i]),
+            mean_score: match means.iter().find(|m| &m.grp == q) {
+                Some(m) if !hidden[i] && sizes[i] >= k => Figure::shown(round2(m.v)),
+                _ => Figure::hidden(),
+            },
+            certified: Figure::of(cert_sizes[i] as f64, cert_hidden[i]),
+        })
+        .collect())
+}

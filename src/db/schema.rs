@@ -257,6 +257,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    submission_theme_scores (submission_id, theme_id) {
+        submission_id -> BigInt,
+        theme_id -> Text,
+        score -> Double,
+    }
+}
+
+diesel::table! {
+    submission_criterion_results (submission_id, criterion_id) {
+        submission_id -> BigInt,
+        criterion_id -> Text,
+        fraction -> Double,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
@@ -275,5 +291,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     verdicts,
     certificates,
     certificate_events,
-    stat_populations
+    stat_populations,
+    submission_theme_scores,
+    submission_criterion_results
 );

@@ -103,6 +103,54 @@ pub fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> AppResult<
     Ok(())
 }
 
+/// Records the theme scores and criterion results of a submitted self-assessment (replacing
+/// those of an earlier submission of it) for the statistics.
+pub fn record_results(
+    conn: &mut AnyConnection,
+    id: i64,
+    score: &crate::domain::scoring::Score,
+) -> AppResult<()> {
+    use super::schema::{submission_criterion_results as scr, submission_theme_scores as sts};
+    diesel::delete(sts::table.filter(sts::submission_id.eq(id))).execute(conn)?;
+    diesel::delete(scr::table.filter(scr::submission_id.eq(id))).execute(conn)?;
+    let themes: Vec<_> = score
+        .themes
+        .iter()
+        .filter(|t| t.applicable)
+        .map(|t| {
+            (
+                sts::submission_id.eq(id),
+                sts::theme_id.eq(&t.id),
+                sts::score.eq(t.score),
+            )
+        })
+        .collect();
+    // Multi-row inserts have no multi-backend form: run them on the concrete connection.
+    let insert = diesel::insert_into(sts::table).values(&themes);
+    match conn {
+        AnyConnection::Sqlite(c) => insert.execute(c)?,
+        AnyConnection::Postgresql(c) => insert.execute(c)?,
+    };
+    let criteria: Vec<_> = score
+        .explanation
+        .iter()
+        .filter(|e| e.effective_weight > 0.0)
+        .map(|e| {
+            (
+                scr::submission_id.eq(id),
+                scr::criterion_id.eq(&e.id),
+                scr::fraction.eq(e.fraction),
+            )
+        })
+        .collect();
+    let insert = diesel::insert_into(scr::table).values(&criteria);
+    match conn {
+        AnyConnection::Sqlite(c) => insert.execute(c)?,
+        AnyConnection::Postgresql(c) => insert.execute(c)?,
+    };
+    Ok(())
+}
+
 pub fn mark_submitted(conn: &mut AnyConnection, id: i64, total: f64, level: &str) -> AppResult<()> {
     diesel::update(submissions::table.find(id))
         .set((

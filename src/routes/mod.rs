@@ -90,6 +90,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(certificates::public_list)
                 .service(stats::funnel)
                 .service(stats::levels)
+                .service(stats::scores)
+                .service(stats::criteria)
+                .service(stats::trends)
                 .service(stats::populations),
         );
 }

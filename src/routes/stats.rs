@@ -233,3 +233,154 @@ pub async fn populations(
         .await?;
     Ok(HttpResponse::Ok().json(PopulationsSaved { rows: n }))
 }
+
+/// Score distribution of each enterprise's latest self-assessment: mean, median and quartiles
+/// of the total and of each theme, and a histogram of the total.
+#[utoipa::path(
+    tag = "stats",
+    params(StatsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = stats::Distribution),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stats/scores")]
+pub async fn scores(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    query: web::Query<StatsQuery>,
+) -> AppResult<HttpResponse> {
+    let sel = selection(&user, &query)?;
+    let csv = wants_csv(&req, query.format.as_deref())?;
+    let k = state.settings.stats_min_group;
+    let d = state
+        .db
+        .read(move |conn| stats::distribution(conn, &sel, k))
+        .await?;
+    if csv {
+        let summary_row = |name: &str, s: &stats::Summary| {
+            vec![
+                name.to_owned(),
+                cell(&s.enterprises),
+                cell(&s.mean),
+                cell(&s.median),
+                cell(&s.q1),
+                cell(&s.q3),
+            ]
+        };
+        let rows: Vec<Vec<String>> = std::iter::once(summary_row("total", &d.total))
+            .chain(d.themes.iter().map(|(t, s)| summary_row(t, s)))
+            .collect();
+        return Ok(csv_response(
+            stats::csv(
+                &["scope", "enterprises", "mean", "median", "q1", "q3"],
+                &rows,
+            ),
+            "scores",
+        ));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(d))
+}
+
+/// The criteria with the lowest pass rates (share of enterprises earning at least half of the
+/// criterion's weight): where training should go.
+#[utoipa::path(
+    tag = "stats",
+    params(StatsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = stats::PassRates),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stats/criteria")]
+pub async fn criteria(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    query: web::Query<StatsQuery>,
+) -> AppResult<HttpResponse> {
+    let sel = selection(&user, &query)?;
+    let csv = wants_csv(&req, query.format.as_deref())?;
+    let k = state.settings.stats_min_group;
+    let p = state
+        .db
+        .read(move |conn| stats::pass_rates(conn, &sel, k, 10))
+        .await?;
+    if csv {
+        let rows: Vec<Vec<String>> = p
+            .criteria
+            .iter()
+            .map(|c| {
+                vec![
+                    c.criterion_id.clone(),
+                    c.enterprises.to_string(),
+                    c.pass_rate.to_string(),
+                ]
+            })
+            .collect();
+        return Ok(csv_response(
+            stats::csv(&["criterion", "enterprises", "pass_rate"], &rows),
+            "criteria",
+        ));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(p))
+}
+
+/// Trends by quarter: enterprises self-assessing, their mean score, certificates issued.
+#[utoipa::path(
+    tag = "stats",
+    params(StatsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = Vec<stats::TrendRow>),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stats/trends")]
+pub async fn trends(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    query: web::Query<StatsQuery>,
+) -> AppResult<HttpResponse> {
+    let sel = selection(&user, &query)?;
+    let csv = wants_csv(&req, query.format.as_deref())?;
+    let k = state.settings.stats_min_group;
+    let rows = state
+        .db
+        .read(move |conn| stats::trends(conn, &sel, k))
+        .await?;
+    if csv {
+        let lines: Vec<Vec<String>> = rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.quarter.clone(),
+                    cell(&r.self_assessed),
+                    cell(&r.mean_score),
+                    cell(&r.certified),
+                ]
+            })
+            .collect();
+        return Ok(csv_response(
+            stats::csv(
+                &["quarter", "self_assessed", "mean_score", "certified"],
+                &lines,
+            ),
+            "trends",
+        ));
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(rows))
+}

@@ -543,6 +543,7 @@ async fn transition(
                 }
                 let score = loaded.score();
                 db::mark_submitted(conn, id, score.total, &score.level)?;
+                db::record_results(conn, id, &score)?;
                 record(
                     conn,
                     user.id,

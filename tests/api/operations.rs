@@ -110,6 +110,9 @@ async fn openapi_lists_every_route(b: Backend) {
         "GET /api/v1/stats/funnel",
         "GET /api/v1/stats/levels",
         "PUT /api/v1/stats/populations",
+        "GET /api/v1/stats/scores",
+        "GET /api/v1/stats/criteria",
+        "GET /api/v1/stats/trends",
     ];
     expected.sort();
     assert_eq!(found, expected);

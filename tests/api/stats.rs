@@ -241,6 +241,118 @@ async fn funnel_levels_scope_and_suppression(b: Backend) {
         .await;
     assert!(by_accept.text().starts_with("group,level,certificates"));
 
+    // Score distribution: five C14 self-assessments with the same answers and one C27.
+    let scores: Vec<f64> = {
+        let list = app
+            .state
+            .db
+            .read(|conn| {
+                use csr_assess::db::schema::submissions::dsl::*;
+                use diesel::prelude::*;
+                Ok(submissions
+                    .order(id)
+                    .select(score_total)
+                    .load::<Option<f64>>(conn)?)
+            })
+            .await
+            .unwrap();
+        list.into_iter().flatten().collect()
+    };
+    assert_eq!(scores.len(), 6);
+    let (c14, c27) = (scores[0], scores[5]);
+    assert!(scores[..5].iter().all(|s| *s == c14));
+    let d = app.get("/api/v1/stats/scores", Some(&admin)).await.json();
+    assert_eq!(fig(&d["total"]["enterprises"]), Some(6.0));
+    let mean = ((5.0 * c14 + c27) / 6.0 * 100.0).round() / 100.0;
+    assert_eq!(fig(&d["total"]["mean"]), Some(mean), "{d}");
+    assert_eq!(fig(&d["total"]["median"]), Some(c14));
+    // Sorted, five of the six values are c14: the first and second quartiles fall on them.
+    assert_eq!(fig(&d["total"]["q1"]), Some(c14));
+    let bucket = ((c14 / 10.0).floor() as usize).min(9);
+    let shown: Vec<&Value> = d["histogram"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["enterprises"]["suppressed"] == false && fig(&b["enterprises"]) != Some(0.0))
+        .collect();
+    for b in &shown {
+        assert!(fig(&b["enterprises"]).unwrap() >= 5.0, "{b}");
+    }
+    // The bucket holding the five (or six) is shown.
+    assert_eq!(
+        d["histogram"][bucket]["enterprises"]["suppressed"], false,
+        "{d}"
+    );
+    assert!(d["themes"]["lawful"]["median"]["value"].is_number());
+    // The C14 body sees its five; C27 alone (one enterprise) is hidden from everyone.
+    let d = app.get("/api/v1/stats/scores", Some(&body)).await.json();
+    assert_eq!(
+        (fig(&d["total"]["enterprises"]), fig(&d["total"]["mean"])),
+        (Some(5.0), Some(c14))
+    );
+    let d = app
+        .get("/api/v1/stats/scores?industry=C27", Some(&admin))
+        .await
+        .json();
+    assert_eq!(d["total"]["mean"]["suppressed"], true);
+    assert!(
+        d["histogram"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|b| b["enterprises"]["suppressed"] == true || fig(&b["enterprises"]) == Some(0.0))
+    );
+
+    // Pass rates, lowest first, only over criteria five or more enterprises scored.
+    let p = app.get("/api/v1/stats/criteria", Some(&body)).await.json();
+    let rates: Vec<f64> = p["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["pass_rate"].as_f64().unwrap())
+        .collect();
+    assert!(!rates.is_empty() && rates.len() <= 10);
+    assert!(rates.windows(2).all(|w| w[0] <= w[1]));
+    assert!(
+        p["criteria"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["enterprises"] == 5)
+    );
+    let p = app
+        .get("/api/v1/stats/criteria?industry=C27", Some(&admin))
+        .await
+        .json();
+    assert!(p["criteria"].as_array().unwrap().is_empty() && p["suppressed"].as_u64().unwrap() > 0);
+
+    // Trends: this quarter, six enterprises self-assessed; two certificates are too few to show.
+    let quarter = csr_assess::stats::quarter_of(chrono::Utc::now().date_naive());
+    let t = app.get("/api/v1/stats/trends", Some(&admin)).await.json();
+    let row = t
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["quarter"] == quarter.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(fig(&row["self_assessed"]), Some(6.0));
+    assert_eq!(fig(&row["mean_score"]), Some(mean));
+    assert_eq!(row["certified"]["suppressed"], true);
+    let csv = app
+        .get("/api/v1/stats/trends?format=csv", Some(&admin))
+        .await
+        .text();
+    assert!(
+        csv.starts_with("quarter,self_assessed,mean_score,certified\n"),
+        "{csv}"
+    );
+    let csv = app
+        .get("/api/v1/stats/scores?format=csv", Some(&admin))
+        .await
+        .text();
+    assert!(csv.lines().count() >= 2 && csv.lines().all(|l| l.split(',').count() == 6));
+
     // No statistics for enterprises; no enterprise names anywhere.
     let e = app.enterprise().await;
     app.get("/api/v1/stats/funnel", Some(&e.token))
