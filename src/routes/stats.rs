@@ -36,16 +36,43 @@ pub struct PopulationsSaved {
     pub rows: usize,
 }
 
-fn wants_csv(req: &HttpRequest, format: Option<&str>) -> AppResult<bool> {
+/// How a figure is sent: JSON, or a CSV/XLSX table, or an SVG chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Json,
+    Csv,
+    Xlsx,
+    Svg,
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn format(req: &HttpRequest, format: Option<&str>) -> AppResult<Format> {
     match format {
-        Some("csv") => Ok(true),
-        Some("json") => Ok(false),
-        Some(_) => Err(AppError::validation("format", "must be json or csv")),
-        None => Ok(req
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/csv"))),
+        Some("json") => Ok(Format::Json),
+        Some("csv") => Ok(Format::Csv),
+        Some("xlsx") => Ok(Format::Xlsx),
+        Some("svg") => Ok(Format::Svg),
+        Some(_) => Err(AppError::validation(
+            "format",
+            "must be json, csv, xlsx or svg",
+        )),
+        None => {
+            let accept = req
+                .headers()
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default();
+            Ok(if accept.contains("text/csv") {
+                Format::Csv
+            } else if accept.contains(XLSX) {
+                Format::Xlsx
+            } else if accept.contains("image/svg+xml") {
+                Format::Svg
+            } else {
+                Format::Json
+            })
+        }
     }
 }
 
@@ -54,14 +81,41 @@ fn cell(f: &Figure) -> String {
         .map_or_else(|| "suppressed".to_owned(), |v| v.to_string())
 }
 
-fn csv_response(body: String, name: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/csv; charset=utf-8")
-        .insert_header((
-            "Content-Disposition",
-            format!("attachment; filename=\"{name}.csv\""),
-        ))
-        .body(body)
+/// A figure as a table (for CSV and XLSX) and, where it has one, a chart.
+struct Export<'a> {
+    name: &'a str,
+    header: &'a [&'a str],
+    rows: Vec<Vec<String>>,
+    chart: Option<String>,
+}
+
+fn respond(fmt: Format, json: impl Serialize, export: Export<'_>) -> AppResult<HttpResponse> {
+    let attachment = |ext: &str| format!("attachment; filename=\"{}.{ext}\"", export.name);
+    Ok(match fmt {
+        Format::Json => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .json(json),
+        Format::Csv => HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header(("Content-Disposition", attachment("csv")))
+            .body(stats::csv(export.header, &export.rows)),
+        Format::Xlsx => HttpResponse::Ok()
+            .content_type(XLSX)
+            .insert_header(("Content-Disposition", attachment("xlsx")))
+            .body(
+                stats::xlsx(export.name, export.header, &export.rows)
+                    .map_err(AppError::internal)?,
+            ),
+        Format::Svg => match export.chart {
+            Some(svg) => HttpResponse::Ok().content_type("image/svg+xml").body(svg),
+            None => {
+                return Err(AppError::validation(
+                    "format",
+                    "this figure has no chart; use json, csv or xlsx",
+                ));
+            }
+        },
+    })
 }
 
 fn selection(user: &AuthUser, q: &StatsQuery) -> AppResult<stats::Selection> {
@@ -96,41 +150,59 @@ pub async fn funnel(
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
     let sel = selection(&user, &query)?;
-    let csv = wants_csv(&req, query.format.as_deref())?;
+    let fmt = format(&req, query.format.as_deref())?;
     let k = state.settings.stats_min_group;
     let f = state
         .db
         .read(move |conn| stats::funnel(conn, &sel, today(), k))
         .await?;
-    if csv {
-        let rows = f
-            .rows
-            .iter()
-            .chain(std::iter::once(&f.total))
-            .map(|r| {
-                vec![
-                    r.group.clone(),
-                    cell(&r.registered),
-                    cell(&r.self_assessed),
-                    cell(&r.certified),
-                    cell(&r.expiring_90_days),
-                    cell(&r.adoption_rate),
-                ]
-            })
-            .collect::<Vec<_>>();
-        let header = [
-            "group",
-            "registered",
-            "self_assessed",
-            "certified",
-            "expiring_90_days",
-            "adoption_rate",
-        ];
-        return Ok(csv_response(stats::csv(&header, &rows), "funnel"));
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(f))
+    let rows = f
+        .rows
+        .iter()
+        .chain(std::iter::once(&f.total))
+        .map(|r| {
+            vec![
+                r.group.clone(),
+                cell(&r.registered),
+                cell(&r.self_assessed),
+                cell(&r.certified),
+                cell(&r.expiring_90_days),
+                cell(&r.adoption_rate),
+            ]
+        })
+        .collect();
+    let t = &f.total;
+    let bar = |label: &str, figure| stats::Bar {
+        label: label.into(),
+        figure,
+    };
+    let chart = stats::svg_bars(
+        "Adoption funnel",
+        &[
+            bar("registered", &t.registered),
+            bar("self-assessed", &t.self_assessed),
+            bar("certified", &t.certified),
+            bar("expiring in 90 days", &t.expiring_90_days),
+        ],
+    );
+    let header = [
+        "group",
+        "registered",
+        "self_assessed",
+        "certified",
+        "expiring_90_days",
+        "adoption_rate",
+    ];
+    respond(
+        fmt,
+        &f,
+        Export {
+            name: "funnel",
+            header: &header,
+            rows,
+            chart: Some(chart),
+        },
+    )
 }
 
 /// Active certificates by level.
@@ -152,29 +224,31 @@ pub async fn levels(
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
     let sel = selection(&user, &query)?;
-    let csv = wants_csv(&req, query.format.as_deref())?;
+    let fmt = format(&req, query.format.as_deref())?;
     let k = state.settings.stats_min_group;
     let rows = state
         .db
         .read(move |conn| stats::levels(conn, &sel, today(), k))
         .await?;
-    if csv {
-        let lines = rows
-            .iter()
-            .flat_map(|r| {
-                r.levels
-                    .iter()
-                    .map(move |(l, f)| vec![r.group.clone(), l.clone(), cell(f)])
-            })
-            .collect::<Vec<_>>();
-        return Ok(csv_response(
-            stats::csv(&["group", "level", "certificates"], &lines),
-            "levels",
-        ));
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(rows))
+    let lines = rows
+        .iter()
+        .flat_map(|r| {
+            r.levels
+                .iter()
+                .map(move |(l, f)| vec![r.group.clone(), l.clone(), cell(f)])
+        })
+        .collect();
+    let header = ["group", "level", "certificates"];
+    respond(
+        fmt,
+        &rows,
+        Export {
+            name: "levels",
+            header: &header,
+            rows: lines,
+            chart: None,
+        },
+    )
 }
 
 /// Upload enterprise populations (CSV lines `industry,region,count`, region empty for the whole
@@ -254,37 +328,45 @@ pub async fn scores(
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
     let sel = selection(&user, &query)?;
-    let csv = wants_csv(&req, query.format.as_deref())?;
+    let fmt = format(&req, query.format.as_deref())?;
     let k = state.settings.stats_min_group;
     let d = state
         .db
         .read(move |conn| stats::distribution(conn, &sel, k))
         .await?;
-    if csv {
-        let summary_row = |name: &str, s: &stats::Summary| {
-            vec![
-                name.to_owned(),
-                cell(&s.enterprises),
-                cell(&s.mean),
-                cell(&s.median),
-                cell(&s.q1),
-                cell(&s.q3),
-            ]
-        };
-        let rows: Vec<Vec<String>> = std::iter::once(summary_row("total", &d.total))
-            .chain(d.themes.iter().map(|(t, s)| summary_row(t, s)))
-            .collect();
-        return Ok(csv_response(
-            stats::csv(
-                &["scope", "enterprises", "mean", "median", "q1", "q3"],
-                &rows,
-            ),
-            "scores",
-        ));
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(d))
+    let summary_row = |name: &str, s: &stats::Summary| {
+        vec![
+            name.to_owned(),
+            cell(&s.enterprises),
+            cell(&s.mean),
+            cell(&s.median),
+            cell(&s.q1),
+            cell(&s.q3),
+        ]
+    };
+    let rows = std::iter::once(summary_row("total", &d.total))
+        .chain(d.themes.iter().map(|(t, s)| summary_row(t, s)))
+        .collect();
+    let bars: Vec<stats::Bar<'_>> = d
+        .histogram
+        .iter()
+        .map(|b| stats::Bar {
+            label: format!("{}–{}", b.from, b.to),
+            figure: &b.enterprises,
+        })
+        .collect();
+    let chart = stats::svg_bars("Total scores (enterprises per band)", &bars);
+    let header = ["scope", "enterprises", "mean", "median", "q1", "q3"];
+    respond(
+        fmt,
+        &d,
+        Export {
+            name: "scores",
+            header: &header,
+            rows,
+            chart: Some(chart),
+        },
+    )
 }
 
 /// The criteria with the lowest pass rates (share of enterprises earning at least half of the
@@ -307,32 +389,34 @@ pub async fn criteria(
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
     let sel = selection(&user, &query)?;
-    let csv = wants_csv(&req, query.format.as_deref())?;
+    let fmt = format(&req, query.format.as_deref())?;
     let k = state.settings.stats_min_group;
     let p = state
         .db
         .read(move |conn| stats::pass_rates(conn, &sel, k, 10))
         .await?;
-    if csv {
-        let rows: Vec<Vec<String>> = p
-            .criteria
-            .iter()
-            .map(|c| {
-                vec![
-                    c.criterion_id.clone(),
-                    c.enterprises.to_string(),
-                    c.pass_rate.to_string(),
-                ]
-            })
-            .collect();
-        return Ok(csv_response(
-            stats::csv(&["criterion", "enterprises", "pass_rate"], &rows),
-            "criteria",
-        ));
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(p))
+    let rows = p
+        .criteria
+        .iter()
+        .map(|c| {
+            vec![
+                c.criterion_id.clone(),
+                c.enterprises.to_string(),
+                c.pass_rate.to_string(),
+            ]
+        })
+        .collect();
+    let header = ["criterion", "enterprises", "pass_rate"];
+    respond(
+        fmt,
+        &p,
+        Export {
+            name: "criteria",
+            header: &header,
+            rows,
+            chart: None,
+        },
+    )
 }
 
 /// Trends by quarter: enterprises self-assessing, their mean score, certificates issued.
@@ -354,33 +438,40 @@ pub async fn trends(
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
     let sel = selection(&user, &query)?;
-    let csv = wants_csv(&req, query.format.as_deref())?;
+    let fmt = format(&req, query.format.as_deref())?;
     let k = state.settings.stats_min_group;
     let rows = state
         .db
         .read(move |conn| stats::trends(conn, &sel, k))
         .await?;
-    if csv {
-        let lines: Vec<Vec<String>> = rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.quarter.clone(),
-                    cell(&r.self_assessed),
-                    cell(&r.mean_score),
-                    cell(&r.certified),
-                ]
-            })
-            .collect();
-        return Ok(csv_response(
-            stats::csv(
-                &["quarter", "self_assessed", "mean_score", "certified"],
-                &lines,
-            ),
-            "trends",
-        ));
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header(("Cache-Control", "no-store"))
-        .json(rows))
+    let lines = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.quarter.clone(),
+                cell(&r.self_assessed),
+                cell(&r.mean_score),
+                cell(&r.certified),
+            ]
+        })
+        .collect();
+    let bars: Vec<stats::Bar<'_>> = rows
+        .iter()
+        .map(|r| stats::Bar {
+            label: r.quarter.clone(),
+            figure: &r.self_assessed,
+        })
+        .collect();
+    let chart = stats::svg_bars("Enterprises self-assessing per quarter", &bars);
+    let header = ["quarter", "self_assessed", "mean_score", "certified"];
+    respond(
+        fmt,
+        &rows,
+        Export {
+            name: "trends",
+            header: &header,
+            rows: lines,
+            chart: Some(chart),
+        },
+    )
 }

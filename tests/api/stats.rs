@@ -353,6 +353,81 @@ async fn funnel_levels_scope_and_suppression(b: Backend) {
         .text();
     assert!(csv.lines().count() >= 2 && csv.lines().all(|l| l.split(',').count() == 6));
 
+    // XLSX opens as a workbook and SVG as XML, both checked by an independent parser.
+    let parse = |code: &str, bytes: &[u8]| {
+        let path = app.dir.path().join("export.bin");
+        std::fs::write(&path, bytes).unwrap();
+        let out = std::process::Command::new("python3")
+            .args(["-c", code])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let read_xlsx = "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+        print(''.join(z.read(n).decode() for n in z.namelist() if n.startswith('xl/')))";
+    for figure in ["funnel", "levels", "scores", "criteria", "trends"] {
+        let res = app
+            .get(&format!("/api/v1/stats/{figure}?format=xlsx"), Some(&admin))
+            .await;
+        assert_eq!(res.status, 200, "{figure}: {}", res.text());
+        assert!(
+            res.header("content-type")
+                .unwrap()
+                .contains("spreadsheetml")
+        );
+        let xml = parse(read_xlsx, &res.body);
+        assert!(
+            xml.contains("<worksheet") && xml.contains("<sheetData"),
+            "{figure}"
+        );
+    }
+    let xml = parse(
+        read_xlsx,
+        &app.get(
+            "/api/v1/stats/funnel?format=xlsx&group_by=division",
+            Some(&admin),
+        )
+        .await
+        .body,
+    );
+    assert!(xml.contains("registered") && xml.contains("suppressed") && xml.contains("C13"));
+    let read_svg = "import sys; from xml.dom import minidom; d = minidom.parse(sys.argv[1]); \
+        print(d.documentElement.tagName, len(d.getElementsByTagName('rect')))";
+    for figure in ["funnel", "scores", "trends"] {
+        let res = app
+            .get(&format!("/api/v1/stats/{figure}?format=svg"), Some(&admin))
+            .await;
+        assert_eq!(
+            res.header("content-type").as_deref(),
+            Some("image/svg+xml"),
+            "{figure}"
+        );
+        let out = parse(read_svg, &res.body);
+        assert!(out.starts_with("svg "), "{figure}: {out}");
+    }
+    let by_accept = app
+        .request(
+            Method::GET,
+            "/api/v1/stats/funnel",
+            Some(&admin),
+            None,
+            &[("accept", "image/svg+xml")],
+        )
+        .await;
+    assert!(by_accept.text().starts_with("<svg"));
+    app.get("/api/v1/stats/levels?format=svg", Some(&admin))
+        .await
+        .invalid_fields();
+    app.get("/api/v1/stats/levels?format=pdf", Some(&admin))
+        .await
+        .invalid_fields();
+
     // No statistics for enterprises; no enterprise names anywhere.
     let e = app.enterprise().await;
     app.get("/api/v1/stats/funnel", Some(&e.token))
