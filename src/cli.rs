@@ -38,6 +38,16 @@ pub enum Command {
     /// Manage the token-signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Fill the database with synthetic enterprises, self-assessments and certificates.
+    SeedDemo {
+        #[arg(long, default_value_t = 100)]
+        enterprises: u64,
+        #[arg(long, default_value_t = 1)]
+        submissions_per_enterprise: u64,
+        /// The same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Render PDF reports.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -192,6 +202,32 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Schema(cmd) => schema_command(cmd),
+        Command::SeedDemo {
+            enterprises,
+            submissions_per_enterprise,
+            seed,
+        } => {
+            let state = std::sync::Arc::new(AppState::init(cli.settings).await?);
+            crate::accounts::bootstrap_admin(&state)
+                .await
+                .map_err(|e| describe(&e))?;
+            let started = std::time::Instant::now();
+            crate::demo::seed(
+                state,
+                enterprises,
+                submissions_per_enterprise,
+                seed,
+                |done, total| progress(done as usize, total as usize),
+            )
+            .await
+            .map_err(|e| describe(&e))?;
+            eprintln!(
+                "\nseeded {enterprises} enterprises with {} self-assessments in {:.1} s",
+                enterprises * submissions_per_enterprise,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Report(ReportCommand::Render {
             submission,
             output,

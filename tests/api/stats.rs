@@ -439,3 +439,65 @@ async fn funnel_levels_scope_and_suppression(b: Backend) {
         .text();
     assert!(!all.contains("有限公司"));
 }
+
+#[actix_rt::test]
+async fn seed_demo_fills_the_statistics() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap().to_owned();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_csr-assess"))
+        .args([
+            "--data-dir",
+            &data,
+            "seed-demo",
+            "--enterprises",
+            "40",
+            "--submissions-per-enterprise",
+            "2",
+            "--seed",
+            "7",
+        ])
+        .env_remove("DATABASE_URL")
+        .env_remove("CSR_JWT_KEYS")
+        .env("CSR_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD)
+        .env("CSR_ADMIN_EMAIL", crate::helpers::ADMIN_EMAIL)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("40/40") && stderr.contains("80 self-assessments"),
+        "{stderr}"
+    );
+    let db = dir.path().join("csr-assess.db").display().to_string();
+    let keys = dir.path().join("keys");
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, |s| {
+        s.database_url = Some(csr_assess::config::Secret::new(db));
+        // The keys that signed the demo certificates.
+        s.keys_dir = Some(keys);
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let f = app.get("/api/v1/stats/funnel", Some(&admin)).await.json();
+    assert_eq!(fig(&f["total"]["registered"]), Some(40.0));
+    assert_eq!(fig(&f["total"]["self_assessed"]), Some(40.0));
+    let certified = fig(&f["total"]["certified"]).unwrap_or(0.0);
+    assert!(certified > 0.0 && certified <= 40.0, "{f}");
+    // Valid identifiers throughout: every enterprise reads back through the API.
+    let list = app
+        .get("/api/v1/enterprises?limit=200", Some(&admin))
+        .await
+        .json();
+    for e in list["items"].as_array().unwrap() {
+        csr_assess::domain::CreditCode::parse(e["credit_code"].as_str().unwrap()).unwrap();
+        csr_assess::domain::IndustryCode::parse(e["industry_code"].as_str().unwrap()).unwrap();
+        csr_assess::domain::RegionCode::parse(e["region_code"].as_str().unwrap()).unwrap();
+    }
+    let d = app.get("/api/v1/stats/scores", Some(&admin)).await.json();
+    assert_eq!(fig(&d["total"]["enterprises"]), Some(40.0));
+    // Certificates from the demo verify like any other.
+    let dir_list = app
+        .get("/api/v1/public/certificates?limit=1", None)
+        .await
+        .json();
+    assert_eq!(dir_list["items"][0]["signature_valid"], true);
+}
