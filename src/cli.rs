@@ -208,9 +208,10 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             seed,
         } => {
             let state = std::sync::Arc::new(AppState::init(cli.settings).await?);
-            crate::accounts::bootstrap_admin(&state)
+            let created = crate::accounts::bootstrap_admin(&state)
                 .await
                 .map_err(|e| describe(&e))?;
+            announce_admin(created);
             let started = std::time::Instant::now();
             crate::demo::seed(
                 state,
@@ -379,19 +380,10 @@ fn describe(e: &crate::error::AppError) -> String {
 
 async fn serve(settings: Settings) -> Result<(), String> {
     let state = AppState::init(settings).await?;
-    match accounts::bootstrap_admin(&state)
+    let created = accounts::bootstrap_admin(&state)
         .await
-        .map_err(|e| describe(&e))?
-    {
-        Some((email, Some(password))) => {
-            eprintln!(
-                "\n  Created the first administrator: {email}\n  Password (shown once): {password}\n  \
-                 Change it now with POST /api/v1/auth/password, or set CSR_ADMIN_PASSWORD before the first start.\n"
-            );
-        }
-        Some((email, None)) => tracing::info!(%email, "created the first administrator"),
-        None => {}
-    }
+        .map_err(|e| describe(&e))?;
+    announce_admin(created);
     let app = Application::build(state)?;
     spawn_checkpoints(app.state.clone());
     let host = app
@@ -538,4 +530,19 @@ fn progress(done: usize, total: usize) {
         " ".repeat(width - filled)
     );
     let _ = std::io::stderr().flush();
+}
+
+/// Tells the operator about an administrator created on first start, showing a generated
+/// password once.
+fn announce_admin(created: Option<(String, Option<String>)>) {
+    match created {
+        Some((email, Some(password))) => {
+            eprintln!(
+                "\n  Created the first administrator: {email}\n  Password (shown once): {password}\n  \
+                 Change it now with POST /api/v1/auth/password, or set CSR_ADMIN_PASSWORD before the first start.\n"
+            );
+        }
+        Some((email, None)) => tracing::info!(%email, "created the first administrator"),
+        None => {}
+    }
 }
