@@ -109,6 +109,19 @@ pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> HttpRespo
     actix_web::ResponseError::error_response(&err)
 }
 
+/// Whether a request path segment fits a template segment such as `{id}` or `{number}.pdf`.
+fn segment_matches(template: &str, segment: &str) -> bool {
+    match (template.find('{'), template.rfind('}')) {
+        (Some(open), Some(close)) if open < close => {
+            let (prefix, suffix) = (&template[..open], &template[close + 1..]);
+            segment.len() > prefix.len() + suffix.len()
+                && segment.starts_with(prefix)
+                && segment.ends_with(suffix)
+        }
+        _ => template == segment,
+    }
+}
+
 /// The documented paths and their methods, matched against request paths.
 #[derive(Debug, Default)]
 pub struct RouteTable(Vec<(Vec<String>, Vec<String>)>);
@@ -136,9 +149,10 @@ impl RouteTable {
             .iter()
             .filter(|(template, _)| {
                 template.len() == parts.len()
-                    && template.iter().zip(&parts).all(|(t, p)| {
-                        (t.starts_with('{') && t.ends_with('}') && !p.is_empty()) || t == p
-                    })
+                    && template
+                        .iter()
+                        .zip(&parts)
+                        .all(|(t, p)| segment_matches(t, p))
             })
             .flat_map(|(_, m)| m.iter().cloned())
             .collect();

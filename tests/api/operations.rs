@@ -152,6 +152,17 @@ async fn errors_are_problem_json(b: Backend) {
         .await;
     wrong.problem(405, "method_not_allowed");
     assert_eq!(wrong.header("allow").as_deref(), Some("GET, POST"));
+    // Templates with a suffix match too.
+    let wrong = app
+        .request(
+            Method::POST,
+            "/api/v1/public/certificates/CSR-2026-000001-6.pdf",
+            None,
+            None,
+            &[],
+        )
+        .await;
+    wrong.problem(405, "method_not_allowed");
     // Malformed JSON.
     app.request(
         Method::POST,
