@@ -41,8 +41,8 @@ pub fn reviewed_score(loaded: &Loaded, verdicts: &[VerdictRow]) -> Score {
         &r.themes,
         &loaded.schema.criteria,
         &r.levels,
-        &loaded.engine_answers(),
-        &loaded.with_evidence(),
+        &loaded.engine_answers,
+        &loaded.with_evidence,
         &engine_verdicts(verdicts),
     )
 }

@@ -713,18 +713,43 @@ pub struct Distribution {
     pub min_group: i64,
 }
 
+/// Total scores of each enterprise's latest self-assessment in the selection.
+pub fn latest_totals(conn: &mut AnyConnection, sel: &Selection) -> AppResult<Vec<f64>> {
+    let rows: Vec<GroupValue> = diesel::sql_query(format!(
+        "SELECT '' AS grp, s.score_total AS v FROM submissions s WHERE s.id IN ({}) AND s.score_total IS NOT NULL",
+        sel.latest_ids_sql()
+    ))
+    .load(conn)?;
+    Ok(rows.into_iter().map(|r| r.v).collect())
+}
+
+/// Theme scores of each enterprise's latest self-assessment in the selection, by theme.
+pub fn latest_theme_scores(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+) -> AppResult<BTreeMap<String, Vec<f64>>> {
+    let rows: Vec<GroupValue> = diesel::sql_query(format!(
+        "SELECT t.theme_id AS grp, t.score AS v FROM submission_theme_scores t WHERE t.submission_id IN ({})",
+        sel.latest_ids_sql()
+    ))
+    .load(conn)?;
+    let mut by_theme: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in rows {
+        by_theme.entry(r.grp).or_default().push(r.v);
+    }
+    Ok(by_theme)
+}
+
+/// The median of unsorted values.
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    quantile(&values, 0.5)
+}
+
 /// Score distribution of each enterprise's latest self-assessment in the selection.
 pub fn distribution(conn: &mut AnyConnection, sel: &Selection, k: i64) -> AppResult<Distribution> {
-    let ids = sel.latest_ids_sql();
-    let totals: Vec<GroupValue> = diesel::sql_query(format!(
-        "SELECT '' AS grp, s.score_total AS v FROM submissions s WHERE s.id IN ({ids}) AND s.score_total IS NOT NULL"
-    ))
-    .load(conn)?;
-    let themes: Vec<GroupValue> = diesel::sql_query(format!(
-        "SELECT t.theme_id AS grp, t.score AS v FROM submission_theme_scores t WHERE t.submission_id IN ({ids})"
-    ))
-    .load(conn)?;
-    let values: Vec<f64> = totals.iter().map(|r| r.v).collect();
+    let values = latest_totals(conn, sel)?;
+    let by_theme = latest_theme_scores(conn, sel)?;
     let mut counts = [0i64; 10];
     for v in &values {
         counts[((v / 10.0).floor() as usize).min(9)] += 1;
@@ -741,10 +766,6 @@ pub fn distribution(conn: &mut AnyConnection, sel: &Selection, k: i64) -> AppRes
             enterprises: Figure::of(*n as f64, h || all_hidden),
         })
         .collect();
-    let mut by_theme: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for r in themes {
-        by_theme.entry(r.grp).or_default().push(r.v);
-    }
     Ok(Distribution {
         total: summary(values, k),
         themes: by_theme

@@ -240,12 +240,11 @@ pub fn check_answer(
 pub fn write_answers(
     conn: &mut AnyConnection,
     s: &Submission,
-    expected: i64,
     user: &AuthUser,
     request_id: &str,
     items: &[(String, AnswerInput)],
 ) -> AppResult<Submission> {
-    if !db::bump(conn, s.id, expected)? {
+    if !db::bump(conn, s.id, s.revision)? {
         return Err(AppError::PreconditionFailed);
     }
     for (criterion, a) in items {
@@ -364,52 +363,52 @@ pub struct Loaded {
     pub evidence: Vec<Evidence>,
     pub links: Vec<(i64, String)>,
     pub schema: Arc<ResolvedSchema>,
+    /// The stored answers as the scoring engine takes them, parsed once.
+    pub engine_answers: HashMap<String, Answer>,
+    /// Criteria with evidence attached.
+    pub with_evidence: HashSet<String>,
 }
 
 pub fn load(conn: &mut AnyConnection, cache: &SchemaCache, s: Submission) -> AppResult<Loaded> {
     let schema = cache.of(conn, &s)?;
+    let answers = db::answers_of(conn, s.id)?;
+    let links = evidence_db::links_of(conn, s.id)?;
+    let engine_answers = answers
+        .iter()
+        .filter_map(|a| {
+            let c = schema.criterion(&a.criterion_id)?;
+            let value: serde_json::Value = serde_json::from_str(&a.value).ok()?;
+            answers::parse(c, &value, a.not_applicable_reason.as_deref())
+                .ok()
+                .map(|ans| (a.criterion_id.clone(), ans))
+        })
+        .collect();
     Ok(Loaded {
-        answers: db::answers_of(conn, s.id)?,
         evidence: evidence_db::of_submission(conn, s.id)?,
-        links: evidence_db::links_of(conn, s.id)?,
+        with_evidence: links.iter().map(|(_, c)| c.clone()).collect(),
+        engine_answers,
+        answers,
+        links,
         submission: s,
         schema,
     })
 }
 
 impl Loaded {
-    pub fn engine_answers(&self) -> HashMap<String, Answer> {
-        self.answers
-            .iter()
-            .filter_map(|a| {
-                let c = self.schema.criterion(&a.criterion_id)?;
-                let value: serde_json::Value = serde_json::from_str(&a.value).ok()?;
-                answers::parse(c, &value, a.not_applicable_reason.as_deref())
-                    .ok()
-                    .map(|ans| (a.criterion_id.clone(), ans))
-            })
-            .collect()
-    }
-
-    pub fn with_evidence(&self) -> HashSet<String> {
-        self.links.iter().map(|(_, c)| c.clone()).collect()
-    }
-
     pub fn score(&self) -> Score {
         let r = &self.schema.resolved;
         scoring::score(
             &r.themes,
             &self.schema.criteria,
             &r.levels,
-            &self.engine_answers(),
-            &self.with_evidence(),
+            &self.engine_answers,
+            &self.with_evidence,
         )
     }
 
     /// (unanswered applicable criteria, answered criteria lacking required evidence).
     pub fn completeness(&self) -> (Vec<String>, Vec<String>) {
-        let answers = self.engine_answers();
-        let evidence = self.with_evidence();
+        let (answers, evidence) = (&self.engine_answers, &self.with_evidence);
         let mut missing = Vec::new();
         let mut lacking = Vec::new();
         for c in self.schema.criteria.iter().filter(|c| c.kind.is_scored()) {
@@ -429,10 +428,8 @@ impl Loaded {
     pub fn view(&self) -> SubmissionView {
         let s = &self.submission;
         let mut evidence_of: HashMap<&str, Vec<i64>> = HashMap::new();
-        let mut criteria_of: HashMap<i64, Vec<String>> = HashMap::new();
         for (e, c) in &self.links {
             evidence_of.entry(c.as_str()).or_default().push(*e);
-            criteria_of.entry(*e).or_default().push(c.clone());
         }
         let answers = self
             .answers
@@ -473,21 +470,38 @@ impl Loaded {
             missing,
             lacking_evidence,
             score: self.score(),
-            evidence: self
-                .evidence
-                .iter()
-                .map(|e| EvidenceView {
-                    id: e.id,
-                    filename: e.filename.clone(),
-                    content_type: e.content_type.clone(),
-                    size_bytes: e.size_bytes,
-                    sha256: e.sha256.clone(),
-                    criteria: criteria_of.get(&e.id).cloned().unwrap_or_default(),
-                    created_at: utc(e.created_at),
-                })
-                .collect(),
+            evidence: evidence_views(&self.evidence, &self.links),
         }
     }
+}
+
+impl EvidenceView {
+    pub fn of(e: &Evidence, criteria: Vec<String>) -> Self {
+        Self {
+            id: e.id,
+            filename: e.filename.clone(),
+            content_type: e.content_type.clone(),
+            size_bytes: e.size_bytes,
+            sha256: e.sha256.clone(),
+            criteria,
+            created_at: utc(e.created_at),
+        }
+    }
+}
+
+/// Evidence files with the criteria each supports.
+pub fn evidence_views(evidence: &[Evidence], links: &[(i64, String)]) -> Vec<EvidenceView> {
+    evidence
+        .iter()
+        .map(|e| {
+            let criteria = links
+                .iter()
+                .filter(|(id, _)| *id == e.id)
+                .map(|(_, c)| c.clone())
+                .collect();
+            EvidenceView::of(e, criteria)
+        })
+        .collect()
 }
 
 /// What happens to each answer when a draft moves to a newer schema version.

@@ -1,71 +1,45 @@
 //! Gathers what a report or certificate shows from the database, so rendering stays pure.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::NaiveDate;
-use diesel::prelude::*;
 
 use super::certificate::CertificateData;
 use super::report::ReportData;
 use crate::certification;
 use crate::db::certificates::Certificate;
-use crate::db::schema::{enterprises, submissions};
 use crate::db::submissions::Submission;
 use crate::db::{AnyConnection, enterprises as enterprises_db, reviews};
+use crate::domain::stats::total_shown;
 use crate::error::{AppError, AppResult};
 use crate::startup::AppState;
+use crate::stats;
 use crate::submissions::load;
 
-/// Groups smaller than this get no industry median (privacy).
-pub const MIN_GROUP: usize = 5;
-const MAX_PEERS: i64 = 500;
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n == 0 {
-        0.0
-    } else if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
-}
-
-/// Median theme scores of the latest submitted self-assessment of each enterprise in the same
-/// GB/T 4754 division on the same schema version, when at least five enterprises form it.
+/// Median theme scores of the latest self-assessment of each enterprise in the same GB/T 4754
+/// division on the same schema version, from the scores recorded at submission, when the group
+/// is large enough to be shown.
 fn industry_median(
     conn: &mut AnyConnection,
     st: &AppState,
     s: &Submission,
 ) -> AppResult<Option<HashMap<String, f64>>> {
-    let division: String = s.industry_code.chars().take(3).collect();
-    let peers: Vec<Submission> = submissions::table
-        .inner_join(enterprises::table)
-        .filter(enterprises::industry_code.like(format!("{division}%")))
-        .filter(submissions::schema_id.eq(&s.schema_id))
-        .filter(submissions::version.eq(&s.version))
-        .filter(submissions::status.eq_any(["submitted", "under_review", "approved"]))
-        .order(submissions::id.desc())
-        .limit(MAX_PEERS)
-        .select(Submission::as_select())
-        .load(conn)?;
-    let mut latest: BTreeMap<i64, Submission> = BTreeMap::new();
-    for p in peers {
-        latest.entry(p.enterprise_id).or_insert(p);
-    }
-    if latest.len() < MIN_GROUP {
+    let sel = stats::Selection {
+        industries: vec![s.industry_code.chars().take(3).collect()],
+        region: None,
+        period: None,
+        version: Some(s.version.clone()),
+        group_by: stats::GroupBy::None,
+    };
+    let enterprises = stats::latest_totals(conn, &sel)?.len() as i64;
+    if !total_shown(enterprises, st.settings.stats_min_group) || enterprises == 0 {
         return Ok(None);
     }
-    let mut by_theme: HashMap<String, Vec<f64>> = HashMap::new();
-    for p in latest.into_values() {
-        let score = load(conn, &st.schemas, p)?.score();
-        for t in score.themes {
-            by_theme.entry(t.id).or_default().push(t.score);
-        }
-    }
     Ok(Some(
-        by_theme.into_iter().map(|(k, v)| (k, median(v))).collect(),
+        stats::latest_theme_scores(conn, &sel)?
+            .into_iter()
+            .map(|(theme, v)| (theme, stats::median(v)))
+            .collect(),
     ))
 }
 

@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::evidence::check_type;
 use crate::extract::RequestId;
 use crate::startup::AppState;
-use crate::submissions::{EvidenceView, load_editable, load_visible, record};
+use crate::submissions::{EvidenceView, evidence_views, load_editable, load_visible, record};
 
 /// A multipart upload: one file and the criteria it supports.
 #[derive(ToSchema)]
@@ -205,15 +205,7 @@ pub async fn upload(
                 "evidence_id": eid, "sha256": sha_w, "size": size, "criteria": criteria,
             }))?;
             let e = db::find(conn, eid)?.ok_or(AppError::NotFound)?;
-            Ok(EvidenceView {
-                id: e.id,
-                filename: e.filename,
-                content_type: e.content_type,
-                size_bytes: e.size_bytes,
-                sha256: e.sha256,
-                criteria,
-                created_at: crate::views::utc(e.created_at),
-            })
+            Ok(EvidenceView::of(&e, criteria))
         })
         .await;
     match result {
@@ -253,12 +245,17 @@ pub async fn list(
     id: web::Path<i64>,
 ) -> AppResult<web::Json<Vec<EvidenceView>>> {
     let id = id.into_inner();
-    let st = state.clone();
-    let view = state
+    let views = state
         .db
-        .read(move |conn| crate::submissions::visible_view(conn, &st.schemas, &user, id))
+        .read(move |conn| {
+            load_visible(conn, &user, id)?;
+            Ok(evidence_views(
+                &db::of_submission(conn, id)?,
+                &db::links_of(conn, id)?,
+            ))
+        })
         .await?;
-    Ok(web::Json(view.evidence))
+    Ok(web::Json(views))
 }
 
 /// Download an evidence file (always as an attachment).

@@ -247,16 +247,14 @@ pub async fn get(
 fn review_view(conn: &mut AnyConnection, st: &AppState, s: Submission) -> AppResult<ReviewView> {
     let rounds = db::all_of(conn, s.id)?;
     let loaded = load(conn, &st.schemas, s)?;
-    let mut views = Vec::new();
-    let mut current_verdicts = Vec::new();
+    let mut views = Vec::with_capacity(rounds.len());
+    let mut last_verdicts = Vec::new();
     for r in &rounds {
-        let verdicts = db::verdicts_of(conn, r.id)?;
-        if r.decision.is_none() || Some(r.id) == rounds.last().map(|l| l.id) {
-            current_verdicts = verdicts.clone();
-        }
-        views.push(round_view(r, &verdicts));
+        last_verdicts = db::verdicts_of(conn, r.id)?;
+        views.push(round_view(r, &last_verdicts));
     }
-    let reviewed_score = certification::reviewed_score(&loaded, &current_verdicts);
+    // The reviewed score is the latest round's (the open one while under review).
+    let reviewed_score = certification::reviewed_score(&loaded, &last_verdicts);
     let four_eyes_required = four_eyes(conn, &loaded.submission, &reviewed_score.level)?;
     Ok(ReviewView {
         submission: loaded.view(),

@@ -118,15 +118,27 @@ fn respond(fmt: Format, json: impl Serialize, export: Export<'_>) -> AppResult<H
     })
 }
 
-fn selection(user: &AuthUser, q: &StatsQuery) -> AppResult<stats::Selection> {
-    stats::selection(
+/// What every figure needs from a request: the selection in the caller's scope, the output
+/// format, and the smallest group shown.
+fn prepare(
+    state: &AppState,
+    user: &AuthUser,
+    req: &HttpRequest,
+    q: &StatsQuery,
+) -> AppResult<(stats::Selection, Format, i64)> {
+    let sel = stats::selection(
         user,
         q.industry.as_deref(),
         q.region.as_deref(),
         q.period.as_deref(),
         q.version.as_deref(),
         q.group_by.as_deref(),
-    )
+    )?;
+    Ok((
+        sel,
+        format(req, q.format.as_deref())?,
+        state.settings.stats_min_group,
+    ))
 }
 
 /// The adoption funnel: enterprises registered, with a submitted self-assessment, with an
@@ -149,9 +161,7 @@ pub async fn funnel(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    let sel = selection(&user, &query)?;
-    let fmt = format(&req, query.format.as_deref())?;
-    let k = state.settings.stats_min_group;
+    let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
     let f = state
         .db
         .read(move |conn| stats::funnel(conn, &sel, today(), k))
@@ -223,9 +233,7 @@ pub async fn levels(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    let sel = selection(&user, &query)?;
-    let fmt = format(&req, query.format.as_deref())?;
-    let k = state.settings.stats_min_group;
+    let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
     let rows = state
         .db
         .read(move |conn| stats::levels(conn, &sel, today(), k))
@@ -327,9 +335,7 @@ pub async fn scores(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    let sel = selection(&user, &query)?;
-    let fmt = format(&req, query.format.as_deref())?;
-    let k = state.settings.stats_min_group;
+    let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
     let d = state
         .db
         .read(move |conn| stats::distribution(conn, &sel, k))
@@ -388,9 +394,7 @@ pub async fn criteria(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    let sel = selection(&user, &query)?;
-    let fmt = format(&req, query.format.as_deref())?;
-    let k = state.settings.stats_min_group;
+    let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
     let p = state
         .db
         .read(move |conn| stats::pass_rates(conn, &sel, k, 10))
@@ -437,9 +441,7 @@ pub async fn trends(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    let sel = selection(&user, &query)?;
-    let fmt = format(&req, query.format.as_deref())?;
-    let k = state.settings.stats_min_group;
+    let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
     let rows = state
         .db
         .read(move |conn| stats::trends(conn, &sel, k))

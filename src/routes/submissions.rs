@@ -358,7 +358,7 @@ async fn save(
             if !errors.is_empty() {
                 return Err(AppError::Validation(errors));
             }
-            svc::write_answers(conn, &s, s.revision, &user, &rid.0, &items)
+            svc::write_answers(conn, &s, &user, &rid.0, &items)
         })
         .await?;
     let body = AnswersSaved {
