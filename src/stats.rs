@@ -45,15 +45,15 @@ impl GroupBy {
         }
     }
 
-    /// The GROUP BY clause (none at all for totals: PostgreSQL refuses constants there), with
-    /// `extra` grouping columns appended.
-    fn group_sql(self, extra: &str) -> String {
-        let mut cols: Vec<&str> = Vec::new();
+    /// The GROUP BY clause over the codes of table `t` (none at all for totals: PostgreSQL
+    /// refuses constants there), with `extra` grouping columns appended.
+    fn group_sql(self, t: &str, extra: &str) -> String {
+        let mut cols: Vec<String> = Vec::new();
         if self != Self::None {
-            cols.push(self.key_sql());
+            cols.push(self.key_sql(t));
         }
         if !extra.is_empty() {
-            cols.push(extra);
+            cols.push(extra.to_owned());
         }
         if cols.is_empty() {
             String::new()
@@ -62,12 +62,13 @@ impl GroupBy {
         }
     }
 
-    fn key_sql(self) -> &'static str {
+    /// The group key over the `industry_code` and `region_code` columns of table `t`.
+    fn key_sql(self, t: &str) -> String {
         match self {
-            Self::None => "''",
-            Self::Section => "substr(e.industry_code, 1, 1)",
-            Self::Division => "substr(e.industry_code, 1, 3)",
-            Self::Province => "substr(e.region_code, 1, 2)",
+            Self::None => "''".to_owned(),
+            Self::Section => format!("substr({t}.industry_code, 1, 1)"),
+            Self::Division => format!("substr({t}.industry_code, 1, 3)"),
+            Self::Province => format!("substr({t}.region_code, 1, 2)"),
         }
     }
 }
@@ -199,29 +200,51 @@ pub fn selection(
     })
 }
 
+/// `column` starts with `prefix`, as a range that an index serves on both backends (unlike
+/// LIKE, which SQLite and PostgreSQL index only under particular collations). `prefix` is a
+/// validated code: ASCII letters and digits, so the successor of its last character sorts after
+/// every longer code it begins.
+fn prefix_sql(column: &str, prefix: &str) -> String {
+    let mut upper = prefix.as_bytes().to_vec();
+    if let Some(last) = upper.last_mut() {
+        *last += 1;
+    }
+    let upper = String::from_utf8_lossy(&upper);
+    format!("({column} >= '{prefix}' AND {column} < '{upper}')")
+}
+
 impl Selection {
-    /// WHERE conditions on the enterprise `e`.
-    fn enterprise_where(&self) -> String {
+    /// WHERE conditions on the `industry_code` and `region_code` columns of table `t` (an
+    /// enterprise, or its latest self-assessment, which carries its codes).
+    fn enterprise_where(&self, t: &str) -> String {
         let mut parts = vec!["1 = 1".to_owned()];
         if !self.industries.is_empty() {
             let any: Vec<String> = self
                 .industries
                 .iter()
-                .map(|p| format!("e.industry_code LIKE '{p}%'"))
+                .map(|p| prefix_sql(&format!("{t}.industry_code"), p))
                 .collect();
             parts.push(format!("({})", any.join(" OR ")));
         }
         if let Some(r) = &self.region {
-            parts.push(format!("e.region_code LIKE '{r}%'"));
+            parts.push(prefix_sql(&format!("{t}.region_code"), r));
         }
         parts.join(" AND ")
     }
 
+    /// Whether the selection is every enterprise's latest self-assessment, which
+    /// `latest_self_assessments` holds; a period or version picks the latest among those
+    /// submissions instead, found from the submissions themselves.
+    fn all_latest(&self) -> bool {
+        self.period.is_none() && self.version.is_none()
+    }
+
     fn submission_where(&self) -> String {
-        let mut parts = vec![
-            "s.status IN ('submitted', 'under_review', 'approved', 'returned', 'rejected')"
-                .to_owned(),
-        ];
+        let counted: Vec<String> = crate::db::submissions::COUNTED
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect();
+        let mut parts = vec![format!("s.status IN ({})", counted.join(", "))];
         if let Some((a, b)) = self.period {
             parts.push(format!(
                 "s.submitted_at >= '{a} 00:00:00' AND s.submitted_at < '{b} 00:00:00'"
@@ -311,21 +334,33 @@ pub fn funnel(
     today: NaiveDate,
     k: i64,
 ) -> AppResult<Funnel> {
-    let key = sel.group_by.key_sql();
-    let group = sel.group_by.group_sql("");
-    let ew = sel.enterprise_where();
+    let key = sel.group_by.key_sql("e");
+    let group = sel.group_by.group_sql("e", "");
+    let ew = sel.enterprise_where("e");
     let registered = grouped(
         conn,
         format!("SELECT {key} AS grp, COUNT(*) AS n FROM enterprises e WHERE {ew}{group}"),
     )?;
-    let assessed = grouped(
-        conn,
-        format!(
-            "SELECT {key} AS grp, COUNT(DISTINCT e.id) AS n FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
-             WHERE {ew} AND {}{group}",
-            sel.submission_where()
-        ),
-    )?;
+    let assessed = if sel.all_latest() {
+        grouped(
+            conn,
+            format!(
+                "SELECT {} AS grp, COUNT(*) AS n FROM latest_self_assessments x WHERE {}{}",
+                sel.group_by.key_sql("x"),
+                sel.enterprise_where("x"),
+                sel.group_by.group_sql("x", "")
+            ),
+        )?
+    } else {
+        grouped(
+            conn,
+            format!(
+                "SELECT {key} AS grp, COUNT(DISTINCT e.id) AS n FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
+                 WHERE {ew} AND {}{group}",
+                sel.submission_where()
+            ),
+        )?
+    };
     let soon = today + chrono::Duration::days(90);
     let certified = grouped(
         conn,
@@ -435,9 +470,9 @@ pub fn levels(
     today: NaiveDate,
     k: i64,
 ) -> AppResult<Vec<LevelRow>> {
-    let key = sel.group_by.key_sql();
-    let group = sel.group_by.group_sql("c.level");
-    let ew = sel.enterprise_where();
+    let key = sel.group_by.key_sql("e");
+    let group = sel.group_by.group_sql("e", "c.level");
+    let ew = sel.enterprise_where("e");
     let rows: Vec<GroupLevelCount> = diesel::sql_query(format!(
         "SELECT {key} AS grp, c.level AS level, COUNT(DISTINCT e.id) AS n FROM certificates c \
          JOIN enterprises e ON e.id = c.enterprise_id \
@@ -620,6 +655,19 @@ mod tests {
     }
 
     #[test]
+    fn prefixes_are_ranges() {
+        assert_eq!(
+            prefix_sql("e.industry_code", "C14"),
+            "(e.industry_code >= 'C14' AND e.industry_code < 'C15')"
+        );
+        // The successor of 9 is ':', which sorts after every digit.
+        assert_eq!(
+            prefix_sql("x.region_code", "3309"),
+            "(x.region_code >= '3309' AND x.region_code < '330:')"
+        );
+    }
+
+    #[test]
     fn csv_quotes() {
         assert_eq!(
             csv(&["a", "b"], &[vec!["x,y".into(), "1".into()]]),
@@ -647,14 +695,21 @@ struct PassRow {
 }
 
 impl Selection {
-    /// Each enterprise's latest self-assessment in the selection.
+    /// The ids of each enterprise's latest self-assessment in the selection.
     fn latest_ids_sql(&self) -> String {
-        format!(
-            "SELECT MAX(s.id) FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
-             WHERE {} AND {} GROUP BY s.enterprise_id",
-            self.enterprise_where(),
-            self.submission_where()
-        )
+        if self.all_latest() {
+            format!(
+                "SELECT x.submission_id FROM latest_self_assessments x WHERE {}",
+                self.enterprise_where("x")
+            )
+        } else {
+            format!(
+                "SELECT MAX(s.id) FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
+                 WHERE {} AND {} GROUP BY s.enterprise_id",
+                self.enterprise_where("e"),
+                self.submission_where()
+            )
+        }
     }
 }
 
@@ -715,11 +770,18 @@ pub struct Distribution {
 
 /// Total scores of each enterprise's latest self-assessment in the selection.
 pub fn latest_totals(conn: &mut AnyConnection, sel: &Selection) -> AppResult<Vec<f64>> {
-    let rows: Vec<GroupValue> = diesel::sql_query(format!(
-        "SELECT '' AS grp, s.score_total AS v FROM submissions s WHERE s.id IN ({}) AND s.score_total IS NOT NULL",
-        sel.latest_ids_sql()
-    ))
-    .load(conn)?;
+    let sql = if sel.all_latest() {
+        format!(
+            "SELECT '' AS grp, x.score_total AS v FROM latest_self_assessments x WHERE {} AND x.score_total IS NOT NULL",
+            sel.enterprise_where("x")
+        )
+    } else {
+        format!(
+            "SELECT '' AS grp, s.score_total AS v FROM submissions s WHERE s.id IN ({}) AND s.score_total IS NOT NULL",
+            sel.latest_ids_sql()
+        )
+    };
+    let rows: Vec<GroupValue> = diesel::sql_query(sql).load(conn)?;
     Ok(rows.into_iter().map(|r| r.v).collect())
 }
 
@@ -856,7 +918,7 @@ fn quarter_sql(conn: &AnyConnection, column: &str) -> String {
 
 /// Self-assessments, mean score and certificates by quarter.
 pub fn trends(conn: &mut AnyConnection, sel: &Selection, k: i64) -> AppResult<Vec<TrendRow>> {
-    let (ew, sw) = (sel.enterprise_where(), sel.submission_where());
+    let (ew, sw) = (sel.enterprise_where("e"), sel.submission_where());
     let q = quarter_sql(conn, "s.submitted_at");
     let assessed = grouped(
         conn,

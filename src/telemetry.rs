@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
 use tracing::Instrument;
@@ -52,6 +52,7 @@ pub async fn observe(
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let started = Instant::now();
     let mut res = next.call(req).instrument(span.clone()).await?;
     let elapsed = started.elapsed();
@@ -66,8 +67,18 @@ pub async fn observe(
     span.in_scope(|| {
         tracing::info!(status, route = %route, latency_ms = elapsed.as_secs_f64() * 1000.0, "request")
     });
+    let headers = res.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(REQUEST_ID, value);
+        headers.insert(REQUEST_ID, value);
+    }
+    // No response is ever sniffed into another type, and nothing answered to a caller who
+    // identified themselves is kept by a browser or a shared cache.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if authenticated {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(res)
 }

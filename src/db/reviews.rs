@@ -51,6 +51,9 @@ pub fn move_status(conn: &mut AnyConnection, id: i64, from: &str, to: &str) -> A
         submissions::updated_at.eq(now()),
     ))
     .execute(conn)?;
+    if n == 1 {
+        super::submissions::refresh_latest(conn, id)?;
+    }
     Ok(n == 1)
 }
 

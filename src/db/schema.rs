@@ -273,6 +273,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    latest_self_assessments (enterprise_id) {
+        enterprise_id -> BigInt,
+        submission_id -> BigInt,
+        industry_code -> Text,
+        region_code -> Text,
+        score_total -> Nullable<Double>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
@@ -293,5 +303,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     certificate_events,
     stat_populations,
     submission_theme_scores,
-    submission_criterion_results
+    submission_criterion_results,
+    latest_self_assessments
 );

@@ -3,7 +3,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{answer_history, answers, idempotency_keys, submissions};
+use super::schema::{
+    answer_history, answers, enterprises, idempotency_keys, latest_self_assessments as latest,
+    submissions,
+};
 use super::{AnyConnection, now};
 use crate::error::AppResult;
 
@@ -100,6 +103,49 @@ pub fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> AppResult<
     diesel::update(submissions::table.find(id))
         .set(submissions::status.eq(status))
         .execute(conn)?;
+    refresh_latest(conn, id)
+}
+
+/// States whose self-assessments count for the statistics: submitted, whatever came of it.
+pub const COUNTED: [&str; 5] = [
+    "submitted",
+    "under_review",
+    "approved",
+    "returned",
+    "rejected",
+];
+
+/// Brings `latest_self_assessments` in step after the status of submission `id` changed: its
+/// enterprise's row names the latest submission in a [`COUNTED`] state, or is absent. Runs in
+/// the caller's transaction, so the statistics never see one without the other.
+pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
+    let enterprise: i64 = submissions::table
+        .find(id)
+        .select(submissions::enterprise_id)
+        .first(conn)?;
+    diesel::delete(latest::table.find(enterprise)).execute(conn)?;
+    let current: Option<(i64, Option<f64>)> = submissions::table
+        .filter(submissions::enterprise_id.eq(enterprise))
+        .filter(submissions::status.eq_any(COUNTED))
+        .order(submissions::id.desc())
+        .select((submissions::id, submissions::score_total))
+        .first(conn)
+        .optional()?;
+    if let Some((submission, score)) = current {
+        let (industry, region): (String, String) = enterprises::table
+            .find(enterprise)
+            .select((enterprises::industry_code, enterprises::region_code))
+            .first(conn)?;
+        diesel::insert_into(latest::table)
+            .values((
+                latest::enterprise_id.eq(enterprise),
+                latest::submission_id.eq(submission),
+                latest::industry_code.eq(industry),
+                latest::region_code.eq(region),
+                latest::score_total.eq(score),
+            ))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
@@ -160,7 +206,7 @@ pub fn mark_submitted(conn: &mut AnyConnection, id: i64, total: f64, level: &str
             submissions::score_level.eq(level),
         ))
         .execute(conn)?;
-    Ok(())
+    refresh_latest(conn, id)
 }
 
 pub fn move_to_version(

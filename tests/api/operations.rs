@@ -11,6 +11,7 @@ backend_tests!(
     docs_page_is_served_offline,
     errors_are_problem_json,
     request_ids_go_in_and_out,
+    security_headers_on_every_response,
 );
 
 async fn health_readiness_and_metrics(b: Backend) {
@@ -380,5 +381,51 @@ mod storage {
         }
         assert!(ready, "did not recover");
         assert_eq!(app.get("/api/v1/me", Some(&e.token)).await.status, 200);
+    }
+}
+
+/// `nosniff` on every response, `no-store` on every response to an authenticated request (errors
+/// included), and no CORS grant to any origin.
+async fn security_headers_on_every_response(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let origin = [("origin", "https://evil.example")];
+    let cases = [
+        (Method::GET, "/healthz", None, 200),
+        (Method::GET, "/openapi.json", None, 200),
+        (Method::GET, "/nope", None, 404),
+        (Method::GET, "/api/v1/me", Some(admin.as_str()), 200),
+        (Method::GET, "/api/v1/me", Some("garbage"), 401),
+        (
+            Method::GET,
+            "/api/v1/users/999999",
+            Some(admin.as_str()),
+            404,
+        ),
+        (Method::DELETE, "/healthz", None, 405),
+        (Method::OPTIONS, "/api/v1/me", None, 405),
+    ];
+    for (method, path, token, status) in cases {
+        let res = app
+            .request(method.clone(), path, token, None, &origin)
+            .await;
+        assert_eq!(res.status, status, "{method} {path}: {}", res.text());
+        assert_eq!(
+            res.header("x-content-type-options").as_deref(),
+            Some("nosniff"),
+            "{method} {path}"
+        );
+        let cache = res.header("cache-control");
+        if token.is_some() {
+            assert_eq!(cache.as_deref(), Some("no-store"), "{method} {path}");
+        } else {
+            assert_ne!(cache.as_deref(), Some("no-store"), "{method} {path}");
+        }
+        assert_eq!(
+            res.header("access-control-allow-origin"),
+            None,
+            "{method} {path}"
+        );
+        assert_eq!(res.header("access-control-allow-credentials"), None);
     }
 }

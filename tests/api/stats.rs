@@ -4,9 +4,12 @@
 use actix_web::http::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, approve, spawn_app, submitted};
+use crate::helpers::{Backend, Draft, TestApp, approve, spawn_app, submitted};
 
-backend_tests!(funnel_levels_scope_and_suppression);
+backend_tests!(
+    funnel_levels_scope_and_suppression,
+    latest_self_assessments_follow_every_status_change,
+);
 
 /// 8 enterprises in C13 (Guangdong), 6 in C14 (Zhejiang), 3 in C27 (Beijing); five C14 and one
 /// C27 self-assessments submitted; two C14 certificates, one expiring within 90 days.
@@ -500,4 +503,101 @@ async fn seed_demo_fills_the_statistics() {
         .await
         .json();
     assert_eq!(dir_list["items"][0]["signature_valid"], true);
+}
+
+/// The maintained `latest_self_assessments` rows against the latest counted submission of each
+/// enterprise computed from the submissions themselves.
+async fn assert_latest_in_step(app: &TestApp) {
+    let (kept, computed) = app
+        .state
+        .db
+        .read(|conn| {
+            use csr_assess::db::schema::{latest_self_assessments as l, submissions as s};
+            use diesel::dsl::max;
+            use diesel::prelude::*;
+            let kept: Vec<(i64, i64, Option<f64>)> = l::table
+                .order(l::enterprise_id)
+                .select((l::enterprise_id, l::submission_id, l::score_total))
+                .load(conn)?;
+            let ids: Vec<(i64, Option<i64>)> = s::table
+                .filter(s::status.eq_any(csr_assess::db::submissions::COUNTED))
+                .group_by(s::enterprise_id)
+                .select((s::enterprise_id, max(s::id)))
+                .order(s::enterprise_id)
+                .load(conn)?;
+            let mut computed = Vec::new();
+            for (e, id) in ids {
+                let id = id.unwrap_or_default();
+                let score: Option<f64> = s::table.find(id).select(s::score_total).first(conn)?;
+                computed.push((e, id, score));
+            }
+            Ok((kept, computed))
+        })
+        .await
+        .unwrap();
+    assert_eq!(kept, computed);
+}
+
+/// The figures read from the maintained table equal those recomputed from the submissions (a
+/// period filter takes the recomputing path) through submission, resubmission and withdrawal.
+async fn latest_self_assessments_follow_every_status_change(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let mut firms = Vec::new();
+    for _ in 0..6 {
+        let e = app
+            .enterprise_with(json!({ "industry_code": "C1491", "region_code": "330106" }))
+            .await;
+        submitted(&app, &e, "C1491", 2).await;
+        firms.push(e);
+    }
+    assert_latest_in_step(&app).await;
+    let year = chrono::Utc::now().date_naive().format("%Y").to_string();
+    let both = |path: &'static str| {
+        let (app, admin, year) = (&app, &admin, &year);
+        async move {
+            let fast = app.get(path, Some(admin)).await.json();
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let slow = app
+                .get(&format!("{path}{sep}period={year}"), Some(admin))
+                .await
+                .json();
+            assert_eq!(fast, slow, "{path}");
+            fast
+        }
+    };
+    let before = both("/api/v1/stats/scores?industry=C14").await;
+    assert_eq!(before["total"]["q3"], before["total"]["median"], "{before}");
+
+    // A second, better self-assessment replaces the first in the figures.
+    let second = submitted(&app, &firms[0], "C1491", 4).await;
+    assert_latest_in_step(&app).await;
+    let after = both("/api/v1/stats/scores?industry=C14").await;
+    assert_eq!(fig(&after["total"]["enterprises"]), Some(6.0));
+    assert!(
+        fig(&after["total"]["mean"]) > fig(&before["total"]["mean"]),
+        "{after}"
+    );
+    both("/api/v1/stats/funnel?group_by=division").await;
+    both("/api/v1/stats/criteria?industry=C1491").await;
+
+    // Withdrawing it brings the first back.
+    let mut d = Draft {
+        id: second,
+        etag: String::new(),
+        path: format!("/api/v1/submissions/{second}"),
+    };
+    app.etag_of(&firms[0].token, &mut d).await;
+    let res = app
+        .send_if_match(
+            Method::POST,
+            &format!("{}/withdraw", d.path),
+            &firms[0].token,
+            &d.etag,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_latest_in_step(&app).await;
+    assert_eq!(both("/api/v1/stats/scores?industry=C14").await, before);
 }
