@@ -145,8 +145,7 @@ pub fn issue(
         .checked_add_months(Months::new(doc.certificate_validity_months))
         .unwrap_or(issued);
     let year = issued.year();
-    let seq = certificates::count_in_year(conn, year)? + 1;
-    let number = certificate::number(year, u32::try_from(seq).map_err(AppError::internal)?);
+    let number = certificate::number(year, certificates::last_serial_in_year(conn, year)? + 1);
     let payload = Payload {
         number: number.clone(),
         issuer: "csr-assess".into(),

@@ -231,9 +231,11 @@ fn write_batch(conn: &mut AnyConnection, st: &AppState, admin: i64, plan: Plan) 
                     updated_at: at,
                 },
             )?;
-            crate::db::submissions::mark_submitted(conn, id, score.total, &score.level)?;
-            crate::db::submissions::record_results(conn, id, &score)?;
+            crate::db::submissions::record_submitted(conn, id, &score)?;
             let latest = j + 1 == count;
+            if latest {
+                crate::db::submissions::refresh_latest(conn, id)?;
+            }
             if latest && score.level != NOT_CERTIFIED {
                 diesel::update(submissions::table.find(id))
                     .set(submissions::status.eq("approved"))

@@ -361,21 +361,21 @@ pub fn funnel(
             ),
         )?
     };
-    let soon = today + chrono::Duration::days(90);
-    let certified = grouped(
-        conn,
-        format!(
-            "SELECT {key} AS grp, COUNT(DISTINCT e.id) AS n FROM certificates c JOIN enterprises e ON e.id = c.enterprise_id \
-             WHERE {ew} AND c.status = 'active' AND c.expires_on >= '{today}'{group}"
-        ),
-    )?;
-    let expiring = grouped(
-        conn,
-        format!(
-            "SELECT {key} AS grp, COUNT(DISTINCT e.id) AS n FROM certificates c JOIN enterprises e ON e.id = c.enterprise_id \
-             WHERE {ew} AND c.status = 'active' AND c.expires_on >= '{today}' AND c.expires_on <= '{soon}'{group}"
-        ),
-    )?;
+    // Enterprises of the selection holding an active certificate that expires within
+    // [from, to]: driven from the enterprises' index, each probing its own certificates.
+    let holding = |conn: &mut AnyConnection, from: NaiveDate, to: Option<NaiveDate>| {
+        let until = to.map_or(String::new(), |d| format!(" AND c.expires_on <= '{d}'"));
+        grouped(
+            conn,
+            format!(
+                "SELECT {key} AS grp, COUNT(*) AS n FROM enterprises e WHERE {ew} AND EXISTS (\
+                 SELECT 1 FROM certificates c WHERE c.enterprise_id = e.id AND c.status = 'active' \
+                 AND c.expires_on >= '{from}'{until}){group}"
+            ),
+        )
+    };
+    let certified = holding(conn, today, None)?;
+    let expiring = holding(conn, today, Some(today + chrono::Duration::days(90)))?;
     let populations = populations(conn)?;
     let region_key = sel.region.clone().unwrap_or_default();
     let population_of = |industry: &str| {
@@ -790,11 +790,18 @@ pub fn latest_theme_scores(
     conn: &mut AnyConnection,
     sel: &Selection,
 ) -> AppResult<BTreeMap<String, Vec<f64>>> {
-    let rows: Vec<GroupValue> = diesel::sql_query(format!(
-        "SELECT t.theme_id AS grp, t.score AS v FROM submission_theme_scores t WHERE t.submission_id IN ({})",
-        sel.latest_ids_sql()
-    ))
-    .load(conn)?;
+    let sql = if sel.all_latest() {
+        format!(
+            "SELECT x.theme_id AS grp, x.score AS v FROM latest_theme_scores x WHERE {}",
+            sel.enterprise_where("x")
+        )
+    } else {
+        format!(
+            "SELECT t.theme_id AS grp, t.score AS v FROM submission_theme_scores t WHERE t.submission_id IN ({})",
+            sel.latest_ids_sql()
+        )
+    };
+    let rows: Vec<GroupValue> = diesel::sql_query(sql).load(conn)?;
     let mut by_theme: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     for r in rows {
         by_theme.entry(r.grp).or_default().push(r.v);

@@ -55,12 +55,22 @@ pub fn insert(conn: &mut AnyConnection, c: &NewCertificate<'_>) -> AppResult<i64
         .get_result(conn)?)
 }
 
-/// How many certificates were numbered in `year`.
-pub fn count_in_year(conn: &mut AnyConnection, year: i32) -> AppResult<i64> {
-    Ok(certificates::table
-        .filter(certificates::number.like(format!("CSR-{year:04}-%")))
-        .count()
-        .get_result(conn)?)
+/// The serial of the last certificate numbered in `year`, or 0. Numbers are given in issuing
+/// order, so the newest certificate holds the highest serial: one indexed row, however many
+/// certificates there are.
+pub fn last_serial_in_year(conn: &mut AnyConnection, year: i32) -> AppResult<u32> {
+    let newest: Option<String> = certificates::table
+        .order(certificates::id.desc())
+        .select(certificates::number)
+        .first(conn)
+        .optional()?;
+    let prefix = format!("CSR-{year:04}-");
+    Ok(newest
+        .as_deref()
+        .and_then(|n| n.strip_prefix(prefix.as_str()))
+        .and_then(|rest| rest.split('-').next())
+        .and_then(|serial| serial.parse().ok())
+        .unwrap_or(0))
 }
 
 pub fn by_number(conn: &mut AnyConnection, number: &str) -> AppResult<Option<Certificate>> {

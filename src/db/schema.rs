@@ -283,6 +283,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    latest_theme_scores (industry_code, enterprise_id, theme_id) {
+        industry_code -> Text,
+        enterprise_id -> BigInt,
+        theme_id -> Text,
+        region_code -> Text,
+        score -> Double,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
@@ -304,5 +314,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     stat_populations,
     submission_theme_scores,
     submission_criterion_results,
-    latest_self_assessments
+    latest_self_assessments,
+    latest_theme_scores
 );

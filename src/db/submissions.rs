@@ -119,11 +119,22 @@ pub const COUNTED: [&str; 5] = [
 /// enterprise's row names the latest submission in a [`COUNTED`] state, or is absent. Runs in
 /// the caller's transaction, so the statistics never see one without the other.
 pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
+    use super::schema::{latest_theme_scores as lts, submission_theme_scores as sts};
     let enterprise: i64 = submissions::table
         .find(id)
         .select(submissions::enterprise_id)
         .first(conn)?;
+    let (industry, region): (String, String) = enterprises::table
+        .find(enterprise)
+        .select((enterprises::industry_code, enterprises::region_code))
+        .first(conn)?;
     diesel::delete(latest::table.find(enterprise)).execute(conn)?;
+    diesel::delete(
+        lts::table
+            .filter(lts::industry_code.eq(&industry))
+            .filter(lts::enterprise_id.eq(enterprise)),
+    )
+    .execute(conn)?;
     let current: Option<(i64, Option<f64>)> = submissions::table
         .filter(submissions::enterprise_id.eq(enterprise))
         .filter(submissions::status.eq_any(COUNTED))
@@ -131,27 +142,47 @@ pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
         .select((submissions::id, submissions::score_total))
         .first(conn)
         .optional()?;
-    if let Some((submission, score)) = current {
-        let (industry, region): (String, String) = enterprises::table
-            .find(enterprise)
-            .select((enterprises::industry_code, enterprises::region_code))
-            .first(conn)?;
-        diesel::insert_into(latest::table)
-            .values((
-                latest::enterprise_id.eq(enterprise),
-                latest::submission_id.eq(submission),
-                latest::industry_code.eq(industry),
-                latest::region_code.eq(region),
-                latest::score_total.eq(score),
-            ))
-            .execute(conn)?;
+    let Some((submission, score)) = current else {
+        return Ok(());
+    };
+    diesel::insert_into(latest::table)
+        .values((
+            latest::enterprise_id.eq(enterprise),
+            latest::submission_id.eq(submission),
+            latest::industry_code.eq(&industry),
+            latest::region_code.eq(&region),
+            latest::score_total.eq(score),
+        ))
+        .execute(conn)?;
+    let themes: Vec<(String, f64)> = sts::table
+        .filter(sts::submission_id.eq(submission))
+        .select((sts::theme_id, sts::score))
+        .load(conn)?;
+    let rows: Vec<_> = themes
+        .into_iter()
+        .map(|(theme, score)| {
+            (
+                lts::industry_code.eq(&industry),
+                lts::enterprise_id.eq(enterprise),
+                lts::theme_id.eq(theme),
+                lts::region_code.eq(&region),
+                lts::score.eq(score),
+            )
+        })
+        .collect();
+    if !rows.is_empty() {
+        let insert = diesel::insert_into(lts::table).values(&rows);
+        match conn {
+            AnyConnection::Sqlite(c) => insert.execute(c)?,
+            AnyConnection::Postgresql(c) => insert.execute(c)?,
+        };
     }
     Ok(())
 }
 
 /// Records the theme scores and criterion results of a submitted self-assessment (replacing
 /// those of an earlier submission of it) for the statistics.
-pub fn record_results(
+fn record_results(
     conn: &mut AnyConnection,
     id: i64,
     score: &crate::domain::scoring::Score,
@@ -197,16 +228,34 @@ pub fn record_results(
     Ok(())
 }
 
-pub fn mark_submitted(conn: &mut AnyConnection, id: i64, total: f64, level: &str) -> AppResult<()> {
+/// Marks submission `id` submitted with its score, records the figures the statistics read, and
+/// brings its enterprise's latest self-assessment up to date.
+pub fn mark_submitted(
+    conn: &mut AnyConnection,
+    id: i64,
+    score: &crate::domain::scoring::Score,
+) -> AppResult<()> {
+    record_submitted(conn, id, score)?;
+    refresh_latest(conn, id)
+}
+
+/// [`mark_submitted`] without the refresh of the enterprise's latest self-assessment, for
+/// loading many submissions of one enterprise in one transaction: call [`refresh_latest`]
+/// after the last.
+pub fn record_submitted(
+    conn: &mut AnyConnection,
+    id: i64,
+    score: &crate::domain::scoring::Score,
+) -> AppResult<()> {
     diesel::update(submissions::table.find(id))
         .set((
             submissions::status.eq("submitted"),
             submissions::submitted_at.eq(now()),
-            submissions::score_total.eq(total),
-            submissions::score_level.eq(level),
+            submissions::score_total.eq(score.total),
+            submissions::score_level.eq(&score.level),
         ))
         .execute(conn)?;
-    refresh_latest(conn, id)
+    record_results(conn, id, score)
 }
 
 pub fn move_to_version(

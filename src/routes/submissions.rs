@@ -542,8 +542,7 @@ async fn transition(
                     ));
                 }
                 let score = loaded.score();
-                db::mark_submitted(conn, id, score.total, &score.level)?;
-                db::record_results(conn, id, &score)?;
+                db::mark_submitted(conn, id, &score)?;
                 record(
                     conn,
                     user.id,

@@ -1,0 +1,1 @@
+DROP TABLE latest_theme_scores;
