@@ -17,6 +17,7 @@ pub mod tokens;
 pub mod users;
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use actix_web::web;
@@ -178,6 +179,11 @@ pub type Conn = PooledConnection<Manager>;
 pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
+    /// SQLite admits one writer at a time. Writers of this process queue here, and each is
+    /// woken the moment the one before it commits, instead of polling SQLite's lock through
+    /// its busy handler, whose sleeps (up to 100 ms each) would be the tail latency of every
+    /// write under concurrency. Other processes on the same file still meet the busy handler.
+    writer: Arc<Mutex<()>>,
 }
 
 impl Db {
@@ -193,10 +199,14 @@ impl Db {
             .max_size(max_size)
             .min_idle(Some(1))
             .connection_timeout(timeout)
-            .test_on_check_out(true)
+            .test_on_check_out(backend == Backend::Postgres)
             .build(Manager(location))
             .map_err(|e| format!("cannot open the database pool: {e}"))?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            backend,
+            writer: Arc::default(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -229,11 +239,16 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
-        self.read(move |conn| write_tx(conn, f)).await
+        let db = self.clone();
+        web::block(move || db.blocking(f)).await?
     }
 
-    /// Synchronous access for command-line tools.
+    /// [`Db::write`] on the calling thread, for command-line tools and the blocking pool.
     pub fn blocking<T>(&self, f: impl FnOnce(&mut AnyConnection) -> AppResult<T>) -> AppResult<T> {
+        let _turn = match self.backend {
+            Backend::Sqlite => Some(self.writer.lock().unwrap_or_else(PoisonError::into_inner)),
+            Backend::Postgres => None,
+        };
         let mut conn = self.pool.get()?;
         write_tx(&mut conn, f)
     }
