@@ -55,10 +55,21 @@ pub fn insert(conn: &mut AnyConnection, c: &NewCertificate<'_>) -> AppResult<i64
         .get_result(conn)?)
 }
 
+/// Advisory lock key serialising certificate numbering on PostgreSQL.
+const NUMBERING_LOCK: i64 = 7_271_003;
+
 /// The serial of the last certificate numbered in `year`, or 0. Numbers are given in issuing
 /// order, so the newest certificate holds the highest serial: one indexed row, however many
 /// certificates there are.
+///
+/// On PostgreSQL, concurrent approvals would read the same serial: a transaction-scoped
+/// advisory lock makes each wait for the previous issuer to commit (SQLite's write lock does
+/// this already).
 pub fn last_serial_in_year(conn: &mut AnyConnection, year: i32) -> AppResult<u32> {
+    if let AnyConnection::Postgresql(_) = conn {
+        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({NUMBERING_LOCK})"))
+            .execute(conn)?;
+    }
     let newest: Option<String> = certificates::table
         .order(certificates::id.desc())
         .select(certificates::number)

@@ -18,6 +18,7 @@ backend_tests!(
     exemplary_needs_four_eyes,
     certificate_status_changes_and_supersession,
     one_certificate_from_twenty_concurrent_approvals,
+    concurrent_approvals_number_certificates_apart,
     public_pages_and_directory,
 );
 
@@ -613,6 +614,50 @@ async fn one_certificate_from_twenty_concurrent_approvals(b: Backend) {
         .await
         .unwrap();
     assert_eq!(count, 1);
+}
+
+/// Approvals of different submissions at the same moment, over two instances, each get their
+/// own certificate number.
+async fn concurrent_approvals_number_certificates_apart(b: Backend) {
+    let app = spawn_app_with(b, |s| s.workers = Some(4)).await;
+    let other = spawn_sibling(&app, |s| s.workers = Some(4)).await;
+    let (_, r) = app.staff("reviewer", json!({})).await;
+    let mut ids = Vec::new();
+    for _ in 0..6 {
+        let e = app.enterprise().await;
+        let id = submitted(&app, &e, "C1491", 2).await;
+        post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+        ids.push(id);
+    }
+    let body = serde_json::to_vec(&json!({})).unwrap();
+    let paths: Vec<String> = ids
+        .iter()
+        .map(|id| format!("/api/v1/reviews/{id}/approve"))
+        .collect();
+    let requests = paths.iter().enumerate().map(|(i, path)| {
+        let target = if i % 2 == 0 { &app } else { &other };
+        target.request(
+            Method::POST,
+            path,
+            Some(&r),
+            Some(("application/json", body.clone())),
+            &[],
+        )
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    let mut numbers: Vec<String> = responses
+        .iter()
+        .map(|res| {
+            assert_eq!(res.status, 200, "{}", res.text());
+            res.json()["certificate"]["number"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 6, "{numbers:?}");
 }
 
 async fn public_pages_and_directory(b: Backend) {
