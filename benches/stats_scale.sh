@@ -31,6 +31,10 @@ if [ ! -f "$marker" ]; then
   echo "seeded in $(( $(date +%s) - start )) s" >&2
   touch "$marker"
 fi
+# Fresh statistics and visibility maps, as autovacuum keeps them on a running server.
+if [ -n "${DATABASE_URL:-}" ]; then
+  psql -q "$DATABASE_URL" -c 'VACUUM ANALYZE'
+fi
 
 CSR_BIND=127.0.0.1:$PORT RUST_LOG=warn "$BIN" serve >"$DIR/server.log" 2>&1 &
 server=$!

@@ -72,7 +72,15 @@ impl Location {
 
     fn connect(&self) -> Result<AnyConnection, ConnectionError> {
         match self {
-            Self::Postgres(url) => PgConnection::establish(url).map(AnyConnection::Postgresql),
+            Self::Postgres(url) => {
+                let mut conn = PgConnection::establish(url)?;
+                // Every query here is short. Where the planner's row estimates are stale (a
+                // server without autovacuum, a table that just grew), PostgreSQL would JIT-compile
+                // single-row statements, at tens of milliseconds each.
+                conn.batch_execute("SET jit = off")
+                    .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                Ok(AnyConnection::Postgresql(conn))
+            }
             Self::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.display().to_string())?;
                 // Per-connection settings; journal_mode=WAL is set once in `prepare`.
