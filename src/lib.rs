@@ -22,3 +22,4 @@ pub mod stats;
 pub mod submissions;
 pub mod telemetry;
 pub mod views;
+pub mod workers;

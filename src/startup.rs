@@ -35,6 +35,8 @@ pub struct AppState {
     /// Resolved schema versions by content hash and industry (immutable, so safe to share).
     pub schemas: crate::submissions::SchemaCache,
     pub evidence: crate::evidence::EvidenceStore,
+    /// PDF reports and certificates render here, one per core at a time.
+    pub renderers: std::sync::Arc<crate::workers::Workers>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
             openapi_json: api.to_pretty_json().map_err(|e| e.to_string())?,
             schemas: Default::default(),
             evidence,
+            renderers: std::sync::Arc::new(crate::workers::Workers::start("render")),
         })
     }
 }

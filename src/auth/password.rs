@@ -8,11 +8,12 @@
 //! hashing thread, and waits its turn for the rest.
 
 use std::cell::RefCell;
-use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+
+use crate::workers::Workers;
 
 thread_local! {
     /// The work area of a hashing thread, grown to the largest parameters it has met.
@@ -88,57 +89,13 @@ fn phc_verify(password: &[u8], hash: &str) -> bool {
 
 use crate::config::Settings;
 
-type Job = Box<dyn FnOnce() + Send>;
-
-/// The hashing threads; they end when the last [`Hasher`] clone is dropped.
-struct HashThreads(Mutex<Sender<Job>>);
-
-impl HashThreads {
-    fn start() -> Self {
-        let (tx, rx) = channel::<Job>();
-        let rx = Arc::new(Mutex::new(rx));
-        let n = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
-        for i in 0..n {
-            let rx: Arc<Mutex<Receiver<Job>>> = rx.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("argon2-{i}"))
-                .spawn(move || {
-                    loop {
-                        let job = match rx.lock() {
-                            Ok(rx) => rx.recv(),
-                            Err(_) => return,
-                        };
-                        match job {
-                            Ok(job) => job(),
-                            Err(_) => return,
-                        }
-                    }
-                });
-            if let Err(e) = spawned {
-                tracing::error!(error = %e, "cannot start a hashing thread");
-            }
-        }
-        Self(Mutex::new(tx))
-    }
-
-    /// Runs `f` on a hashing thread and waits for its result.
-    fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Option<T> {
-        let (tx, rx) = sync_channel(1);
-        let job: Job = Box::new(move || {
-            let _ = tx.send(f());
-        });
-        self.0.lock().ok()?.send(job).ok()?;
-        rx.recv().ok()
-    }
-}
-
 #[derive(Clone)]
 pub struct Hasher {
     params: Params,
     /// A hash of a random password, verified against when the account does not exist so that
     /// an unknown e-mail costs the same time as a wrong password.
     dummy: String,
-    threads: Arc<HashThreads>,
+    threads: Arc<Workers>,
 }
 
 impl std::fmt::Debug for Hasher {
@@ -161,7 +118,7 @@ impl Hasher {
         let mut hasher = Self {
             params,
             dummy: String::new(),
-            threads: Arc::new(HashThreads::start()),
+            threads: Arc::new(Workers::start("argon2")),
         };
         hasher.dummy = hasher.hash(&crate::auth::random_token(24))?;
         Ok(hasher)

@@ -57,7 +57,10 @@ pub async fn report(
             reports::data::report_data(conn, &st, s)
         })
         .await?;
-    let bytes = web::block(move || reports::report::render(&data, lang)).await?;
+    let renderers = state.renderers.clone();
+    let bytes = web::block(move || renderers.run(move || reports::report::render(&data, lang)))
+        .await?
+        .ok_or_else(|| AppError::internal("the render threads are gone"))?;
     Ok(pdf(bytes, &format!("csr-report-{id}.pdf")))
 }
 
@@ -82,6 +85,9 @@ pub async fn certificate_pdf(
         .await?
         .ok_or(AppError::NotFound)?;
     let data = reports::data::certificate_data(&state, &c)?;
-    let bytes = web::block(move || reports::certificate::render(&data)).await?;
+    let renderers = state.renderers.clone();
+    let bytes = web::block(move || renderers.run(move || reports::certificate::render(&data)))
+        .await?
+        .ok_or_else(|| AppError::internal("the render threads are gone"))?;
     Ok(pdf(bytes, &format!("{}.pdf", c.number)))
 }
