@@ -396,8 +396,12 @@ impl Database {
         };
         Ok(diesel::sql_query(sql).get_result::<Size>(&mut conn)?.n)
     }
+}
 
-    fn drop_database(&self) {
+/// Drops the PostgreSQL database, on success and on every early return alike (declare the
+/// database before its server, so that the server stops first).
+impl Drop for Database {
+    fn drop(&mut self) {
         if let Some(admin) = &self.admin_url
             && let Ok(mut conn) = PgConnection::establish(admin)
         {
@@ -514,7 +518,6 @@ async fn ceiling(o: &Options, dir: &Path, kind: &'static str) -> Res<Vec<Row>> {
     })
     .await?;
     drop(server);
-    db.drop_database();
     Ok(rows(rec.take(), wall))
 }
 
@@ -901,7 +904,6 @@ async fn service(o: &Options, dir: &Path) -> Res<ServiceFigures> {
     drop(server);
     let ack = ack.into_inner();
     verify(&db, &ack)?;
-    db.drop_database();
     Ok(ServiceFigures {
         answer_save,
         answer_save_wall,
