@@ -121,7 +121,21 @@ struct Row {
     p90: f64,
     p99: f64,
     max: f64,
-    statuses: String,
+    statuses: BTreeMap<u16, u64>,
+}
+
+impl Row {
+    fn statuses(&self) -> String {
+        self.statuses
+            .iter()
+            .map(|(s, n)| format!("{s}×{n}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    fn server_errors(&self) -> u64 {
+        self.statuses.range(500..).map(|(_, n)| n).sum()
+    }
 }
 
 fn quantile_ms(sorted: &[u64], q: f64) -> f64 {
@@ -144,12 +158,7 @@ fn rows(ops: BTreeMap<&'static str, Op>, wall: Duration) -> Vec<Row> {
                 p90: quantile_ms(&o.micros, 0.9),
                 p99: quantile_ms(&o.micros, 0.99),
                 max: quantile_ms(&o.micros, 1.0),
-                statuses: o
-                    .statuses
-                    .iter()
-                    .map(|(s, n)| format!("{s}×{n}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
+                statuses: o.statuses,
             }
         })
         .collect()
@@ -162,7 +171,14 @@ fn print_table(title: &str, rows: &[Row]) {
     for r in rows {
         println!(
             "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
-            r.op, r.count, r.rps, r.p50, r.p90, r.p99, r.max, r.statuses
+            r.op,
+            r.count,
+            r.rps,
+            r.p50,
+            r.p90,
+            r.p99,
+            r.max,
+            r.statuses()
         );
     }
 }
@@ -578,23 +594,6 @@ fn multipart(criteria: &str) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
-fn credit_code(serial: u64) -> String {
-    use csr_assess::domain::credit_code::ALPHABET;
-    let body: String = format!("91330106MA{:07}", serial % 10_000_000)
-        .chars()
-        .map(|c| {
-            if ALPHABET.contains(&(c as u8)) {
-                c
-            } else {
-                '0'
-            }
-        })
-        .collect();
-    csr_assess::domain::CreditCode::complete(&body)
-        .map(|c| c.to_string())
-        .unwrap_or_default()
-}
-
 async fn login(http: &Http, email: &str) -> Res<String> {
     let res = http
         .send(
@@ -622,7 +621,7 @@ async fn setup(http: &Http, clients: usize) -> Res<Fixture> {
         http.send(
             "register",
             Req::new(Method::POST, "/api/v1/enterprises").json(&json!({
-                "credit_code": credit_code(stamp % 100_000 * 100 + i as u64),
+                "credit_code": csr_assess::demo::credit_code(10, stamp % 100_000 * 100 + i as u64),
                 "name": format!("负载测试食品有限公司{i}"),
                 "industry_code": INDUSTRY,
                 "region_code": "330106",
@@ -1046,13 +1045,7 @@ async fn run(o: Options) -> Res<()> {
         .into_iter()
         .chain(s.workflows.iter().map(|w| &w.3))
         .flatten()
-        .map(|r| {
-            r.statuses
-                .split(' ')
-                .filter(|s| s.starts_with('5'))
-                .filter_map(|s| s.split('×').nth(1)?.parse::<u64>().ok())
-                .sum::<u64>()
-        })
+        .map(Row::server_errors)
         .sum();
     println!("| server errors (5xx) | {server_errors} |");
     if server_errors > 0 {

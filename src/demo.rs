@@ -10,7 +10,6 @@ use diesel::prelude::*;
 use crate::db::schema::{enterprises, submissions};
 use crate::db::{AnyConnection, now};
 use crate::domain::CreditCode;
-use crate::domain::credit_code::ALPHABET;
 use crate::domain::schema::{Criterion, Kind};
 use crate::domain::scoring::{self, Answer, NOT_CERTIFIED, Value};
 use crate::error::{AppError, AppResult};
@@ -51,6 +50,14 @@ const INDUSTRIES: [&str; 16] = [
 const PROVINCES: [&str; 12] = [
     "11", "31", "32", "33", "35", "37", "42", "44", "50", "51", "61", "65",
 ];
+
+/// A valid unified social credit code of a Zhejiang enterprise (`9133`), city `city` (10–99),
+/// with `serial` in its organisation part.
+pub fn credit_code(city: u64, serial: u64) -> String {
+    CreditCode::complete(&format!("9133{city:02}01MA{:07}", serial % 10_000_000))
+        .map(|c| c.to_string())
+        .unwrap_or_default()
+}
 
 /// An answer drawn so that enterprises differ but most do reasonably well.
 fn answer(c: &Criterion, quality: u64, rng: &mut Rng) -> Option<Answer> {
@@ -114,23 +121,7 @@ pub async fn seed(
         let plan: Vec<(String, String, String, u64, Vec<u64>)> = (0..n)
             .map(|i| {
                 let serial = existing as u64 + done + i + 1;
-                let body: String = format!(
-                    "9133{:02}01MA{:07}",
-                    rng.below(90) + 10,
-                    serial % 10_000_000
-                )
-                .chars()
-                .map(|c| {
-                    if ALPHABET.contains(&(c as u8)) {
-                        c
-                    } else {
-                        '0'
-                    }
-                })
-                .collect();
-                let code = CreditCode::complete(&body)
-                    .map(|c| c.to_string())
-                    .unwrap_or_default();
+                let code = credit_code(rng.below(90) + 10, serial);
                 let industry = rng.pick(&INDUSTRIES).to_string();
                 let region = format!(
                     "{}0{}0{}",
