@@ -51,7 +51,10 @@ pub fn move_status(conn: &mut AnyConnection, id: i64, from: &str, to: &str) -> A
         submissions::updated_at.eq(now()),
     ))
     .execute(conn)?;
-    if n == 1 {
+    // Moves between counted states (submitted, under review, returned, approved, rejected)
+    // leave each enterprise's latest counted self-assessment as it was.
+    let counted = |s: &str| super::submissions::COUNTED.contains(&s);
+    if n == 1 && counted(from) != counted(to) {
         super::submissions::refresh_latest(conn, id)?;
     }
     Ok(n == 1)
