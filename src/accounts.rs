@@ -563,7 +563,9 @@ pub fn staff_account(
             scopes.push(c.as_str().to_owned());
         }
     }
-    f.check("display_name", check_display_name(display_name.as_deref()));
+    let display_name = f
+        .check("display_name", self::display_name(display_name.as_deref()))
+        .flatten();
     f.finish()?;
     match (email, password) {
         (Some(email), Some(password)) => Ok(NewAccount {
@@ -579,11 +581,7 @@ pub fn staff_account(
     }
 }
 
-pub fn check_display_name(name: Option<&str>) -> Result<(), String> {
-    match name {
-        Some(n) if n.trim().is_empty() || n.chars().count() > 100 => {
-            Err("must be 1 to 100 characters".into())
-        }
-        _ => Ok(()),
-    }
+/// A person's display name, normalised (see [`crate::domain::text::name`]).
+pub fn display_name(name: Option<&str>) -> Result<Option<String>, String> {
+    name.map(|n| crate::domain::text::name(n, 100)).transpose()
 }

@@ -80,6 +80,11 @@ pub struct Settings {
     #[arg(long, env = "CSR_EVIDENCE_DIR")]
     pub evidence_dir: Option<PathBuf>,
 
+    /// Where evidence content lives: `disk` (the evidence directory of this instance) or
+    /// `database` (shared by every instance). Default: `database` on PostgreSQL, `disk` on SQLite.
+    #[arg(long, env = "CSR_EVIDENCE_STORE")]
+    pub evidence_store: Option<String>,
+
     /// Largest evidence file accepted, in bytes.
     #[arg(long, env = "CSR_EVIDENCE_MAX_BYTES", default_value_t = 20 * 1024 * 1024)]
     pub evidence_max_bytes: u64,

@@ -83,6 +83,8 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    #[error("insufficient storage: {0}")]
+    InsufficientStorage(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -115,6 +117,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "service_unavailable",
+            Self::InsufficientStorage(_) => "insufficient_storage",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -149,6 +152,9 @@ impl AppError {
                 format!("Too many attempts; retry in {retry_after_secs} s.")
             }
             Self::Unavailable(_) => "The database is unavailable; retry shortly.".into(),
+            Self::InsufficientStorage(_) => {
+                "The evidence store is out of space; nothing was stored. Retry later.".into()
+            }
             Self::Internal(_) => "An internal error occurred.".into(),
         }
     }
@@ -186,6 +192,7 @@ impl ResponseError for AppError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -193,6 +200,7 @@ impl ResponseError for AppError {
     fn error_response(&self) -> HttpResponse {
         match self {
             Self::Unavailable(e) => tracing::warn!(error = %e, "database unavailable"),
+            Self::InsufficientStorage(e) => tracing::error!(error = %e, "evidence store full"),
             Self::Internal(e) => tracing::error!(error = %e, "internal error"),
             _ => {}
         }

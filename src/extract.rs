@@ -19,6 +19,42 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = DeferredJson::from_request(req, payload);
+        Box::pin(async move { body.await?.parse().map(Json) })
+    }
+}
+
+/// A JSON request body read (within the size limit) but not parsed yet. Handlers of an
+/// enterprise's objects parse it only after checking that the caller may see the object, so a
+/// malformed body tells an outsider no more than a missing object would: both are 404.
+#[derive(Debug)]
+pub struct DeferredJson {
+    bytes: web::Bytes,
+    is_json: bool,
+}
+
+impl DeferredJson {
+    /// Parses the body as `T`: 415 unless it was sent as JSON, 422 naming the field otherwise.
+    pub fn parse<T: DeserializeOwned>(&self) -> Result<T, AppError> {
+        if !self.is_json {
+            return Err(AppError::UnsupportedMediaType(
+                "the body must be JSON with Content-Type: application/json".into(),
+            ));
+        }
+        let mut de = serde_json::Deserializer::from_slice(&self.bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
+        de.end().map_err(|e| {
+            AppError::BadRequest(format!("trailing data after the JSON value: {e}"))
+        })?;
+        Ok(value)
+    }
+}
+
+impl FromRequest for DeferredJson {
+    type Error = AppError;
+    type Future = LocalBoxFuture<'static, Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let is_json = req
             .mime_type()
             .ok()
@@ -26,11 +62,6 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             .is_some_and(|m| m.subtype() == "json" || m.suffix().is_some_and(|s| s == "json"));
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            if !is_json {
-                return Err(AppError::UnsupportedMediaType(
-                    "the body must be JSON with Content-Type: application/json".into(),
-                ));
-            }
             let bytes = body.await.map_err(|e| {
                 if e.as_response_error().status_code()
                     == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
@@ -40,12 +71,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
                     AppError::BadRequest(format!("cannot read the body: {e}"))
                 }
             })?;
-            let mut de = serde_json::Deserializer::from_slice(&bytes);
-            let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
-            de.end().map_err(|e| {
-                AppError::BadRequest(format!("trailing data after the JSON value: {e}"))
-            })?;
-            Ok(Json(value))
+            Ok(Self { bytes, is_json })
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Authentication and authorisation: password hashing, access tokens, and the [`AuthUser`]
 //! extractor with its named role checks.
 
+pub mod access;
 pub mod jwt;
 pub mod password;
 pub mod signing;
@@ -88,11 +89,14 @@ impl FromRequest for AuthUser {
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req))
+        use actix_web::HttpMessage;
+        // The access middleware has usually authenticated the caller already.
+        let known = req.extensions().get::<AuthUser>().cloned();
+        ready(known.map_or_else(|| authenticate(req), Ok))
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
+pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal("application state missing"))?;

@@ -119,3 +119,47 @@ pub fn sha_in_use(conn: &mut AnyConnection, sha: &str) -> AppResult<bool> {
     ))
     .get_result(conn)?)
 }
+
+/// Evidence content kept in the database (`CSR_EVIDENCE_STORE=database`).
+pub mod blobs {
+    use diesel::prelude::*;
+
+    use crate::db::AnyConnection;
+    use crate::db::schema::evidence_blobs;
+    use crate::error::AppResult;
+
+    /// Stores `content` under `sha`; content already stored under it is kept.
+    pub fn put(conn: &mut AnyConnection, sha: &str, content: &[u8]) -> AppResult<()> {
+        let insert = diesel::insert_into(evidence_blobs::table)
+            .values((
+                evidence_blobs::sha256.eq(sha),
+                evidence_blobs::content.eq(content),
+            ))
+            .on_conflict(evidence_blobs::sha256)
+            .do_nothing();
+        // ON CONFLICT has no multi-backend form: run it on the concrete connection.
+        match conn {
+            AnyConnection::Sqlite(c) => insert.execute(c)?,
+            AnyConnection::Postgresql(c) => insert.execute(c)?,
+        };
+        Ok(())
+    }
+
+    pub fn get(conn: &mut AnyConnection, sha: &str) -> AppResult<Option<Vec<u8>>> {
+        Ok(evidence_blobs::table
+            .find(sha)
+            .select(evidence_blobs::content)
+            .first(conn)
+            .optional()?)
+    }
+
+    pub fn remove(conn: &mut AnyConnection, sha: &str) -> AppResult<()> {
+        diesel::delete(evidence_blobs::table.find(sha)).execute(conn)?;
+        Ok(())
+    }
+
+    pub fn count(conn: &mut AnyConnection) -> AppResult<usize> {
+        let n: i64 = evidence_blobs::table.count().get_result(conn)?;
+        Ok(usize::try_from(n).unwrap_or_default())
+    }
+}

@@ -79,6 +79,13 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    evidence_blobs (sha256) {
+        sha256 -> Text,
+        content -> Binary,
+    }
+}
+
 diesel::joinable!(users -> enterprises (enterprise_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 

@@ -41,7 +41,7 @@ fn check_char(body: &[u8]) -> Option<char> {
 impl CreditCode {
     /// Parses a code; lower-case letters and surrounding blanks are accepted and normalised.
     pub fn parse(input: &str) -> Result<Self, CreditCodeError> {
-        let code = input.trim().to_ascii_uppercase();
+        let code = super::text::identifier(input).to_ascii_uppercase();
         let count = code.chars().count();
         if count != 18 {
             return Err(CreditCodeError::Length(count));

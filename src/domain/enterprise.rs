@@ -60,7 +60,7 @@ pub struct IndustryCode(String);
 
 impl IndustryCode {
     pub fn parse(input: &str) -> Result<Self, String> {
-        let code = input.trim().to_ascii_uppercase();
+        let code = super::text::identifier(input).to_ascii_uppercase();
         let mut chars = code.chars();
         let section = chars.next().ok_or("must not be empty")?;
         let digits = chars.as_str();
@@ -101,7 +101,8 @@ pub struct RegionCode(String);
 
 impl RegionCode {
     pub fn parse(input: &str) -> Result<Self, String> {
-        let code = input.trim();
+        let code = super::text::identifier(input);
+        let code = code.as_str();
         if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err("must be a six-digit GB/T 2260 code, e.g. 330106".into());
         }
@@ -111,7 +112,8 @@ impl RegionCode {
 
     /// A region prefix for scopes: 2, 4 or 6 digits starting with a valid province.
     pub fn parse_prefix(input: &str) -> Result<String, String> {
-        let code = input.trim();
+        let code = super::text::identifier(input);
+        let code = code.as_str();
         if ![2, 4, 6].contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
             return Err("must be a GB/T 2260 prefix of 2, 4 or 6 digits, e.g. 33".into());
         }

@@ -10,6 +10,7 @@ pub mod role;
 pub mod schema;
 pub mod scoring;
 pub mod stats;
+pub mod text;
 pub mod user;
 
 pub use credit_code::CreditCode;

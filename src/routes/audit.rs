@@ -22,7 +22,7 @@ pub struct CheckpointResult {
 /// (administrators).
 #[utoipa::path(
     tag = "audit",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = Report), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/audit/verify")]
@@ -40,7 +40,7 @@ pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> AppResult<web
 /// Sign a checkpoint of the audit log now (also taken periodically) (administrators).
 #[utoipa::path(
     tag = "audit",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = CheckpointResult), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/audit/checkpoints")]
@@ -61,7 +61,7 @@ pub async fn checkpoint(
 }
 
 /// The public keys (JWK set) that verify certificates, audit checkpoints and access tokens.
-#[utoipa::path(tag = "public", responses((status = 200, body = Jwks)))]
+#[utoipa::path(security(()), tag = "public", responses((status = 200, body = Jwks)))]
 #[get("/.well-known/csr-assess/keys.json")]
 pub async fn keys(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -36,6 +36,7 @@ pub struct PasswordChange {
 /// Log in with e-mail and password: a 15-minute access token and a single-use refresh token.
 /// Repeated failures per account or client address are throttled with 429 and `Retry-After`.
 #[utoipa::path(
+    security(()),
     tag = "auth",
     request_body = LoginRequest,
     responses(
@@ -68,6 +69,7 @@ pub async fn login(
 /// Exchange a refresh token for a new token pair. Each refresh token works once; presenting a
 /// used one revokes every token of its login.
 #[utoipa::path(
+    security(()),
     tag = "auth",
     request_body = RefreshRequest,
     responses(
@@ -88,7 +90,7 @@ pub async fn refresh(
 }
 
 /// End a session: the refresh token and every token rotated from the same login stop working.
-#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
+#[utoipa::path(security(()), tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
@@ -103,7 +105,7 @@ pub async fn logout(
 #[utoipa::path(
     tag = "auth",
     request_body = PasswordChange,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses(
         (status = 204),
         (status = 401, body = Problem, content_type = "application/problem+json"),

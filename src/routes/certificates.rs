@@ -109,7 +109,7 @@ macro_rules! status_route {
                     tag = "certificates",
                     params(("number" = String, Path)),
                     request_body = StatusChange,
-                    security(("bearer" = [])),
+                    security(("bearer" = ["admin", "reviewer"])),
                     responses(
                         (status = 200, body = PublicCertificate),
                         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -174,6 +174,7 @@ async fn lookup(state: &AppState, number: &str) -> AppResult<PublicCertificate> 
 /// Verify a certificate by its number: its content, status and whether its signature holds.
 /// No login needed.
 #[utoipa::path(
+    security(()),
     tag = "public",
     params(("number" = String, Path)),
     responses((status = 200, body = PublicCertificate), (status = 404, body = Problem, content_type = "application/problem+json"))
@@ -188,6 +189,7 @@ pub async fn public_get(
 
 /// The directory of active certificates, filterable by industry, region and name. No login.
 #[utoipa::path(
+    security(()),
     tag = "public",
     params(DirectoryQuery),
     responses((status = 200, body = views::Page<PublicCertificate>), (status = 422, body = Problem, content_type = "application/problem+json"))
@@ -316,6 +318,7 @@ fn status_text(status: &str, en: bool) -> (&'static str, &'static str) {
 
 /// The public verification page of a certificate (HTML, Chinese by default).
 #[utoipa::path(
+    security(()),
     tag = "public",
     params(("number" = String, Path), LangQuery),
     responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String))
@@ -425,6 +428,7 @@ pub async fn verify_page(
 
 /// The public directory of active certificates (HTML, Chinese by default).
 #[utoipa::path(
+    security(()),
     tag = "public",
     params(DirectoryQuery, LangQuery),
     responses((status = 200, content_type = "text/html", body = String))

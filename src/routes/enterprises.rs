@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::db::{enterprises, users};
 use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
 use crate::error::{AppError, AppResult, Problem};
-use crate::extract::{Json, Page, RequestId};
+use crate::extract::{DeferredJson, Json, Page, RequestId};
 use crate::startup::AppState;
 use crate::views::{self, EnterpriseView, UserView};
 
@@ -38,10 +38,7 @@ impl RegisterEnterprise {
     fn parse(self) -> AppResult<Registration> {
         let mut f = Fields::default();
         let credit_code = f.check("credit_code", CreditCode::parse(&self.credit_code));
-        let name = self.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 200 {
-            f.check::<()>("name", Err("must be 1 to 200 characters"));
-        }
+        let name = f.check("name", crate::domain::text::name(&self.name, 200));
         let industry = f.check("industry_code", IndustryCode::parse(&self.industry_code));
         let region = f.check("region_code", RegionCode::parse(&self.region_code));
         let contact_email = f.check("contact_email", Email::parse(&self.contact_email));
@@ -50,6 +47,7 @@ impl RegisterEnterprise {
         f.finish()?;
         match (
             credit_code,
+            name,
             industry,
             region,
             contact_email,
@@ -58,6 +56,7 @@ impl RegisterEnterprise {
         ) {
             (
                 Some(credit_code),
+                Some(name),
                 Some(industry),
                 Some(region),
                 Some(contact_email),
@@ -89,6 +88,7 @@ pub struct AddEnterpriseUser {
 
 /// Register an enterprise together with its first `enterprise_admin` user. No login needed.
 #[utoipa::path(
+    security(()),
     tag = "enterprises",
     request_body = RegisterEnterprise,
     responses(
@@ -118,7 +118,7 @@ pub async fn register(
 #[utoipa::path(
     tag = "enterprises",
     params(Page),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = views::Page<EnterpriseView>), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/enterprises")]
@@ -159,7 +159,7 @@ async fn visible_enterprise(
 #[utoipa::path(
     tag = "enterprises",
     params(("id" = i64, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = EnterpriseView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/enterprises/{id}")]
@@ -176,7 +176,7 @@ pub async fn get(
 #[utoipa::path(
     tag = "enterprises",
     params(("id" = i64, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = Vec<UserView>), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/enterprises/{id}/users")]
@@ -198,7 +198,7 @@ pub async fn list_users(
     tag = "enterprises",
     params(("id" = i64, Path)),
     request_body = AddEnterpriseUser,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "enterprise_admin"])),
     responses(
         (status = 201, body = UserView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -213,7 +213,7 @@ pub async fn add_user(
     user: AuthUser,
     rid: RequestId,
     id: web::Path<i64>,
-    body: Json<AddEnterpriseUser>,
+    body: DeferredJson,
 ) -> AppResult<HttpResponse> {
     let e = visible_enterprise(&state, &user, id.into_inner()).await?;
     user.require(&[Role::EnterpriseAdmin, Role::Admin])?;
@@ -221,14 +221,16 @@ pub async fn add_user(
         email,
         password,
         display_name,
-    } = body.0;
+    } = body.parse()?;
     let mut f = Fields::default();
     let email = f.check("email", Email::parse(&email));
     let password = f.check("password", Password::parse(&password));
-    f.check(
-        "display_name",
-        accounts::check_display_name(display_name.as_deref()),
-    );
+    let display_name = f
+        .check(
+            "display_name",
+            accounts::display_name(display_name.as_deref()),
+        )
+        .flatten();
     f.finish()?;
     let (Some(email), Some(password)) = (email, password) else {
         return Err(AppError::internal("validation passed without values"));

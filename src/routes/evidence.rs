@@ -106,7 +106,7 @@ async fn read_upload(
     tag = "evidence",
     params(("id" = i64, Path)),
     request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
-    security(("bearer" = [])),
+    security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
         (status = 201, body = EvidenceView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -166,11 +166,7 @@ pub async fn upload(
         .map(|b| format!("{b:02x}"))
         .collect();
     let size = upload.bytes.len() as i64;
-    let store = state.evidence.clone();
-    let (sha_w, bytes) = (sha.clone(), upload.bytes);
-    web::block(move || store.put(&sha_w, &bytes))
-        .await?
-        .map_err(|e| AppError::internal(format!("cannot store evidence: {e}")))?;
+    state.evidence.put(&sha, upload.bytes).await?;
 
     let quota = state.settings.evidence_quota_bytes as i64;
     let (filename, content_type) = (upload.filename, upload.content_type);
@@ -224,7 +220,7 @@ pub async fn upload(
                 .await
                 .unwrap_or(true);
             if !in_use {
-                state.evidence.remove(&sha);
+                state.evidence.remove(&sha).await;
             }
             Err(e)
         }
@@ -235,7 +231,7 @@ pub async fn upload(
 #[utoipa::path(
     tag = "evidence",
     params(("id" = i64, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = Vec<EvidenceView>), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/submissions/{id}/evidence")]
@@ -262,7 +258,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "evidence",
     params(("id" = i64, Path), ("evidence_id" = i64, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses(
         (status = 200, content_type = "application/octet-stream", body = Vec<u8>),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -284,9 +280,7 @@ pub async fn download(
                 .ok_or(AppError::NotFound)
         })
         .await?;
-    let store = state.evidence.clone();
-    let sha = e.sha256.clone();
-    let bytes = web::block(move || store.read(&sha)).await?.map_err(|err| {
+    let bytes = state.evidence.read(&e.sha256).await.map_err(|err| {
         AppError::internal(format!("evidence {} missing from the store: {err}", e.id))
     })?;
     let ascii: String = e
@@ -326,7 +320,7 @@ pub async fn download(
 #[utoipa::path(
     tag = "evidence",
     params(("id" = i64, Path), ("evidence_id" = i64, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
         (status = 204),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -366,7 +360,7 @@ pub async fn remove(
         })
         .await?;
     if !in_use {
-        state.evidence.remove(&sha);
+        state.evidence.remove(&sha).await;
     }
     Ok(HttpResponse::NoContent().finish())
 }

@@ -15,7 +15,7 @@ pub struct Health {
 }
 
 /// Liveness: the process is up and serving.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(security(()), tag = "operations", responses((status = 200, body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -23,6 +23,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness: the database answers.
 #[utoipa::path(
+    security(()),
     tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json"))
 )]
@@ -36,7 +37,7 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 }
 
 /// Prometheus metrics in the text exposition format.
-#[utoipa::path(tag = "operations", responses((status = 200, body = String, content_type = "text/plain")))]
+#[utoipa::path(security(()), tag = "operations", responses((status = 200, body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
@@ -45,7 +46,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// This API's OpenAPI 3.1 document.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Object, content_type = "application/json")))]
+#[utoipa::path(security(()), tag = "operations", responses((status = 200, body = Object, content_type = "application/json")))]
 #[get("/openapi.json")]
 pub async fn openapi(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

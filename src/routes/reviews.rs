@@ -140,7 +140,7 @@ fn verdict_view(v: &VerdictRow) -> VerdictView {
 #[utoipa::path(
     tag = "reviews",
     params(QueueQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer"])),
     responses((status = 200, body = QueuePage), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/reviews/queue")]
@@ -223,7 +223,7 @@ pub async fn queue(
 #[utoipa::path(
     tag = "reviews",
     params(("id" = i64, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = ReviewView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/reviews/{id}")]
@@ -332,7 +332,7 @@ fn own_review(conn: &mut AnyConnection, user: &AuthUser, s: &Submission) -> AppR
 #[utoipa::path(
     tag = "reviews",
     params(("id" = i64, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["reviewer"])),
     responses(
         (status = 200, body = ReviewView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -387,7 +387,7 @@ pub async fn claim(
     tag = "reviews",
     params(("id" = i64, Path), ("criterion" = String, Path)),
     request_body = VerdictInput,
-    security(("bearer" = [])),
+    security(("bearer" = ["reviewer"])),
     responses(
         (status = 200, body = ReviewView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -535,7 +535,7 @@ async fn decide(
     tag = "reviews",
     params(("id" = i64, Path)),
     request_body = DecisionInput,
-    security(("bearer" = [])),
+    security(("bearer" = ["reviewer"])),
     responses(
         (status = 200, body = ReviewView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -567,7 +567,7 @@ pub async fn return_to_enterprise(
     tag = "reviews",
     params(("id" = i64, Path)),
     request_body = DecisionInput,
-    security(("bearer" = [])),
+    security(("bearer" = ["reviewer"])),
     responses(
         (status = 200, body = ReviewView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -605,7 +605,7 @@ enum Approval {
     tag = "reviews",
     params(("id" = i64, Path)),
     request_body = DecisionInput,
-    security(("bearer" = [])),
+    security(("bearer" = ["reviewer"])),
     responses(
         (status = 200, body = ApprovalResult),
         (status = 202, body = ApprovalResult),

@@ -125,7 +125,7 @@ fn issues_to_error(issues: Vec<Issue>) -> AppError {
 /// Every assessment schema with its versions.
 #[utoipa::path(
     tag = "schemas",
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = Vec<SchemaSummary>), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/schemas")]
@@ -161,7 +161,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "schemas",
     params(("id" = String, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = Vec<VersionSummary>), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/schemas/{id}/versions")]
@@ -186,7 +186,7 @@ pub async fn versions(
 #[utoipa::path(
     tag = "schemas",
     params(("id" = String, Path), ("version" = String, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = VersionView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/schemas/{id}/versions/{version}")]
@@ -211,7 +211,7 @@ pub async fn get(
 #[utoipa::path(
     tag = "schemas",
     params(("id" = String, Path), ("version" = String, Path), ResolveQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses(
         (status = 200, body = Resolved),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -241,7 +241,7 @@ pub async fn resolved(
 #[utoipa::path(
     tag = "schemas",
     params(("id" = String, Path), DiffQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = Diff), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/schemas/{id}/diff")]
@@ -293,7 +293,7 @@ fn parse_draft(id: &str, version: Option<&str>, body: &serde_json::Value) -> App
     tag = "schemas",
     params(("id" = String, Path)),
     request_body = SchemaDoc,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 201, body = VersionView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -343,7 +343,7 @@ pub async fn create(
     tag = "schemas",
     params(("id" = String, Path), ("version" = String, Path)),
     request_body = SchemaDoc,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, body = VersionView),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -399,7 +399,7 @@ fn immutable(row: &SchemaVersion) -> AppError {
 #[utoipa::path(
     tag = "schemas",
     params(("id" = String, Path), ("version" = String, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, body = VersionSummary),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -459,7 +459,7 @@ pub async fn publish(
 #[utoipa::path(
     tag = "schemas",
     params(("id" = String, Path), ("version" = String, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 200, body = VersionSummary),
         (status = 404, body = Problem, content_type = "application/problem+json"),

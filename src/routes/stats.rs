@@ -147,7 +147,7 @@ fn prepare(
 #[utoipa::path(
     tag = "stats",
     params(StatsQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
         (status = 200, body = Funnel),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -219,7 +219,7 @@ pub async fn funnel(
 #[utoipa::path(
     tag = "stats",
     params(StatsQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
         (status = 200, body = Vec<LevelRow>),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -264,7 +264,7 @@ pub async fn levels(
 #[utoipa::path(
     tag = "stats",
     request_body(content = String, content_type = "text/csv"),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "industry_body"])),
     responses(
         (status = 200, body = PopulationsSaved),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -321,7 +321,7 @@ pub async fn populations(
 #[utoipa::path(
     tag = "stats",
     params(StatsQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
         (status = 200, body = stats::Distribution),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -380,7 +380,7 @@ pub async fn scores(
 #[utoipa::path(
     tag = "stats",
     params(StatsQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
         (status = 200, body = stats::PassRates),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -427,7 +427,7 @@ pub async fn criteria(
 #[utoipa::path(
     tag = "stats",
     params(StatsQuery),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
         (status = 200, body = Vec<stats::TrendRow>),
         (status = 403, body = Problem, content_type = "application/problem+json"),

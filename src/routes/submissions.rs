@@ -14,7 +14,7 @@ use crate::domain::Role;
 use crate::domain::canonical::{canonical_json, sha256_hex};
 use crate::domain::schema::{SchemaDoc, Status};
 use crate::error::{AppError, AppResult, FieldError, Problem};
-use crate::extract::{Json, Page, RequestId};
+use crate::extract::{DeferredJson, Json, Page, RequestId};
 use crate::startup::AppState;
 use crate::submissions::{
     self as svc, AnswerInput, SubmissionView, UpgradePlan, check_answer, etag, load, load_editable,
@@ -67,8 +67,9 @@ pub struct Upgraded {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct UpgradeQuery {
-    /// The version to move to, e.g. `2024`.
-    pub to: String,
+    /// The version to move to, e.g. `2024` (required; checked once the submission is found,
+    /// so a request about another enterprise's submission is a plain 404).
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -129,7 +130,7 @@ enum Created {
     tag = "submissions",
     request_body = CreateSubmission,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
-    security(("bearer" = [])),
+    security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
         (status = 201, body = SubmissionView, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -266,7 +267,7 @@ fn replay(
 #[utoipa::path(
     tag = "submissions",
     params(Page),
-    security(("bearer" = [])),
+    security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = views::Page<SubmissionSummary>))
 )]
 #[get("/submissions")]
@@ -310,7 +311,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "submissions",
     params(("id" = i64, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses(
         (status = 200, body = SubmissionView, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -338,7 +339,7 @@ async fn save(
     rid: RequestId,
     req: HttpRequest,
     id: i64,
-    items: Vec<(String, AnswerInput)>,
+    items: impl FnOnce() -> AppResult<Vec<(String, AnswerInput)>> + Send + 'static,
 ) -> AppResult<HttpResponse> {
     let if_match = req
         .headers()
@@ -349,6 +350,8 @@ async fn save(
         .db
         .write(move |conn| {
             let s = load_editable(conn, &user, id)?;
+            // The body is read only once the caller is known to see the submission.
+            let items = items()?;
             svc::check_precondition(if_match.as_ref(), &s)?;
             let schema = st.schemas.of(conn, &s)?;
             let errors: Vec<FieldError> = items
@@ -373,7 +376,7 @@ async fn save(
     tag = "submissions",
     params(("id" = i64, Path), ("criterion" = String, Path), ("If-Match" = String, Header)),
     request_body = AnswerInput,
-    security(("bearer" = [])),
+    security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
         (status = 200, body = AnswersSaved, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -390,10 +393,13 @@ pub async fn put_answer(
     rid: RequestId,
     req: HttpRequest,
     path: web::Path<(i64, String)>,
-    body: Json<AnswerInput>,
+    body: DeferredJson,
 ) -> AppResult<HttpResponse> {
     let (id, criterion) = path.into_inner();
-    save(state, user, rid, req, id, vec![(criterion, body.0)]).await
+    save(state, user, rid, req, id, move || {
+        Ok(vec![(criterion, body.parse()?)])
+    })
+    .await
 }
 
 /// Answer many criteria at once: `{answers: {criterion_id: answer, ...}}`. All or nothing.
@@ -402,7 +408,7 @@ pub async fn put_answer(
     tag = "submissions",
     params(("id" = i64, Path), ("If-Match" = String, Header)),
     request_body = BulkAnswers,
-    security(("bearer" = [])),
+    security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
         (status = 200, body = AnswersSaved, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -419,20 +425,23 @@ pub async fn patch_answers(
     rid: RequestId,
     req: HttpRequest,
     id: web::Path<i64>,
-    body: Json<BulkAnswers>,
+    body: DeferredJson,
 ) -> AppResult<HttpResponse> {
-    if body.0.answers.is_empty() {
-        return Err(AppError::validation("answers", "give at least one answer"));
-    }
-    let items = body.0.answers.into_iter().collect();
-    save(state, user, rid, req, id.into_inner(), items).await
+    save(state, user, rid, req, id.into_inner(), move || {
+        let bulk: BulkAnswers = body.parse()?;
+        if bulk.answers.is_empty() {
+            return Err(AppError::validation("answers", "give at least one answer"));
+        }
+        Ok(bulk.answers.into_iter().collect())
+    })
+    .await
 }
 
 /// Clear one answer; it stays in the history. Requires `If-Match`.
 #[utoipa::path(
     tag = "submissions",
     params(("id" = i64, Path), ("criterion" = String, Path), ("If-Match" = String, Header)),
-    security(("bearer" = [])),
+    security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
         (status = 204, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -577,7 +586,7 @@ async fn transition(
 #[utoipa::path(
     tag = "submissions",
     params(("id" = i64, Path), ("If-Match" = String, Header)),
-    security(("bearer" = [])),
+    security(("bearer" = ["enterprise_admin"])),
     responses(
         (status = 200, body = SubmissionView, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -604,7 +613,7 @@ pub async fn submit(
 #[utoipa::path(
     tag = "submissions",
     params(("id" = i64, Path), ("If-Match" = String, Header)),
-    security(("bearer" = [])),
+    security(("bearer" = ["enterprise_admin"])),
     responses(
         (status = 200, body = SubmissionView, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -631,7 +640,7 @@ pub async fn withdraw(
 #[utoipa::path(
     tag = "submissions",
     params(("id" = i64, Path), UpgradeQuery, ("If-Match" = String, Header)),
-    security(("bearer" = [])),
+    security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
         (status = 200, body = Upgraded, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
@@ -661,6 +670,7 @@ pub async fn upgrade(
         .db
         .write(move |conn| {
             let s = load_editable(conn, &user, id)?;
+            let to = to.ok_or_else(|| AppError::validation("to", "name the version to move to"))?;
             svc::check_precondition(if_match.as_ref(), &s)?;
             if s.status != state::DRAFT {
                 return Err(AppError::Conflict(
@@ -752,7 +762,7 @@ pub async fn upgrade(
 #[utoipa::path(
     tag = "submissions",
     params(("id" = i64, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses(
         (status = 200, body = Vec<HistoryEntry>),
         (status = 404, body = Problem, content_type = "application/problem+json"),

@@ -44,7 +44,7 @@ pub struct UserFilter {
 #[utoipa::path(
     tag = "users",
     request_body = CreateUser,
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses(
         (status = 201, body = UserView),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -95,7 +95,7 @@ pub async fn create(
 #[utoipa::path(
     tag = "users",
     params(UserFilter),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin"])),
     responses((status = 200, body = views::Page<UserView>), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/users")]
@@ -127,7 +127,7 @@ pub async fn list(
 #[utoipa::path(
     tag = "users",
     params(("id" = i64, Path)),
-    security(("bearer" = [])),
+    security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = UserView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/users/{id}")]

@@ -7,6 +7,7 @@
 #[macro_use]
 mod helpers;
 
+mod access;
 mod audit;
 mod auth;
 mod browser;

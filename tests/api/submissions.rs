@@ -786,11 +786,7 @@ async fn evidence_types_sizes_and_quota(b: Backend) {
     let e = app.enterprise().await;
     let d = app.create_submission(&e.token, "2024").await;
     let criterion = "lawful.compliance_system";
-    let stored = |app: &TestApp| {
-        csr_assess::evidence::EvidenceStore::open(app.state.settings.evidence_dir())
-            .unwrap()
-            .count()
-    };
+    let stored = async |app: &TestApp| app.state.evidence.count().await.unwrap();
 
     // Declared type, extension and content must agree.
     app.upload(&e.token, &d, "scan.pdf", "image/png", PNG_BYTES, criterion)
@@ -837,7 +833,7 @@ async fn evidence_types_sizes_and_quota(b: Backend) {
     app.upload(&e.token, &d, "big.pdf", "application/pdf", &big, criterion)
         .await
         .problem(413, "payload_too_large");
-    assert_eq!(stored(&app), 0);
+    assert_eq!(stored(&app).await, 0);
 
     let mut file = pdf_bytes("one");
     file.resize(1_800, b' ');
@@ -862,7 +858,7 @@ async fn evidence_types_sizes_and_quota(b: Backend) {
     )
     .await
     .problem(413, "evidence_quota_exceeded");
-    assert_eq!(stored(&app), 1);
+    assert_eq!(stored(&app).await, 1);
     // Deleting from a draft frees the file and the quota.
     let res = app
         .request(
@@ -874,7 +870,7 @@ async fn evidence_types_sizes_and_quota(b: Backend) {
         )
         .await;
     assert_eq!(res.status, 204, "{}", res.text());
-    assert_eq!(stored(&app), 0);
+    assert_eq!(stored(&app).await, 0);
     let res = app
         .upload(
             &e.token,

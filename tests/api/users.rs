@@ -129,14 +129,14 @@ async fn roles_are_enforced(b: Backend) {
             .await
             .problem(403, "forbidden");
     }
-    // Staff cannot add users to an enterprise they do not belong to (404, as it is not theirs).
+    // Reviewers never add users to enterprises: refused for the role, whatever the enterprise.
     app.post(
         &format!("/api/v1/enterprises/{}/users", e.id),
         Some(&reviewer),
         &json!({ "email": unique_email("y"), "password": PASSWORD }),
     )
     .await
-    .problem(404, "not_found");
+    .problem(403, "forbidden");
     // Without a token, authenticated routes are 401.
     for (method, path) in [
         (Method::GET, "/api/v1/me"),

@@ -1,0 +1,150 @@
+//! Who may call each route. Every operation declares it in the OpenAPI document: `security: [{}]`
+//! for public routes, `security: [{"bearer": [roles...]}]` for the roles that may call it
+//! (OpenAPI 3.1 lets non-OAuth schemes list role names). The [`authorize`] middleware enforces
+//! that declaration before any handler runs, so the published document and the service agree;
+//! an operation without a declaration is refused to everyone.
+//!
+//! Object-level rules (an enterprise sees only its own data, a reviewer only their region) stay
+//! in the handlers, which answer 404 for objects outside the caller's reach.
+
+use std::collections::HashMap;
+
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, ResponseError, web};
+
+use crate::domain::Role;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// The declared access of one operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, without a token.
+    Public,
+    /// A valid bearer token of one of these roles.
+    Roles(Vec<Role>),
+    /// Nothing declared (or a role name that does not exist): nobody may call it.
+    Undeclared,
+}
+
+/// The access of every documented operation, keyed by upper-case method and path template.
+#[derive(Debug, Default)]
+pub struct AccessTable(HashMap<(String, String), Access>);
+
+const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+impl AccessTable {
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let mut table = HashMap::new();
+        for (path, item) in api.paths.paths.iter() {
+            let item = serde_json::to_value(item).unwrap_or_default();
+            for method in METHODS {
+                if let Some(op) = item.get(method) {
+                    let access = declared(op.get("security"));
+                    table.insert((method.to_ascii_uppercase(), path.clone()), access);
+                }
+            }
+        }
+        Self(table)
+    }
+
+    /// The access of `method` on the route template `path`, if that operation is documented.
+    pub fn get(&self, method: &str, path: &str) -> Option<&Access> {
+        self.0.get(&(method.to_owned(), path.to_owned()))
+    }
+
+    /// Every documented operation as (method, path template, access), sorted.
+    pub fn operations(&self) -> Vec<(String, String, Access)> {
+        let mut ops: Vec<_> = self
+            .0
+            .iter()
+            .map(|((m, p), a)| (m.clone(), p.clone(), a.clone()))
+            .collect();
+        ops.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
+        ops
+    }
+}
+
+/// Reads an operation's `security` requirement list.
+fn declared(security: Option<&serde_json::Value>) -> Access {
+    let Some(requirements) = security.and_then(|s| s.as_array()) else {
+        return Access::Undeclared;
+    };
+    if requirements
+        .iter()
+        .any(|r| r.as_object().is_some_and(|o| o.is_empty()))
+    {
+        return Access::Public;
+    }
+    let mut roles = Vec::new();
+    for requirement in requirements {
+        let Some(names) = requirement.get("bearer").and_then(|b| b.as_array()) else {
+            return Access::Undeclared;
+        };
+        for name in names {
+            match name.as_str().and_then(Role::parse) {
+                Some(role) if !roles.contains(&role) => roles.push(role),
+                Some(_) => {}
+                None => return Access::Undeclared,
+            }
+        }
+    }
+    if roles.is_empty() {
+        Access::Undeclared
+    } else {
+        Access::Roles(roles)
+    }
+}
+
+/// Middleware: checks the caller against the matched route's declaration, answering 401 without
+/// a valid token and 403 for a role the route does not admit. The authenticated caller is left
+/// in the request for the [`super::AuthUser`] extractor. Requests that match no documented
+/// operation pass through to the 404/405 fallback.
+pub async fn authorize(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
+    let access = match (req.app_data::<web::Data<AppState>>(), req.match_pattern()) {
+        (Some(state), Some(pattern)) => state.access.get(req.method().as_str(), &pattern).cloned(),
+        _ => None,
+    };
+    let verdict = match access {
+        None | Some(Access::Public) => Ok(()),
+        Some(Access::Undeclared) => Err(AppError::Forbidden(
+            "this operation declares no roles, so nobody may call it".into(),
+        )),
+        Some(Access::Roles(roles)) => super::authenticate(req.request()).and_then(|user| {
+            user.require(&roles)?;
+            req.extensions_mut().insert(user);
+            Ok(())
+        }),
+    };
+    match verdict {
+        Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
+        Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn declarations_are_read_strictly() {
+        assert_eq!(declared(Some(&json!([{}]))), Access::Public);
+        assert_eq!(
+            declared(Some(&json!([{"bearer": ["admin", "reviewer"]}]))),
+            Access::Roles(vec![Role::Admin, Role::Reviewer])
+        );
+        assert_eq!(declared(None), Access::Undeclared);
+        assert_eq!(declared(Some(&json!([]))), Access::Undeclared);
+        assert_eq!(declared(Some(&json!([{"bearer": []}]))), Access::Undeclared);
+        assert_eq!(
+            declared(Some(&json!([{"bearer": ["root"]}]))),
+            Access::Undeclared
+        );
+    }
+}

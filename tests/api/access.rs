@@ -1,0 +1,266 @@
+//! The authorization matrix, generated from the served OpenAPI document: every operation declares
+//! who may call it, and every role (and an anonymous caller) calls every operation. Undeclared
+//! roles are refused before anything else happens; declared roles are never refused at the role
+//! level; an enterprise's objects are invisible (404) to another enterprise's users everywhere;
+//! and every documented operation is a registered route.
+
+use actix_web::http::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, PASSWORD, TestApp, approve, spawn_app, submitted, unique_email};
+
+const ROLES: [&str; 5] = [
+    "admin",
+    "reviewer",
+    "industry_body",
+    "enterprise_admin",
+    "enterprise_member",
+];
+
+/// One documented operation and the roles its `security` declares (`None`: public).
+struct Operation {
+    method: Method,
+    path: String,
+    roles: Option<Vec<String>>,
+}
+
+fn operations(doc: &Value) -> Vec<Operation> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for (method, op) in item.as_object().expect("path item") {
+            let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
+            let security = op["security"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{method} {path} declares no access (security)"));
+            assert!(!security.is_empty(), "{method} {path}: empty security list");
+            let roles = if security.iter().any(|r| r == &json!({})) {
+                None
+            } else {
+                let names: Vec<String> = security
+                    .iter()
+                    .flat_map(|r| r["bearer"].as_array().cloned().unwrap_or_default())
+                    .map(|n| n.as_str().unwrap().to_owned())
+                    .collect();
+                assert!(!names.is_empty(), "{method} {path}: no roles declared");
+                for n in &names {
+                    assert!(ROLES.contains(&n.as_str()), "{method} {path}: role {n}");
+                }
+                Some(names)
+            };
+            ops.push(Operation {
+                method,
+                path: path.clone(),
+                roles,
+            });
+        }
+    }
+    ops
+}
+
+/// Objects of enterprise A that the path parameters point at.
+struct Fixture {
+    enterprise: i64,
+    submission: i64,
+    evidence: i64,
+    user: i64,
+    certificate: String,
+}
+
+impl Fixture {
+    /// The concrete path of `template`. Writes to schemas aim at a version that does not exist,
+    /// so exercising them changes nothing the rest of the matrix reads.
+    fn path(&self, method: &Method, template: &str) -> String {
+        let id = if template.starts_with("/api/v1/enterprises/") {
+            self.enterprise.to_string()
+        } else if template.starts_with("/api/v1/users/") {
+            self.user.to_string()
+        } else if template.starts_with("/api/v1/schemas/") {
+            "cca-good-enterprise".to_owned()
+        } else {
+            self.submission.to_string()
+        };
+        let version = if method == Method::GET {
+            "2024"
+        } else {
+            "9999"
+        };
+        template
+            .replace("{id}", &id)
+            .replace("{evidence_id}", &self.evidence.to_string())
+            .replace("{criterion}", "lawful.staff_training")
+            .replace("{version}", version)
+            .replace("{number}", &self.certificate)
+    }
+
+    /// Whether the path names an object that belongs to enterprise A.
+    fn owned_by_enterprise(template: &str) -> bool {
+        ["enterprises", "submissions", "reviews", "users"]
+            .iter()
+            .any(|r| template.starts_with(&format!("/api/v1/{r}/{{id}}")))
+    }
+}
+
+async fn member_token(app: &TestApp, enterprise: i64, admin_token: &str) -> String {
+    let email = unique_email("member");
+    let res = app
+        .post(
+            &format!("/api/v1/enterprises/{enterprise}/users"),
+            Some(admin_token),
+            &json!({ "email": email, "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    app.token(&email, PASSWORD).await
+}
+
+async fn call(app: &TestApp, op: &Operation, path: &str, token: Option<&str>) -> (u16, Value) {
+    let body = (op.method != Method::GET && op.method != Method::DELETE)
+        .then(|| ("application/json", b"{}".to_vec()));
+    let res = app.request(op.method.clone(), path, token, body, &[]).await;
+    let problem = if res.header("content-type").as_deref() == Some("application/problem+json") {
+        res.json()
+    } else {
+        Value::Null
+    };
+    (res.status, problem)
+}
+
+async fn every_role_calls_every_route(b: Backend) {
+    let app = spawn_app(b).await;
+    let doc = app.get("/openapi.json", None).await.json();
+    let ops = operations(&doc);
+    assert!(ops.len() > 60, "only {} operations documented", ops.len());
+
+    // Enterprise A owns the objects; enterprise B's users are the outsiders.
+    let a = app.enterprise().await;
+    let b_ent = app.enterprise().await;
+    let (_, reviewer) = app.staff("reviewer", json!({})).await;
+    let (_, industry) = app
+        .staff("industry_body", json!({ "industry_scopes": ["C14"] }))
+        .await;
+    let admin = app.admin_token().await;
+    let a_member = member_token(&app, a.id, &a.token).await;
+    let b_member = member_token(&app, b_ent.id, &b_ent.token).await;
+    let submission = submitted(&app, &a, "C1491", 2).await;
+    let certificate = approve(&app, &reviewer, submission).await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let evidence = app
+        .get(
+            &format!("/api/v1/submissions/{submission}/evidence"),
+            Some(&a.token),
+        )
+        .await
+        .json()[0]["id"]
+        .as_i64()
+        .unwrap();
+    let me = app.get("/api/v1/me", Some(&a.token)).await.json();
+    let fixture = Fixture {
+        enterprise: a.id,
+        submission,
+        evidence,
+        user: me["id"].as_i64().unwrap(),
+        certificate,
+    };
+    let insiders = [
+        ("admin", admin.as_str()),
+        ("reviewer", reviewer.as_str()),
+        ("industry_body", industry.as_str()),
+        ("enterprise_admin", a.token.as_str()),
+        ("enterprise_member", a_member.as_str()),
+    ];
+    let outsiders = [
+        ("enterprise_admin", b_ent.token.as_str()),
+        ("enterprise_member", b_member.as_str()),
+    ];
+
+    let mut exercised = 0;
+    // Refusals first: they must not change anything, so the order of operations is free.
+    for op in &ops {
+        let path = fixture.path(&op.method, &op.path);
+        let Some(roles) = &op.roles else {
+            let (status, _) = call(&app, op, &path, None).await;
+            assert!(
+                status != 401 && status != 403 && status < 500,
+                "anonymous {} {path}: public route answered {status}",
+                op.method
+            );
+            exercised += 1;
+            continue;
+        };
+        let (status, p) = call(&app, op, &path, None).await;
+        assert_eq!(status, 401, "anonymous {} {path}: {p}", op.method);
+        for (role, token) in insiders.iter().chain(&outsiders) {
+            if roles.iter().any(|r| r == role) {
+                continue;
+            }
+            let (status, p) = call(&app, op, &path, Some(token)).await;
+            assert_eq!(status, 403, "{role} {} {path}: {p}", op.method);
+            assert_eq!(p["code"], "forbidden", "{role} {} {path}: {p}", op.method);
+            exercised += 1;
+        }
+        // Another enterprise's users who hold an admitted role see nothing of enterprise A.
+        if Fixture::owned_by_enterprise(&op.path) {
+            for (role, token) in &outsiders {
+                if !roles.iter().any(|r| r == role) {
+                    continue;
+                }
+                let (status, p) = call(&app, op, &path, Some(token)).await;
+                assert_eq!(status, 404, "outsider {role} {} {path}: {p}", op.method);
+                assert_eq!(p["code"], "not_found", "outsider {role} {path}: {p}");
+                exercised += 1;
+            }
+        }
+    }
+    // Then every admitted role: never refused for its role, never a server error.
+    for op in &ops {
+        let Some(roles) = &op.roles else { continue };
+        let path = fixture.path(&op.method, &op.path);
+        for (role, token) in &insiders {
+            if !roles.iter().any(|r| r == role) {
+                continue;
+            }
+            let (status, p) = call(&app, op, &path, Some(token)).await;
+            assert!(
+                status != 401 && status != 403 && status != 405 && status < 500,
+                "{role} {} {path} answered {status}: {p}",
+                op.method
+            );
+            exercised += 1;
+        }
+    }
+    eprintln!("{} operations, {exercised} role × route calls", ops.len());
+    assert!(exercised > 250, "only {exercised} role × route calls");
+
+    // Every documented operation was routed to a resource with exactly its template, and the
+    // router matched nothing that is not documented (beyond the API browser under /docs).
+    let metrics = app.get("/metrics", None).await.text();
+    let mut served = std::collections::BTreeSet::new();
+    for line in metrics.lines() {
+        if let Some(labels) = line.strip_prefix("csr_http_requests_total{") {
+            let method = labels.split("method=\"").nth(1).unwrap().split('"').next();
+            let route = labels.split("route=\"").nth(1).unwrap().split('"').next();
+            served.insert((method.unwrap().to_owned(), route.unwrap().to_owned()));
+        }
+    }
+    for op in &ops {
+        assert!(
+            served.contains(&(op.method.to_string(), op.path.clone())),
+            "{} {} is documented but not routed",
+            op.method,
+            op.path
+        );
+    }
+    for (method, route) in &served {
+        let documented = ops
+            .iter()
+            .any(|op| op.method.as_str() == method && &op.path == route);
+        assert!(
+            documented || route == "unmatched" || route.starts_with("/docs/"),
+            "{method} {route} is routed but not documented"
+        );
+    }
+}
+
+backend_tests!(every_role_calls_every_route);
