@@ -47,6 +47,10 @@ pub struct Problem {
     /// For validation errors: the offending fields.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For server errors: the request's id (also in `X-Request-Id`), the one thing to quote to
+    /// the operator, whose log holds the cause under it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,7 +159,9 @@ impl AppError {
             Self::InsufficientStorage(_) => {
                 "The evidence store is out of space; nothing was stored. Retry later.".into()
             }
-            Self::Internal(_) => "An internal error occurred.".into(),
+            Self::Internal(_) => {
+                "An internal error occurred; quote the request id to the operator.".into()
+            }
         }
     }
 
@@ -171,6 +177,7 @@ impl AppError {
                 Self::Validation(errors) | Self::Unprocessable(_, _, errors) => errors.clone(),
                 _ => Vec::new(),
             },
+            request_id: None,
         }
     }
 }

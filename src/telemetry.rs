@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
@@ -45,8 +45,8 @@ fn request_id(req: &ServiceRequest) -> String {
 
 pub async fn observe(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
     let id = request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
@@ -54,7 +54,11 @@ pub async fn observe(
     let method = req.method().to_string();
     let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let started = Instant::now();
-    let mut res = next.call(req).instrument(span.clone()).await?;
+    let mut res = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
     let route = res
@@ -80,5 +84,35 @@ pub async fn observe(
     if authenticated {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
+    if status >= 500 && is_problem(&res) {
+        res = with_request_id(res, &id).await;
+    }
     Ok(res)
+}
+
+fn is_problem(res: &ServiceResponse<BoxBody>) -> bool {
+    res.headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == crate::error::PROBLEM_JSON.as_bytes())
+}
+
+/// Adds `request_id` to a server error's problem. The problem says nothing else about the
+/// cause, which is logged under that id.
+async fn with_request_id(res: ServiceResponse<BoxBody>, id: &str) -> ServiceResponse<BoxBody> {
+    let (req, res) = res.into_parts();
+    let (res, body) = res.into_parts();
+    let mut problem = match actix_web::body::to_bytes(body).await {
+        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes).ok(),
+        Err(_) => None,
+    }
+    .filter(serde_json::Value::is_object)
+    .unwrap_or_else(|| {
+        let internal = crate::error::AppError::Internal(String::new()).to_problem();
+        serde_json::to_value(internal).unwrap_or_default()
+    });
+    if let Some(map) = problem.as_object_mut() {
+        map.insert("request_id".into(), id.into());
+    }
+    let body = BoxBody::new(serde_json::to_vec(&problem).unwrap_or_default());
+    ServiceResponse::new(req, res.set_body(body))
 }

@@ -10,6 +10,7 @@ mod helpers;
 mod access;
 mod audit;
 mod auth;
+mod bad_input;
 mod browser;
 mod cli;
 mod enterprises;
