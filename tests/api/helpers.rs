@@ -92,13 +92,38 @@ impl Drop for PgDatabase {
     }
 }
 
-pub struct TestApp {
+/// An HTTP client bound to one server: an in-process [`TestApp`] or a server process.
+pub struct Client {
     pub base: String,
+    client: awc::Client,
+}
+
+impl Client {
+    pub fn new(base: impl Into<String>) -> Self {
+        Self {
+            base: base.into(),
+            client: awc::Client::builder()
+                .timeout(Duration::from_secs(60))
+                .disable_redirects()
+                .finish(),
+        }
+    }
+}
+
+pub struct TestApp {
+    pub http: Client,
     pub state: web::Data<AppState>,
     pub dir: tempfile::TempDir,
     pub backend: Backend,
-    client: awc::Client,
     _pg: Option<PgDatabase>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Client;
+
+    fn deref(&self) -> &Client {
+        &self.http
+    }
 }
 
 /// A response with its body read.
@@ -206,16 +231,11 @@ async fn start(
         .expect("bootstrap admin");
     let app = Application::build(state).expect("build app");
     actix_rt::spawn(app.server);
-    let client = awc::Client::builder()
-        .timeout(Duration::from_secs(60))
-        .disable_redirects()
-        .finish();
     TestApp {
-        base: format!("http://127.0.0.1:{}", app.port),
+        http: Client::new(format!("http://127.0.0.1:{}", app.port)),
         state: app.state,
         dir,
         backend,
-        client,
         _pg: pg,
     }
 }
@@ -250,7 +270,9 @@ impl TestApp {
     pub fn database_name(&self) -> Option<String> {
         self._pg.as_ref().map(|db| db.name.clone())
     }
+}
 
+impl Client {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -388,7 +410,7 @@ impl TestApp {
 /// Tenant isolation: `outsider` asking for another tenant's object gets exactly the response
 /// of a missing object, so nothing reveals that it exists.
 pub async fn assert_invisible(
-    app: &TestApp,
+    app: &Client,
     outsider: &str,
     method: Method,
     path: &str,
@@ -483,7 +505,7 @@ pub struct Draft {
     pub path: String,
 }
 
-impl TestApp {
+impl Client {
     pub async fn create_submission(&self, token: &str, version: &str) -> Draft {
         let res = self
             .post(
@@ -574,7 +596,7 @@ impl TestApp {
 }
 
 /// Answers every criterion (maturity ones at `maturity`), attaches evidence and submits.
-pub async fn submitted(app: &TestApp, e: &Enterprise, industry: &str, maturity: u8) -> i64 {
+pub async fn submitted(app: &Client, e: &Enterprise, industry: &str, maturity: u8) -> i64 {
     let mut d = app.create_submission(&e.token, "2024").await;
     let criteria = app.criteria_of(&e.token, industry, "2024").await;
     let mut answers = serde_json::Map::new();
@@ -618,7 +640,7 @@ pub async fn submitted(app: &TestApp, e: &Enterprise, industry: &str, maturity: 
 }
 
 /// Claims and approves a submission whose level needs one reviewer; returns the certificate.
-pub async fn approve(app: &TestApp, reviewer: &str, id: i64) -> Value {
+pub async fn approve(app: &Client, reviewer: &str, id: i64) -> Value {
     let res = app
         .post(
             &format!("/api/v1/reviews/{id}/claim"),

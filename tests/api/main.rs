@@ -15,6 +15,7 @@ mod browser;
 mod cli;
 mod enterprises;
 mod operations;
+mod processes;
 mod readme;
 mod reports;
 mod reviews;
