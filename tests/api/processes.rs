@@ -314,3 +314,286 @@ fn count_certificates(url: &str, submission: i64) -> i64 {
 }
 
 backend_tests!(sigterm_lets_a_slow_request_finish);
+
+/// A PostgreSQL server of this test alone (initdb in a temporary directory, its own port), so
+/// it can be stopped and started without touching the machine's server.
+struct PrivateCluster {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+    port: u16,
+}
+
+impl PrivateCluster {
+    fn bin_dir() -> std::path::PathBuf {
+        let out = Command::new("pg_config").arg("--bindir").output();
+        if let Ok(out) = out
+            && out.status.success()
+        {
+            let dir = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            if Path::new(&dir).join("initdb").exists() {
+                return dir.into();
+            }
+        }
+        let mut found: Vec<_> = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL server binaries under /usr/lib/postgresql")
+            .flatten()
+            .map(|e| e.path().join("bin"))
+            .filter(|p| p.join("initdb").exists())
+            .collect();
+        found.sort();
+        found.pop().expect("initdb")
+    }
+
+    /// Runs a server binary, as the `postgres` user when this test runs as root.
+    fn run(&self, tool: &str, args: &[&str]) {
+        let exe = self.bin.join(tool);
+        let root = Command::new("id")
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| o.stdout.starts_with(b"0"));
+        let mut cmd = if root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(&exe);
+            c
+        } else {
+            Command::new(&exe)
+        };
+        let out = cmd.args(args).output().expect(tool);
+        assert!(
+            out.status.success(),
+            "{tool} {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn create() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        // The postgres user must own the directory when we run as root.
+        let _ = Command::new("chown")
+            .args(["-R", "postgres:postgres"])
+            .arg(dir.path())
+            .status();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let cluster = Self {
+            dir,
+            bin: Self::bin_dir(),
+            port,
+        };
+        let data = cluster.data();
+        cluster.run(
+            "initdb",
+            &["-D", &data, "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        cluster.start();
+        cluster
+    }
+
+    fn data(&self) -> String {
+        self.dir.path().join("data").display().to_string()
+    }
+
+    fn start(&self) {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -k {} -c fsync=off",
+            self.port,
+            self.dir.path().display()
+        );
+        let log = self.dir.path().join("server.log").display().to_string();
+        self.run(
+            "pg_ctl",
+            &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "start"],
+        );
+    }
+
+    fn stop(&self) {
+        self.run("pg_ctl", &["-D", &self.data(), "-m", "fast", "-w", "stop"]);
+    }
+
+    fn url(&self, database: &str) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        let data = self.data();
+        let exe = self.bin.join("pg_ctl");
+        let _ = Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(&exe)
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+        let _ = Command::new(exe)
+            .args(["-D", &data, "-m", "immediate", "stop"])
+            .output();
+    }
+}
+
+/// Creates submissions with an Idempotency-Key each, retrying a key until it is acknowledged;
+/// returns (key, submission id) for each acknowledged one and every status seen, with the
+/// slowest answer.
+async fn idempotent_writer(
+    http: &Client,
+    token: &str,
+    prefix: &str,
+    until: Instant,
+) -> (Vec<(String, i64)>, Vec<u16>, Duration) {
+    let mut acknowledged = Vec::new();
+    let mut statuses = Vec::new();
+    let mut slowest = Duration::ZERO;
+    let mut n = 0;
+    while Instant::now() < until {
+        let key = format!("{prefix}-{n}");
+        loop {
+            let started = Instant::now();
+            let res = http
+                .request(
+                    actix_web::http::Method::POST,
+                    "/api/v1/submissions",
+                    Some(token),
+                    Some((
+                        "application/json",
+                        br#"{"schema_id":"cca-good-enterprise","version":"2024"}"#.to_vec(),
+                    )),
+                    &[("idempotency-key", key.as_str())],
+                )
+                .await;
+            slowest = slowest.max(started.elapsed());
+            statuses.push(res.status);
+            if res.status == 201 {
+                acknowledged.push((key.clone(), res.json()["id"].as_i64().unwrap()));
+                break;
+            }
+            assert_eq!(
+                res.header("content-type").as_deref(),
+                Some("application/problem+json"),
+                "{}",
+                res.text()
+            );
+            actix_rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        n += 1;
+    }
+    (acknowledged, statuses, slowest)
+}
+
+#[actix_rt::test]
+async fn postgres_restart_under_load() {
+    if crate::helpers::postgres_url().is_none() {
+        eprintln!("CSR_TEST_POSTGRES_URL not set: the PostgreSQL restart test did not run");
+        return;
+    }
+    let cluster = PrivateCluster::create();
+    {
+        use diesel::connection::SimpleConnection;
+        use diesel::prelude::*;
+        let mut conn = diesel::PgConnection::establish(&cluster.url("postgres")).unwrap();
+        conn.batch_execute("CREATE DATABASE csr").unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = Process::start(
+        &cluster.url("csr"),
+        dir.path(),
+        &[("CSR_DB_TIMEOUT_SECS", "2")],
+    );
+    let http = &server.http;
+    let e = http.enterprise().await;
+
+    // Two writers run for eight seconds; PostgreSQL is down from the second to the fifth.
+    let until = Instant::now() + Duration::from_secs(8);
+    let writers = futures_util::future::join(
+        idempotent_writer(http, &e.token, "w1", until),
+        idempotent_writer(http, &e.token, "w2", until),
+    );
+    let outage = async {
+        actix_rt::time::sleep(Duration::from_secs(1)).await;
+        cluster.stop();
+        // During the outage: a quick 503 problem, not a hang.
+        let started = Instant::now();
+        let res = http.get("/api/v1/submissions", Some(&e.token)).await;
+        res.problem(503, "service_unavailable");
+        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert_eq!(res.header("retry-after").as_deref(), Some("1"));
+        let ready = http.get("/readyz", None).await;
+        assert_eq!(ready.status, 503, "{}", ready.text());
+        actix_rt::time::sleep(Duration::from_secs(2)).await;
+        cluster.start();
+        // Back within five seconds, without restarting the service.
+        let back = Instant::now();
+        loop {
+            let res = http.get("/api/v1/submissions", Some(&e.token)).await;
+            if res.status == 200 {
+                break;
+            }
+            assert!(
+                back.elapsed() < Duration::from_secs(5),
+                "not recovered after {:?}: {}",
+                back.elapsed(),
+                res.text()
+            );
+            actix_rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        back.elapsed()
+    };
+    let (((ack1, st1, slow1), (ack2, st2, slow2)), recovery) =
+        futures_util::future::join(writers, outage).await;
+    let statuses: Vec<u16> = st1.into_iter().chain(st2).collect();
+    assert!(
+        statuses.iter().all(|s| *s == 201 || *s == 503),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&503), "the outage was never seen");
+    assert!(slow1.max(slow2) < Duration::from_secs(5), "a request hung");
+
+    // Every acknowledged submission exists, each key made exactly one, and a retried key gives
+    // back the same submission.
+    let acknowledged: Vec<(String, i64)> = ack1.into_iter().chain(ack2).collect();
+    let mut ids: Vec<i64> = acknowledged.iter().map(|(_, id)| *id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), acknowledged.len(), "two keys gave one submission");
+    let mut stored: Vec<i64> = Vec::new();
+    let mut page = "/api/v1/submissions?limit=200".to_owned();
+    loop {
+        let listed = http.get(&page, Some(&e.token)).await.json();
+        stored.extend(
+            listed["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|s| s["id"].as_i64().unwrap()),
+        );
+        match listed["next_cursor"].as_i64() {
+            Some(after) => page = format!("/api/v1/submissions?limit=200&after={after}"),
+            None => break,
+        }
+    }
+    stored.sort_unstable();
+    assert_eq!(stored, ids, "stored submissions differ from the acknowledged ones");
+    let (key, id) = &acknowledged[0];
+    let again = http
+        .request(
+            actix_web::http::Method::POST,
+            "/api/v1/submissions",
+            Some(&e.token),
+            Some((
+                "application/json",
+                br#"{"schema_id":"cca-good-enterprise","version":"2024"}"#.to_vec(),
+            )),
+            &[("idempotency-key", key.as_str())],
+        )
+        .await;
+    assert_eq!(again.json()["id"], *id);
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+    eprintln!(
+        "PostgreSQL restart: {} submissions acknowledged, {} answers 503 during the outage, \
+         recovered {recovery:?} after the database came back",
+        acknowledged.len(),
+        statuses.iter().filter(|s| **s == 503).count()
+    );
+}
