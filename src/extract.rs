@@ -99,8 +99,10 @@ impl FromRequest for RequestId {
 #[serde(deny_unknown_fields)]
 pub struct Page {
     /// Return items with an id greater than this (the `next_cursor` of the previous page).
+    #[param(minimum = 0)]
     pub after: Option<i64>,
     /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -109,6 +111,9 @@ impl Page {
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(AppError::validation("limit", "must be between 1 and 200"));
+        }
+        if self.after.is_some_and(|a| a < 0) {
+            return Err(AppError::validation("after", "must not be negative"));
         }
         Ok((self.after.unwrap_or(0), limit))
     }

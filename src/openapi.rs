@@ -49,3 +49,61 @@ impl Modify for BearerAuth {
         );
     }
 }
+
+/// Every operation may also answer with a problem (401 without a token, 403 for a role the
+/// operation does not admit, 413, 415, 429, 503 and the rest): a `default` response documents
+/// that, so clients and conformance checks know the shape of every error. Applied once the
+/// routes have added their paths.
+pub struct ProblemDefault;
+
+impl Modify for ProblemDefault {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let problem = ResponseBuilder::new()
+            .description("An error, as RFC 9457 problem details")
+            .content(
+                crate::error::PROBLEM_JSON,
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build();
+        allow_flattened_fields(openapi);
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.responses
+                    .responses
+                    .entry("default".into())
+                    .or_insert_with(|| problem.clone().into());
+            }
+        }
+    }
+}
+
+/// A struct flattened into another (`#[serde(flatten)]`) appears as an `allOf` member; if it
+/// denies unknown fields, its `additionalProperties: false` would reject the other members'
+/// fields, which the response carries by design. Inside `allOf` the constraint is dropped.
+fn allow_flattened_fields(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{RefOr, Schema};
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    for schema in components.schemas.values_mut() {
+        if let RefOr::T(Schema::AllOf(all)) = schema {
+            for member in &mut all.items {
+                if let RefOr::T(Schema::Object(object)) = member {
+                    object.additional_properties = None;
+                }
+            }
+        }
+    }
+}

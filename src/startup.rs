@@ -82,6 +82,8 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .openapi(ApiDoc::openapi())
         .configure(routes::configure)
         .split_for_parts();
+    let mut api = api;
+    utoipa::Modify::modify(&crate::openapi::ProblemDefault, &mut api);
     api
 }
 

@@ -208,7 +208,6 @@ pub fn record(
 pub struct AnswerInput {
     /// `true`/`false` (yes/no), 0–4 (maturity), an option id (single choice), option ids
     /// (multiple choice), a number (measured), text (free text), or `null` for not applicable.
-    #[schema(value_type = Object)]
     pub value: serde_json::Value,
     /// Required with a `null` value.
     pub not_applicable_reason: Option<String>,
@@ -291,7 +290,6 @@ pub fn write_answers(
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AnswerView {
-    #[schema(value_type = Object)]
     pub value: serde_json::Value,
     pub not_applicable_reason: Option<String>,
     pub comment: Option<String>,

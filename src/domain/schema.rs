@@ -727,6 +727,7 @@ pub fn diff(from: &SchemaDoc, to: &SchemaDoc) -> Diff {
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct ResolvedCriterion {
     #[serde(flatten)]
+    #[schema(inline)]
     pub criterion: Criterion,
     /// `base` or the id of the industry profile that added it.
     pub source: String,

@@ -29,7 +29,11 @@ pub struct DirectoryQuery {
     pub region: Option<String>,
     /// Part of the enterprise name or certificate number.
     pub q: Option<String>,
+    /// The `next_cursor` of the previous page.
+    #[param(minimum = 0)]
     pub after: Option<i64>,
+    /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -264,6 +268,23 @@ fn english(req: &HttpRequest, lang: Option<&str>) -> bool {
     }
 }
 
+/// The filters of the directory page, which shows 100 certificates at a time.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryPageQuery {
+    /// GB/T 4754 code prefix.
+    pub industry: Option<String>,
+    /// GB/T 2260 region prefix (2, 4 or 6 digits).
+    pub region: Option<String>,
+    /// Part of the enterprise name or certificate number.
+    pub q: Option<String>,
+    /// The last certificate id of the previous page.
+    #[param(minimum = 0)]
+    pub after: Option<i64>,
+    /// `zh` (default) or `en`; otherwise the first `Accept-Language`.
+    pub lang: Option<String>,
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct LangQuery {
     /// `zh` (default) or `en`; otherwise the first `Accept-Language`.
@@ -430,22 +451,25 @@ pub async fn verify_page(
 #[utoipa::path(
     security(()),
     tag = "public",
-    params(DirectoryQuery, LangQuery),
+    params(DirectoryPageQuery),
     responses((status = 200, content_type = "text/html", body = String))
 )]
 #[get("/directory")]
 pub async fn directory_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<std::collections::HashMap<String, String>>,
+    query: web::Query<DirectoryPageQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
-    let en = english(&req, q.get("lang").map(String::as_str));
+    if q.after.is_some_and(|a| a < 0) {
+        return Err(AppError::validation("after", "must not be negative"));
+    }
+    let en = english(&req, q.lang.as_deref());
     let filter = DirectoryQuery {
-        industry: q.get("industry").cloned(),
-        region: q.get("region").cloned(),
-        q: q.get("q").cloned(),
-        after: q.get("after").and_then(|a| a.parse().ok()),
+        industry: q.industry,
+        region: q.region,
+        q: q.q,
+        after: q.after,
         limit: Some(100),
     };
     let found = directory(&state, filter).await?;

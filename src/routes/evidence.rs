@@ -15,8 +15,9 @@ use crate::extract::RequestId;
 use crate::startup::AppState;
 use crate::submissions::{EvidenceView, evidence_views, load_editable, load_visible, record};
 
-/// A multipart upload: one file and the criteria it supports.
+/// A multipart upload: one file and the criteria it supports, and no other parts.
 #[derive(ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct EvidenceUpload {
     /// A PDF, PNG or JPEG file; its declared type, extension and content must agree.
     #[schema(value_type = String, format = Binary)]

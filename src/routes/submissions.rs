@@ -77,7 +77,6 @@ pub struct HistoryEntry {
     pub criterion_id: String,
     /// `answered`, `cleared`, `must_reanswer_on_upgrade` or `dropped_on_upgrade`.
     pub change: String,
-    #[schema(value_type = Object)]
     pub value: Option<serde_json::Value>,
     pub not_applicable_reason: Option<String>,
     pub comment: Option<String>,

@@ -406,7 +406,16 @@ impl PrivateCluster {
         let log = self.dir.path().join("server.log").display().to_string();
         self.run(
             "pg_ctl",
-            &["-D", &self.data(), "-o", &options, "-l", &log, "-w", "start"],
+            &[
+                "-D",
+                &self.data(),
+                "-o",
+                &options,
+                "-l",
+                &log,
+                "-w",
+                "start",
+            ],
         );
     }
 
@@ -517,7 +526,11 @@ async fn postgres_restart_under_load() {
         let started = Instant::now();
         let res = http.get("/api/v1/submissions", Some(&e.token)).await;
         res.problem(503, "service_unavailable");
-        assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            started.elapsed()
+        );
         assert_eq!(res.header("retry-after").as_deref(), Some("1"));
         let ready = http.get("/readyz", None).await;
         assert_eq!(ready.status, 503, "{}", ready.text());
@@ -556,7 +569,11 @@ async fn postgres_restart_under_load() {
     let mut ids: Vec<i64> = acknowledged.iter().map(|(_, id)| *id).collect();
     ids.sort_unstable();
     ids.dedup();
-    assert_eq!(ids.len(), acknowledged.len(), "two keys gave one submission");
+    assert_eq!(
+        ids.len(),
+        acknowledged.len(),
+        "two keys gave one submission"
+    );
     let mut stored: Vec<i64> = Vec::new();
     let mut page = "/api/v1/submissions?limit=200".to_owned();
     loop {
@@ -574,7 +591,10 @@ async fn postgres_restart_under_load() {
         }
     }
     stored.sort_unstable();
-    assert_eq!(stored, ids, "stored submissions differ from the acknowledged ones");
+    assert_eq!(
+        stored, ids,
+        "stored submissions differ from the acknowledged ones"
+    );
     let (key, id) = &acknowledged[0];
     let again = http
         .request(
