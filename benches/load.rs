@@ -1081,7 +1081,7 @@ async fn crash_cycles(o: &Options, dir: &Path) -> Res<()> {
     }
     let ack = ack.into_inner();
     println!(
-        "crash safety ({}): {} SIGKILLs after {:?} ms; integrity ok, audit chain verifies, \
+        "crash safety ({}): {} SIGKILLs after {:?} ms; {}audit chain verifies, \
          all {} acknowledged answers and {} certificates present",
         if db.admin_url.is_some() {
             "PostgreSQL"
@@ -1090,6 +1090,11 @@ async fn crash_cycles(o: &Options, dir: &Path) -> Res<()> {
         },
         killed_after.len(),
         killed_after,
+        if db.admin_url.is_some() {
+            ""
+        } else {
+            "integrity_check ok after each kill, "
+        },
         ack.answers.len(),
         ack.certificates.len()
     );
