@@ -253,6 +253,10 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(_, info) if is_transient(info.message()) => {
                 Self::Unavailable(info.message().to_owned())
             }
+            // PostgreSQL text cannot hold U+0000; whatever field carried it, the input is at fault.
+            E::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
+                Self::BadRequest("text must not contain the NUL character (U+0000)".into())
+            }
             other => Self::Unavailable(other.to_string()),
         }
     }

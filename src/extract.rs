@@ -41,6 +41,16 @@ impl DeferredJson {
                 "the body must be JSON with Content-Type: application/json".into(),
             ));
         }
+        // No stored text may hold U+0000 (PostgreSQL cannot), on either backend.
+        if self
+            .bytes
+            .windows(6)
+            .any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
+        {
+            return Err(AppError::BadRequest(
+                "text must not contain the NUL character (U+0000)".into(),
+            ));
+        }
         let mut de = serde_json::Deserializer::from_slice(&self.bytes);
         let value = serde_path_to_error::deserialize(&mut de).map_err(json_error)?;
         de.end().map_err(|e| {

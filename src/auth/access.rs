@@ -110,6 +110,11 @@ pub async fn authorize(
         (Some(state), Some(pattern)) => state.access.get(req.method().as_str(), &pattern).cloned(),
         _ => None,
     };
+    // No parameter may carry U+0000 (PostgreSQL text cannot), on either backend.
+    if req.query_string().contains("%00") || req.path().contains("%00") {
+        let e = AppError::BadRequest("parameters must not contain the NUL character (%00)".into());
+        return Ok(req.into_response(e.error_response()).map_into_right_body());
+    }
     let verdict = match access {
         None | Some(Access::Public) => Ok(()),
         Some(Access::Undeclared) => Err(AppError::Forbidden(

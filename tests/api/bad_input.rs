@@ -202,6 +202,33 @@ async fn invalid_utf8_is_refused(b: Backend) {
     assert_alive(&app).await;
 }
 
+/// PostgreSQL text cannot hold U+0000: found by schemathesis as 503s on PostgreSQL.
+async fn nul_characters_are_refused(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let res = app
+        .post(
+            "/api/v1/submissions",
+            Some(&e.token),
+            &json!({ "schema_id": "cca-good-enterprise", "version": "D\u{0}" }),
+        )
+        .await;
+    assert!(res.status == 400 || res.status == 422, "{}", res.text());
+    for path in [
+        "/api/v1/public/certificates?q=a%00b",
+        "/api/v1/schemas/cca-good-enterprise/diff?from=%00&to=2024",
+    ] {
+        let res = app.get(path, Some(&e.token)).await;
+        assert!(
+            (400..500).contains(&res.status),
+            "{path}: {} {}",
+            res.status,
+            res.text()
+        );
+    }
+    assert_alive(&app).await;
+}
+
 async fn names_are_normalised_and_clean(b: Backend) {
     let app = spawn_app(b).await;
     // Invisible formatting and control characters are refused, naming the field.
@@ -409,6 +436,7 @@ backend_tests!(
     deep_nesting_is_refused,
     huge_bodies_are_refused,
     invalid_utf8_is_refused,
+    nul_characters_are_refused,
     names_are_normalised_and_clean,
     a_full_evidence_disk_is_a_clear_507,
     a_server_error_shows_only_its_request_id,

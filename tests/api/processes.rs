@@ -443,6 +443,21 @@ impl Drop for PrivateCluster {
     }
 }
 
+/// Creates a submission on the 2024 schema under an Idempotency-Key.
+async fn create_with_key(http: &Client, token: &str, key: &str) -> crate::helpers::Resp {
+    http.request(
+        actix_web::http::Method::POST,
+        "/api/v1/submissions",
+        Some(token),
+        Some((
+            "application/json",
+            br#"{"schema_id":"cca-good-enterprise","version":"2024"}"#.to_vec(),
+        )),
+        &[("idempotency-key", key)],
+    )
+    .await
+}
+
 /// Creates submissions with an Idempotency-Key each, retrying a key until it is acknowledged;
 /// returns (key, submission id) for each acknowledged one and every status seen, with the
 /// slowest answer.
@@ -460,18 +475,7 @@ async fn idempotent_writer(
         let key = format!("{prefix}-{n}");
         loop {
             let started = Instant::now();
-            let res = http
-                .request(
-                    actix_web::http::Method::POST,
-                    "/api/v1/submissions",
-                    Some(token),
-                    Some((
-                        "application/json",
-                        br#"{"schema_id":"cca-good-enterprise","version":"2024"}"#.to_vec(),
-                    )),
-                    &[("idempotency-key", key.as_str())],
-                )
-                .await;
+            let res = create_with_key(http, token, &key).await;
             slowest = slowest.max(started.elapsed());
             statuses.push(res.status);
             if res.status == 201 {
@@ -596,18 +600,7 @@ async fn postgres_restart_under_load() {
         "stored submissions differ from the acknowledged ones"
     );
     let (key, id) = &acknowledged[0];
-    let again = http
-        .request(
-            actix_web::http::Method::POST,
-            "/api/v1/submissions",
-            Some(&e.token),
-            Some((
-                "application/json",
-                br#"{"schema_id":"cca-good-enterprise","version":"2024"}"#.to_vec(),
-            )),
-            &[("idempotency-key", key.as_str())],
-        )
-        .await;
+    let again = create_with_key(http, &e.token, key).await;
     assert_eq!(again.json()["id"], *id);
     assert!(!server.log().contains("panicked"), "{}", server.log());
     eprintln!(
