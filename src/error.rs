@@ -255,7 +255,7 @@ impl From<diesel::result::Error> for AppError {
             }
             // PostgreSQL text cannot hold U+0000; whatever field carried it, the input is at fault.
             E::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
-                Self::BadRequest("text must not contain the NUL character (U+0000)".into())
+                Self::validation("text", "must not contain the NUL character (U+0000)")
             }
             other => Self::Unavailable(other.to_string()),
         }

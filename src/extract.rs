@@ -47,8 +47,9 @@ impl DeferredJson {
             .windows(6)
             .any(|w| w.eq_ignore_ascii_case(b"\\u0000"))
         {
-            return Err(AppError::BadRequest(
-                "text must not contain the NUL character (U+0000)".into(),
+            return Err(AppError::validation(
+                "body",
+                "text must not contain the NUL character (U+0000)",
             ));
         }
         let mut de = serde_json::Deserializer::from_slice(&self.bytes);

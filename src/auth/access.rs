@@ -111,8 +111,13 @@ pub async fn authorize(
         _ => None,
     };
     // No parameter may carry U+0000 (PostgreSQL text cannot), on either backend.
-    if req.query_string().contains("%00") || req.path().contains("%00") {
-        let e = AppError::BadRequest("parameters must not contain the NUL character (%00)".into());
+    let nul = if req.query_string().contains("%00") {
+        Some("query")
+    } else {
+        req.path().contains("%00").then_some("path")
+    };
+    if let Some(field) = nul {
+        let e = AppError::validation(field, "must not contain the NUL character (%00)");
         return Ok(req.into_response(e.error_response()).map_into_right_body());
     }
     let verdict = match access {
