@@ -261,7 +261,11 @@ pub async fn list(
     params(("id" = i64, Path), ("evidence_id" = i64, Path)),
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses(
-        (status = 200, content_type = "application/octet-stream", body = Vec<u8>),
+        (status = 200, description = "The file, with the content type it was uploaded with", content(
+            (Vec<u8> = "application/pdf"),
+            (Vec<u8> = "image/png"),
+            (Vec<u8> = "image/jpeg"),
+        )),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
