@@ -29,9 +29,9 @@ pub enum Access {
     Undeclared,
 }
 
-/// The access of every documented operation, keyed by upper-case method and path template.
+/// The access of every documented operation: by path template, then upper-case method.
 #[derive(Debug, Default)]
-pub struct AccessTable(HashMap<(String, String), Access>);
+pub struct AccessTable(HashMap<String, Vec<(String, Access)>>);
 
 const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
 
@@ -40,30 +40,25 @@ impl AccessTable {
         let mut table = HashMap::new();
         for (path, item) in api.paths.paths.iter() {
             let item = serde_json::to_value(item).unwrap_or_default();
-            for method in METHODS {
-                if let Some(op) = item.get(method) {
-                    let access = declared(op.get("security"));
-                    table.insert((method.to_ascii_uppercase(), path.clone()), access);
-                }
-            }
+            let methods = METHODS
+                .iter()
+                .filter_map(|m| {
+                    let op = item.get(*m)?;
+                    Some((m.to_ascii_uppercase(), declared(op.get("security"))))
+                })
+                .collect();
+            table.insert(path.clone(), methods);
         }
         Self(table)
     }
 
     /// The access of `method` on the route template `path`, if that operation is documented.
     pub fn get(&self, method: &str, path: &str) -> Option<&Access> {
-        self.0.get(&(method.to_owned(), path.to_owned()))
-    }
-
-    /// Every documented operation as (method, path template, access), sorted.
-    pub fn operations(&self) -> Vec<(String, String, Access)> {
-        let mut ops: Vec<_> = self
-            .0
+        self.0
+            .get(path)?
             .iter()
-            .map(|((m, p), a)| (m.clone(), p.clone(), a.clone()))
-            .collect();
-        ops.sort_by(|a, b| (&a.1, &a.0).cmp(&(&b.1, &b.0)));
-        ops
+            .find(|(m, _)| m == method)
+            .map(|(_, access)| access)
     }
 }
 
