@@ -42,7 +42,8 @@ pub struct AuthUser {
 }
 
 impl AuthUser {
-    /// Allows one of `roles`, otherwise 403.
+    /// Allows one of `roles`, otherwise 403. The access middleware applies each operation's
+    /// declared roles with it before the handler runs.
     pub fn require(&self, roles: &[Role]) -> Result<(), AppError> {
         if roles.contains(&self.role) {
             Ok(())
@@ -56,10 +57,6 @@ impl AuthUser {
                     .join(", ")
             )))
         }
-    }
-
-    pub fn require_admin(&self) -> Result<(), AppError> {
-        self.require(&[Role::Admin])
     }
 
     /// Whether the caller may see enterprise `id`'s private data: its own users and admins.

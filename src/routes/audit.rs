@@ -26,8 +26,7 @@ pub struct CheckpointResult {
     responses((status = 200, body = Report), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/audit/verify")]
-pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::Json<Report>> {
-    user.require_admin()?;
+pub async fn verify(state: web::Data<AppState>, _user: AuthUser) -> AppResult<web::Json<Report>> {
     let jwks = state.signing.jwks();
     Ok(web::Json(
         state
@@ -46,9 +45,8 @@ pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> AppResult<web
 #[post("/audit/checkpoints")]
 pub async fn checkpoint(
     state: web::Data<AppState>,
-    user: AuthUser,
+    _user: AuthUser,
 ) -> AppResult<web::Json<CheckpointResult>> {
-    user.require_admin()?;
     let st = state.clone();
     let checkpoint = state
         .db
