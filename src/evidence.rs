@@ -76,9 +76,10 @@ pub enum EvidenceStore {
 
 /// Whether an I/O error means the disk is full (ENOSPC) or a quota is exhausted (EDQUOT).
 fn is_full(e: &std::io::Error) -> bool {
-    e.kind() == std::io::ErrorKind::StorageFull
-        || e.kind() == std::io::ErrorKind::QuotaExceeded
-        || matches!(e.raw_os_error(), Some(28 | 122))
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded
+    )
 }
 
 impl EvidenceStore {

@@ -11,7 +11,6 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-use crate::auth::access::AccessTable;
 use crate::auth::jwt::{JwtKeys, KeyFile};
 use crate::auth::password::Hasher;
 use crate::config::Settings;
@@ -32,8 +31,6 @@ pub struct AppState {
     pub hasher: Hasher,
     pub metrics: Metrics,
     pub routes: RouteTable,
-    /// Who may call each documented operation.
-    pub access: AccessTable,
     pub openapi_json: String,
     /// Resolved schema versions by content hash and industry (immutable, so safe to share).
     pub schemas: crate::submissions::SchemaCache,
@@ -66,7 +63,6 @@ impl AppState {
             hasher,
             metrics: Metrics::default(),
             routes: RouteTable::from_openapi(&api),
-            access: AccessTable::from_openapi(&api),
             openapi_json: api.to_pretty_json().map_err(|e| e.to_string())?,
             schemas: Default::default(),
             evidence,
@@ -121,6 +117,7 @@ impl Application {
             app.service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
                 .default_service(web::to(routes::fallback))
                 .wrap(from_fn(crate::auth::access::authorize))
+                .wrap(from_fn(crate::extract::refuse_nul_parameters))
                 .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
                 .wrap(from_fn(crate::telemetry::observe))
         })

@@ -7,8 +7,6 @@
 //! Object-level rules (an enterprise sees only its own data, a reviewer only their region) stay
 //! in the handlers, which answer 404 for objects outside the caller's reach.
 
-use std::collections::HashMap;
-
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
@@ -29,41 +27,8 @@ pub enum Access {
     Undeclared,
 }
 
-/// The access of every documented operation: by path template, then upper-case method.
-#[derive(Debug, Default)]
-pub struct AccessTable(HashMap<String, Vec<(String, Access)>>);
-
-const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
-
-impl AccessTable {
-    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
-        let mut table = HashMap::new();
-        for (path, item) in api.paths.paths.iter() {
-            let item = serde_json::to_value(item).unwrap_or_default();
-            let methods = METHODS
-                .iter()
-                .filter_map(|m| {
-                    let op = item.get(*m)?;
-                    Some((m.to_ascii_uppercase(), declared(op.get("security"))))
-                })
-                .collect();
-            table.insert(path.clone(), methods);
-        }
-        Self(table)
-    }
-
-    /// The access of `method` on the route template `path`, if that operation is documented.
-    pub fn get(&self, method: &str, path: &str) -> Option<&Access> {
-        self.0
-            .get(path)?
-            .iter()
-            .find(|(m, _)| m == method)
-            .map(|(_, access)| access)
-    }
-}
-
 /// Reads an operation's `security` requirement list.
-fn declared(security: Option<&serde_json::Value>) -> Access {
+pub(crate) fn declared(security: Option<&serde_json::Value>) -> Access {
     let Some(requirements) = security.and_then(|s| s.as_array()) else {
         return Access::Undeclared;
     };
@@ -102,19 +67,12 @@ pub async fn authorize(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
     let access = match (req.app_data::<web::Data<AppState>>(), req.match_pattern()) {
-        (Some(state), Some(pattern)) => state.access.get(req.method().as_str(), &pattern).cloned(),
+        (Some(state), Some(pattern)) => state
+            .routes
+            .access(req.method().as_str(), &pattern)
+            .cloned(),
         _ => None,
     };
-    // No parameter may carry U+0000 (PostgreSQL text cannot), on either backend.
-    let nul = if req.query_string().contains("%00") {
-        Some("query")
-    } else {
-        req.path().contains("%00").then_some("path")
-    };
-    if let Some(field) = nul {
-        let e = AppError::validation(field, "must not contain the NUL character (%00)");
-        return Ok(req.into_response(e.error_response()).map_into_right_body());
-    }
     let verdict = match access {
         None | Some(Access::Public) => Ok(()),
         Some(Access::Undeclared) => Err(AppError::Forbidden(

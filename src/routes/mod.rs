@@ -16,10 +16,13 @@ pub mod stats;
 pub mod submissions;
 pub mod users;
 
+use std::collections::HashMap;
+
 use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::auth::access::{Access, declared};
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -122,39 +125,69 @@ fn segment_matches(template: &str, segment: &str) -> bool {
     }
 }
 
-/// The documented paths and their methods, matched against request paths.
+/// One documented path: its template, split into segments, and each method with the access it
+/// declares.
+#[derive(Debug)]
+struct Route {
+    segments: Vec<String>,
+    methods: Vec<(String, Access)>,
+}
+
+/// The documented paths and methods, read once from the OpenAPI document: request paths are
+/// matched against them for 405 answers, and the access middleware looks up the roles each
+/// operation declares.
 #[derive(Debug, Default)]
-pub struct RouteTable(Vec<(Vec<String>, Vec<String>)>);
+pub struct RouteTable {
+    routes: Vec<Route>,
+    by_template: HashMap<String, usize>,
+}
+
+const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
 
 impl RouteTable {
     pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
-        let mut table = Vec::new();
+        let mut table = Self::default();
         for (path, item) in api.paths.paths.iter() {
-            let segments = path.split('/').map(str::to_owned).collect();
             let value = serde_json::to_value(item).unwrap_or_default();
-            let methods = ["get", "put", "post", "delete", "patch", "head", "options"]
+            let methods = METHODS
                 .iter()
-                .filter(|m| value.get(**m).is_some())
-                .map(|m| m.to_ascii_uppercase())
+                .filter_map(|m| {
+                    let op = value.get(*m)?;
+                    Some((m.to_ascii_uppercase(), declared(op.get("security"))))
+                })
                 .collect();
-            table.push((segments, methods));
+            table.by_template.insert(path.clone(), table.routes.len());
+            table.routes.push(Route {
+                segments: path.split('/').map(str::to_owned).collect(),
+                methods,
+            });
         }
-        Self(table)
+        table
+    }
+
+    /// The access `method` on the route template `template` declares, if it is documented.
+    pub fn access(&self, method: &str, template: &str) -> Option<&Access> {
+        let route = &self.routes[*self.by_template.get(template)?];
+        route
+            .methods
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, access)| access)
     }
 
     pub fn allowed_methods(&self, path: &str) -> Vec<String> {
         let parts: Vec<&str> = path.split('/').collect();
         let mut methods: Vec<String> = self
-            .0
+            .routes
             .iter()
-            .filter(|(template, _)| {
-                template.len() == parts.len()
-                    && template
+            .filter(|r| {
+                r.segments.len() == parts.len()
+                    && r.segments
                         .iter()
                         .zip(&parts)
                         .all(|(t, p)| segment_matches(t, p))
             })
-            .flat_map(|(_, m)| m.iter().cloned())
+            .flat_map(|r| r.methods.iter().map(|(m, _)| m.clone()))
             .collect();
         methods.sort();
         methods.dedup();
