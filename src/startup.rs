@@ -114,12 +114,14 @@ impl Application {
                 )
                 .configure(routes::configure)
                 .split_for_parts();
-            app.service(SwaggerUi::new("/docs/{_:.*}").config(SwaggerConfig::from("/openapi.json")))
-                .default_service(web::to(routes::fallback))
-                .wrap(from_fn(crate::auth::access::authorize))
-                .wrap(from_fn(crate::extract::refuse_nul_parameters))
-                .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
-                .wrap(from_fn(crate::telemetry::observe))
+            app.service(
+                SwaggerUi::new(routes::DOCS_PATTERN).config(SwaggerConfig::from("/openapi.json")),
+            )
+            .default_service(web::to(routes::fallback))
+            .wrap(from_fn(crate::auth::access::authorize))
+            .wrap(from_fn(crate::extract::refuse_nul_parameters))
+            .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+            .wrap(from_fn(crate::telemetry::observe))
         })
         .listen(listener)
         .map_err(|e| e.to_string())?

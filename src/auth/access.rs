@@ -10,7 +10,7 @@
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, ResponseError, web};
+use actix_web::{Error, HttpMessage, HttpRequest, ResponseError, web};
 
 use crate::domain::Role;
 use crate::error::AppError;
@@ -58,28 +58,35 @@ pub(crate) fn declared(security: Option<&serde_json::Value>) -> Access {
     }
 }
 
-/// Middleware: checks the caller against the matched route's declaration, answering 401 without
-/// a valid token and 403 for a role the route does not admit. The authenticated caller is left
-/// in the request for the [`super::AuthUser`] extractor. Requests that match no documented
-/// operation pass through to the 404/405 fallback.
+/// Middleware: checks the caller against the declaration of the operation the router will
+/// dispatch to, answering 401 without a valid token and 403 for a role the route does not admit.
+/// The authenticated caller is left in the request for the [`super::AuthUser`] extractor.
+///
+/// The router matches the percent-decoded path (`/api/v1/%75sers` reaches `/api/v1/users`), so
+/// the lookup uses that same decoded path, never the raw one. A request that matches no
+/// documented operation never reaches a handler: it gets the 404/405 answer of the fallback here.
+/// The extractor checks again with the resource the router actually chose ([`routed_access`]).
 pub async fn authorize(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let access = match (req.app_data::<web::Data<AppState>>(), req.match_pattern()) {
-        (Some(state), Some(pattern)) => state
-            .routes
-            .access(req.method().as_str(), &pattern)
-            .cloned(),
-        _ => None,
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        let e = AppError::internal("application state missing");
+        return Ok(req.into_response(e.error_response()).map_into_right_body());
     };
+    let routed = req.match_info().as_str();
+    let pattern = req.request().resource_map().match_pattern(routed);
+    let access = pattern
+        .as_deref()
+        .and_then(|p| state.routes.access(req.method().as_str(), p));
     let verdict = match access {
-        None | Some(Access::Public) => Ok(()),
+        None => Err(state.routes.unrouted(routed)),
+        Some(Access::Public) => Ok(()),
         Some(Access::Undeclared) => Err(AppError::Forbidden(
             "this operation declares no roles, so nobody may call it".into(),
         )),
         Some(Access::Roles(roles)) => super::authenticate(req.request()).and_then(|user| {
-            user.require(&roles)?;
+            user.require(roles)?;
             req.extensions_mut().insert(user);
             Ok(())
         }),
@@ -88,6 +95,14 @@ pub async fn authorize(
         Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
         Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
     }
+}
+
+/// The access declared by the operation the router dispatched `req` to. Called after routing
+/// (from the [`super::AuthUser`] extractor), where the matched resource is known exactly; `None`
+/// when the request reached no documented operation.
+pub(crate) fn routed_access<'a>(req: &HttpRequest, state: &'a AppState) -> Option<&'a Access> {
+    let pattern = req.match_pattern()?;
+    state.routes.access(req.method().as_str(), &pattern)
 }
 
 #[cfg(test)]

@@ -17,6 +17,21 @@ use crate::domain::Role;
 use crate::error::AppError;
 use crate::startup::AppState;
 
+/// The roles each privileged operation requires. The operations check them again where their
+/// work is done, beside the access middleware that enforces the OpenAPI declarations.
+pub mod roles {
+    use crate::domain::Role;
+
+    pub const ADMIN: &[Role] = &[Role::Admin];
+    pub const REVIEWER: &[Role] = &[Role::Reviewer];
+    pub const ADMIN_OR_REVIEWER: &[Role] = &[Role::Admin, Role::Reviewer];
+    pub const STATISTICS: &[Role] = &[Role::Admin, Role::Reviewer, Role::IndustryBody];
+    pub const POPULATIONS: &[Role] = &[Role::Admin, Role::IndustryBody];
+    pub const ENTERPRISE: &[Role] = &[Role::EnterpriseAdmin, Role::EnterpriseMember];
+    pub const ENTERPRISE_ADMIN: &[Role] = &[Role::EnterpriseAdmin];
+    pub const ENTERPRISE_MANAGERS: &[Role] = &[Role::Admin, Role::EnterpriseAdmin];
+}
+
 /// Cryptographically random bytes from the operating system.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];
@@ -85,12 +100,33 @@ impl FromRequest for AuthUser {
     type Error = AppError;
     type Future = Ready<Result<Self, AppError>>;
 
+    /// Checks the caller a second time, against the operation the router actually dispatched to
+    /// (the access middleware checked the one it expected): a routing mistake cannot hand out a
+    /// role's privileges.
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        use actix_web::HttpMessage;
-        // The access middleware has usually authenticated the caller already.
-        let known = req.extensions().get::<AuthUser>().cloned();
-        ready(known.map_or_else(|| authenticate(req), Ok))
+        ready(routed_caller(req))
     }
+}
+
+fn routed_caller(req: &HttpRequest) -> Result<AuthUser, AppError> {
+    use actix_web::HttpMessage;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    // The access middleware has usually authenticated the caller already.
+    let known = req.extensions().get::<AuthUser>().cloned();
+    let user = known.map_or_else(|| authenticate(req), Ok)?;
+    match access::routed_access(req, state) {
+        Some(access::Access::Roles(roles)) => user.require(roles)?,
+        // A public operation that reads its caller when there is one.
+        Some(access::Access::Public) => {}
+        Some(access::Access::Undeclared) | None => {
+            return Err(AppError::Forbidden(
+                "this request reached no operation that declares its roles".into(),
+            ));
+        }
+    }
+    Ok(user)
 }
 
 pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {

@@ -5,8 +5,8 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
 use crate::auth::signing::Jwks;
+use crate::auth::{AuthUser, roles};
 use crate::db::audit::{self, Checkpoint, Report};
 use crate::error::{AppResult, Problem};
 use crate::startup::AppState;
@@ -26,7 +26,8 @@ pub struct CheckpointResult {
     responses((status = 200, body = Report), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/audit/verify")]
-pub async fn verify(state: web::Data<AppState>, _user: AuthUser) -> AppResult<web::Json<Report>> {
+pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::Json<Report>> {
+    user.require(roles::ADMIN)?;
     let jwks = state.signing.jwks();
     Ok(web::Json(
         state
@@ -45,8 +46,9 @@ pub async fn verify(state: web::Data<AppState>, _user: AuthUser) -> AppResult<we
 #[post("/audit/checkpoints")]
 pub async fn checkpoint(
     state: web::Data<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
 ) -> AppResult<web::Json<CheckpointResult>> {
+    user.require(roles::ADMIN)?;
     let st = state.clone();
     let checkpoint = state
         .db

@@ -5,7 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, roles};
 use crate::certification::{self, PublicCertificate};
 use crate::db::{audit, certificates, enterprises};
 use crate::domain::{IndustryCode, RegionCode, Role, certificate};
@@ -52,6 +52,7 @@ async fn change(
     reason: String,
     t: Transition,
 ) -> AppResult<web::Json<PublicCertificate>> {
+    user.require(roles::ADMIN_OR_REVIEWER)?;
     let Transition { from, to, action } = t;
     if reason.trim().is_empty() || reason.chars().count() > 2000 {
         return Err(AppError::validation(

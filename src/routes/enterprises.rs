@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::accounts::{self, Actor, Fields, NewAccount, Registration};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, roles};
 use crate::db::{enterprises, users};
 use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
 use crate::error::{AppError, AppResult, Problem};
@@ -124,9 +124,10 @@ pub async fn register(
 #[get("/enterprises")]
 pub async fn list(
     state: web::Data<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     page: web::Query<Page>,
 ) -> AppResult<web::Json<views::Page<EnterpriseView>>> {
+    user.require(roles::ADMIN)?;
     let (after, limit) = page.bounds()?;
     let rows = state
         .db
@@ -214,6 +215,7 @@ pub async fn add_user(
     id: web::Path<i64>,
     body: DeferredJson,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ENTERPRISE_MANAGERS)?;
     let e = visible_enterprise(&state, &user, id.into_inner()).await?;
     let AddEnterpriseUser {
         email,

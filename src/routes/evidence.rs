@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, roles};
 use crate::db::evidence::{self as db, NewEvidence};
 use crate::db::submissions as submissions_db;
 use crate::error::{AppError, AppResult, FieldError, Problem};
@@ -125,6 +125,7 @@ pub async fn upload(
     id: web::Path<i64>,
     payload: Multipart,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ENTERPRISE)?;
     let id = id.into_inner();
     // Refuse before reading the body when the submission cannot take evidence.
     let st = state.clone();
@@ -339,6 +340,7 @@ pub async fn remove(
     rid: RequestId,
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ENTERPRISE)?;
     let (id, eid) = path.into_inner();
     let (sha, in_use) = state
         .db

@@ -103,13 +103,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
 /// Fallback for requests no route matched: 405 with `Allow` when the path exists under other
 /// methods, 404 otherwise.
 pub async fn fallback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let allowed = state.routes.allowed_methods(req.path());
-    let err = if allowed.is_empty() {
-        AppError::NotFound
-    } else {
-        AppError::MethodNotAllowed(allowed.join(", "))
-    };
-    actix_web::ResponseError::error_response(&err)
+    actix_web::ResponseError::error_response(&state.routes.unrouted(req.match_info().as_str()))
 }
 
 /// Whether a request path segment fits a template segment such as `{id}` or `{number}.pdf`.
@@ -142,6 +136,9 @@ pub struct RouteTable {
     by_template: HashMap<String, usize>,
 }
 
+/// Where the API browser (Swagger UI) is served.
+pub const DOCS_PATTERN: &str = "/docs/{_:.*}";
+
 const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
 
 impl RouteTable {
@@ -156,13 +153,20 @@ impl RouteTable {
                     Some((m.to_ascii_uppercase(), declared(op.get("security"))))
                 })
                 .collect();
-            table.by_template.insert(path.clone(), table.routes.len());
-            table.routes.push(Route {
-                segments: path.split('/').map(str::to_owned).collect(),
-                methods,
-            });
+            table.add(path, methods);
         }
+        // The API browser is served beside the documented operations, to anyone.
+        table.add(DOCS_PATTERN, vec![("GET".to_owned(), Access::Public)]);
         table
+    }
+
+    fn add(&mut self, template: &str, methods: Vec<(String, Access)>) {
+        self.by_template
+            .insert(template.to_owned(), self.routes.len());
+        self.routes.push(Route {
+            segments: template.split('/').map(str::to_owned).collect(),
+            methods,
+        });
     }
 
     /// The access `method` on the route template `template` declares, if it is documented.
@@ -173,6 +177,17 @@ impl RouteTable {
             .iter()
             .find(|(m, _)| m == method)
             .map(|(_, access)| access)
+    }
+
+    /// The answer to a request for `path` (percent-decoded as the router sees it) that no
+    /// documented operation takes: 405 with the methods the path has, or 404.
+    pub fn unrouted(&self, path: &str) -> AppError {
+        let allowed = self.allowed_methods(path);
+        if allowed.is_empty() {
+            AppError::NotFound
+        } else {
+            AppError::MethodNotAllowed(allowed.join(", "))
+        }
     }
 
     pub fn allowed_methods(&self, path: &str) -> Vec<String> {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, roles};
 use crate::certification::{self, PublicCertificate};
 use crate::db::reviews::{self as db, QueueFilter, Review, VerdictRow};
 use crate::db::submissions::Submission;
@@ -145,6 +145,7 @@ pub async fn queue(
     user: AuthUser,
     query: web::Query<QueueQuery>,
 ) -> AppResult<web::Json<QueuePage>> {
+    user.require(roles::ADMIN_OR_REVIEWER)?;
     let q = query.into_inner();
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
@@ -340,6 +341,7 @@ pub async fn claim(
     rid: RequestId,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<ReviewView>> {
+    user.require(roles::REVIEWER)?;
     let id = id.into_inner();
     let st = state.clone();
     let view = state
@@ -395,6 +397,7 @@ pub async fn verdict(
     path: web::Path<(i64, String)>,
     body: Json<VerdictInput>,
 ) -> AppResult<web::Json<ReviewView>> {
+    user.require(roles::REVIEWER)?;
     let (id, criterion) = path.into_inner();
     let v = body.0;
     let (fraction, reason, comment) =
@@ -541,6 +544,7 @@ pub async fn return_to_enterprise(
     id: web::Path<i64>,
     body: Json<DecisionInput>,
 ) -> AppResult<web::Json<ReviewView>> {
+    user.require(roles::REVIEWER)?;
     decide(
         state,
         user,
@@ -573,6 +577,7 @@ pub async fn reject(
     id: web::Path<i64>,
     body: Json<DecisionInput>,
 ) -> AppResult<web::Json<ReviewView>> {
+    user.require(roles::REVIEWER)?;
     decide(
         state,
         user,
@@ -613,6 +618,7 @@ pub async fn approve(
     id: web::Path<i64>,
     body: Json<DecisionInput>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::REVIEWER)?;
     let id = id.into_inner();
     let comment = body.0.comment;
     let mut attempt = 0;

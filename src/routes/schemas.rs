@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, roles};
 use crate::db::schema_versions::{self, SchemaVersion};
 use crate::domain::schema::{self, Diff, Issue, Resolved, SchemaDoc, Status, Text};
 use crate::domain::{IndustryCode, Role};
@@ -308,6 +308,7 @@ pub async fn create(
     id: web::Path<String>,
     body: Json<serde_json::Value>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ADMIN)?;
     let doc = parse_draft(&id, None, &body.0)?;
     let hash = doc.content_hash();
     let actor = user.id;
@@ -357,6 +358,7 @@ pub async fn update(
     path: web::Path<(String, String)>,
     body: Json<serde_json::Value>,
 ) -> AppResult<web::Json<VersionView>> {
+    user.require(roles::ADMIN)?;
     let (id, version) = path.into_inner();
     let row = version_row(&state, &user, id.clone(), version.clone()).await?;
     if row.status() != Status::Draft {
@@ -411,6 +413,7 @@ pub async fn publish(
     user: AuthUser,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<VersionSummary>> {
+    user.require(roles::ADMIN)?;
     let (id, version) = path.into_inner();
     let actor = user.id;
     let row = state
@@ -469,6 +472,7 @@ pub async fn retire(
     user: AuthUser,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<VersionSummary>> {
+    user.require(roles::ADMIN)?;
     let (id, version) = path.into_inner();
     let actor = user.id;
     let row = state

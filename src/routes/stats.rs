@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, roles};
 use crate::certification::today;
 use crate::error::{AppError, AppResult, Problem};
 use crate::startup::AppState;
@@ -160,6 +160,7 @@ pub async fn funnel(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::STATISTICS)?;
     let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
     let f = state
         .db
@@ -232,6 +233,7 @@ pub async fn levels(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::STATISTICS)?;
     let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
     let rows = state
         .db
@@ -278,6 +280,7 @@ pub async fn populations(
     req: HttpRequest,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::POPULATIONS)?;
     let is_csv = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -333,6 +336,7 @@ pub async fn scores(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::STATISTICS)?;
     let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
     let d = state
         .db
@@ -392,6 +396,7 @@ pub async fn criteria(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::STATISTICS)?;
     let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
     let p = state
         .db
@@ -439,6 +444,7 @@ pub async fn trends(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::STATISTICS)?;
     let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
     let rows = state
         .db

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, roles};
 use crate::db::submissions::{self as db, NewSubmission};
 use crate::db::{enterprises, now, schema_versions};
 use crate::domain::Role;
@@ -144,6 +144,7 @@ pub async fn create(
     req: HttpRequest,
     body: Json<CreateSubmission>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ENTERPRISE)?;
     let enterprise_id = require_enterprise_user(&user)?;
     let key = idempotency_key(&req)?;
     let body = body.0;
@@ -275,6 +276,7 @@ pub async fn list(
     user: AuthUser,
     page: web::Query<Page>,
 ) -> AppResult<web::Json<views::Page<SubmissionSummary>>> {
+    user.require(roles::ENTERPRISE)?;
     let (after, limit) = page.bounds()?;
     let Some(enterprise_id) = user.enterprise_id.filter(|e| user.belongs_to(*e)) else {
         return Ok(web::Json(views::Page {
@@ -394,6 +396,7 @@ pub async fn put_answer(
     path: web::Path<(i64, String)>,
     body: DeferredJson,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ENTERPRISE)?;
     let (id, criterion) = path.into_inner();
     save(state, user, rid, req, id, move || {
         Ok(vec![(criterion, body.parse()?)])
@@ -426,6 +429,7 @@ pub async fn patch_answers(
     id: web::Path<i64>,
     body: DeferredJson,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ENTERPRISE)?;
     save(state, user, rid, req, id.into_inner(), move || {
         let bulk: BulkAnswers = body.parse()?;
         if bulk.answers.is_empty() {
@@ -456,6 +460,7 @@ pub async fn delete_answer(
     req: HttpRequest,
     path: web::Path<(i64, String)>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ENTERPRISE)?;
     let (id, criterion) = path.into_inner();
     let if_match = req
         .headers()
@@ -604,6 +609,7 @@ pub async fn submit(
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ENTERPRISE_ADMIN)?;
     transition(state, user, rid, req, id.into_inner(), "submit").await
 }
 
@@ -630,6 +636,7 @@ pub async fn withdraw(
     req: HttpRequest,
     id: web::Path<i64>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ENTERPRISE_ADMIN)?;
     transition(state, user, rid, req, id.into_inner(), "withdraw").await
 }
 
@@ -658,6 +665,7 @@ pub async fn upgrade(
     id: web::Path<i64>,
     query: web::Query<UpgradeQuery>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ENTERPRISE)?;
     let id = id.into_inner();
     let to = query.into_inner().to;
     let if_match = req

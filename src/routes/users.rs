@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::accounts::{self, Actor};
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, roles};
 use crate::db::users;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, Problem};
@@ -59,6 +59,7 @@ pub async fn create(
     rid: RequestId,
     body: Json<CreateUser>,
 ) -> AppResult<HttpResponse> {
+    user.require(roles::ADMIN)?;
     let b = body.0;
     let mut account = accounts::staff_account(
         &b.email,
@@ -100,9 +101,10 @@ pub async fn create(
 #[get("/users")]
 pub async fn list(
     state: web::Data<AppState>,
-    _user: AuthUser,
+    user: AuthUser,
     filter: web::Query<UserFilter>,
 ) -> AppResult<web::Json<views::Page<UserView>>> {
+    user.require(roles::ADMIN)?;
     let (after, limit) = Page {
         after: filter.after,
         limit: filter.limit,

@@ -125,7 +125,18 @@ async fn call(app: &TestApp, op: &Operation, path: &str, token: Option<&str>) ->
     (res.status, problem)
 }
 
-async fn every_role_calls_every_route(b: Backend) {
+/// The application with enterprise A's objects, the callers of every role, and A's outsiders.
+struct Matrix {
+    app: TestApp,
+    ops: Vec<Operation>,
+    fixture: Fixture,
+    /// `(role, token)` of a user of each role; the enterprise roles belong to A.
+    insiders: Vec<(&'static str, String)>,
+    /// Enterprise B's admin and member.
+    outsiders: Vec<(&'static str, String)>,
+}
+
+async fn matrix(b: Backend) -> Matrix {
     let app = spawn_app(b).await;
     let doc = app.get("/openapi.json", None).await.json();
     let ops = operations(&doc);
@@ -163,18 +174,32 @@ async fn every_role_calls_every_route(b: Backend) {
         user: me["id"].as_i64().unwrap(),
         certificate,
     };
-    let insiders = [
-        ("admin", admin.as_str()),
-        ("reviewer", reviewer.as_str()),
-        ("industry_body", industry.as_str()),
-        ("enterprise_admin", a.token.as_str()),
-        ("enterprise_member", a_member.as_str()),
-    ];
-    let outsiders = [
-        ("enterprise_admin", b_ent.token.as_str()),
-        ("enterprise_member", b_member.as_str()),
-    ];
+    Matrix {
+        ops,
+        fixture,
+        insiders: vec![
+            ("admin", admin),
+            ("reviewer", reviewer),
+            ("industry_body", industry),
+            ("enterprise_admin", a.token.clone()),
+            ("enterprise_member", a_member),
+        ],
+        outsiders: vec![
+            ("enterprise_admin", b_ent.token.clone()),
+            ("enterprise_member", b_member),
+        ],
+        app,
+    }
+}
 
+async fn every_role_calls_every_route(b: Backend) {
+    let Matrix {
+        app,
+        ops,
+        fixture,
+        insiders,
+        outsiders,
+    } = matrix(b).await;
     let mut exercised = 0;
     // Refusals first: they must not change anything, so the order of operations is free.
     for op in &ops {
@@ -195,7 +220,7 @@ async fn every_role_calls_every_route(b: Backend) {
             if roles.iter().any(|r| r == role) {
                 continue;
             }
-            let (status, p) = call(&app, op, &path, Some(token)).await;
+            let (status, p) = call(&app, op, &path, Some(token.as_str())).await;
             assert_eq!(status, 403, "{role} {} {path}: {p}", op.method);
             assert_eq!(p["code"], "forbidden", "{role} {} {path}: {p}", op.method);
             exercised += 1;
@@ -206,7 +231,7 @@ async fn every_role_calls_every_route(b: Backend) {
                 if !roles.iter().any(|r| r == role) {
                     continue;
                 }
-                let (status, p) = call(&app, op, &path, Some(token)).await;
+                let (status, p) = call(&app, op, &path, Some(token.as_str())).await;
                 assert_eq!(status, 404, "outsider {role} {} {path}: {p}", op.method);
                 assert_eq!(p["code"], "not_found", "outsider {role} {path}: {p}");
                 exercised += 1;
@@ -221,7 +246,7 @@ async fn every_role_calls_every_route(b: Backend) {
             if !roles.iter().any(|r| r == role) {
                 continue;
             }
-            let (status, p) = call(&app, op, &path, Some(token)).await;
+            let (status, p) = call(&app, op, &path, Some(token.as_str())).await;
             assert!(
                 status != 401 && status != 403 && status != 405 && status < 500,
                 "{role} {} {path} answered {status}: {p}",
@@ -263,4 +288,162 @@ async fn every_role_calls_every_route(b: Backend) {
     }
 }
 
-backend_tests!(every_role_calls_every_route);
+/// Other spellings of `path` (the concrete path of `template`): each letter and digit of each
+/// literal segment percent-encoded alone, in lower- and upper-case hex; every one encoded at once;
+/// double encoding; `%2F` for each slash; a trailing slash, `//`, `/./` and `..` segments.
+fn variants(template: &str, path: &str) -> Vec<String> {
+    let literal: Vec<bool> = template.split('/').map(|s| !s.contains('{')).collect();
+    let segments: Vec<&str> = path.split('/').collect();
+    assert_eq!(literal.len(), segments.len(), "{template} vs {path}");
+    let join = |segs: &[String]| segs.join("/");
+    let owned: Vec<String> = segments.iter().map(|s| (*s).to_owned()).collect();
+    let encode = |c: char, upper: bool| {
+        let hex = format!("%{:02x}", c as u32);
+        if upper { hex.to_ascii_uppercase() } else { hex }
+    };
+    let mut out = Vec::new();
+    let mut everything = owned.clone();
+    for (i, seg) in segments.iter().enumerate() {
+        if !literal[i] || seg.is_empty() {
+            continue;
+        }
+        for (j, c) in seg.char_indices() {
+            if !c.is_ascii_alphanumeric() {
+                continue;
+            }
+            for upper in [false, true] {
+                let hex = encode(c, upper);
+                if upper && hex == encode(c, false) {
+                    continue;
+                }
+                let mut segs = owned.clone();
+                segs[i] = format!("{}{hex}{}", &seg[..j], &seg[j + c.len_utf8()..]);
+                out.push(join(&segs));
+            }
+        }
+        everything[i] = seg.chars().map(|c| encode(c, true)).collect();
+        let mut segs = owned.clone();
+        let first = seg.chars().next().unwrap();
+        segs[i] = format!("%25{:02X}{}", first as u32, &seg[first.len_utf8()..]);
+        out.push(join(&segs));
+    }
+    out.push(join(&everything));
+    for i in 2..segments.len() {
+        let mut segs = owned.clone();
+        let merged = format!("{}%2F{}", segs[i - 1], segs[i]);
+        segs.splice(i - 1..=i, [merged]);
+        out.push(join(&segs));
+    }
+    let last = segments.len() - 1;
+    let before_last = join(&owned[..last]);
+    out.push(format!("{path}/"));
+    out.push(format!("{before_last}//{}", owned[last]));
+    out.push(format!("{before_last}/./{}", owned[last]));
+    out.push(format!("{before_last}/x/../{}", owned[last]));
+    out.push(format!("{before_last}/%2e/{}", owned[last]));
+    out.push(path.replacen('/', "//", 2));
+    out
+}
+
+/// Every operation through every spelling of its path: a spelling answers exactly what the
+/// plain path answers, or 404 (405 where it names another path). A caller refused on the plain path is refused on every spelling;
+/// admitted callers compare their reads (writes would change what the next call sees).
+async fn encoded_paths_grant_no_more_access(b: Backend) {
+    let Matrix {
+        app,
+        ops,
+        fixture,
+        insiders,
+        outsiders,
+    } = matrix(b).await;
+    let callers: Vec<(&str, Option<&str>)> = std::iter::once(("anonymous", None))
+        .chain(
+            insiders
+                .iter()
+                .chain(&outsiders)
+                .map(|(r, t)| (*r, Some(t.as_str()))),
+        )
+        .collect();
+    let mut checked = 0;
+    for op in &ops {
+        let path = fixture.path(&op.method, &op.path);
+        let spellings = variants(&op.path, &path);
+        for (role, token) in &callers {
+            let admitted = match (&op.roles, token) {
+                (None, _) => true,
+                (Some(_), None) => false,
+                (Some(roles), Some(_)) => roles.iter().any(|r| r == role),
+            };
+            if admitted && op.method != Method::GET {
+                continue;
+            }
+            let (plain, _) = call(&app, op, &path, *token).await;
+            if !admitted {
+                assert!(
+                    plain == 401 || plain == 403,
+                    "{role} {} {path}: {plain}",
+                    op.method
+                );
+            }
+            let answers =
+                futures_util::future::join_all(spellings.iter().map(|v| call(&app, op, v, *token)))
+                    .await;
+            for (spelling, (status, p)) in spellings.iter().zip(answers) {
+                // A spelling that names another path (`1%2Fusers` is one `{id}`) may also meet
+                // that path's 405: a refusal, with no handler run.
+                assert!(
+                    status == plain || status == 404 || status == 405,
+                    "{role} {} {spelling}: {status} where {path} answers {plain}: {p}",
+                    op.method
+                );
+                checked += 1;
+            }
+        }
+    }
+    eprintln!("{} operations, {checked} spellings checked", ops.len());
+    assert!(checked > 10_000, "only {checked} spellings checked");
+}
+
+/// The review's reproduction: an enterprise member creating an administrator through
+/// `/api/v1/%75sers` is refused, and no account is created.
+async fn percent_encoded_path_does_not_make_an_administrator(b: Backend) {
+    let app = spawn_app(b).await;
+    let a = app.enterprise().await;
+    let member = member_token(&app, a.id, &a.token).await;
+    let email = unique_email("evil-admin");
+    let body = json!({ "email": email, "password": PASSWORD, "role": "admin" });
+    for path in [
+        "/api/v1/%75sers",
+        "/api/v1/%75%73%65%72%73",
+        "/%61pi/v1/users",
+    ] {
+        let res = app
+            .request(
+                Method::POST,
+                path,
+                Some(&member),
+                Some(("application/json", body.to_string().into_bytes())),
+                &[],
+            )
+            .await;
+        res.problem(403, "forbidden");
+    }
+    assert_eq!(app.login(&email, PASSWORD).await.status, 401);
+    let admin = app.admin_token().await;
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/%75sers",
+            Some(&admin),
+            Some(("application/json", body.to_string().into_bytes())),
+            &[],
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+}
+
+backend_tests!(
+    every_role_calls_every_route,
+    encoded_paths_grant_no_more_access,
+    percent_encoded_path_does_not_make_an_administrator
+);
