@@ -5,6 +5,7 @@ use crate::domain::canonical::sha256_hex;
 use actix_web::web;
 
 use crate::auth::{AuthUser, random_token};
+use crate::config::Settings;
 use crate::db::{self, AnyConnection, audit, enterprises, throttle, tokens, users};
 use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
 use crate::error::{AppError, AppResult, FieldError};
@@ -237,14 +238,53 @@ fn token_response(
     })
 }
 
-enum LoginCheck {
-    Blocked(u64),
-    Open(Option<users::User>),
+/// The throttling keys of a password attempt on `email` from `client`, with their limits: the
+/// (account, address) pair, so that nobody can lock an account's holder out from another
+/// address, and the address, so that one client cannot try many accounts.
+fn attempt_keys(settings: &Settings, email: &str, client: &str) -> [(String, i32); 2] {
+    [
+        (
+            format!("login:{email}|{client}"),
+            settings.login_max_failures,
+        ),
+        (
+            format!("address:{client}"),
+            settings.login_max_failures_per_address,
+        ),
+    ]
+}
+
+/// Counts a password attempt before the password is evaluated ([`throttle::reserve`]); 429 with
+/// the wait once any key is past its limit. Must commit before the evaluation starts.
+fn reserve_attempt(
+    conn: &mut AnyConnection,
+    keys: &[(String, i32)],
+    window: chrono::Duration,
+) -> AppResult<()> {
+    let now = db::now();
+    let mut wait: Option<u64> = None;
+    for (key, limit) in keys {
+        let (attempts, start) = throttle::reserve(conn, key, now, now - window)?;
+        if attempts > *limit {
+            let secs = (start + window - now).num_seconds().max(1) as u64;
+            wait = Some(wait.map_or(secs, |w| w.max(secs)));
+        }
+    }
+    match wait {
+        Some(retry_after_secs) => Err(AppError::TooManyRequests { retry_after_secs }),
+        None => Ok(()),
+    }
+}
+
+/// After a successful attempt: the pair starts afresh and the address gets its attempt back.
+fn attempt_succeeded(conn: &mut AnyConnection, keys: &[(String, i32)]) -> AppResult<()> {
+    throttle::clear(conn, &keys[0].0)?;
+    throttle::refund(conn, &keys[1].0)
 }
 
 /// Logs a user in. Unknown accounts, wrong passwords and disabled accounts all cost one argon2
-/// verification and give the same 401; repeated failures per account or per client address
-/// give 429 with `Retry-After`.
+/// verification and give the same 401. Each attempt is counted before the password is checked,
+/// per (account, address) and per address; past the limits the answer is 429 with `Retry-After`.
 pub async fn login(
     state: web::Data<AppState>,
     email: &str,
@@ -255,36 +295,17 @@ pub async fn login(
     let email = Email::parse(email)
         .map(|e| e.as_str().to_owned())
         .unwrap_or_else(|_| email.trim().to_lowercase());
-    let keys = [format!("account:{email}"), format!("address:{client}")];
-    let limits = [
-        state.settings.login_max_failures,
-        state.settings.login_max_failures_per_address,
-    ];
+    let keys = attempt_keys(&state.settings, &email, &client);
     let window = chrono::Duration::seconds(state.settings.login_window_secs);
-
-    let check = {
+    let user = {
         let (email, keys) = (email.clone(), keys.clone());
         state
             .db
-            .read(move |conn| {
-                let now = db::now();
-                for (key, limit) in keys.iter().zip(limits) {
-                    if let Some((failures, start)) = throttle::failures(conn, key, now - window)?
-                        && failures >= limit
-                    {
-                        let retry = (start + window - now).num_seconds().max(1) as u64;
-                        return Ok(LoginCheck::Blocked(retry));
-                    }
-                }
-                Ok(LoginCheck::Open(users::find_by_email(conn, &email)?))
+            .write(move |conn| {
+                reserve_attempt(conn, &keys, window)?;
+                users::find_by_email(conn, &email)
             })
             .await?
-    };
-    let user = match check {
-        LoginCheck::Blocked(retry_after_secs) => {
-            return Err(AppError::TooManyRequests { retry_after_secs });
-        }
-        LoginCheck::Open(user) => user,
     };
 
     let hasher = state.hasher.clone();
@@ -301,26 +322,15 @@ pub async fn login(
 
     let user = match user {
         Some(u) if verified && !u.disabled => u,
-        _ => {
-            state
-                .db
-                .write(move |conn| {
-                    let now = db::now();
-                    for key in &keys {
-                        throttle::record_failure(conn, key, now, now - window)?;
-                    }
-                    Ok(())
-                })
-                .await?;
-            return Err(AppError::InvalidCredentials);
-        }
+        // The attempt was counted before the check.
+        _ => return Err(AppError::InvalidCredentials),
     };
 
     let st = state.clone();
     let (user, refresh) = state
         .db
         .write(move |conn| {
-            throttle::clear(conn, &keys[0])?;
+            attempt_succeeded(conn, &keys)?;
             if let Some(h) = &rehash {
                 users::set_password_hash(conn, user.id, h, None)?;
             }
@@ -435,6 +445,7 @@ pub async fn change_password(
     user: &AuthUser,
     current: String,
     new: Password,
+    client: &str,
     request_id: String,
 ) -> AppResult<()> {
     let id = user.id;
@@ -443,6 +454,16 @@ pub async fn change_password(
         .read(move |conn| users::find(conn, id))
         .await?
         .ok_or(AppError::Unauthorized("invalid_token"))?;
+    // The current password is guessed like a login: the same counters and limits.
+    let keys = attempt_keys(&state.settings, &row.email, client);
+    let window = chrono::Duration::seconds(state.settings.login_window_secs);
+    {
+        let keys = keys.clone();
+        state
+            .db
+            .write(move |conn| reserve_attempt(conn, &keys, window))
+            .await?;
+    }
     let hasher = state.hasher.clone();
     let (ok, hash) = web::block(move || {
         let ok = hasher.verify(&current, Some(&row.password_hash));
@@ -465,6 +486,7 @@ pub async fn change_password(
         .db
         .write(move |conn| {
             let now = db::now();
+            attempt_succeeded(conn, &keys)?;
             users::set_password_hash(conn, id, &hash, Some(now))?;
             let revoked = tokens::revoke_user(conn, id, now)?;
             audit::append(

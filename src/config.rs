@@ -121,11 +121,12 @@ pub struct Settings {
     #[arg(long, env = "CSR_ARGON2_PARALLELISM", default_value_t = ARGON2_MIN_PARALLELISM)]
     pub argon2_parallelism: u32,
 
-    /// Failed logins allowed per account within the window before 429.
+    /// Password attempts allowed per (account, client address) within the window before 429.
     #[arg(long, env = "CSR_LOGIN_MAX_FAILURES", default_value_t = 5)]
     pub login_max_failures: i32,
 
-    /// Failed logins allowed per client address within the window before 429.
+    /// Password attempts allowed per client address within the window before 429 (successful
+    /// ones are given back).
     #[arg(long, env = "CSR_LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = 50)]
     pub login_max_failures_per_address: i32,
 

@@ -7,27 +7,16 @@ use super::AnyConnection;
 use super::schema::login_throttle;
 use crate::error::AppResult;
 
-/// Failures recorded for `key` since `window_start`, if the window is still open.
-pub fn failures(
-    conn: &mut AnyConnection,
-    key: &str,
-    window_open_since: NaiveDateTime,
-) -> AppResult<Option<(i32, NaiveDateTime)>> {
-    Ok(login_throttle::table
-        .find(key)
-        .filter(login_throttle::window_start.gt(window_open_since))
-        .select((login_throttle::failures, login_throttle::window_start))
-        .first(conn)
-        .optional()?)
-}
-
-/// Counts one failure for `key`, starting a new window if the old one has closed.
-pub fn record_failure(
+/// Counts one attempt for `key` before it is evaluated, starting a new window when the old one
+/// has closed, and returns the attempts in the window (this one included) and when it opened.
+/// Each attempt is one row-locking upsert in the caller's write transaction, so parallel
+/// attempts each see their own count and no more than the limit are ever evaluated.
+pub fn reserve(
     conn: &mut AnyConnection,
     key: &str,
     now: NaiveDateTime,
     window_open_since: NaiveDateTime,
-) -> AppResult<()> {
+) -> AppResult<(i32, NaiveDateTime)> {
     diesel::delete(
         login_throttle::table
             .find(key)
@@ -42,12 +31,24 @@ pub fn record_failure(
         ))
         .on_conflict(login_throttle::key)
         .do_update()
-        .set(login_throttle::failures.eq(login_throttle::failures + 1));
+        .set(login_throttle::failures.eq(login_throttle::failures + 1))
+        .returning((login_throttle::failures, login_throttle::window_start));
     // ON CONFLICT has no multi-backend form: run it on the concrete connection.
-    match conn {
-        AnyConnection::Sqlite(c) => upsert.execute(c)?,
-        AnyConnection::Postgresql(c) => upsert.execute(c)?,
-    };
+    Ok(match conn {
+        AnyConnection::Sqlite(c) => upsert.get_result(c)?,
+        AnyConnection::Postgresql(c) => upsert.get_result(c)?,
+    })
+}
+
+/// Gives back an attempt [`reserve`] counted, once it turned out not to be a failure.
+pub fn refund(conn: &mut AnyConnection, key: &str) -> AppResult<()> {
+    diesel::update(
+        login_throttle::table
+            .find(key)
+            .filter(login_throttle::failures.gt(0)),
+    )
+    .set(login_throttle::failures.eq(login_throttle::failures - 1))
+    .execute(conn)?;
     Ok(())
 }
 

@@ -34,7 +34,8 @@ pub struct PasswordChange {
 }
 
 /// Log in with e-mail and password: a 15-minute access token and a single-use refresh token.
-/// Repeated failures per account or client address are throttled with 429 and `Retry-After`.
+/// Attempts are counted per (account, client address) and per client address before the password
+/// is checked; past the limits the answer is 429 with `Retry-After`.
 #[utoipa::path(
     security(()),
     tag = "auth",
@@ -56,14 +57,17 @@ pub async fn login(
     if password.len() > crate::domain::user::PASSWORD_MAX_BYTES {
         return Err(AppError::InvalidCredentials);
     }
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let tokens = accounts::login(state, &email, password, client, rid.0).await?;
+    let tokens = accounts::login(state, &email, password, client_address(&req), rid.0).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(tokens))
+}
+
+/// The address the throttling counters are kept for: the peer's, never a header it could forge.
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Exchange a refresh token for a new token pair. Each refresh token works once; presenting a
@@ -101,7 +105,8 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Change the caller's password; all of the caller's sessions are ended.
+/// Change the caller's password; all of the caller's sessions are ended. Wrong current passwords
+/// are throttled like failed logins (429 with `Retry-After`).
 #[utoipa::path(
     tag = "auth",
     request_body = PasswordChange,
@@ -115,6 +120,7 @@ pub async fn logout(
 #[post("/auth/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     rid: RequestId,
     body: Json<PasswordChange>,
@@ -125,6 +131,7 @@ pub async fn change_password(
     } = body.0;
     let new =
         Password::parse(&new_password).map_err(|e| AppError::validation("new_password", e))?;
-    accounts::change_password(&state, &user, current_password, new, rid.0).await?;
+    let client = client_address(&req);
+    accounts::change_password(&state, &user, current_password, new, &client, rid.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -21,6 +21,9 @@ backend_tests!(
     password_change,
     login_is_throttled_per_account,
     login_is_throttled_per_address,
+    parallel_guesses_are_counted_before_checking,
+    a_throttled_pair_does_not_lock_the_holder_out_elsewhere,
+    current_password_guesses_are_throttled,
     weak_hashes_are_upgraded_at_login,
     rotated_keys_keep_old_tokens_valid_across_instances,
 );
@@ -371,6 +374,103 @@ async fn login_is_throttled_per_address(b: Backend) {
     app.login(&e.admin_email, PASSWORD)
         .await
         .problem(429, "too_many_requests");
+}
+
+/// The review's race: 30 wrong passwords at once are all counted before any is checked, so no
+/// more than the limit (5) are evaluated; a right password in the same burst is no exception.
+async fn parallel_guesses_are_counted_before_checking(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let guesses: Vec<String> = (0..30).map(|i| format!("guess number {i:02}")).collect();
+    let mut attempts: Vec<_> = guesses
+        .iter()
+        .map(|g| app.login(&e.admin_email, g))
+        .collect();
+    attempts.push(app.login(&e.admin_email, PASSWORD));
+    let answers = futures_util::future::join_all(attempts).await;
+    let count = |s: u16| answers.iter().filter(|r| r.status == s).count();
+    assert!(
+        count(401) + count(200) <= 5,
+        "{} wrong and {} right passwords evaluated",
+        count(401),
+        count(200)
+    );
+    assert_eq!(count(401) + count(200) + count(429), 31);
+    app.login(&e.admin_email, PASSWORD)
+        .await
+        .problem(429, "too_many_requests");
+}
+
+/// A login from another address, as curl sends it from 127.0.0.2.
+fn login_from(app: &TestApp, source: &str, email: &str, password: &str) -> u16 {
+    let out = std::process::Command::new("curl")
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "--interface",
+            source,
+        ])
+        .args(["-H", "Content-Type: application/json", "-d"])
+        .arg(json!({ "email": email, "password": password }).to_string())
+        .arg(app.url("/api/v1/auth/login"))
+        .output()
+        .expect("curl runs");
+    String::from_utf8_lossy(&out.stdout).parse().unwrap_or(0)
+}
+
+/// Locking is per (account, address): guessing from one address does not keep the account's
+/// holder out from theirs, and successful logins do not use up an address's allowance.
+async fn a_throttled_pair_does_not_lock_the_holder_out_elsewhere(b: Backend) {
+    let app = spawn_app_with(b, |s| s.login_max_failures_per_address = 3).await;
+    let e = app.enterprise().await;
+    for _ in 0..3 {
+        app.login(&e.admin_email, "wrong password here")
+            .await
+            .problem(401, "invalid_credentials");
+    }
+    app.login(&e.admin_email, PASSWORD)
+        .await
+        .problem(429, "too_many_requests");
+    assert_eq!(login_from(&app, "127.0.0.2", &e.admin_email, PASSWORD), 200);
+    for _ in 0..5 {
+        assert_eq!(login_from(&app, "127.0.0.3", &e.admin_email, PASSWORD), 200);
+    }
+}
+
+/// Someone holding a stolen access token cannot guess the current password faster than a login.
+async fn current_password_guesses_are_throttled(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let change = |current: &str| json!({ "current_password": current, "new_password": "a brand new passphrase" });
+    let (app_ref, token) = (&app, e.token.as_str());
+    let guesses: Vec<_> = (0..12)
+        .map(|i| {
+            let body = change(&format!("guess number {i:02}"));
+            async move {
+                app_ref
+                    .post("/api/v1/auth/password", Some(token), &body)
+                    .await
+            }
+        })
+        .collect();
+    let answers = futures_util::future::join_all(guesses).await;
+    let wrong = answers.iter().filter(|r| r.status == 422).count();
+    let throttled = answers.iter().filter(|r| r.status == 429).count();
+    assert!(
+        wrong <= 5 && wrong + throttled == 12,
+        "{wrong} evaluated, {throttled} throttled"
+    );
+    app.post("/api/v1/auth/password", Some(&e.token), &change(PASSWORD))
+        .await
+        .problem(429, "too_many_requests");
+    // The same counters as logins: this address is held back, the holder's own is not.
+    app.login(&e.admin_email, PASSWORD)
+        .await
+        .problem(429, "too_many_requests");
+    assert_eq!(login_from(&app, "127.0.0.2", &e.admin_email, PASSWORD), 200);
 }
 
 async fn weak_hashes_are_upgraded_at_login(b: Backend) {
