@@ -216,6 +216,7 @@ fn new_refresh_token(
 fn token_response(
     state: &AppState,
     user: &users::User,
+    session: &str,
     refresh_token: String,
 ) -> AppResult<TokenResponse> {
     let role =
@@ -228,6 +229,7 @@ fn token_response(
             user.enterprise_id,
             user.region_scope.clone(),
             split_scopes(user.industry_scopes.as_deref()),
+            session,
         )
         .map_err(AppError::internal)?;
     Ok(TokenResponse {
@@ -327,7 +329,7 @@ pub async fn login(
     };
 
     let st = state.clone();
-    let (user, refresh) = state
+    let (user, family, refresh) = state
         .db
         .write(move |conn| {
             attempt_succeeded(conn, &keys)?;
@@ -348,14 +350,15 @@ pub async fn login(
                     details: serde_json::json!({ "rehashed": rehash.is_some(), "client": client }),
                 },
             )?;
-            Ok((user, refresh))
+            Ok((user, family, refresh))
         })
         .await?;
-    token_response(&state, &user, refresh)
+    token_response(&state, &user, &family, refresh)
 }
 
 enum Rotation {
-    Issued(Box<users::User>, String),
+    /// The user, the session (refresh-token family) and the next refresh token.
+    Issued(Box<users::User>, String, String),
     Rejected,
 }
 
@@ -403,11 +406,11 @@ pub async fn refresh(
                 return Ok(Rotation::Rejected);
             }
             let next = new_refresh_token(conn, &st, user.id, &row.family_id)?;
-            Ok(Rotation::Issued(Box::new(user), next))
+            Ok(Rotation::Issued(Box::new(user), row.family_id, next))
         })
         .await?;
     match outcome {
-        Rotation::Issued(user, next) => token_response(&state, &user, next),
+        Rotation::Issued(user, family, next) => token_response(&state, &user, &family, next),
         Rotation::Rejected => Err(AppError::Unauthorized("invalid_refresh_token")),
     }
 }
@@ -501,6 +504,63 @@ pub async fn change_password(
                     details: serde_json::json!({ "sessions_revoked": revoked }),
                 },
             )
+        })
+        .await
+}
+
+/// Disables or re-enables user `id`, with the reason in the audit log. Disabling ends every
+/// session of the user at once (access tokens included, see [`crate::auth::still_valid`]).
+/// Nobody disables their own account, so an installation keeps an administrator who can undo it.
+pub async fn set_disabled(
+    state: &AppState,
+    id: i64,
+    disabled: bool,
+    reason: String,
+    actor: Actor,
+) -> AppResult<UserView> {
+    if reason.trim().is_empty() || reason.chars().count() > 2000 {
+        return Err(AppError::validation(
+            "reason",
+            "give a reason of at most 2000 characters",
+        ));
+    }
+    if disabled && actor.user_id == Some(id) {
+        return Err(AppError::Conflict(
+            "own_account",
+            "you cannot disable your own account".into(),
+        ));
+    }
+    state
+        .db
+        .write(move |conn| {
+            let before = users::find(conn, id)?.ok_or(AppError::NotFound)?;
+            users::set_disabled(conn, id, disabled)?;
+            let now = db::now();
+            let revoked = if disabled {
+                tokens::revoke_user(conn, id, now)?
+            } else {
+                0
+            };
+            if before.disabled != disabled {
+                audit::append(
+                    conn,
+                    audit::Event {
+                        actor_user_id: actor.user_id,
+                        action: if disabled {
+                            "user.disabled"
+                        } else {
+                            "user.enabled"
+                        },
+                        entity_type: "user",
+                        entity_id: id.to_string(),
+                        enterprise_id: before.enterprise_id,
+                        request_id: actor.request_id.as_deref(),
+                        details: serde_json::json!({ "reason": reason, "sessions_revoked": revoked }),
+                    },
+                )?;
+            }
+            let after = users::find(conn, id)?.ok_or(AppError::NotFound)?;
+            Ok(after.into())
         })
         .await
 }

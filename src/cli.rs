@@ -136,6 +136,22 @@ pub enum UserCommand {
         #[arg(long)]
         password_env: Option<String>,
     },
+    /// Disable an account: logins are refused and every session ends at once.
+    Disable {
+        #[arg(long)]
+        email: String,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Re-enable a disabled account.
+    Enable {
+        #[arg(long)]
+        email: String,
+        /// Why, for the audit log.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -200,6 +216,12 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 .map_err(|e| describe(&e))?;
             eprintln!("created {} user {} (id {})", user.role, user.email, user.id);
             Ok(())
+        }
+        Command::User(UserCommand::Disable { email, reason }) => {
+            set_disabled(cli.settings, &email, true, reason).await
+        }
+        Command::User(UserCommand::Enable { email, reason }) => {
+            set_disabled(cli.settings, &email, false, reason).await
         }
         Command::Schema(cmd) => schema_command(cmd),
         Command::SeedDemo {
@@ -494,6 +516,31 @@ fn schema_command(cmd: SchemaCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// `user disable` and `user enable`: the same rules and audit entry as the API, acted by the
+/// operator (no user).
+async fn set_disabled(
+    settings: Settings,
+    email: &str,
+    disabled: bool,
+    reason: String,
+) -> Result<(), String> {
+    let email = crate::domain::Email::parse(email).map_err(|e| format!("--email {e}"))?;
+    let state = AppState::init(settings).await?;
+    let address = email.as_str().to_owned();
+    let user = state
+        .db
+        .read(move |conn| crate::db::users::find_by_email(conn, &address))
+        .await
+        .map_err(|e| describe(&e))?
+        .ok_or_else(|| format!("no user with the e-mail {}", email.as_str()))?;
+    let view = accounts::set_disabled(&state, user.id, disabled, reason, Actor::default())
+        .await
+        .map_err(|e| describe(&e))?;
+    let what = if view.disabled { "disabled" } else { "enabled" };
+    eprintln!("{what} {} (id {})", view.email, view.id);
+    Ok(())
 }
 
 /// Signs a checkpoint of the audit log every `CSR_AUDIT_CHECKPOINT_SECS`.

@@ -85,11 +85,15 @@ pub async fn authorize(
         Some(Access::Undeclared) => Err(AppError::Forbidden(
             "this operation declares no roles, so nobody may call it".into(),
         )),
-        Some(Access::Roles(roles)) => super::authenticate(req.request()).and_then(|user| {
-            user.require(roles)?;
-            req.extensions_mut().insert(user);
-            Ok(())
-        }),
+        Some(Access::Roles(roles)) => match super::authenticate(req.request()) {
+            Ok(user) => match super::still_valid(&state, &user).await {
+                Ok(()) => user.require(roles).map(|()| {
+                    req.extensions_mut().insert(user);
+                }),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        },
     };
     match verdict {
         Ok(()) => Ok(next.call(req).await?.map_into_left_body()),

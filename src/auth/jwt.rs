@@ -149,6 +149,9 @@ pub struct Claims {
     /// Industry-body industry prefixes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub industries: Vec<String>,
+    /// The login session (refresh-token family) the token belongs to: it stops working the
+    /// moment that session ends.
+    pub sid: String,
 }
 
 pub struct JwtKeys {
@@ -205,6 +208,7 @@ impl JwtKeys {
         enterprise: Option<i64>,
         region: Option<String>,
         industries: Vec<String>,
+        session: &str,
     ) -> Result<String, String> {
         let now = chrono::Utc::now().timestamp();
         let claims = Claims {
@@ -219,6 +223,7 @@ impl JwtKeys {
             ent: enterprise,
             region,
             industries,
+            sid: session.to_owned(),
         };
         self.sign(&claims)
     }

@@ -54,6 +54,8 @@ pub struct AuthUser {
     pub enterprise_id: Option<i64>,
     pub region_scope: Option<String>,
     pub industry_scopes: Vec<String>,
+    /// The login session the token belongs to.
+    pub session: String,
 }
 
 impl AuthUser {
@@ -113,9 +115,11 @@ fn routed_caller(req: &HttpRequest) -> Result<AuthUser, AppError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| AppError::internal("application state missing"))?;
-    // The access middleware has usually authenticated the caller already.
-    let known = req.extensions().get::<AuthUser>().cloned();
-    let user = known.map_or_else(|| authenticate(req), Ok)?;
+    // The access middleware authenticated the caller and checked that the session stands; a
+    // request it let through without a caller reached no operation that admits one.
+    let user = req.extensions().get::<AuthUser>().cloned().ok_or_else(|| {
+        AppError::Forbidden("this request reached no operation that declares its roles".into())
+    })?;
     match access::routed_access(req, state) {
         Some(access::Access::Roles(roles)) => user.require(roles)?,
         // A public operation that reads its caller when there is one.
@@ -156,5 +160,30 @@ pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
         enterprise_id: claims.ent,
         region_scope: claims.region,
         industry_scopes: claims.industries,
+        session: claims.sid,
     })
+}
+
+/// Whether the token's user and session still stand, read from the database on every request
+/// so that logout, a password change or disabling ends access at once on every instance: the
+/// user exists, is not disabled, still has the token's role and enterprise, and the session
+/// has not been revoked.
+pub(crate) async fn still_valid(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
+    let (id, session) = (user.id, user.session.clone());
+    let (row, live) = state
+        .db
+        .read(move |conn| {
+            let row = crate::db::users::find(conn, id)?;
+            let live = crate::db::tokens::session_live(conn, &session, id)?;
+            Ok((row, live))
+        })
+        .await?;
+    let current = row.is_some_and(|u| {
+        !u.disabled && u.role == user.role.as_str() && u.enterprise_id == user.enterprise_id
+    });
+    if current && live {
+        Ok(())
+    } else {
+        Err(AppError::Unauthorized("invalid_token"))
+    }
 }

@@ -59,6 +59,19 @@ pub fn mark_used(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> AppRes
     Ok(n == 1)
 }
 
+/// Whether `user_id`'s login session `family` is live: it was issued and none of its tokens has
+/// been revoked (logout, reuse, password change, disabling). Expiry alone does not end it: the
+/// access token's own lifetime does that.
+pub fn session_live(conn: &mut AnyConnection, family: &str, user_id: i64) -> AppResult<bool> {
+    use diesel::dsl::{count, count_star};
+    let (issued, revoked): (i64, i64) = refresh_tokens::table
+        .filter(refresh_tokens::family_id.eq(family))
+        .filter(refresh_tokens::user_id.eq(user_id))
+        .select((count_star(), count(refresh_tokens::revoked_at)))
+        .first(conn)?;
+    Ok(issued > 0 && revoked == 0)
+}
+
 pub fn revoke_family(
     conn: &mut AnyConnection,
     family: &str,

@@ -61,6 +61,14 @@ pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> AppResult<Option<
         .optional()?)
 }
 
+/// Sets whether a user is disabled; false when no such user exists.
+pub fn set_disabled(conn: &mut AnyConnection, id: i64, disabled: bool) -> AppResult<bool> {
+    let n = diesel::update(users::table.find(id))
+        .set(users::disabled.eq(disabled))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
 pub fn set_password_hash(
     conn: &mut AnyConnection,
     id: i64,

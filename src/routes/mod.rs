@@ -52,6 +52,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(users::create)
                 .service(users::list)
                 .service(users::get)
+                .service(users::disable)
+                .service(users::enable)
                 .service(reference::industries)
                 .service(reference::regions)
                 .service(schemas::list)

@@ -152,3 +152,64 @@ pub async fn get(
     }
     Ok(web::Json(row.into()))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AccountChange {
+    /// Why, for the audit log (at most 2000 characters).
+    pub reason: String,
+}
+
+/// Disable a user (administrators): logins are refused and every session ends at once, access
+/// tokens included, on every instance. Administrators cannot disable themselves.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = i64, Path)),
+    request_body = AccountChange,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/disable")]
+pub async fn disable(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+    body: Json<AccountChange>,
+) -> AppResult<web::Json<UserView>> {
+    user.require(roles::ADMIN)?;
+    let actor = Actor::user(&user, &rid.0);
+    let view = accounts::set_disabled(&state, id.into_inner(), true, body.0.reason, actor).await?;
+    Ok(web::Json(view))
+}
+
+/// Re-enable a disabled user (administrators). Sessions ended by disabling stay ended.
+#[utoipa::path(
+    tag = "users",
+    params(("id" = i64, Path)),
+    request_body = AccountChange,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, body = UserView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/users/{id}/enable")]
+pub async fn enable(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+    body: Json<AccountChange>,
+) -> AppResult<web::Json<UserView>> {
+    user.require(roles::ADMIN)?;
+    let actor = Actor::user(&user, &rid.0);
+    let view = accounts::set_disabled(&state, id.into_inner(), false, body.0.reason, actor).await?;
+    Ok(web::Json(view))
+}

@@ -24,6 +24,8 @@ backend_tests!(
     parallel_guesses_are_counted_before_checking,
     a_throttled_pair_does_not_lock_the_holder_out_elsewhere,
     current_password_guesses_are_throttled,
+    access_tokens_stop_when_their_session_ends,
+    disabled_users_lose_access_at_once,
     weak_hashes_are_upgraded_at_login,
     rotated_keys_keep_old_tokens_valid_across_instances,
 );
@@ -471,6 +473,150 @@ async fn current_password_guesses_are_throttled(b: Backend) {
         .await
         .problem(429, "too_many_requests");
     assert_eq!(login_from(&app, "127.0.0.2", &e.admin_email, PASSWORD), 200);
+}
+
+async fn me_status(app: &TestApp, token: &str) -> u16 {
+    app.get("/api/v1/me", Some(token)).await.status
+}
+
+/// Logout, refresh-token reuse and a password change end the access tokens of the sessions they
+/// end at once, on every instance serving the database; other sessions carry on.
+async fn access_tokens_stop_when_their_session_ends(b: Backend) {
+    let app = spawn_app(b).await;
+    let sibling = spawn_sibling(&app, |_| {}).await;
+    let e = app.enterprise().await;
+    let second = app.login(&e.admin_email, PASSWORD).await.json();
+    let second_token = second["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(me_status(&sibling, &e.token).await, 200);
+
+    let res = app
+        .post(
+            "/api/v1/auth/logout",
+            None,
+            &json!({ "refresh_token": e.refresh }),
+        )
+        .await;
+    assert_eq!(res.status, 204);
+    for instance in [&app, &sibling] {
+        let res = instance.get("/api/v1/me", Some(&e.token)).await;
+        res.problem(401, "invalid_token");
+        assert_eq!(me_status(instance, &second_token).await, 200);
+    }
+
+    // A reused refresh token ends its session, access tokens included.
+    let rotated = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": second["refresh_token"] }),
+        )
+        .await
+        .json();
+    let rotated_token = rotated["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(me_status(&sibling, &rotated_token).await, 200);
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({ "refresh_token": second["refresh_token"] }),
+    )
+    .await
+    .problem(401, "invalid_refresh_token");
+    assert_eq!(me_status(&sibling, &rotated_token).await, 401);
+    assert_eq!(me_status(&sibling, &second_token).await, 401);
+
+    // A password change ends every session of the user.
+    let third = app.token(&e.admin_email, PASSWORD).await;
+    let fourth = app.token(&e.admin_email, PASSWORD).await;
+    let res = sibling
+        .post(
+            "/api/v1/auth/password",
+            Some(&third),
+            &json!({ "current_password": PASSWORD, "new_password": "a brand new passphrase" }),
+        )
+        .await;
+    assert_eq!(res.status, 204, "{}", res.text());
+    assert_eq!(me_status(&app, &third).await, 401);
+    assert_eq!(me_status(&app, &fourth).await, 401);
+    let fresh = app.token(&e.admin_email, "a brand new passphrase").await;
+    assert_eq!(me_status(&sibling, &fresh).await, 200);
+}
+
+/// Administrators disable and re-enable users through the API and the command line; a disabled
+/// user's tokens stop at once, writes included, and nobody disables their own account.
+async fn disabled_users_lose_access_at_once(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let admin = app.admin_token().await;
+    let me = app.get("/api/v1/me", Some(&e.token)).await.json();
+    let id = me["id"].as_i64().unwrap();
+    let reason = json!({ "reason": "account under investigation" });
+
+    let res = app
+        .post(
+            &format!("/api/v1/users/{id}/disable"),
+            Some(&e.token),
+            &reason,
+        )
+        .await;
+    res.problem(403, "forbidden");
+    let res = app
+        .post(
+            &format!("/api/v1/users/{id}/disable"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["reason"]);
+    let res = app
+        .post(
+            &format!("/api/v1/users/{id}/disable"),
+            Some(&admin),
+            &reason,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["disabled"], true);
+    app.get("/api/v1/me", Some(&e.token))
+        .await
+        .problem(401, "invalid_token");
+    let draft = app
+        .post(
+            "/api/v1/submissions",
+            Some(&e.token),
+            &json!({ "schema_id": "cca-good-enterprise", "version": "2024" }),
+        )
+        .await;
+    draft.problem(401, "invalid_token");
+    app.login(&e.admin_email, PASSWORD)
+        .await
+        .problem(401, "invalid_credentials");
+    app.post(
+        "/api/v1/auth/refresh",
+        None,
+        &json!({ "refresh_token": e.refresh }),
+    )
+    .await
+    .problem(401, "invalid_refresh_token");
+
+    let res = app
+        .post(&format!("/api/v1/users/{id}/enable"), Some(&admin), &reason)
+        .await;
+    assert_eq!(res.json()["disabled"], false);
+    let token = app.token(&e.admin_email, PASSWORD).await;
+    assert_eq!(me_status(&app, &token).await, 200);
+
+    let admin_id = app.get("/api/v1/me", Some(&admin)).await.json()["id"]
+        .as_i64()
+        .unwrap();
+    app.post(
+        &format!("/api/v1/users/{admin_id}/disable"),
+        Some(&admin),
+        &reason,
+    )
+    .await
+    .problem(409, "own_account");
+    let audit = app.get("/api/v1/audit/verify", Some(&admin)).await;
+    assert_eq!(audit.status, 200);
 }
 
 async fn weak_hashes_are_upgraded_at_login(b: Backend) {

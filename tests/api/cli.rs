@@ -141,6 +141,53 @@ async fn migrate_and_user_create_then_login() {
         app.get("/api/v1/me", Some(&token)).await.json()["industry_scopes"][1],
         "C14"
     );
+
+    // Disabling from the command line ends the running session at once; enabling restores logins.
+    let user_command = |verb: &str| {
+        bin()
+            .args([
+                "--data-dir",
+                data,
+                "user",
+                verb,
+                "--email",
+                "BODY@example.com",
+            ])
+            .args(["--reason", "left the industry body"])
+            .output()
+            .unwrap()
+    };
+    let out = user_command("disable");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.get("/api/v1/me", Some(&token))
+        .await
+        .problem(401, "invalid_token");
+    assert_eq!(app.login("body@example.com", PASSWORD).await.status, 401);
+    let out = user_command("enable");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    app.token("body@example.com", PASSWORD).await;
+    let out = bin()
+        .args([
+            "--data-dir",
+            data,
+            "user",
+            "disable",
+            "--email",
+            "nobody@example.com",
+        ])
+        .args(["--reason", "x"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no user"));
 }
 
 #[test]
