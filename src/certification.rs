@@ -20,6 +20,37 @@ use crate::domain::scoring::{self, Score, Verdict};
 use crate::error::{AppError, AppResult};
 use crate::submissions::Loaded;
 
+/// Whether a reviewer may act on `enterprise` (claim, verdicts, decisions, certificate status):
+/// it lies in their association's region (404 otherwise, as for anything out of sight), they do
+/// not belong to it, and it is not a competitor of the enterprise they belong to: one in the
+/// same GB/T 4754 industry division (403 for both conflicts of interest).
+pub fn reviewer_may_act(
+    conn: &mut AnyConnection,
+    user: &crate::auth::AuthUser,
+    enterprise: &Enterprise,
+) -> AppResult<()> {
+    if user.role != crate::domain::Role::Reviewer || !user.reviews_region(&enterprise.region_code) {
+        return Err(AppError::NotFound);
+    }
+    let Some(own) = user.enterprise_id else {
+        return Ok(());
+    };
+    if own == enterprise.id {
+        return Err(AppError::Forbidden(
+            "reviewers never act on an enterprise they belong to".into(),
+        ));
+    }
+    let own = crate::db::enterprises::find(conn, own)?;
+    let division = |code: &str| code.get(..3).map(str::to_owned);
+    if own.is_some_and(|o| division(&o.industry_code) == division(&enterprise.industry_code)) {
+        return Err(AppError::Forbidden(
+            "reviewers never act on a competitor of the enterprise they belong to (same industry division)"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// The reviewer's verdicts as the scoring engine takes them.
 pub fn engine_verdicts(rows: &[VerdictRow]) -> HashMap<String, Verdict> {
     rows.iter()

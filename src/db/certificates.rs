@@ -189,3 +189,15 @@ pub fn directory(
         ))
         .load(conn)?)
 }
+
+/// Who performed the latest `action` on certificate `id`, if anyone did.
+pub fn last_actor(conn: &mut AnyConnection, id: i64, action: &str) -> AppResult<Option<i64>> {
+    Ok(certificate_events::table
+        .filter(certificate_events::certificate_id.eq(id))
+        .filter(certificate_events::action.eq(action))
+        .order(certificate_events::id.desc())
+        .select(certificate_events::actor_id)
+        .first::<Option<i64>>(conn)
+        .optional()?
+        .flatten())
+}

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{AuthUser, roles};
 use crate::certification::{self, PublicCertificate};
-use crate::db::{audit, certificates, enterprises};
+use crate::db::{audit, certificates, enterprises, users};
 use crate::domain::{IndustryCode, RegionCode, Role, certificate};
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{Json, RequestId};
@@ -67,8 +67,15 @@ async fn change(
             let c = certificates::by_number(conn, &number)?.ok_or(AppError::NotFound)?;
             if user.role == Role::Reviewer {
                 let e = enterprises::find(conn, c.enterprise_id)?.ok_or(AppError::NotFound)?;
-                if !user.reviews_region(&e.region_code) {
-                    return Err(AppError::NotFound);
+                certification::reviewer_may_act(conn, &user, &e)?;
+                // An administrator's suspension is lifted by an administrator.
+                if action == "reinstated"
+                    && let Some(by) = certificates::last_actor(conn, c.id, "suspended")?
+                    && users::find(conn, by)?.is_some_and(|u| u.role == Role::Admin.as_str())
+                {
+                    return Err(AppError::Forbidden(
+                        "an administrator suspended this certificate; only an administrator can reinstate it".into(),
+                    ));
                 }
             }
             if !certificates::transition(
@@ -146,7 +153,7 @@ status_route!(
     &["active"],
     "suspended",
     "suspended",
-    "Suspend an active certificate, with a reason (administrators and reviewers)."
+    "Suspend an active certificate, with a reason (administrators, and reviewers who may act on the enterprise: in their region, neither belonging to it nor to a competitor in its industry division)."
 );
 status_route!(
     reinstate,
@@ -154,7 +161,7 @@ status_route!(
     &["suspended"],
     "active",
     "reinstated",
-    "Reinstate a suspended certificate, with a reason (administrators and reviewers)."
+    "Reinstate a suspended certificate, with a reason (administrators, and reviewers who may act on the enterprise; a suspension by an administrator is lifted only by an administrator)."
 );
 status_route!(
     revoke,
@@ -162,7 +169,7 @@ status_route!(
     &["active", "suspended"],
     "revoked",
     "revoked",
-    "Revoke a certificate for good, with a reason (administrators and reviewers)."
+    "Revoke a certificate for good, with a reason (administrators, and reviewers who may act on the enterprise)."
 );
 
 async fn lookup(state: &AppState, number: &str) -> AppResult<PublicCertificate> {

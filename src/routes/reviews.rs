@@ -281,21 +281,15 @@ fn four_eyes(conn: &mut AnyConnection, s: &Submission, level: &str) -> AppResult
     Ok(doc.four_eyes_levels.iter().any(|l| l == level))
 }
 
-/// A reviewer may act on a submission they can see and are not affiliated with.
+/// A reviewer may act on a submitted submission of an enterprise they may act on
+/// ([`crate::certification::reviewer_may_act`]).
 fn reviewable(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppResult<Submission> {
     let s = db_submission(conn, id)?;
     let e = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
-    if user.role != Role::Reviewer
-        || !user.reviews_region(&e.region_code)
-        || s.status == state::DRAFT
-    {
+    if s.status == state::DRAFT {
         return Err(AppError::NotFound);
     }
-    if user.enterprise_id == Some(s.enterprise_id) {
-        return Err(AppError::Forbidden(
-            "reviewers never review an enterprise they belong to".into(),
-        ));
-    }
+    crate::certification::reviewer_may_act(conn, user, &e)?;
     Ok(s)
 }
 

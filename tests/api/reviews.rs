@@ -17,6 +17,7 @@ backend_tests!(
     approval_issues_a_signed_certificate,
     exemplary_needs_four_eyes,
     certificate_status_changes_and_supersession,
+    conflicted_reviewers_leave_certificates_alone,
     one_certificate_from_twenty_concurrent_approvals,
     concurrent_approvals_number_certificates_apart,
     public_pages_and_directory,
@@ -464,6 +465,85 @@ async fn exemplary_needs_four_eyes(b: Backend) {
     .await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json()["certificate"]["level"], "exemplary");
+}
+
+/// The review's F4: a reviewer affiliated with an enterprise touches neither its certificates
+/// nor those of its competitors (same industry division), and an administrator's suspension is
+/// lifted only by an administrator.
+async fn conflicted_reviewers_leave_certificates_alone(b: Backend) {
+    let app = spawn_app(b).await;
+    let alpha = app.enterprise().await;
+    let beta = app.enterprise().await;
+    let gamma = app
+        .enterprise_with(json!({ "industry_code": "F5211" }))
+        .await;
+    let (_, national) = app.staff("reviewer", json!({})).await;
+    let (_, affiliated) = app
+        .staff(
+            "reviewer",
+            json!({ "region_scope": "33", "enterprise_id": alpha.id }),
+        )
+        .await;
+    let admin = app.admin_token().await;
+    let mut numbers = Vec::new();
+    for (e, industry) in [(&alpha, "C1491"), (&beta, "C1491"), (&gamma, "F5211")] {
+        let id = submitted(&app, e, industry, 2).await;
+        if e.id == beta.id {
+            // Claiming a competitor's self-assessment is refused like certifying it.
+            post(
+                &app,
+                &affiliated,
+                &format!("/api/v1/reviews/{id}/claim"),
+                json!({}),
+            )
+            .await
+            .problem(403, "forbidden");
+        }
+        let cert = approve(&app, &national, id).await;
+        numbers.push(cert["number"].as_str().unwrap().to_owned());
+    }
+    let change = |number: &str, action: &str, token: &str| {
+        let path = format!("/api/v1/certificates/{number}/{action}");
+        let token = token.to_owned();
+        let app = &app;
+        async move { post(app, &token, &path, json!({ "reason": "检查发现问题" })).await }
+    };
+    let (a, b_, g) = (&numbers[0], &numbers[1], &numbers[2]);
+    assert_eq!(
+        change(a, "suspend", &admin).await.json()["status"],
+        "suspended"
+    );
+    change(a, "reinstate", &affiliated)
+        .await
+        .problem(403, "forbidden");
+    change(b_, "suspend", &affiliated)
+        .await
+        .problem(403, "forbidden");
+    change(b_, "revoke", &affiliated)
+        .await
+        .problem(403, "forbidden");
+    // Another industry division in the reviewer's region is theirs to act on.
+    assert_eq!(
+        change(g, "suspend", &affiliated).await.json()["status"],
+        "suspended"
+    );
+    assert_eq!(
+        change(g, "reinstate", &affiliated).await.json()["status"],
+        "active"
+    );
+    // The administrator's suspension of Alpha stands until an administrator lifts it.
+    change(a, "reinstate", &national)
+        .await
+        .problem(403, "forbidden");
+    assert_eq!(
+        change(a, "reinstate", &admin).await.json()["status"],
+        "active"
+    );
+    let public = app
+        .get(&format!("/api/v1/public/certificates/{b_}"), None)
+        .await
+        .json();
+    assert_eq!(public["status"], "active");
 }
 
 async fn certificate_status_changes_and_supersession(b: Backend) {
