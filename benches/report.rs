@@ -91,6 +91,7 @@ fn certificate_data() -> CertificateData {
         signed_json: "{}".into(),
         kid: "kid".into(),
         signature: "signature".into(),
+        status: "active".into(),
     }
 }
 

@@ -24,7 +24,24 @@ pub struct CertificateData {
     pub signed_json: String,
     pub kid: String,
     pub signature: String,
+    /// `active`, or what makes the certificate not (or no longer) valid: `suspended`, `revoked`,
+    /// `expired` or `superseded`, printed across the page.
+    pub status: String,
 }
+
+/// The banner of a certificate that is not valid, in Chinese and English.
+fn status_banner(status: &str) -> Option<&'static str> {
+    Some(match status {
+        "active" => return None,
+        "suspended" => "已暂停 SUSPENDED — 暂停期间本证书无效 Not valid while suspended",
+        "revoked" => "已撤销 REVOKED — 本证书无效 This certificate is not valid",
+        "expired" => "已过期 EXPIRED — 本证书无效 This certificate is not valid",
+        "superseded" => "已被新证书取代 SUPERSEDED — 请以新证书为准 See the newer certificate",
+        _ => "本证书无效 This certificate is not valid",
+    })
+}
+
+const WARNING: (f32, f32, f32) = (0.75, 0.08, 0.08);
 
 const PAGE: (f32, f32) = (297.0, 210.0);
 
@@ -33,7 +50,8 @@ fn centred(l: &mut Layout, y: f32, text: &str, size: f32, color: (f32, f32, f32)
     l.text_at(x, y, text, size, color);
 }
 
-/// Renders the certificate; the same certificate always gives the same bytes.
+/// Renders the certificate; the same certificate in the same status always gives the same bytes.
+/// The signed payload embedded is the same whatever the status.
 pub fn render(d: &CertificateData) -> Vec<u8> {
     let mut l = Layout::new(PAGE.0, PAGE.1, 20.0, 20.0, 10.0);
     // Frame.
@@ -56,6 +74,11 @@ pub fn render(d: &CertificateData) -> Vec<u8> {
         11.0,
         GREY,
     );
+    let banner = status_banner(&d.status);
+    if let Some(text) = banner {
+        l.rect(13.0, 49.5, PAGE.0 - 26.0, 10.0, WARNING);
+        centred(&mut l, 56.7, text, 12.0, (1.0, 1.0, 1.0));
+    }
     centred(&mut l, 68.0, &d.enterprise_name, 20.0, BLACK);
     centred(
         &mut l,
@@ -76,13 +99,16 @@ pub fn render(d: &CertificateData) -> Vec<u8> {
         108.0,
         &format!("{}  {}", d.level_zh, d.level_en),
         22.0,
-        ACCENT,
+        if banner.is_some() { GREY } else { ACCENT },
     );
     let rows = [
         format!("评价标准 Schema：{} {}", d.schema_id, d.version),
         format!("有效期 Valid：{} — {}", d.issued_on, d.expires_on),
         format!("证书编号 Certificate No.：{}", d.number),
     ];
+    if let Some(text) = banner {
+        l.text_at(30.0, 120.0, text, 9.0, WARNING);
+    }
     let mut y = 128.0;
     for row in rows {
         l.text_at(30.0, y, &row, 11.0, BLACK);
@@ -122,8 +148,12 @@ pub fn render(d: &CertificateData) -> Vec<u8> {
         }
     }
     let identifier = format!("csr-assess/certificate/{}", d.number);
+    let title = match banner {
+        Some(text) => format!("证书 Certificate {} — {text}", d.number),
+        None => format!("证书 Certificate {}", d.number),
+    };
     l.finish(
-        &format!("证书 Certificate {}", d.number),
+        &title,
         &identifier,
         &d.signed_json,
         d.issued_on,

@@ -128,5 +128,6 @@ pub fn certificate_data(st: &AppState, c: &Certificate) -> AppResult<Certificate
         signed_json: serde_json::to_string(&signed).map_err(AppError::internal)?,
         kid: c.kid.clone(),
         signature: c.signature.clone(),
+        status: certification::effective_status(c, chrono::Utc::now().date_naive()),
     })
 }

@@ -8,7 +8,10 @@ use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, approve, assert_invisible, spawn_app, submitted};
 
-backend_tests!(reports_and_certificates_as_pdf);
+backend_tests!(
+    reports_and_certificates_as_pdf,
+    certificates_not_in_force_say_so_on_the_page
+);
 
 /// The text of a PDF, as pdftotext (poppler) extracts it.
 fn pdf_text(app: &TestApp, bytes: &[u8], name: &str) -> String {
@@ -407,5 +410,73 @@ async fn pdf_text_snapshots_pages_and_qr_code() {
     if let Some(out) = tool("zbarimg", &["--quiet", "--raw", png.to_str().unwrap()]) {
         let decoded = String::from_utf8_lossy(&out.stdout).trim().to_owned();
         assert_eq!(decoded, format!("http://127.0.0.1:0/verify/{number}"));
+    }
+}
+
+/// The subject (signed payload) and the text of a certificate PDF; pdftotext is required.
+fn subject_and_text(app: &TestApp, bytes: &[u8]) -> (String, String) {
+    let path = app.dir.path().join("status.pdf");
+    std::fs::write(&path, bytes).unwrap();
+    let run = |tool: &str, args: &[&str]| {
+        let out = Command::new(tool)
+            .args(args)
+            .arg(&path)
+            .args(if tool == "pdftotext" {
+                &["-"][..]
+            } else {
+                &[][..]
+            })
+            .output()
+            .unwrap_or_else(|e| panic!("{tool} (poppler-utils) is needed: {e}"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let info = run("pdfinfo", &[]);
+    let subject = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Subject:"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let text = run("pdftotext", &["-layout"]).split_whitespace().collect();
+    (subject, text)
+}
+
+/// The review's F5: a suspended or revoked certificate's PDF says so across the page, and its
+/// signed payload is unchanged.
+async fn certificates_not_in_force_say_so_on_the_page(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 2).await;
+    let (_, reviewer) = app.staff("reviewer", json!({})).await;
+    let number = approve(&app, &reviewer, id).await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pdf = format!("/api/v1/public/certificates/{number}.pdf");
+    let (signed, text) = subject_and_text(&app, &app.get(&pdf, None).await.body);
+    assert!(!signed.is_empty());
+    assert!(
+        !text.contains("无效") && !text.contains("REVOKED"),
+        "{text}"
+    );
+    let admin = app.admin_token().await;
+    for (action, zh, en) in [
+        ("suspend", "已暂停", "SUSPENDED"),
+        ("revoke", "已撤销", "REVOKED"),
+    ] {
+        let res = app
+            .post(
+                &format!("/api/v1/certificates/{number}/{action}"),
+                Some(&admin),
+                &json!({ "reason": "投诉调查" }),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text());
+        let res = app.get(&pdf, None).await;
+        assert_eq!(res.status, 200);
+        let (subject, text) = subject_and_text(&app, &res.body);
+        assert!(text.contains(zh) && text.contains(en), "{action}: {text}");
+        assert!(text.contains("本证书无效"), "{action}: {text}");
+        assert_eq!(subject, signed, "the signed payload changed");
     }
 }
