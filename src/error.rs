@@ -33,6 +33,19 @@ impl FieldError {
     }
 }
 
+/// A problem lists at most this many invalid fields, so that its size never follows the input's.
+pub const MAX_LISTED_ERRORS: usize = 50;
+
+/// A field name as a problem repeats it: names can come from the input (an unknown criterion id),
+/// so long ones are cut.
+fn bounded(field: &str) -> String {
+    const MAX: usize = 200;
+    match field.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}…", &field[..cut]),
+        None => field.to_owned(),
+    }
+}
+
 /// RFC 9457 problem details, as every error of this API is rendered.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -44,9 +57,12 @@ pub struct Problem {
     pub detail: String,
     /// Stable machine-readable code, snake_case.
     pub code: String,
-    /// For validation errors: the offending fields.
+    /// For validation errors: the offending fields, at most 50 of them.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// How many more invalid fields there were than `errors` lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors_omitted: Option<usize>,
     /// For server errors: the request's id (also in `X-Request-Id`), the one thing to quote to
     /// the operator, whose log holds the cause under it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,7 +146,11 @@ impl AppError {
         match self {
             Self::BadRequest(msg) => msg.clone(),
             Self::Validation(errors) => match errors.as_slice() {
-                [one] => format!("`{}`: {}", one.field, one.message),
+                [one] => format!("`{}`: {}", bounded(&one.field), one.message),
+                many if many.len() > MAX_LISTED_ERRORS => format!(
+                    "{} fields are invalid; the first {MAX_LISTED_ERRORS} are listed",
+                    many.len()
+                ),
                 many => format!("{} fields are invalid", many.len()),
             },
             Self::Unauthorized(_) => "A valid bearer access token is required.".into(),
@@ -174,8 +194,18 @@ impl AppError {
             detail: self.detail(),
             code: self.code().to_owned(),
             errors: match self {
-                Self::Validation(errors) | Self::Unprocessable(_, _, errors) => errors.clone(),
+                Self::Validation(errors) | Self::Unprocessable(_, _, errors) => errors
+                    .iter()
+                    .take(MAX_LISTED_ERRORS)
+                    .map(|e| FieldError::new(bounded(&e.field), e.message.clone()))
+                    .collect(),
                 _ => Vec::new(),
+            },
+            errors_omitted: match self {
+                Self::Validation(errors) | Self::Unprocessable(_, _, errors) => {
+                    Some(errors.len().saturating_sub(MAX_LISTED_ERRORS)).filter(|&n| n > 0)
+                }
+                _ => None,
             },
             request_id: None,
         }

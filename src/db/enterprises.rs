@@ -56,3 +56,18 @@ pub fn list(conn: &mut AnyConnection, after: i64, limit: i64) -> AppResult<Vec<E
         .select(Enterprise::as_select())
         .load(conn)?)
 }
+
+/// Locks enterprise `id`'s row until the transaction ends, so that checks over all of its rows
+/// (the evidence quota) see every concurrent writer. SQLite transactions already write one at a
+/// time.
+pub fn lock(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        enterprises::table
+            .find(id)
+            .select(enterprises::id)
+            .for_update()
+            .first::<i64>(c)
+            .optional()?;
+    }
+    Ok(())
+}

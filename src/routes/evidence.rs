@@ -1,12 +1,14 @@
 //! Evidence files: upload (PDF, PNG, JPEG) attached to criteria, list, download, delete.
 
 use actix_multipart::Multipart;
-use actix_web::{HttpResponse, delete, get, post, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::auth::{AuthUser, roles};
+use crate::db::enterprises;
 use crate::db::evidence::{self as db, NewEvidence};
 use crate::db::submissions as submissions_db;
 use crate::error::{AppError, AppResult, FieldError, Problem};
@@ -32,18 +34,41 @@ struct Upload {
     bytes: Vec<u8>,
 }
 
-/// Reads the multipart body, stopping at the size limit; nothing is written before it is whole.
+/// At most this many form parts: one file and criteria, which may come one per part.
+const MAX_PARTS: usize = 100;
+/// The text of all `criteria` parts together.
+const CRITERIA_TEXT_MAX: usize = 64 * 1024;
+/// Criteria one file can be evidence for (a schema has about sixty).
+const MAX_CRITERIA: usize = 200;
+/// What a body may carry besides the file and the criteria: part headers and boundaries.
+const FORM_OVERHEAD: u64 = 64 * 1024;
+
+/// The most an upload body may weigh with a file of at most `file_limit` bytes.
+fn body_limit(file_limit: u64) -> u64 {
+    file_limit + CRITERIA_TEXT_MAX as u64 + FORM_OVERHEAD
+}
+
+/// Reads the multipart body, stopping at the size limits (the file, the criteria text, the
+/// number of parts) with 413 as soon as one is passed; nothing is written before it is whole.
 async fn read_upload(
     mut payload: Multipart,
     limit: u64,
 ) -> AppResult<(Option<Upload>, Vec<String>)> {
     let mut file = None;
     let mut criteria = Vec::new();
+    let (mut parts, mut criteria_text) = (0, 0);
     while let Some(field) = payload.next().await {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(AppError::PayloadTooLarge);
+        }
         let mut field =
             field.map_err(|e| AppError::BadRequest(format!("invalid multipart body: {e}")))?;
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
+            "file" if file.is_some() => {
+                return Err(AppError::validation("file", "send one file per upload"));
+            }
             "file" => {
                 let filename = field
                     .content_disposition()
@@ -74,7 +99,8 @@ async fn read_upload(
                 while let Some(chunk) = field.next().await {
                     let chunk = chunk
                         .map_err(|e| AppError::BadRequest(format!("upload interrupted: {e}")))?;
-                    if text.len() + chunk.len() > 64 * 1024 {
+                    criteria_text += chunk.len();
+                    if criteria_text > CRITERIA_TEXT_MAX {
                         return Err(AppError::PayloadTooLarge);
                     }
                     text.extend_from_slice(&chunk);
@@ -87,6 +113,14 @@ async fn read_upload(
                         .filter(|s| !s.is_empty())
                         .map(str::to_owned),
                 );
+                criteria.sort();
+                criteria.dedup();
+                if criteria.len() > MAX_CRITERIA {
+                    return Err(AppError::validation(
+                        "criteria",
+                        format!("name at most {MAX_CRITERIA} criteria"),
+                    ));
+                }
             }
             other => {
                 return Err(AppError::validation(
@@ -96,9 +130,13 @@ async fn read_upload(
             }
         }
     }
-    criteria.sort();
-    criteria.dedup();
     Ok((file, criteria))
+}
+
+fn over_quota(used: i64, quota: i64) -> AppError {
+    AppError::QuotaExceeded(format!(
+        "The enterprise stores {used} bytes of evidence; this file would pass the quota of {quota} bytes."
+    ))
 }
 
 /// Upload an evidence file for one or more criteria of an editable submission. PDF, PNG and
@@ -120,6 +158,7 @@ async fn read_upload(
 #[post("/submissions/{id}/evidence")]
 pub async fn upload(
     state: web::Data<AppState>,
+    req: HttpRequest,
     user: AuthUser,
     rid: RequestId,
     id: web::Path<i64>,
@@ -127,6 +166,15 @@ pub async fn upload(
 ) -> AppResult<HttpResponse> {
     user.require(roles::ENTERPRISE)?;
     let id = id.into_inner();
+    // A declared length past what any valid upload weighs is refused before reading.
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > body_limit(state.settings.evidence_max_bytes)) {
+        return Err(AppError::PayloadTooLarge);
+    }
     // Refuse before reading the body when the submission cannot take evidence.
     let st = state.clone();
     let u = user.clone();
@@ -138,7 +186,10 @@ pub async fn upload(
         })
         .await?;
     let (received, criteria) = read_upload(payload, state.settings.evidence_max_bytes).await?;
-    let upload = received.ok_or_else(|| AppError::validation("file", "attach a file"))?;
+    let mut upload = received.ok_or_else(|| AppError::validation("file", "attach a file"))?;
+    if !upload.filename.is_empty() {
+        upload.filename = crate::domain::text::filename(&upload.filename);
+    }
     let mut errors = Vec::new();
     if criteria.is_empty() {
         errors.push(FieldError::new("criteria", "name at least one criterion"));
@@ -168,20 +219,30 @@ pub async fn upload(
         .map(|b| format!("{b:02x}"))
         .collect();
     let size = upload.bytes.len() as i64;
+    let quota = state.settings.evidence_quota_bytes as i64;
+    // Refuse an upload past the quota before storing its content (checked again, under the
+    // enterprise's lock, when the row is written).
+    let enterprise = user.enterprise_id.unwrap_or_default();
+    let used = state
+        .db
+        .read(move |conn| db::enterprise_usage(conn, enterprise))
+        .await?;
+    if used + size > quota {
+        return Err(over_quota(used, quota));
+    }
     state.evidence.put(&sha, upload.bytes).await?;
 
-    let quota = state.settings.evidence_quota_bytes as i64;
     let (filename, content_type) = (upload.filename, upload.content_type);
     let sha_w = sha.clone();
     let result = state
         .db
         .write(move |conn| {
             let s = load_editable(conn, &user, id)?;
+            // Parallel uploads of one enterprise queue here, so each sees the others' files.
+            enterprises::lock(conn, s.enterprise_id)?;
             let used = db::enterprise_usage(conn, s.enterprise_id)?;
             if used + size > quota {
-                return Err(AppError::QuotaExceeded(format!(
-                    "The enterprise stores {used} bytes of evidence; this file would pass the quota of {quota} bytes."
-                )));
+                return Err(over_quota(used, quota));
             }
             if !submissions_db::bump(conn, id, s.revision)? {
                 return Err(AppError::PreconditionFailed);
@@ -199,9 +260,16 @@ pub async fn upload(
                 },
                 &criteria,
             )?;
-            record(conn, user.id, &rid.0, &s, "evidence.uploaded", serde_json::json!({
-                "evidence_id": eid, "sha256": sha_w, "size": size, "criteria": criteria,
-            }))?;
+            record(
+                conn,
+                user.id,
+                &rid.0,
+                &s,
+                "evidence.uploaded",
+                serde_json::json!({
+                    "evidence_id": eid, "sha256": sha_w, "size": size, "criteria": criteria,
+                }),
+            )?;
             let e = db::find(conn, eid)?.ok_or(AppError::NotFound)?;
             Ok(EvidenceView::of(&e, criteria))
         })

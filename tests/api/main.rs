@@ -20,6 +20,7 @@ mod readme;
 mod reports;
 mod reviews;
 mod schemas;
+mod security;
 mod stats;
 mod submissions;
 mod users;

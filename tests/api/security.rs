@@ -1,0 +1,181 @@
+//! The December security review's findings that belong to no other resource's tests: bounded
+//! evidence uploads, the evidence quota under parallel uploads, invisible characters in names
+//! and unsafe evidence filenames.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::helpers::{Backend, multipart, pdf_bytes, spawn_app, spawn_app_with};
+
+backend_tests!(
+    a_flood_of_form_parts_is_refused_early,
+    the_quota_holds_under_parallel_uploads,
+    names_refuse_invisible_characters,
+    evidence_filenames_are_stored_clean,
+);
+
+/// F2: a chunked upload streaming 30 MB of `criteria` parts is answered 413 after a bounded
+/// amount, and the connection is dropped instead of reading the rest.
+async fn a_flood_of_form_parts_is_refused_early(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let d = app.create_submission(&e.token, "2024").await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let head = format!(
+        "POST {}/evidence HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: multipart/form-data; boundary=X\r\nTransfer-Encoding: chunked\r\n\r\n",
+        d.path, e.token
+    );
+    let part = "--X\r\nContent-Disposition: form-data; name=\"criteria\"\r\n\r\n".to_owned()
+        + &"a,".repeat(2000)
+        + "\r\n";
+    let chunk = format!("{:x}\r\n{part}\r\n", part.len());
+    let (answer, sent) = actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+        stream
+            .set_write_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut reader = stream.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            let mut sent = 0usize;
+            if stream.write_all(head.as_bytes()).is_err() {
+                return sent;
+            }
+            while sent < 30_000_000 {
+                if stream.write_all(chunk.as_bytes()).is_err() {
+                    break;
+                }
+                sent += chunk.len();
+            }
+            sent
+        });
+        reader
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut answer = vec![0u8; 4096];
+        let n = reader.read(&mut answer).unwrap_or(0);
+        answer.truncate(n);
+        let _ = reader.shutdown(std::net::Shutdown::Both);
+        (
+            String::from_utf8_lossy(&answer).into_owned(),
+            writer.join().unwrap(),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("application/problem+json"), "{answer}");
+    assert!(sent < 30_000_000, "the server read all {sent} bytes");
+
+    // An upload naming more criteria than any schema has is a short 422, not an echo.
+    let ids: Vec<String> = (0..5000).map(|i| format!("x.c{i}")).collect();
+    let (ct, body) = multipart("a.pdf", "application/pdf", &pdf_bytes("x"), &ids.join(","));
+    let res = app
+        .request(
+            actix_web::http::Method::POST,
+            &format!("{}/evidence", d.path),
+            Some(&e.token),
+            Some((ct.as_str(), body)),
+            &[],
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["criteria"]);
+    assert!(res.body.len() < 2_000, "{} bytes", res.body.len());
+    // Unknown criteria are listed up to a bound, with the number left out.
+    let ids: Vec<String> = (0..150).map(|i| format!("x.c{i}")).collect();
+    let (ct, body) = multipart("a.pdf", "application/pdf", &pdf_bytes("x"), &ids.join(","));
+    let res = app
+        .request(
+            actix_web::http::Method::POST,
+            &format!("{}/evidence", d.path),
+            Some(&e.token),
+            Some((ct.as_str(), body)),
+            &[],
+        )
+        .await;
+    let problem = res.json();
+    assert_eq!(res.status, 422);
+    assert_eq!(problem["errors"].as_array().unwrap().len(), 50);
+    assert_eq!(problem["errors_omitted"], 100);
+}
+
+/// F9: ten parallel uploads to ten drafts of one enterprise store no more than the quota.
+async fn the_quota_holds_under_parallel_uploads(b: Backend) {
+    let app = spawn_app_with(b, |s| s.evidence_quota_bytes = 2_000).await;
+    let e = app.enterprise().await;
+    let mut drafts = Vec::new();
+    for _ in 0..10 {
+        drafts.push(app.create_submission(&e.token, "2024").await);
+    }
+    let uploads = drafts.iter().enumerate().map(|(i, d)| {
+        let mut file = pdf_bytes(&format!("file {i}"));
+        file.resize(899, b' ');
+        let (app, token) = (&app, e.token.as_str());
+        async move {
+            app.upload(
+                token,
+                d,
+                "q.pdf",
+                "application/pdf",
+                &file,
+                "lawful.compliance_system",
+            )
+            .await
+            .status
+        }
+    });
+    let statuses = futures_util::future::join_all(uploads).await;
+    let stored = statuses.iter().filter(|s| **s == 201).count();
+    assert_eq!(stored, 2, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 413).count(),
+        8,
+        "{statuses:?}"
+    );
+}
+
+/// F14: names that would look like another enterprise's are refused, naming the field.
+async fn names_refuse_invisible_characters(b: Backend) {
+    let app = spawn_app(b).await;
+    for name in [
+        "Beta\u{3164}食品有限公司",
+        "Beta\u{2800}食品有限公司",
+        "Beta\u{00AD}食品有限公司",
+        "Beta\u{FE0F}食品有限公司",
+        "Beta\u{E0041}食品有限公司",
+        "Beta\u{180E}食品有限公司",
+    ] {
+        let mut body = app.registration();
+        body["name"] = json!(name);
+        let res = app.post("/api/v1/enterprises", None, &body).await;
+        assert_eq!(res.invalid_fields(), ["name"], "{name:?}");
+    }
+}
+
+/// F16: evidence filenames keep no path, control or bidirectional characters.
+async fn evidence_filenames_are_stored_clean(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let d = app.create_submission(&e.token, "2024").await;
+    for (given, stored) in [
+        ("../../../../etc/cron.d/x.pdf", "x.pdf"),
+        ("C:\\\\Windows\\\\y.pdf", "y.pdf"),
+        ("发票 \u{202E}fdp.pdf", "发票 fdp.pdf"),
+    ] {
+        let res = app
+            .upload(
+                &e.token,
+                &d,
+                given,
+                "application/pdf",
+                &pdf_bytes(given),
+                "lawful.compliance_system",
+            )
+            .await;
+        assert_eq!(res.status, 201, "{given}: {}", res.text());
+        assert_eq!(res.json()["filename"], stored, "{given}");
+    }
+}
