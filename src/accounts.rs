@@ -256,26 +256,68 @@ fn attempt_keys(settings: &Settings, email: &str, client: &str) -> [(String, i32
     ]
 }
 
-/// Counts a password attempt before the password is evaluated ([`throttle::reserve`]); 429 with
-/// the wait once any key is past its limit. Must commit before the evaluation starts.
+/// Counts a password attempt before the password is evaluated ([`throttle::reserve`]). Past a
+/// key's limit the answer is the wait before retrying; the first refusal of a window is audited
+/// (later ones in the same window are not, so refusals cannot flood the log). Must commit before
+/// the evaluation starts.
 fn reserve_attempt(
     conn: &mut AnyConnection,
     keys: &[(String, i32)],
     window: chrono::Duration,
-) -> AppResult<()> {
+    audit_as: (Option<i64>, &str, &str),
+) -> AppResult<Option<u64>> {
     let now = db::now();
     let mut wait: Option<u64> = None;
+    let mut first_refusal = false;
     for (key, limit) in keys {
         let (attempts, start) = throttle::reserve(conn, key, now, now - window)?;
         if attempts > *limit {
             let secs = (start + window - now).num_seconds().max(1) as u64;
             wait = Some(wait.map_or(secs, |w| w.max(secs)));
+            first_refusal |= attempts == limit + 1;
         }
     }
-    match wait {
-        Some(retry_after_secs) => Err(AppError::TooManyRequests { retry_after_secs }),
-        None => Ok(()),
+    if first_refusal {
+        let (user, email, request_id) = audit_as;
+        audit::append(
+            conn,
+            audit::Event {
+                actor_user_id: None,
+                action: "auth.throttled",
+                entity_type: "user",
+                entity_id: user.map_or_else(|| email.to_owned(), |id| id.to_string()),
+                enterprise_id: None,
+                request_id: Some(request_id),
+                details: serde_json::json!({ "keys": keys.iter().map(|(k, _)| k).collect::<Vec<_>>() }),
+            },
+        )?;
     }
+    Ok(wait)
+}
+
+/// Audits a failed password check: who was tried, from where, and why it failed (never the
+/// password).
+fn audit_failure(
+    conn: &mut AnyConnection,
+    action: &str,
+    user: Option<&users::User>,
+    email: &str,
+    client: &str,
+    reason: &str,
+    request_id: &str,
+) -> AppResult<()> {
+    audit::append(
+        conn,
+        audit::Event {
+            actor_user_id: user.map(|u| u.id),
+            action,
+            entity_type: "user",
+            entity_id: user.map_or_else(|| email.to_owned(), |u| u.id.to_string()),
+            enterprise_id: user.and_then(|u| u.enterprise_id),
+            request_id: Some(request_id),
+            details: serde_json::json!({ "client": client, "reason": reason }),
+        },
+    )
 }
 
 /// After a successful attempt: the pair starts afresh and the address gets its attempt back.
@@ -299,16 +341,21 @@ pub async fn login(
         .unwrap_or_else(|_| email.trim().to_lowercase());
     let keys = attempt_keys(&state.settings, &email, &client);
     let window = chrono::Duration::seconds(state.settings.login_window_secs);
-    let user = {
-        let (email, keys) = (email.clone(), keys.clone());
+    let (user, wait) = {
+        let (email, keys, rid) = (email.clone(), keys.clone(), request_id.clone());
         state
             .db
             .write(move |conn| {
-                reserve_attempt(conn, &keys, window)?;
-                users::find_by_email(conn, &email)
+                let user = users::find_by_email(conn, &email)?;
+                let who = (user.as_ref().map(|u| u.id), email.as_str(), rid.as_str());
+                let wait = reserve_attempt(conn, &keys, window, who)?;
+                Ok((user, wait))
             })
             .await?
     };
+    if let Some(retry_after_secs) = wait {
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
 
     let hasher = state.hasher.clone();
     let stored = user.as_ref().map(|u| u.password_hash.clone());
@@ -324,8 +371,23 @@ pub async fn login(
 
     let user = match user {
         Some(u) if verified && !u.disabled => u,
-        // The attempt was counted before the check.
-        _ => return Err(AppError::InvalidCredentials),
+        // The attempt was counted before the check; what remains is to record it.
+        user => {
+            let reason = match &user {
+                None => "unknown_account",
+                Some(u) if verified && u.disabled => "disabled",
+                Some(_) => "wrong_password",
+            };
+            let rid = request_id.clone();
+            state
+                .db
+                .write(move |conn| {
+                    let failed = "auth.login_failed";
+                    audit_failure(conn, failed, user.as_ref(), &email, &client, reason, &rid)
+                })
+                .await?;
+            return Err(AppError::InvalidCredentials);
+        }
     };
 
     let st = state.clone();
@@ -461,15 +523,19 @@ pub async fn change_password(
     let keys = attempt_keys(&state.settings, &row.email, client);
     let window = chrono::Duration::seconds(state.settings.login_window_secs);
     {
-        let keys = keys.clone();
-        state
+        let (keys, email, rid) = (keys.clone(), row.email.clone(), request_id.clone());
+        let wait = state
             .db
-            .write(move |conn| reserve_attempt(conn, &keys, window))
+            .write(move |conn| reserve_attempt(conn, &keys, window, (Some(id), &email, &rid)))
             .await?;
+        if let Some(retry_after_secs) = wait {
+            return Err(AppError::TooManyRequests { retry_after_secs });
+        }
     }
     let hasher = state.hasher.clone();
+    let stored = row.password_hash.clone();
     let (ok, hash) = web::block(move || {
-        let ok = hasher.verify(&current, Some(&row.password_hash));
+        let ok = hasher.verify(&current, Some(&stored));
         (
             ok,
             if ok {
@@ -483,7 +549,18 @@ pub async fn change_password(
     let hash = match (ok, hash) {
         (true, Some(h)) => h,
         (true, None) => return Err(AppError::internal("hashing failed")),
-        (false, _) => return Err(AppError::validation("current_password", "is wrong")),
+        (false, _) => {
+            let (client, rid) = (client.to_owned(), request_id.clone());
+            state
+                .db
+                .write(move |conn| {
+                    let failed = "auth.password_check_failed";
+                    let reason = "wrong_password";
+                    audit_failure(conn, failed, Some(&row), &row.email, &client, reason, &rid)
+                })
+                .await?;
+            return Err(AppError::validation("current_password", "is wrong"));
+        }
     };
     state
         .db

@@ -153,6 +153,16 @@ pub struct Settings {
     /// Password of the administrator created on first start (random if unset).
     #[arg(long, env = "CSR_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
+
+    /// A separate address serving only `GET /metrics`, without authentication, for a Prometheus
+    /// scraper on an internal network (off by default).
+    #[arg(long, env = "CSR_METRICS_BIND")]
+    pub metrics_bind: Option<String>,
+
+    /// A bearer token that opens `GET /metrics` on the main address; without it the main address
+    /// does not serve metrics.
+    #[arg(long, env = "CSR_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
 }
 
 impl Settings {

@@ -23,7 +23,17 @@ pub struct Metrics {
 }
 
 impl Metrics {
+    /// Counts one request. Every label has a bounded set of values: the method is one of the
+    /// standard ones or `OTHER`, the route a registered pattern or `unmatched`.
     pub fn record(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
+        const KNOWN: [&str; 9] = [
+            "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT",
+        ];
+        let method = KNOWN
+            .iter()
+            .find(|m| **m == method)
+            .copied()
+            .unwrap_or("OTHER");
         let secs = elapsed.as_secs_f64();
         let Ok(mut map) = self.series.lock() else {
             return;

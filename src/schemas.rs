@@ -146,7 +146,7 @@ pub async fn sync_shipped(db: &Db) -> Result<(), String> {
                 None => {
                     let document = serde_json::to_string(&s.doc).map_err(AppError::internal)?;
                     schema_versions::insert(conn, &s.doc, &s.hash, &document, Status::Published, "shipped")?;
-                    record(conn, None, "schema.version_loaded", &s.doc, &s.hash)?;
+                    record(conn, None, None, "schema.version_loaded", &s.doc, &s.hash)?;
                 }
             }
         }
@@ -162,6 +162,7 @@ pub async fn sync_shipped(db: &Db) -> Result<(), String> {
 pub fn record(
     conn: &mut AnyConnection,
     actor: Option<i64>,
+    request_id: Option<&str>,
     action: &str,
     doc: &SchemaDoc,
     hash: &str,
@@ -174,7 +175,7 @@ pub fn record(
             entity_type: "schema_version",
             entity_id: format!("{}/{}", doc.id, doc.version),
             enterprise_id: None,
-            request_id: None,
+            request_id,
             details: serde_json::json!({ "content_hash": hash }),
         },
     )

@@ -88,6 +88,8 @@ pub struct Application {
     pub port: u16,
     pub server: Server,
     pub state: web::Data<AppState>,
+    /// The port of the metrics listener (`CSR_METRICS_BIND`), already running, if any.
+    pub metrics_port: Option<u16>,
 }
 
 impl Application {
@@ -129,12 +131,39 @@ impl Application {
         if let Some(n) = workers {
             server = server.workers(n.max(1));
         }
+        let metrics_port = match &state.settings.metrics_bind {
+            Some(bind) => Some(metrics_listener(bind, state.clone())?),
+            None => None,
+        };
         Ok(Self {
             port,
             server: server.run(),
             state,
+            metrics_port,
         })
     }
+}
+
+/// Starts the metrics listener: `GET /metrics` and nothing else, one worker.
+fn metrics_listener(bind: &str, state: web::Data<AppState>) -> Result<u16, String> {
+    let listener =
+        TcpListener::bind(bind).map_err(|e| format!("cannot listen on {bind} for metrics: {e}"))?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .route("/metrics", web::get().to(routes::health::internal_metrics))
+            .default_service(web::to(|| async {
+                ResponseError::error_response(&AppError::NotFound)
+            }))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(|e| e.to_string())?
+    .run();
+    actix_web::rt::spawn(server);
+    Ok(port)
 }
 
 /// Turns an error response that is not problem+json yet (actix internals, the Swagger UI

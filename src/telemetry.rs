@@ -33,23 +33,34 @@ pub fn init() {
     drop(result);
 }
 
-/// Accepts a client's request id if it is short and printable; otherwise makes one.
-fn request_id(req: &ServiceRequest) -> String {
+/// The header echoing the id a client gave its request.
+pub const CLIENT_REQUEST_ID: HeaderName = HeaderName::from_static("x-client-request-id");
+
+/// The id a client gave its request in `X-Request-Id`, if short and printable. It is logged
+/// and echoed in `X-Client-Request-Id`, beside the server's own id, which is what the audit log
+/// records: a client cannot choose what an audit entry says about it.
+fn client_request_id(req: &ServiceRequest) -> Option<String> {
     req.headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let id = request_id(&req);
+    let id = uuid::Uuid::new_v4().to_string();
+    let client_id = client_request_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        client_request_id = client_id.as_deref().unwrap_or_default(),
+        method = %req.method(),
+        path = %req.path()
+    );
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
     let authenticated = req.headers().contains_key(header::AUTHORIZATION);
@@ -74,6 +85,9 @@ pub async fn observe(
     let headers = res.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&id) {
         headers.insert(REQUEST_ID, value);
+    }
+    if let Some(value) = client_id.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        headers.insert(CLIENT_REQUEST_ID, value);
     }
     // No response is ever sniffed into another type, and nothing answered to a caller who
     // identified themselves is kept by a browser or a shared cache.

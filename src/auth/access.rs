@@ -87,9 +87,17 @@ pub async fn authorize(
         )),
         Some(Access::Roles(roles)) => match super::authenticate(req.request()) {
             Ok(user) => match super::still_valid(&state, &user).await {
-                Ok(()) => user.require(roles).map(|()| {
-                    req.extensions_mut().insert(user);
-                }),
+                Ok(()) => match user.require(roles) {
+                    Ok(()) => {
+                        req.extensions_mut().insert(user);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        let route = pattern.clone().unwrap_or_default();
+                        refused(&state, &req, &user, &route).await;
+                        Err(e)
+                    }
+                },
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
@@ -98,6 +106,41 @@ pub async fn authorize(
     match verdict {
         Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
         Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
+    }
+}
+
+/// Audits a caller refused for their role: who, which operation, under which request.
+/// A failure to write is logged: the caller is refused either way.
+async fn refused(state: &AppState, req: &ServiceRequest, user: &super::AuthUser, route: &str) {
+    let rid = req
+        .extensions()
+        .get::<crate::extract::RequestId>()
+        .map(|r| r.0.clone());
+    let (actor, role) = (user.id, user.role.as_str());
+    let details = serde_json::json!({
+        "method": req.method().as_str(),
+        "route": route,
+        "role": role,
+    });
+    let written = state
+        .db
+        .write(move |conn| {
+            crate::db::audit::append(
+                conn,
+                crate::db::audit::Event {
+                    actor_user_id: Some(actor),
+                    action: "access.refused",
+                    entity_type: "user",
+                    entity_id: actor.to_string(),
+                    enterprise_id: None,
+                    request_id: rid.as_deref(),
+                    details,
+                },
+            )
+        })
+        .await;
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "could not audit a refused request");
     }
 }
 

@@ -91,7 +91,22 @@ fn head(conn: &mut AnyConnection) -> AppResult<Option<(i64, String)>> {
 }
 
 /// Appends an event, chained to the current head. Call inside a write transaction.
+///
+/// Every entry carries a request id: the server's id of the HTTP request, or a fresh one for
+/// the work of a command or of start-up.
 pub fn append(conn: &mut AnyConnection, event: Event<'_>) -> AppResult<()> {
+    let generated;
+    let request_id = match event.request_id {
+        Some(id) => Some(id),
+        None => {
+            generated = uuid::Uuid::new_v4().to_string();
+            Some(generated.as_str())
+        }
+    };
+    let event = Event {
+        request_id,
+        ..event
+    };
     lock_chain(conn)?;
     let (prev_seq, prev_hash) = head(conn)?.unwrap_or((0, GENESIS.to_owned()));
     let seq = prev_seq + 1;

@@ -1,11 +1,13 @@
 //! Operability: liveness, readiness, metrics and the OpenAPI document.
 
-use actix_web::{HttpResponse, get, web};
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use diesel::connection::SimpleConnection;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::error::{AppResult, Problem};
+use crate::error::{AppError, AppResult, Problem};
 use crate::startup::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -36,10 +38,44 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }
 
-/// Prometheus metrics in the text exposition format.
-#[utoipa::path(security(()), tag = "operations", responses((status = 200, body = String, content_type = "text/plain")))]
+/// Prometheus metrics in the text exposition format. On the main address only with
+/// `Authorization: Bearer <CSR_METRICS_TOKEN>` (404 when no token is configured); the address
+/// `CSR_METRICS_BIND` serves them without a token.
+#[utoipa::path(
+    security(()),
+    tag = "operations",
+    responses(
+        (status = 200, body = String, content_type = "text/plain"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<HttpResponse> {
+    let expected = state
+        .settings
+        .metrics_token
+        .as_ref()
+        .ok_or(AppError::NotFound)?;
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    // Compared as digests, so the time taken says nothing about the token.
+    if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.expose().as_bytes()) {
+        return Err(AppError::Unauthorized("invalid_token"));
+    }
+    Ok(exposition(&state))
+}
+
+/// The metrics listener's only route: `GET /metrics`, for the internal network.
+pub async fn internal_metrics(state: web::Data<AppState>) -> HttpResponse {
+    exposition(&state)
+}
+
+fn exposition(state: &AppState) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render(state.db.pool_state()))

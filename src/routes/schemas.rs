@@ -13,7 +13,7 @@ use crate::db::schema_versions::{self, SchemaVersion};
 use crate::domain::schema::{self, Diff, Issue, Resolved, SchemaDoc, Status, Text};
 use crate::domain::{IndustryCode, Role};
 use crate::error::{AppError, AppResult, FieldError, Problem};
-use crate::extract::Json;
+use crate::extract::{Json, RequestId};
 use crate::schemas::{parse_value, record};
 use crate::startup::AppState;
 use crate::views::utc;
@@ -305,10 +305,12 @@ fn parse_draft(id: &str, version: Option<&str>, body: &serde_json::Value) -> App
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
+    rid: RequestId,
     id: web::Path<String>,
     body: Json<serde_json::Value>,
 ) -> AppResult<HttpResponse> {
     user.require(roles::ADMIN)?;
+    let rid = rid.0;
     let doc = parse_draft(&id, None, &body.0)?;
     let hash = doc.content_hash();
     let actor = user.id;
@@ -323,7 +325,14 @@ pub async fn create(
             }
             let text = serde_json::to_string(&doc).map_err(AppError::internal)?;
             schema_versions::insert(conn, &doc, &hash, &text, Status::Draft, "api")?;
-            record(conn, Some(actor), "schema.draft_created", &doc, &hash)?;
+            record(
+                conn,
+                Some(actor),
+                Some(&rid),
+                "schema.draft_created",
+                &doc,
+                &hash,
+            )?;
             schema_versions::find(conn, &doc.id, &doc.version)?.ok_or(AppError::NotFound)
         })
         .await?;
@@ -355,10 +364,12 @@ pub async fn create(
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
+    rid: RequestId,
     path: web::Path<(String, String)>,
     body: Json<serde_json::Value>,
 ) -> AppResult<web::Json<VersionView>> {
     user.require(roles::ADMIN)?;
+    let rid = rid.0;
     let (id, version) = path.into_inner();
     let row = version_row(&state, &user, id.clone(), version.clone()).await?;
     if row.status() != Status::Draft {
@@ -374,7 +385,14 @@ pub async fn update(
             if !schema_versions::update_draft(conn, row.id, &doc, &hash, &text)? {
                 return Err(immutable(&row));
             }
-            record(conn, Some(actor), "schema.draft_updated", &doc, &hash)?;
+            record(
+                conn,
+                Some(actor),
+                Some(&rid),
+                "schema.draft_updated",
+                &doc,
+                &hash,
+            )?;
             schema_versions::find(conn, &doc.id, &doc.version)?.ok_or(AppError::NotFound)
         })
         .await?;
@@ -411,9 +429,11 @@ fn immutable(row: &SchemaVersion) -> AppError {
 pub async fn publish(
     state: web::Data<AppState>,
     user: AuthUser,
+    rid: RequestId,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<VersionSummary>> {
     user.require(roles::ADMIN)?;
+    let rid = rid.0;
     let (id, version) = path.into_inner();
     let actor = user.id;
     let row = state
@@ -444,6 +464,7 @@ pub async fn publish(
             record(
                 conn,
                 Some(actor),
+                Some(&rid),
                 "schema.published",
                 &doc,
                 &row.content_hash,
@@ -470,9 +491,11 @@ pub async fn publish(
 pub async fn retire(
     state: web::Data<AppState>,
     user: AuthUser,
+    rid: RequestId,
     path: web::Path<(String, String)>,
 ) -> AppResult<web::Json<VersionSummary>> {
     user.require(roles::ADMIN)?;
+    let rid = rid.0;
     let (id, version) = path.into_inner();
     let actor = user.id;
     let row = state
@@ -488,6 +511,7 @@ pub async fn retire(
             record(
                 conn,
                 Some(actor),
+                Some(&rid),
                 "schema.retired",
                 &row.doc()?,
                 &row.content_hash,

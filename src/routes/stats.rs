@@ -277,6 +277,7 @@ pub async fn levels(
 pub async fn populations(
     state: web::Data<AppState>,
     user: AuthUser,
+    rid: crate::extract::RequestId,
     req: HttpRequest,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
@@ -296,6 +297,7 @@ pub async fn populations(
     let rows = stats::parse_populations(&user, text)?;
     let n = rows.len();
     let actor = user.id;
+    let rid = rid.0;
     state
         .db
         .write(move |conn| {
@@ -308,7 +310,7 @@ pub async fn populations(
                     entity_type: "stat_populations",
                     entity_id: actor.to_string(),
                     enterprise_id: None,
-                    request_id: None,
+                    request_id: Some(&rid),
                     details: serde_json::json!({ "rows": rows.len() }),
                 },
             )

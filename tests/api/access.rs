@@ -7,7 +7,9 @@
 use actix_web::http::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, PASSWORD, TestApp, approve, spawn_app, submitted, unique_email};
+use crate::helpers::{
+    Backend, PASSWORD, TestApp, approve, spawn_app, spawn_app_with, submitted, unique_email,
+};
 
 const ROLES: [&str; 5] = [
     "admin",
@@ -136,8 +138,13 @@ struct Matrix {
     outsiders: Vec<(&'static str, String)>,
 }
 
+const METRICS_TOKEN: &str = "matrix-metrics-token";
+
 async fn matrix(b: Backend) -> Matrix {
-    let app = spawn_app(b).await;
+    let app = spawn_app_with(b, |s| {
+        s.metrics_token = Some(csr_assess::config::Secret::new(METRICS_TOKEN));
+    })
+    .await;
     let doc = app.get("/openapi.json", None).await.json();
     let ops = operations(&doc);
     assert!(ops.len() > 60, "only {} operations documented", ops.len());
@@ -260,7 +267,7 @@ async fn every_role_calls_every_route(b: Backend) {
 
     // Every documented operation was routed to a resource with exactly its template, and the
     // router matched nothing that is not documented (beyond the API browser under /docs).
-    let metrics = app.get("/metrics", None).await.text();
+    let metrics = app.get("/metrics", Some(METRICS_TOKEN)).await.text();
     let mut served = std::collections::BTreeSet::new();
     for line in metrics.lines() {
         if let Some(labels) = line.strip_prefix("csr_http_requests_total{") {

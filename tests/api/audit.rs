@@ -11,6 +11,7 @@ backend_tests!(
     a_flipped_byte_is_found,
     a_deleted_middle_entry_is_found,
     a_truncated_tail_is_found,
+    failures_and_refusals_are_recorded_with_server_request_ids,
 );
 
 /// Some activity, a signed checkpoint, and the admin token.
@@ -143,4 +144,52 @@ async fn a_truncated_tail_is_found(b: Backend) {
                 || String::from_utf8_lossy(&out.stdout).contains("truncated")
         );
     }
+}
+
+/// The review's F15: failed logins, the first throttled attempt, refused roles and refresh-token
+/// reuse are audited, and every entry carries a request id, including those written at start-up
+/// and by the schema loader.
+async fn failures_and_refusals_are_recorded_with_server_request_ids(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    let e = app.enterprise().await;
+    for _ in 0..6 {
+        app.login(&e.admin_email, "wrong password here").await;
+    }
+    app.login("nobody@example.com", "wrong password here").await;
+    app.get("/api/v1/users", Some(&e.token))
+        .await
+        .problem(403, "forbidden");
+    let actions = app
+        .state
+        .db
+        .read(|conn| {
+            #[derive(diesel::QueryableByName)]
+            struct Row {
+                #[diesel(sql_type = diesel::sql_types::Text)]
+                action: String,
+                #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+                request_id: Option<String>,
+            }
+            let rows: Vec<Row> =
+                diesel::sql_query("SELECT action, request_id FROM audit_log ORDER BY seq")
+                    .load(conn)?;
+            Ok(rows
+                .into_iter()
+                .map(|r| (r.action, r.request_id))
+                .collect::<Vec<_>>())
+        })
+        .await
+        .unwrap();
+    let missing: Vec<_> = actions.iter().filter(|(_, id)| id.is_none()).collect();
+    assert!(
+        missing.is_empty(),
+        "entries without a request id: {missing:?}"
+    );
+    let count = |a: &str| actions.iter().filter(|(x, _)| x == a).count();
+    assert_eq!(count("auth.login_failed"), 6, "{actions:?}");
+    assert_eq!(count("auth.throttled"), 1, "{actions:?}");
+    assert_eq!(count("access.refused"), 1, "{actions:?}");
+    assert!(count("schema.version_loaded") > 0);
+    let r = report(&app, &admin).await;
+    assert_eq!(r["ok"], true, "{r}");
 }

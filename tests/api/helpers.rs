@@ -112,6 +112,8 @@ impl Client {
 
 pub struct TestApp {
     pub http: Client,
+    /// The metrics listener's port, when `metrics_bind` was set.
+    pub metrics_port: Option<u16>,
     pub state: web::Data<AppState>,
     pub dir: tempfile::TempDir,
     pub backend: Backend,
@@ -233,6 +235,7 @@ async fn start(
     actix_rt::spawn(app.server);
     TestApp {
         http: Client::new(format!("http://127.0.0.1:{}", app.port)),
+        metrics_port: app.metrics_port,
         state: app.state,
         dir,
         backend,

@@ -3,7 +3,7 @@
 use actix_web::http::Method;
 use serde_json::json;
 
-use crate::helpers::{Backend, spawn_app};
+use crate::helpers::{Backend, spawn_app, spawn_app_with};
 
 backend_tests!(
     health_readiness_and_metrics,
@@ -15,13 +15,45 @@ backend_tests!(
 );
 
 async fn health_readiness_and_metrics(b: Backend) {
-    let app = spawn_app(b).await;
+    // Without a token or a metrics address the service publishes no metrics.
+    let closed = spawn_app(b).await;
+    closed.get("/metrics", None).await.problem(404, "not_found");
+
+    let app = spawn_app_with(b, |s| {
+        s.metrics_token = Some(csr_assess::config::Secret::new("scrape-token-1234"));
+        s.metrics_bind = Some("127.0.0.1:0".into());
+    })
+    .await;
     assert_eq!(app.get("/healthz", None).await.json()["status"], "ok");
     assert_eq!(app.get("/readyz", None).await.json()["status"], "ok");
     app.get("/nope", None).await;
-    let metrics = app.get("/metrics", None).await;
+    app.get("/metrics", None)
+        .await
+        .problem(401, "invalid_token");
+    app.get("/metrics", Some("scrape-token-123"))
+        .await
+        .problem(401, "invalid_token");
+    // Any method name is one bounded label.
+    for method in ["BREW", "PROPFIND", "XYZZYXYZZY"] {
+        let m = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
+        app.request(m, "/healthz", None, None, &[]).await;
+    }
+    let metrics = app.get("/metrics", Some("scrape-token-1234")).await;
     assert_eq!(metrics.status, 200);
     let text = metrics.text();
+    assert!(text.contains(r#"method="OTHER""#), "{text}");
+    assert!(
+        !text.contains("BREW") && !text.contains("PROPFIND"),
+        "{text}"
+    );
+    // The metrics address serves the same without a token, and nothing else.
+    let port = app.metrics_port.expect("metrics listener");
+    let internal = crate::helpers::Client::new(format!("http://127.0.0.1:{port}"));
+    let res = internal.get("/metrics", None).await;
+    assert_eq!(res.status, 200);
+    assert!(res.text().contains("csr_http_requests_total"));
+    assert_eq!(internal.get("/healthz", None).await.status, 404);
+    assert_eq!(internal.get("/api/v1/me", None).await.status, 404);
     assert!(
         text.contains(r#"csr_http_requests_total{method="GET",route="/healthz",status="200"} 1"#),
         "{text}"
@@ -64,6 +96,8 @@ async fn openapi_lists_every_route(b: Backend) {
         "POST /api/v1/users",
         "GET /api/v1/users",
         "GET /api/v1/users/{id}",
+        "POST /api/v1/users/{id}/disable",
+        "POST /api/v1/users/{id}/enable",
         "GET /api/v1/reference/industries",
         "GET /api/v1/reference/regions",
         "GET /api/v1/schemas",
@@ -244,8 +278,10 @@ async fn request_ids_go_in_and_out(b: Backend) {
             &[("x-request-id", "trace-abc-123")],
         )
         .await;
+    // The server's own id goes out; the client's comes back beside it.
+    assert_eq!(given.header("x-request-id").unwrap().len(), 36);
     assert_eq!(
-        given.header("x-request-id").as_deref(),
+        given.header("x-client-request-id").as_deref(),
         Some("trace-abc-123")
     );
     let made = app.get("/api/v1/missing", None).await;
@@ -263,6 +299,36 @@ async fn request_ids_go_in_and_out(b: Backend) {
         )
         .await;
     assert_ne!(replaced.header("x-request-id"), Some(long));
+    assert_eq!(replaced.header("x-client-request-id"), None);
+
+    // The audit log records the server's id, never the client's choice.
+    let admin = app.admin_token().await;
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/users",
+            Some(&admin),
+            Some((
+                "application/json",
+                json!({ "email": "rev-ids@example.com", "password": "a long reviewer password",
+                        "role": "reviewer" })
+                .to_string()
+                .into_bytes(),
+            )),
+            &[("x-request-id", "admin-maintenance-ticket-4711")],
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let server_id = res.header("x-request-id").unwrap();
+    let user = res.json()["id"].as_i64().unwrap().to_string();
+    let entries = app
+        .state
+        .db
+        .read(move |conn| csr_assess::db::audit::for_entity(conn, "user", &user))
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0].request_id.as_deref(), Some(server_id.as_str()));
 }
 
 mod storage {
