@@ -1,5 +1,6 @@
-//! Rendering a self-assessment report (2024 schema, food profile, every criterion answered) and
-//! a certificate, with the font subset.
+//! Rendering a self-assessment report (2024 schema, food profile, every criterion answered),
+//! the same report with the longest allowed answers in every text field, and a certificate,
+//! with the font subset.
 //!
 //! `cargo bench --bench report`; figures in docs/BENCHMARKS.md.
 
@@ -95,7 +96,27 @@ fn certificate_data() -> CertificateData {
     }
 }
 
+/// The same report with every free-text answer and every N/A reason at the longest allowed,
+/// written as one run of full-width commas (the worst case for line breaking).
+fn longest_report_data() -> ReportData {
+    let mut data = report_data();
+    let longest = "，".repeat(answers::MAX_TEXT_CHARS);
+    for c in &data.criteria {
+        let entry = data.answers.get_mut(&c.id).expect("answered");
+        if c.kind == Kind::FreeText {
+            entry.0 = json!(longest);
+        } else if c.not_applicable_allowed {
+            *entry = (Value::Null, Some(longest.clone()));
+        }
+    }
+    data
+}
+
 fn bench(c: &mut Criterion) {
+    let longest = longest_report_data();
+    c.bench_function("render report, longest answers (zh)", |b| {
+        b.iter(|| report::render(black_box(&longest), Lang::Zh))
+    });
     let data = report_data();
     let bytes = report::render(&data, Lang::Zh);
     eprintln!("report: {} bytes", bytes.len());

@@ -103,6 +103,9 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// Too much work of one kind is queued (PDF renders): retry after a few seconds.
+    #[error("busy")]
+    Busy { retry_after_secs: u64 },
     #[error("insufficient storage: {0}")]
     InsufficientStorage(String),
     #[error("internal error: {0}")]
@@ -137,6 +140,7 @@ impl AppError {
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "service_unavailable",
+            Self::Busy { .. } => "busy",
             Self::InsufficientStorage(_) => "insufficient_storage",
             Self::Internal(_) => "internal_error",
         }
@@ -176,6 +180,9 @@ impl AppError {
                 format!("Too many attempts; retry in {retry_after_secs} s.")
             }
             Self::Unavailable(_) => "The database is unavailable; retry shortly.".into(),
+            Self::Busy { retry_after_secs } => {
+                format!("Too many documents are being rendered; retry in {retry_after_secs} s.")
+            }
             Self::InsufficientStorage(_) => {
                 "The evidence store is out of space; nothing was stored. Retry later.".into()
             }
@@ -228,7 +235,7 @@ impl ResponseError for AppError {
             Self::Unprocessable(..) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::InsufficientStorage(_) => StatusCode::INSUFFICIENT_STORAGE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -244,7 +251,7 @@ impl ResponseError for AppError {
         let mut res = HttpResponse::build(self.status_code());
         res.insert_header((header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON)));
         match self {
-            Self::TooManyRequests { retry_after_secs } => {
+            Self::TooManyRequests { retry_after_secs } | Self::Busy { retry_after_secs } => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs.to_string()));
             }
             Self::Unauthorized(_) | Self::InvalidCredentials => {

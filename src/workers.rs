@@ -3,13 +3,32 @@
 //! keeps its allocator arena warm, instead of one per blocking-pool thread, each of which would
 //! keep what it freed. Callers block until their job is done, so call from a blocking context.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 
 type Job = Box<dyn FnOnce() + Send>;
 
 /// The threads end when this is dropped.
-pub struct Workers(Mutex<Sender<Job>>);
+pub struct Workers {
+    queue: Mutex<Sender<Job>>,
+    /// Bounded jobs queued or running.
+    bounded: Arc<AtomicUsize>,
+    threads: usize,
+}
+
+/// One taken place of the bounded queue.
+struct Slot(Arc<AtomicUsize>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// [`Workers::run_bounded`] found the queue full.
+#[derive(Debug)]
+pub struct Full;
 
 impl Workers {
     /// Starts one thread per core (at most four), named `{name}-{i}`.
@@ -37,7 +56,41 @@ impl Workers {
                 tracing::error!(error = %e, "cannot start a {name} thread");
             }
         }
-        Self(Mutex::new(tx))
+        Self {
+            queue: Mutex::new(tx),
+            bounded: Arc::default(),
+            threads: n,
+        }
+    }
+
+    /// How many bounded jobs may be queued or running at once: four per thread, so that work
+    /// outside the bound waits behind at most four jobs per thread.
+    pub fn bound(&self) -> usize {
+        self.threads * 4
+    }
+
+    /// Like [`Workers::run`] for work anyone can ask for in quantity (a report render): refused
+    /// with [`Full`] when [`Workers::bound`] such jobs are already queued or running, so that
+    /// unbounded work (a certificate) never waits behind more than that.
+    pub fn run_bounded<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Option<T>, Full> {
+        let bound = self.bound();
+        let taken = self
+            .bounded
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < bound).then_some(n + 1)
+            });
+        if taken.is_err() {
+            return Err(Full);
+        }
+        // The slot is given back when the job is dropped: done, panicked or never run.
+        let slot = Slot(self.bounded.clone());
+        Ok(self.run(move || {
+            let _slot = slot;
+            f()
+        }))
     }
 
     /// Runs `f` on one of the threads and waits for its result; `None` if they are gone.
@@ -46,7 +99,42 @@ impl Workers {
         let job: Job = Box::new(move || {
             let _ = tx.send(f());
         });
-        self.0.lock().ok()?.send(job).ok()?;
+        self.queue.lock().ok()?.send(job).ok()?;
         rx.recv().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bounded_queue_refuses_when_full_and_frees_its_places() {
+        let workers = Arc::new(Workers::start("test"));
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        let wait = Arc::new(Mutex::new(wait));
+        let mut held = Vec::new();
+        for _ in 0..workers.bound() {
+            let (w, wait) = (workers.clone(), wait.clone());
+            held.push(std::thread::spawn(move || {
+                w.run_bounded(move || {
+                    let _ = wait.lock().map(|rx| rx.recv());
+                })
+            }));
+        }
+        // Wait until every place is taken, then one more is refused.
+        while workers.bounded.load(Ordering::Acquire) < workers.bound() {
+            std::thread::yield_now();
+        }
+        assert!(workers.run_bounded(|| ()).is_err());
+        drop(wait);
+        for _ in 0..workers.bound() {
+            release.send(()).unwrap();
+        }
+        for h in held {
+            assert!(h.join().unwrap().is_ok());
+        }
+        assert_eq!(workers.run(|| 7), Some(7));
+        assert_eq!(workers.run_bounded(|| 8).unwrap(), Some(8));
     }
 }

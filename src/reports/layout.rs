@@ -63,7 +63,10 @@ fn closing(c: char) -> bool {
     "，。、；：？！）」』》〉】,.;:!?)%".contains(c)
 }
 
-/// Breaks `text` into lines no wider than `width` mm.
+/// Breaks `text` into lines no wider than `width` mm: Chinese anywhere, other scripts at
+/// spaces, a word wider than the line wherever it must. One closing punctuation mark may hang
+/// past the width rather than start a line; a run of them breaks like any text. Each character
+/// is measured once, so the time is linear in the length of the text.
 pub fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
     let mut lines = Vec::new();
     for paragraph in text.split('\n') {
@@ -83,21 +86,63 @@ pub fn wrap(text: &str, size: f32, width: f32) -> Vec<String> {
                 _ => units.push(c.to_string()),
             }
         }
-        let mut line = String::new();
+        let mut line = Line::default();
         for unit in units {
-            let candidate = format!("{line}{unit}");
-            let starts_closing = unit.chars().next().is_some_and(closing);
-            if line.is_empty() || text_width(candidate.trim_end(), size) <= width || starts_closing
-            {
-                line = candidate;
+            let visible = text_width(unit.trim_end(), size);
+            if visible > width {
+                // A word wider than the line: it gets lines of its own, cut where it must.
+                line.flush(&mut lines);
+                let mut piece = Line::default();
+                for c in unit.trim_end().chars() {
+                    let w = text_width(c.encode_utf8(&mut [0; 4]), size);
+                    if !piece.text.is_empty() && piece.full + w > width {
+                        piece.flush(&mut lines);
+                    }
+                    piece.push_str(c.encode_utf8(&mut [0; 4]), w);
+                }
+                line = piece;
+                continue;
+            }
+            let full = text_width(&unit, size);
+            if line.text.is_empty() || line.full + visible <= width {
+                line.push_str(&unit, full);
+            } else if unit.starts_with(closing) && !line.hanging {
+                line.push_str(&unit, full);
+                line.hanging = true;
             } else {
-                lines.push(line.trim_end().to_owned());
-                line = unit.trim_start().to_owned();
+                line.flush(&mut lines);
+                let start = unit.trim_start();
+                line.push_str(start, text_width(start, size));
             }
         }
-        lines.push(line.trim_end().to_owned());
+        lines.push(line.text.trim_end().to_owned());
     }
     lines
+}
+
+/// A line being filled by [`wrap`], with its width kept as it grows.
+#[derive(Default)]
+struct Line {
+    text: String,
+    /// Width including trailing spaces.
+    full: f32,
+    /// Whether a closing mark already hangs past the width.
+    hanging: bool,
+}
+
+impl Line {
+    /// Appends `s`, `full` mm wide with its trailing spaces.
+    fn push_str(&mut self, s: &str, full: f32) {
+        self.text.push_str(s);
+        self.full += full;
+    }
+
+    fn flush(&mut self, lines: &mut Vec<String>) {
+        if !self.text.is_empty() {
+            lines.push(self.text.trim_end().to_owned());
+        }
+        *self = Self::default();
+    }
 }
 
 /// Pages under construction; y runs from the top of the page downwards, in mm.
@@ -335,5 +380,21 @@ mod tests {
                 .all(|w| "A written compliance system with assigned duties".contains(w))
         }));
         assert!(text_width("汉字", 10.0) > text_width("ab", 10.0));
+    }
+
+    #[test]
+    fn runs_of_punctuation_and_long_words_stay_inside_the_line() {
+        for text in [
+            "，".repeat(3000),
+            "a".repeat(3000),
+            format!("开{}", "。".repeat(500)),
+        ] {
+            let lines = wrap(&text, 10.0, 40.0);
+            assert_eq!(lines.concat(), text);
+            let hang = text_width("，", 10.0);
+            for l in &lines {
+                assert!(text_width(l, 10.0) <= 40.0 + hang, "{l}");
+            }
+        }
     }
 }

@@ -58,9 +58,13 @@ pub async fn report(
         })
         .await?;
     let renderers = state.renderers.clone();
-    let bytes = web::block(move || renderers.run(move || reports::report::render(&data, lang)))
-        .await?
-        .ok_or_else(|| AppError::internal("the render threads are gone"))?;
+    let bytes =
+        web::block(move || renderers.run_bounded(move || reports::report::render(&data, lang)))
+            .await?
+            .map_err(|_| AppError::Busy {
+                retry_after_secs: 2,
+            })?
+            .ok_or_else(|| AppError::internal("the render threads are gone"))?;
     Ok(pdf(bytes, &format!("csr-report-{id}.pdf")))
 }
 
