@@ -80,6 +80,7 @@ pub fn reviewed_score(loaded: &Loaded, verdicts: &[VerdictRow]) -> Score {
 
 /// What a certificate says, signed as canonical JSON.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Payload {
     pub number: String,
     pub issuer: String,
@@ -94,12 +95,14 @@ pub struct Payload {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PayloadEnterprise {
     pub name: String,
     pub credit_code: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PayloadSchema {
     pub id: String,
     pub version: String,
@@ -108,6 +111,7 @@ pub struct PayloadSchema {
 
 /// A signed certificate as anyone can keep and verify offline against the published keys.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SignedCertificate {
     pub payload: Payload,
     /// `EdDSA` (Ed25519) over the canonical JSON of `payload`.
@@ -118,8 +122,14 @@ pub struct SignedCertificate {
 }
 
 impl SignedCertificate {
-    /// Checks the signature against a published key set.
+    /// Checks the signature against a published key set. Only `EdDSA` is accepted.
     pub fn verify(&self, jwks: &Jwks) -> Result<(), String> {
+        if self.alg != "EdDSA" {
+            return Err(format!(
+                "the algorithm {:?} is not EdDSA, the only one certificates use",
+                self.alg
+            ));
+        }
         let value = serde_json::to_value(&self.payload).map_err(|e| e.to_string())?;
         signing::verify(
             jwks,
@@ -128,6 +138,73 @@ impl SignedCertificate {
             &self.signature,
         )
     }
+}
+
+/// Reads a signed certificate from JSON text (the `signed` object of the public certificate
+/// JSON, or the whole of it) strictly: a key given twice anywhere, or a field the format does
+/// not have, is an error, so that no parser can read a different certificate from the same
+/// bytes than the one whose signature was checked.
+pub fn parse_signed(text: &str) -> Result<SignedCertificate, String> {
+    no_duplicate_keys(text)?;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let signed = match value.get("signed") {
+        Some(inner) => inner.clone(),
+        None => value,
+    };
+    serde_json::from_value(signed).map_err(|e| format!("not a signed certificate: {e}"))
+}
+
+/// Fails when a JSON object anywhere in `text` has the same key twice.
+fn no_duplicate_keys(text: &str) -> Result<(), String> {
+    use serde::de::{Deserializer, MapAccess, SeqAccess, Visitor};
+
+    struct Strict;
+    impl<'de> serde::Deserialize<'de> for Strict {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(Strict)
+        }
+    }
+    impl<'de> Visitor<'de> for Strict {
+        type Value = Strict;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Strict, A::Error> {
+            let mut seen = std::collections::HashSet::new();
+            while let Some(key) = map.next_key::<String>()? {
+                if !seen.insert(key.clone()) {
+                    return Err(serde::de::Error::custom(format!("duplicate key {key:?}")));
+                }
+                map.next_value::<Strict>()?;
+            }
+            Ok(Strict)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Strict, A::Error> {
+            while seq.next_element::<Strict>()?.is_some() {}
+            Ok(Strict)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Strict, E> {
+            Ok(Strict)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Strict, E> {
+            Ok(Strict)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Strict, E> {
+            Ok(Strict)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Strict, E> {
+            Ok(Strict)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Strict, E> {
+            Ok(Strict)
+        }
+        fn visit_unit<E>(self) -> Result<Strict, E> {
+            Ok(Strict)
+        }
+    }
+    serde_json::from_str::<Strict>(text)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
 }
 
 pub fn signed(c: &Certificate) -> AppResult<SignedCertificate> {

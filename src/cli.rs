@@ -84,7 +84,9 @@ pub enum ReportCommand {
 #[derive(Subcommand, Debug)]
 pub enum CertificateCommand {
     /// Verify a signed certificate (the `signed` object of the public certificate JSON, or the
-    /// whole of it) offline against published keys.
+    /// whole of it) offline against published keys: the signature (EdDSA only, no unknown
+    /// fields, no duplicate keys), the expiry date and, in the whole JSON, the status it was
+    /// fetched with. Exits 1 unless all hold.
     Verify {
         file: std::path::PathBuf,
         /// The JWK set from /.well-known/csr-assess/keys.json (default: this installation's keys).
@@ -96,7 +98,17 @@ pub enum CertificateCommand {
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
     /// Verify the hash chain and the signed checkpoints; exits 1 naming the first broken entry.
-    Verify,
+    /// A log without checkpoints fails, and so does one whose newest checkpoint is older than
+    /// the checkpoint interval plus a minute (see --max-age-secs).
+    Verify {
+        /// A chain head published earlier (/.well-known/csr-assess/audit-head.json): the log must
+        /// still hold that entry with that hash, or it was rewritten or cut off.
+        #[arg(long)]
+        against: Option<std::path::PathBuf>,
+        /// How old the newest checkpoint may be; 0 skips the check (a stopped service's copy).
+        #[arg(long)]
+        max_age_secs: Option<u64>,
+    },
     /// Sign a checkpoint of the current head.
     Checkpoint,
 }
@@ -158,6 +170,12 @@ pub enum UserCommand {
 pub enum KeysCommand {
     /// Add a new signing key and make it active; tokens signed by older keys stay valid.
     Rotate,
+    /// Retire a key that is no longer active: access tokens it signed stop working (after a
+    /// restart); certificates and audit checkpoints it signed still verify.
+    Retire {
+        #[arg(long)]
+        kid: String,
+    },
 }
 
 pub fn run() -> ExitCode {
@@ -304,12 +322,8 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::Certificate(CertificateCommand::Verify { file, keys }) => {
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let value: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", file.display()))?;
-            let signed_value = value.get("signed").cloned().unwrap_or(value);
-            let signed: crate::certification::SignedCertificate =
-                serde_json::from_value(signed_value)
-                    .map_err(|e| format!("{}: not a signed certificate: {e}", file.display()))?;
+            let signed = crate::certification::parse_signed(&text)
+                .map_err(|e| format!("{}: {e}", file.display()))?;
             let jwks: crate::auth::signing::Jwks = match keys {
                 Some(path) => {
                     let text = std::fs::read_to_string(&path)
@@ -321,17 +335,43 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 )?)?
                 .jwks(),
             };
+            let p = &signed.payload;
             signed
                 .verify(&jwks)
-                .map_err(|e| format!("{}: {e}", signed.payload.number))?;
+                .map_err(|e| format!("{}: {e}", p.number))?;
+            // The public certificate JSON also says its status when it was fetched.
+            let status = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_owned));
+            if let Some(status) = status.filter(|s| s != "active") {
+                return Err(format!(
+                    "{}: the signature is valid but the certificate is {status}",
+                    p.number
+                ));
+            }
+            let today = chrono::Utc::now()
+                .date_naive()
+                .format("%Y-%m-%d")
+                .to_string();
+            if p.expires_on < today {
+                return Err(format!(
+                    "{}: the signature is valid but the certificate expired on {}",
+                    p.number, p.expires_on
+                ));
+            }
             println!(
-                "valid: {} — {} ({}), level {}, {} to {}",
-                signed.payload.number,
-                signed.payload.enterprise.name,
-                signed.payload.enterprise.credit_code,
-                signed.payload.level,
-                signed.payload.issued_on,
-                signed.payload.expires_on
+                "signature valid: {} — {} ({}), level {}, {} to {}",
+                p.number,
+                p.enterprise.name,
+                p.enterprise.credit_code,
+                p.level,
+                p.issued_on,
+                p.expires_on
+            );
+            println!(
+                "only the signature and the dates were checked: whether the certificate has since \
+                 been suspended or revoked is shown at the issuer's /verify/{} page",
+                p.number
             );
             Ok(())
         }
@@ -339,10 +379,35 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let state = AppState::init(cli.settings).await?;
             let jwks = state.signing.jwks();
             match cmd {
-                AuditCommand::Verify => {
+                AuditCommand::Verify {
+                    against,
+                    max_age_secs,
+                } => {
+                    let head: Option<crate::db::audit::Checkpoint> = match against {
+                        Some(path) => {
+                            let text = std::fs::read_to_string(&path)
+                                .map_err(|e| format!("{}: {e}", path.display()))?;
+                            Some(
+                                serde_json::from_str(&text)
+                                    .map_err(|e| format!("{}: {e}", path.display()))?,
+                            )
+                        }
+                        None => None,
+                    };
+                    let max_age = match max_age_secs {
+                        Some(0) => None,
+                        Some(n) => Some(chrono::Duration::seconds(n as i64)),
+                        None => Some(crate::routes::audit::max_checkpoint_age(&state.settings)),
+                    };
                     let report = state
                         .db
-                        .read(move |conn| crate::db::audit::verify(conn, &jwks))
+                        .read(move |conn| {
+                            let expect = crate::db::audit::Expect {
+                                max_age,
+                                head: head.as_ref(),
+                            };
+                            crate::db::audit::verify(conn, &jwks, &expect)
+                        })
                         .await
                         .map_err(|e| describe(&e))?;
                     println!(
@@ -362,7 +427,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                     let s2 = st.clone();
                     let cp = st
                         .db
-                        .write(move |conn| crate::db::audit::checkpoint(conn, &s2.signing))
+                        .write(move |conn| crate::db::audit::checkpoint(conn, &s2.signing, false))
                         .await
                         .map_err(|e| describe(&e))?;
                     match cp {
@@ -381,6 +446,14 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let kid = file.rotate().kid.clone();
             file.save(&dir)?;
             eprintln!("new active signing key {kid}; restart the service to use it");
+            Ok(())
+        }
+        Command::Keys(KeysCommand::Retire { kid }) => {
+            let dir = cli.settings.keys_dir();
+            let mut file = KeyFile::load_or_create(&dir)?;
+            file.retire(&kid)?;
+            file.save(&dir)?;
+            eprintln!("retired signing key {kid}; restart the service to refuse its tokens");
             Ok(())
         }
     }
@@ -407,7 +480,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .map_err(|e| describe(&e))?;
     announce_admin(created);
     let app = Application::build(state)?;
-    spawn_checkpoints(app.state.clone());
+    spawn_checkpoints(app.state.clone()).await?;
     let host = app
         .state
         .settings
@@ -544,23 +617,31 @@ async fn set_disabled(
 }
 
 /// Signs a checkpoint of the audit log every `CSR_AUDIT_CHECKPOINT_SECS`.
-fn spawn_checkpoints(state: actix_web::web::Data<AppState>) {
+///
+/// Each interval signs a checkpoint even without new entries (a heartbeat), so the newest is
+/// never older than the interval while the service runs; the first is signed before the
+/// service takes requests.
+async fn spawn_checkpoints(state: actix_web::web::Data<AppState>) -> Result<(), String> {
+    let sign = |state: actix_web::web::Data<AppState>| async move {
+        let st = state.clone();
+        state
+            .db
+            .write(move |conn| crate::db::audit::checkpoint(conn, &st.signing, true))
+            .await
+    };
+    sign(state.clone()).await.map_err(|e| describe(&e))?;
     let every = std::time::Duration::from_secs(state.settings.audit_checkpoint_secs.max(1));
     actix_web::rt::spawn(async move {
         let mut timer = actix_web::rt::time::interval(every);
         timer.tick().await;
         loop {
             timer.tick().await;
-            let st = state.clone();
-            if let Err(e) = state
-                .db
-                .write(move |conn| crate::db::audit::checkpoint(conn, &st.signing))
-                .await
-            {
+            if let Err(e) = sign(state.clone()).await {
                 tracing::warn!(error = %e, "audit checkpoint failed");
             }
         }
     });
+    Ok(())
 }
 
 /// A one-line progress bar on standard error.

@@ -154,6 +154,10 @@ pub struct Settings {
     #[arg(long, env = "CSR_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<Secret>,
 
+    /// Seconds a request body may take to arrive in full.
+    #[arg(long, env = "CSR_BODY_TIMEOUT_SECS", default_value_t = 60)]
+    pub body_timeout_secs: u64,
+
     /// A separate address serving only `GET /metrics`, without authentication, for a Prometheus
     /// scraper on an internal network (off by default).
     #[arg(long, env = "CSR_METRICS_BIND")]

@@ -96,7 +96,8 @@ impl EvidenceStore {
         match kind {
             "disk" => {
                 let dir = settings.evidence_dir();
-                std::fs::create_dir_all(dir.join("tmp"))
+                crate::files::private_dir(&dir)
+                    .and_then(|()| crate::files::private_dir(&dir.join("tmp")))
                     .map_err(|e| format!("{}: {e}", dir.display()))?;
                 Ok(Self::Disk(dir))
             }
@@ -206,11 +207,11 @@ fn put_file(dir: &Path, sha: &str, content: &[u8]) -> std::io::Result<()> {
         return Ok(());
     }
     if let Some(parent) = target.parent() {
-        std::fs::create_dir_all(parent)?;
+        crate::files::private_dir(parent)?;
     }
     let tmp = dir.join("tmp").join(uuid::Uuid::new_v4().to_string());
     let result = (|| {
-        let mut file = std::fs::File::create(&tmp)?;
+        let mut file = crate::files::create_private(&tmp)?;
         file.write_all(content)?;
         file.sync_all()?;
         std::fs::rename(&tmp, &target)

@@ -12,6 +12,8 @@ pub mod domain;
 pub mod error;
 pub mod evidence;
 pub mod extract;
+pub mod files;
+pub mod hardening;
 pub mod metrics;
 pub mod openapi;
 pub mod reports;

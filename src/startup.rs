@@ -121,9 +121,11 @@ impl Application {
             )
             .default_service(web::to(routes::fallback))
             .wrap(from_fn(crate::auth::access::authorize))
+            .wrap(from_fn(crate::hardening::body_deadline))
             .wrap(from_fn(crate::extract::refuse_nul_parameters))
             .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
             .wrap(from_fn(crate::telemetry::observe))
+            .wrap(from_fn(crate::hardening::security_headers))
         })
         .listen(listener)
         .map_err(|e| e.to_string())?

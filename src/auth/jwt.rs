@@ -30,6 +30,10 @@ pub struct StoredKey {
     pub created_at: String,
     /// Base64 of the 32-byte Ed25519 seed.
     pub seed: String,
+    /// When the key was retired: it no longer verifies access tokens (nor signs anything); the
+    /// certificates and checkpoints it signed still verify against the published key set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retired_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -47,6 +51,7 @@ impl KeyFile {
             kid,
             created_at: chrono::Utc::now().to_rfc3339(),
             seed: STANDARD.encode(seed),
+            retired_at: None,
         }
     }
 
@@ -64,6 +69,32 @@ impl KeyFile {
         self.active = key.kid.clone();
         self.keys.push(key);
         self.keys.last().expect("just pushed")
+    }
+
+    /// Retires key `kid`: access tokens it signed stop working once the service restarts. The
+    /// active key cannot be retired (rotate first).
+    pub fn retire(&mut self, kid: &str) -> Result<(), String> {
+        if kid == self.active {
+            return Err(format!(
+                "{kid} is the active key: rotate first, then retire it"
+            ));
+        }
+        let key = self
+            .keys
+            .iter_mut()
+            .find(|k| k.kid == kid)
+            .ok_or_else(|| format!("no key {kid}"))?;
+        if key.retired_at.is_none() {
+            key.retired_at = Some(chrono::Utc::now().to_rfc3339());
+        }
+        Ok(())
+    }
+
+    /// Whether key `kid` has been retired.
+    pub fn is_retired(&self, kid: &str) -> bool {
+        self.keys
+            .iter()
+            .any(|k| k.kid == kid && k.retired_at.is_some())
     }
 
     /// Each key's id and 32-byte seed.
@@ -101,7 +132,7 @@ impl KeyFile {
 
     /// Writes the file atomically, readable by the owner only.
     pub fn save(&self, keys_dir: &Path) -> Result<(), String> {
-        std::fs::create_dir_all(keys_dir).map_err(|e| format!("{}: {e}", keys_dir.display()))?;
+        crate::files::private_dir(keys_dir).map_err(|e| format!("{}: {e}", keys_dir.display()))?;
         let path = keys_dir.join(KEYS_FILE);
         let tmp = keys_dir.join(format!(".{KEYS_FILE}.tmp"));
         let json = serde_json::to_string_pretty(self).map_err(|e| e.to_string())?;
@@ -170,7 +201,9 @@ impl JwtKeys {
         let mut encoding = None;
         for (kid, seed) in file.seeds()? {
             let public = SigningKey::from_bytes(&seed).verifying_key().to_bytes();
-            decoding.insert(kid.clone(), DecodingKey::from_ed_der(&public));
+            if !file.is_retired(&kid) {
+                decoding.insert(kid.clone(), DecodingKey::from_ed_der(&public));
+            }
             if kid == file.active {
                 let mut der = PKCS8_ED25519_PREFIX.to_vec();
                 der.extend_from_slice(&seed);

@@ -168,7 +168,10 @@ fn checkpoint_message(entries: i64, head_hash: &str, at: NaiveDateTime) -> Strin
     )
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+/// A signed checkpoint: how many entries the log had and the hash of the last. The newest is
+/// published as the chain head, so that outside parties can keep copies.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Checkpoint {
     pub entries: i64,
     pub head_hash: String,
@@ -177,8 +180,39 @@ pub struct Checkpoint {
     pub signature: String,
 }
 
-/// Signs the current head unless the last checkpoint already covers it.
-pub fn checkpoint(conn: &mut AnyConnection, keys: &ServiceKeys) -> AppResult<Option<Checkpoint>> {
+/// The newest checkpoint, if any.
+pub fn latest(conn: &mut AnyConnection) -> AppResult<Option<Checkpoint>> {
+    let row: Option<(i64, String, NaiveDateTime, String, String)> = audit_checkpoints::table
+        .order(audit_checkpoints::id.desc())
+        .select((
+            audit_checkpoints::entries,
+            audit_checkpoints::head_hash,
+            audit_checkpoints::created_at,
+            audit_checkpoints::kid,
+            audit_checkpoints::signature,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(
+        row.map(|(entries, head_hash, at, kid, signature)| Checkpoint {
+            entries,
+            head_hash,
+            created_at: crate::views::utc(at),
+            kid,
+            signature,
+        }),
+    )
+}
+
+/// Signs the current head. Unless `heartbeat` is set, nothing is signed when the last checkpoint
+/// already covers every entry; the periodic checkpointer sets it, so that the newest checkpoint
+/// is never older than its interval while the service runs and a cut-off tail shows as a stale
+/// checkpoint.
+pub fn checkpoint(
+    conn: &mut AnyConnection,
+    keys: &ServiceKeys,
+    heartbeat: bool,
+) -> AppResult<Option<Checkpoint>> {
     lock_chain(conn)?;
     let Some((entries, head_hash)) = head(conn)? else {
         return Ok(None);
@@ -188,7 +222,7 @@ pub fn checkpoint(conn: &mut AnyConnection, keys: &ServiceKeys) -> AppResult<Opt
         .select(audit_checkpoints::entries)
         .first(conn)
         .optional()?;
-    if last == Some(entries) {
+    if last == Some(entries) && !heartbeat {
         return Ok(None);
     }
     let at = now();
@@ -215,7 +249,8 @@ pub fn checkpoint(conn: &mut AnyConnection, keys: &ServiceKeys) -> AppResult<Opt
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Break {
     pub seq: i64,
-    /// `altered`, `missing`, `truncated`, `unchained` or `bad_checkpoint`.
+    /// `altered`, `missing`, `truncated`, `unchained`, `bad_checkpoint`, `no_checkpoint`,
+    /// `stale_checkpoint` or `bad_head`.
     pub kind: String,
     pub message: String,
 }
@@ -236,8 +271,19 @@ fn broken(seq: i64, kind: &str, message: String) -> Option<Break> {
     })
 }
 
-/// Walks the whole chain and the checkpoints; reports the first break.
-pub fn verify(conn: &mut AnyConnection, jwks: &Jwks) -> AppResult<Report> {
+/// What [`verify`] holds the log to beyond its own chain and checkpoints.
+#[derive(Debug, Default)]
+pub struct Expect<'a> {
+    /// The newest checkpoint may be at most this old (the checkpoint interval plus slack).
+    pub max_age: Option<chrono::Duration>,
+    /// A head published earlier: the log must still hold that entry with that hash.
+    pub head: Option<&'a Checkpoint>,
+}
+
+/// Walks the whole chain and the checkpoints; reports the first break. A log with entries and
+/// no checkpoint fails, as does one whose newest checkpoint is older than `expect.max_age` or
+/// that no longer matches a published head.
+pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> AppResult<Report> {
     const PAGE: i64 = 5_000;
     let mut expected_seq = 1;
     let mut prev = GENESIS.to_owned();
@@ -253,7 +299,8 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks) -> AppResult<Report> {
             audit_checkpoints::signature,
         ))
         .load(conn)?;
-    let wanted: std::collections::HashSet<i64> = checkpoints.iter().map(|c| c.0).collect();
+    let mut wanted: std::collections::HashSet<i64> = checkpoints.iter().map(|c| c.0).collect();
+    wanted.extend(expect.head.map(|h| h.entries));
     let unchained: i64 = audit_log::table
         .filter(audit_log::seq.is_null())
         .count()
@@ -356,6 +403,62 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks) -> AppResult<Report> {
                 break;
             }
         }
+    }
+    if let (None, Some(head)) = (&first_broken, expect.head) {
+        let at = head.created_at.naive_utc();
+        let message = checkpoint_message(head.entries, &head.head_hash, at);
+        first_broken = if let Err(e) =
+            signing::verify(jwks, &head.kid, message.as_bytes(), &head.signature)
+        {
+            broken(
+                head.entries,
+                "bad_head",
+                format!("the published head does not verify: {e}"),
+            )
+        } else if head.entries > entries {
+            broken(
+                entries + 1,
+                "truncated",
+                format!(
+                    "the log ends at entry {entries}, but the head published at {} covered {} entries",
+                    timestamp(at),
+                    head.entries
+                ),
+            )
+        } else if hashes_at_checkpoints.get(&head.entries) != Some(&head.head_hash) {
+            broken(
+                head.entries,
+                "altered",
+                format!(
+                    "entry {} differs from the head published at {}",
+                    head.entries,
+                    timestamp(at)
+                ),
+            )
+        } else {
+            None
+        };
+    }
+    if first_broken.is_none() && entries > 0 && checkpoints.is_empty() {
+        first_broken = broken(
+            entries,
+            "no_checkpoint",
+            format!("the log has {entries} entries and no signed checkpoint"),
+        );
+    }
+    if let (None, Some(max_age), Some(newest)) = (&first_broken, expect.max_age, checkpoints.last())
+        && newest.2 < now() - max_age
+    {
+        first_broken = broken(
+            newest.0,
+            "stale_checkpoint",
+            format!(
+                "the newest checkpoint was signed at {}, more than {} s ago: checkpoints were \
+                 removed, or the log was cut off after it",
+                timestamp(newest.2),
+                max_age.num_seconds()
+            ),
+        );
     }
     Ok(Report {
         ok: first_broken.is_none(),

@@ -99,9 +99,11 @@ impl Location {
         let applied = match self {
             Self::Sqlite(path) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)
+                    crate::files::private_dir(dir)
                         .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
                 }
+                crate::files::private_file(path)
+                    .map_err(|e| format!("cannot create {}: {e}", path.display()))?;
                 let mut conn = SqliteConnection::establish(&path.display().to_string())
                     .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
                 conn.batch_execute("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;")

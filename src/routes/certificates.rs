@@ -306,7 +306,7 @@ fn escape(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
-const STYLE: &str = "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:0;background:#f4f6f8;color:#1d2733}\
+pub const STYLE: &str = "body{font-family:system-ui,'Noto Sans CJK SC','WenQuanYi Micro Hei',sans-serif;margin:0;background:#f4f6f8;color:#1d2733}\
 main{max-width:640px;margin:0 auto;padding:16px}h1{font-size:1.3rem}\
 .card{background:#fff;border-radius:10px;padding:16px;box-shadow:0 1px 3px rgba(0,0,0,.12)}\
 .status{font-size:1.4rem;font-weight:700;padding:12px;border-radius:8px;text-align:center;margin:12px 0}\

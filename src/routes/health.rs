@@ -39,14 +39,13 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 }
 
 /// Prometheus metrics in the text exposition format. On the main address only with
-/// `Authorization: Bearer <CSR_METRICS_TOKEN>` (404 when no token is configured); the address
-/// `CSR_METRICS_BIND` serves them without a token.
+/// `Authorization: Bearer <CSR_METRICS_TOKEN>` (404 without it, or when no token is
+/// configured); the address `CSR_METRICS_BIND` serves them without a token.
 #[utoipa::path(
     security(()),
     tag = "operations",
     responses(
         (status = 200, body = String, content_type = "text/plain"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -63,9 +62,10 @@ pub async fn metrics(state: web::Data<AppState>, req: HttpRequest) -> AppResult<
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .unwrap_or_default();
-    // Compared as digests, so the time taken says nothing about the token.
+    // Compared as digests, so the time taken says nothing about the token; a wrong or missing
+    // token gets the same 404 as an installation that serves no metrics here.
     if Sha256::digest(given.as_bytes()) != Sha256::digest(expected.expose().as_bytes()) {
-        return Err(AppError::Unauthorized("invalid_token"));
+        return Err(AppError::NotFound);
     }
     Ok(exposition(&state))
 }

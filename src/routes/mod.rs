@@ -33,6 +33,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(health::metrics)
         .service(health::openapi)
         .service(audit::keys)
+        .service(audit::head)
         .service(certificates::verify_page)
         .service(certificates::directory_page)
         .service(

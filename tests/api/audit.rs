@@ -12,6 +12,8 @@ backend_tests!(
     a_deleted_middle_entry_is_found,
     a_truncated_tail_is_found,
     failures_and_refusals_are_recorded_with_server_request_ids,
+    a_rewritten_chain_is_found_behind_a_published_head,
+    a_cut_tail_shows_as_a_stale_checkpoint,
 );
 
 /// Some activity, a signed checkpoint, and the admin token.
@@ -35,13 +37,18 @@ async fn report(app: &TestApp, admin: &str) -> Value {
     res.json()
 }
 
-/// Runs SQL as someone with direct database access would, bypassing the append-only guard.
+/// Runs SQL as someone with direct database access would, bypassing the append-only guards.
 async fn tamper(app: &TestApp, sql: &'static str) {
     let disable = match app.backend {
         Backend::Sqlite => {
-            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;"
+            "DROP TRIGGER IF EXISTS audit_log_no_update; DROP TRIGGER IF EXISTS audit_log_no_delete;
+             DROP TRIGGER IF EXISTS audit_checkpoints_no_update;
+             DROP TRIGGER IF EXISTS audit_checkpoints_no_delete;"
         }
-        Backend::Postgres => "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;",
+        Backend::Postgres => {
+            "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only;
+             ALTER TABLE audit_checkpoints DISABLE TRIGGER audit_checkpoints_append_only;"
+        }
     };
     app.state
         .db
@@ -192,4 +199,174 @@ async fn failures_and_refusals_are_recorded_with_server_request_ids(b: Backend) 
     assert!(count("schema.version_loaded") > 0);
     let r = report(&app, &admin).await;
     assert_eq!(r["ok"], true, "{r}");
+}
+
+/// Rewrites the whole chain from entry `seq` on as the review did: the entry's actor changes and
+/// every later hash is recomputed, so the chain is consistent again.
+async fn rewrite_chain(app: &TestApp, seq: i64) {
+    use csr_assess::domain::canonical::{canonical_json, sha256_hex};
+    let entries = app
+        .state
+        .db
+        .read(|conn| {
+            use csr_assess::db::schema::audit_log;
+            use diesel::prelude::*;
+            Ok(audit_log::table
+                .order(audit_log::seq)
+                .select(csr_assess::db::audit::AuditEntry::as_select())
+                .load(conn)?)
+        })
+        .await
+        .unwrap();
+    let mut prev = "0".repeat(64);
+    let mut updates = Vec::new();
+    for e in entries {
+        let s = e.seq.unwrap();
+        let actor = if s == seq {
+            Some(999_999)
+        } else {
+            e.actor_user_id
+        };
+        let chained = json!({
+            "seq": s,
+            "occurred_at": e.occurred_at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            "actor_user_id": actor,
+            "action": e.action,
+            "entity_type": e.entity_type,
+            "entity_id": e.entity_id,
+            "enterprise_id": e.enterprise_id,
+            "request_id": e.request_id,
+            "details_digest": e.details_digest,
+        });
+        let mut bytes = prev.clone().into_bytes();
+        bytes.extend_from_slice(canonical_json(&chained).as_bytes());
+        let hash = sha256_hex(&bytes);
+        if s >= seq {
+            updates.push(format!(
+                "UPDATE audit_log SET actor_user_id = {}, prev_hash = '{prev}', hash = '{hash}' WHERE seq = {s}",
+                actor.map_or("NULL".to_owned(), |a| a.to_string())
+            ));
+        }
+        prev = hash;
+    }
+    for sql in updates {
+        tamper(app, Box::leak(sql.into_boxed_str())).await;
+    }
+}
+
+async fn published_head(app: &TestApp) -> csr_assess::db::audit::Checkpoint {
+    let res = app
+        .get("/.well-known/csr-assess/audit-head.json", None)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    serde_json::from_slice(&res.body).unwrap()
+}
+
+async fn verify_against(
+    app: &TestApp,
+    head: csr_assess::db::audit::Checkpoint,
+) -> csr_assess::db::audit::Report {
+    let jwks = app.state.signing.jwks();
+    app.state
+        .db
+        .read(move |conn| {
+            let expect = csr_assess::db::audit::Expect {
+                max_age: None,
+                head: Some(&head),
+            };
+            csr_assess::db::audit::verify(conn, &jwks, &expect)
+        })
+        .await
+        .unwrap()
+}
+
+/// The review's F8: the chain rewritten with recomputed hashes and the checkpoints deleted.
+/// The log without checkpoints fails on its own, and a head published before the rewrite names
+/// the change, through the library and the command line.
+async fn a_rewritten_chain_is_found_behind_a_published_head(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    let head = published_head(&app).await;
+    assert!(head.entries > 5);
+    // The database refuses to lose checkpoints.
+    let deleted = app
+        .state
+        .db
+        .write(|conn| Ok(diesel::sql_query("DELETE FROM audit_checkpoints").execute(conn)?))
+        .await;
+    assert!(deleted.is_err(), "checkpoints could be deleted");
+
+    rewrite_chain(&app, 2).await;
+    tamper(&app, "DELETE FROM audit_checkpoints").await;
+    let r = report(&app, &admin).await;
+    assert_eq!(r["ok"], false, "{r}");
+    assert_eq!(r["first_broken"]["kind"], "no_checkpoint", "{r}");
+    let r = verify_against(&app, head.clone()).await;
+    let broken = r.first_broken.expect("the rewrite is found");
+    assert_eq!(broken.kind, "altered", "{broken:?}");
+    assert_eq!(broken.seq, head.entries);
+
+    // A head whose signature does not verify is refused.
+    let mut forged = head.clone();
+    forged.entries += 1;
+    let r = verify_against(&app, forged).await;
+    assert_eq!(r.first_broken.expect("refused").kind, "bad_head");
+
+    if app.backend == Backend::Sqlite {
+        let file = app.dir.path().join("HEAD.json");
+        std::fs::write(&file, serde_json::to_vec(&head).unwrap()).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_csr-assess"))
+            .args([
+                "--data-dir",
+                app.dir.path().to_str().unwrap(),
+                "--database-url",
+            ])
+            .arg(app.dir.path().join("test.db"))
+            .args(["audit", "verify", "--max-age-secs", "0", "--against"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("differs from the head published"), "{text}");
+    }
+}
+
+/// The review's F8: entries after the last checkpoint cut off. A head published after them
+/// shows the cut; without one, the newest checkpoint is older than the interval allows.
+async fn a_cut_tail_shows_as_a_stale_checkpoint(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    app.enterprise().await;
+    let res = app
+        .post("/api/v1/audit/checkpoints", Some(&admin), &json!({}))
+        .await;
+    assert_eq!(res.json()["created"], true);
+    let head = published_head(&app).await;
+    tamper(
+        &app,
+        "DELETE FROM audit_log WHERE seq > (SELECT MIN(entries) FROM audit_checkpoints)",
+    )
+    .await;
+    tamper(
+        &app,
+        "DELETE FROM audit_checkpoints WHERE id = (SELECT MAX(id) FROM audit_checkpoints)",
+    )
+    .await;
+    let r = verify_against(&app, head).await;
+    assert_eq!(r.first_broken.expect("found").kind, "truncated");
+    // Without the published head: the remaining checkpoint is older than allowed.
+    std::thread::sleep(std::time::Duration::from_millis(1_100));
+    let jwks = app.state.signing.jwks();
+    let r = app
+        .state
+        .db
+        .read(move |conn| {
+            let expect = csr_assess::db::audit::Expect {
+                max_age: Some(chrono::Duration::seconds(1)),
+                head: None,
+            };
+            csr_assess::db::audit::verify(conn, &jwks, &expect)
+        })
+        .await
+        .unwrap();
+    assert_eq!(r.first_broken.expect("found").kind, "stale_checkpoint");
 }

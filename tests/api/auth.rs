@@ -41,16 +41,22 @@ fn header_and_claims(token: &str) -> (Value, Value) {
 }
 
 /// Signs `claims` with the app's real active key, under a header of our choosing.
-fn forge(app: &TestApp, mut header: Header, claims: &Value) -> String {
+fn forge(app: &TestApp, header: Header, claims: &Value) -> String {
     let file = KeyFile::load_or_create(&app.dir.path().join("keys")).unwrap();
-    let key = file.keys.iter().find(|k| k.kid == file.active).unwrap();
+    let active = file.active.clone();
+    forge_with(&file, &active, header, claims)
+}
+
+/// Signs `claims` with key `kid` of `file`.
+fn forge_with(file: &KeyFile, kid: &str, mut header: Header, claims: &Value) -> String {
+    let key = file.keys.iter().find(|k| k.kid == kid).unwrap();
     let mut der = vec![
         0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
         0x20,
     ];
     der.extend(STANDARD.decode(&key.seed).unwrap());
     if header.kid.is_none() {
-        header.kid = Some(file.active.clone());
+        header.kid = Some(kid.to_owned());
     }
     jsonwebtoken::encode(&header, claims, &EncodingKey::from_ed_der(&der)).unwrap()
 }
@@ -684,4 +690,37 @@ async fn rotated_keys_keep_old_tokens_valid_across_instances(b: Backend) {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
+
+    // Retiring the old key (command line) ends the tokens it signed on the next start; the
+    // active key cannot be retired.
+    let old_kid = old_header["kid"].as_str().unwrap().to_owned();
+    let retire = |kid: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_csr-assess"))
+            .args(["keys", "retire", "--kid", kid])
+            .env("CSR_KEYS_DIR", &keys)
+            .env_remove("CSR_JWT_KEYS")
+            .output()
+            .unwrap()
+    };
+    assert!(!retire(&new_kid).status.success());
+    let out = retire(&old_kid);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let third = spawn_sibling(&app, |_| {}).await;
+    let current = second.token(&e.admin_email, PASSWORD).await;
+    assert_eq!(third.get("/api/v1/me", Some(&current)).await.status, 200);
+    let mut forged_claims = header_and_claims(&current).1;
+    forged_claims["exp"] = json!(chrono::Utc::now().timestamp() + 600);
+    let mut header = at_header();
+    header.kid = Some(old_kid.clone());
+    let file = KeyFile::load_or_create(&keys).unwrap();
+    assert!(file.is_retired(&old_kid));
+    let old_signed = forge_with(&file, &old_kid, header, &forged_claims);
+    third
+        .get("/api/v1/me", Some(&old_signed))
+        .await
+        .problem(401, "invalid_token");
 }

@@ -27,12 +27,10 @@ async fn health_readiness_and_metrics(b: Backend) {
     assert_eq!(app.get("/healthz", None).await.json()["status"], "ok");
     assert_eq!(app.get("/readyz", None).await.json()["status"], "ok");
     app.get("/nope", None).await;
-    app.get("/metrics", None)
-        .await
-        .problem(401, "invalid_token");
+    app.get("/metrics", None).await.problem(404, "not_found");
     app.get("/metrics", Some("scrape-token-123"))
         .await
-        .problem(401, "invalid_token");
+        .problem(404, "not_found");
     // Any method name is one bounded label.
     for method in ["BREW", "PROPFIND", "XYZZYXYZZY"] {
         let m = actix_web::http::Method::from_bytes(method.as_bytes()).unwrap();
@@ -82,6 +80,7 @@ async fn openapi_lists_every_route(b: Backend) {
         "GET /healthz",
         "GET /readyz",
         "GET /metrics",
+        "GET /.well-known/csr-assess/audit-head.json",
         "GET /openapi.json",
         "POST /api/v1/auth/login",
         "POST /api/v1/auth/refresh",

@@ -402,8 +402,39 @@ async fn approval_issues_a_signed_certificate(b: Backend) {
         "{}",
         String::from_utf8_lossy(&ok.stderr)
     );
-    assert!(String::from_utf8_lossy(&ok.stdout).contains(number));
+    let out = String::from_utf8_lossy(&ok.stdout).into_owned();
+    assert!(
+        out.contains(number) && out.contains("only the signature"),
+        "{out}"
+    );
     assert!(!verify("forged.json").status.success());
+
+    // The review's F12: an unsigned claim inside the payload, another algorithm, a key given
+    // twice and a status other than active are all refused.
+    let mut variants: Vec<(&str, String)> = Vec::new();
+    let mut extra = cert.clone();
+    extra["signed"]["payload"]["extra_claim"] = json!("officially endorsed");
+    variants.push(("extra", extra.to_string()));
+    let mut none = cert.clone();
+    none["signed"]["alg"] = json!("none");
+    variants.push(("alg", none.to_string()));
+    let text = cert.to_string();
+    let level = format!("\"level\":{}", cert["signed"]["payload"]["level"]);
+    assert!(text.contains(&level), "{text}");
+    let duplicated = text.replacen(&level, &format!("{level},\"level\":\"exemplary\""), 1);
+    variants.push(("duplicate", duplicated));
+    let mut revoked = cert.clone();
+    revoked["status"] = json!("revoked");
+    variants.push(("revoked", revoked.to_string()));
+    for (name, text) in variants {
+        std::fs::write(dir.join("variant.json"), text).unwrap();
+        let out = verify("variant.json");
+        assert!(
+            !out.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
 }
 
 async fn exemplary_needs_four_eyes(b: Backend) {

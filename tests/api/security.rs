@@ -8,13 +8,15 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::helpers::{Backend, multipart, pdf_bytes, spawn_app, spawn_app_with};
+use crate::helpers::{Backend, PNG_BYTES, multipart, pdf_bytes, spawn_app, spawn_app_with};
 
 backend_tests!(
     a_flood_of_form_parts_is_refused_early,
     the_quota_holds_under_parallel_uploads,
     names_refuse_invisible_characters,
     evidence_filenames_are_stored_clean,
+    pages_carry_a_strict_content_security_policy,
+    a_slow_body_is_cut_off,
 );
 
 /// F2: a chunked upload streaming 30 MB of `criteria` parts is answered 413 after a bounded
@@ -177,5 +179,117 @@ async fn evidence_filenames_are_stored_clean(b: Backend) {
             .await;
         assert_eq!(res.status, 201, "{given}: {}", res.text());
         assert_eq!(res.json()["filename"], stored, "{given}");
+    }
+}
+
+/// F16: the HTML pages and the API browser forbid inline script and framing, and no response
+/// sends a referrer.
+async fn pages_carry_a_strict_content_security_policy(b: Backend) {
+    let app = spawn_app(b).await;
+    for path in ["/directory", "/verify/CSR-2026-000001-0", "/docs/"] {
+        let res = app.get(path, None).await;
+        let policy = res.header("content-security-policy").unwrap_or_default();
+        assert!(policy.contains("default-src 'none'"), "{path}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        let script = policy
+            .split(';')
+            .find(|d| d.trim().starts_with("script-src"))
+            .unwrap_or_default();
+        assert!(!script.contains("unsafe-inline"), "{path}: {policy}");
+        assert_eq!(
+            res.header("referrer-policy").as_deref(),
+            Some("no-referrer")
+        );
+        assert_eq!(res.header("x-frame-options").as_deref(), Some("DENY"));
+    }
+    let api = app.get("/healthz", None).await;
+    assert_eq!(
+        api.header("referrer-policy").as_deref(),
+        Some("no-referrer")
+    );
+}
+
+/// F16: a body sent a byte at a time is cut off at the body deadline; the database, the
+/// evidence files and their directory are the service user's alone.
+async fn a_slow_body_is_cut_off(b: Backend) {
+    let app = spawn_app_with(b, |s| s.body_timeout_secs = 1).await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let started = std::time::Instant::now();
+    let answer = actix_web::rt::task::spawn_blocking(move || {
+        let mut stream = TcpStream::connect(format!("127.0.0.1:{port}")).unwrap();
+        stream
+            .write_all(
+                b"POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                  Content-Length: 100\r\n\r\n{",
+            )
+            .unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .unwrap();
+        let mut answer = vec![0u8; 1024];
+        // One more byte a second, as the review's slow client did, until the server answers.
+        let mut reader = stream.try_clone().unwrap();
+        let writer = std::thread::spawn(move || {
+            for _ in 0..15 {
+                std::thread::sleep(Duration::from_millis(500));
+                if stream.write_all(b" ").is_err() {
+                    break;
+                }
+            }
+        });
+        let n = reader.read(&mut answer).unwrap_or(0);
+        let _ = reader.shutdown(std::net::Shutdown::Both);
+        writer.join().unwrap();
+        String::from_utf8_lossy(&answer[..n]).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+
+    #[cfg(unix)]
+    if b == Backend::Sqlite {
+        use std::os::unix::fs::PermissionsExt;
+        let e = app.enterprise().await;
+        let d = app.create_submission(&e.token, "2024").await;
+        let res = app
+            .upload(
+                &e.token,
+                &d,
+                "a.png",
+                "image/png",
+                PNG_BYTES,
+                "lawful.compliance_system",
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text());
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&app.dir.path().join("test.db")), 0o600);
+        let evidence = app.dir.path().join("evidence");
+        assert_eq!(mode(&evidence), 0o700);
+        let mut files = Vec::new();
+        let mut dirs = vec![evidence];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    assert_eq!(mode(&path), 0o700, "{}", path.display());
+                    dirs.push(path);
+                } else {
+                    files.push(path);
+                }
+            }
+        }
+        assert!(!files.is_empty());
+        for f in files {
+            assert_eq!(mode(&f), 0o600, "{}", f.display());
+        }
     }
 }

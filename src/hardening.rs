@@ -1,0 +1,102 @@
+//! Response headers that keep browsers from misusing the service's pages, and the deadline on
+//! reading request bodies.
+
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::error::PayloadError;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage, web};
+use base64::Engine;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+
+use crate::startup::AppState;
+
+/// The pages' policy: nothing loads but the one stylesheet embedded in them (allowed by its
+/// hash), images from the service itself, no script at all, no framing.
+static PAGE_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
+    let digest = Sha256::digest(crate::routes::certificates::STYLE.as_bytes());
+    let hash = base64::engine::general_purpose::STANDARD.encode(digest);
+    let policy = format!(
+        "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self' data:; \
+         form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    );
+    HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
+});
+
+/// The API browser's policy: its own scripts and styles from this service, no inline script.
+const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
+/// Middleware: every response tells browsers to send no referrer and never to frame it; HTML
+/// (the verification and directory pages, the API browser) gets a strict
+/// `Content-Security-Policy` without inline script.
+pub async fn security_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let docs = req.path().starts_with("/docs");
+    let mut res = next.call(req).await?;
+    let headers = res.headers_mut();
+    let html = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if html || docs {
+        let policy = if docs {
+            HeaderValue::from_static(DOCS_POLICY)
+        } else {
+            PAGE_POLICY.clone()
+        };
+        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    }
+    Ok(res)
+}
+
+/// Middleware: a request body must arrive whole within `CSR_BODY_TIMEOUT_SECS` of the request's
+/// start; reading a slower one fails (the request is refused as malformed), instead of holding
+/// a connection open indefinitely.
+pub async fn body_deadline(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let has_body = req.headers().contains_key(header::CONTENT_LENGTH)
+        || req.headers().contains_key(header::TRANSFER_ENCODING);
+    let secs = req
+        .app_data::<web::Data<AppState>>()
+        .map_or(60, |s| s.settings.body_timeout_secs);
+    if has_body {
+        let deadline = actix_web::rt::time::Instant::now() + Duration::from_secs(secs);
+        let payload = req.take_payload();
+        let stream = futures_util::stream::unfold(Some(payload), move |state| async move {
+            let mut payload = state?;
+            let left = deadline.saturating_duration_since(actix_web::rt::time::Instant::now());
+            match actix_web::rt::time::timeout(left, payload.next()).await {
+                Ok(Some(item)) => Some((item, Some(payload))),
+                Ok(None) => None,
+                Err(_) => Some((
+                    Err(PayloadError::Io(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        "the request body did not arrive in time",
+                    ))),
+                    None,
+                )),
+            }
+        })
+        // Readers may poll again after the end (multipart does).
+        .fuse();
+        req.set_payload(Payload::Stream {
+            payload: Box::pin(stream),
+        });
+    }
+    next.call(req).await
+}
