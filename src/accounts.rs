@@ -137,12 +137,30 @@ pub struct Registration {
     pub admin_password: Password,
 }
 
-/// Registers an enterprise and its first `enterprise_admin` in one transaction.
+/// Registers an enterprise and its first `enterprise_admin` in one transaction. Each client
+/// address may register `CSR_REGISTRATIONS_PER_ADDRESS` times an hour (counted before the
+/// password is hashed); a credit code or e-mail already in use gets one answer that does not
+/// say which.
 pub async fn register_enterprise(
     state: &AppState,
     reg: Registration,
+    client: &str,
     actor: Actor,
 ) -> AppResult<EnterpriseView> {
+    let key = format!("register:{client}");
+    let limit = state.settings.registrations_per_address;
+    let wait = state
+        .db
+        .write(move |conn| {
+            let now = db::now();
+            let hour = chrono::Duration::hours(1);
+            let (attempts, start) = throttle::reserve(conn, &key, now, now - hour)?;
+            Ok((attempts > limit).then(|| (start + hour - now).num_seconds().max(1) as u64))
+        })
+        .await?;
+    if let Some(retry_after_secs) = wait {
+        return Err(AppError::TooManyRequests { retry_after_secs });
+    }
     let hash = hash(state, &reg.admin_password).await?;
     let enterprise = state
         .db
@@ -187,7 +205,16 @@ pub async fn register_enterprise(
             insert_user(conn, &admin, &hash, &actor)?;
             enterprises::find(conn, id)?.ok_or(AppError::NotFound)
         })
-        .await?;
+        .await
+        .map_err(|e| match e {
+            AppError::Conflict("already_exists", _) => AppError::Conflict(
+                "already_exists",
+                "The credit code or the administrator's e-mail is already registered; if the \
+                 enterprise is yours, log in or ask the association."
+                    .into(),
+            ),
+            other => other,
+        })?;
     Ok(enterprise.into())
 }
 

@@ -130,6 +130,10 @@ pub struct Settings {
     #[arg(long, env = "CSR_LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = 50)]
     pub login_max_failures_per_address: i32,
 
+    /// Registrations accepted per client address within an hour before 429.
+    #[arg(long, env = "CSR_REGISTRATIONS_PER_ADDRESS", default_value_t = 20)]
+    pub registrations_per_address: i32,
+
     /// Length of the login-throttling window in seconds.
     #[arg(long, env = "CSR_LOGIN_WINDOW_SECS", default_value_t = 900)]
     pub login_window_secs: i64,

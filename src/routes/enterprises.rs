@@ -86,7 +86,8 @@ pub struct AddEnterpriseUser {
     pub display_name: Option<String>,
 }
 
-/// Register an enterprise together with its first `enterprise_admin` user. No login needed.
+/// Register an enterprise together with its first `enterprise_admin` user. No login needed;
+/// each client address may register a limited number of times an hour (429 with `Retry-After`).
 #[utoipa::path(
     security(()),
     tag = "enterprises",
@@ -95,11 +96,13 @@ pub struct AddEnterpriseUser {
         (status = 201, body = EnterpriseView),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[post("/enterprises")]
 pub async fn register(
     state: web::Data<AppState>,
+    req: actix_web::HttpRequest,
     rid: RequestId,
     body: Json<RegisterEnterprise>,
 ) -> AppResult<HttpResponse> {
@@ -108,7 +111,10 @@ pub async fn register(
         user_id: None,
         request_id: Some(rid.0),
     };
-    let enterprise = accounts::register_enterprise(&state, registration, actor).await?;
+    let client = req
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let enterprise = accounts::register_enterprise(&state, registration, &client, actor).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/enterprises/{}", enterprise.id)))
         .json(enterprise))

@@ -207,6 +207,8 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     }));
     settings.admin_email = ADMIN_EMAIL.into();
     settings.admin_password = Some(Secret::new(ADMIN_PASSWORD));
+    // Tests register many enterprises from one address; the throttle has its own test.
+    settings.registrations_per_address = 100_000;
     tweak(&mut settings);
     start(settings, dir, pg, backend).await
 }

@@ -17,6 +17,7 @@ backend_tests!(
     evidence_filenames_are_stored_clean,
     pages_carry_a_strict_content_security_policy,
     a_slow_body_is_cut_off,
+    registration_is_throttled_and_does_not_name_the_taken_value,
 );
 
 /// F2: a chunked upload streaming 30 MB of `criteria` parts is answered 413 after a bounded
@@ -292,4 +293,29 @@ async fn a_slow_body_is_cut_off(b: Backend) {
             assert_eq!(mode(&f), 0o600, "{}", f.display());
         }
     }
+}
+
+/// F13: registrations per address are limited, and a taken credit code or e-mail gets one
+/// answer that does not say which of the two is taken.
+async fn registration_is_throttled_and_does_not_name_the_taken_value(b: Backend) {
+    let app = spawn_app_with(b, |s| s.registrations_per_address = 3).await;
+    let first = app.registration();
+    let res = app.post("/api/v1/enterprises", None, &first).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let mut same_email = app.registration();
+    same_email["admin_email"] = first["admin_email"].clone();
+    let by_email = app.post("/api/v1/enterprises", None, &same_email).await;
+    let mut same_code = app.registration();
+    same_code["credit_code"] = first["credit_code"].clone();
+    let by_code = app.post("/api/v1/enterprises", None, &same_code).await;
+    let (a, b_) = (
+        by_email.problem(409, "already_exists"),
+        by_code.problem(409, "already_exists"),
+    );
+    assert_eq!(a["detail"], b_["detail"]);
+    let res = app
+        .post("/api/v1/enterprises", None, &app.registration())
+        .await;
+    res.problem(429, "too_many_requests");
+    assert!(res.header("retry-after").is_some());
 }
