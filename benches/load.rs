@@ -764,7 +764,8 @@ async fn workflow(http: &Http, fx: &Fixture, ack: &RefCell<Acknowledged>, c: usi
         .collect();
     let (ct, body) = multipart(&needs.join(","));
     let path = format!("/api/v1/submissions/{id}/evidence");
-    http.send(
+    let licence = http
+        .send(
         "evidence_upload",
         Req {
             body: Some((ct, body)),
@@ -772,7 +773,8 @@ async fn workflow(http: &Http, fx: &Fixture, ack: &RefCell<Acknowledged>, c: usi
         },
     )
     .await?
-    .expect("evidence_upload", 201)?;
+    .expect("evidence_upload", 201)?
+    .json();
     let path = format!("/api/v1/submissions/{id}");
     etag = http
         .send("submission_read", Req::new(Method::GET, &path).token(token))
@@ -796,6 +798,16 @@ async fn workflow(http: &Http, fx: &Fixture, ack: &RefCell<Acknowledged>, c: usi
     if score["score"]["total"].as_f64().is_none() {
         return Err(format!("submission {id} has no score: {score}").into());
     }
+    // The reviewer checks the enterprise's licence (the uploaded file) before approving.
+    let path = format!("/api/v1/enterprises/{}/verify", score["enterprise_id"]);
+    http.send(
+        "enterprise_verify",
+        Req::new(Method::POST, &path)
+            .token(reviewer)
+            .json(&json!({ "evidence_id": licence["id"] })),
+    )
+    .await?
+    .expect("enterprise_verify", 200)?;
     let path = format!("/api/v1/reviews/{id}/claim");
     http.send(
         "review_claim",

@@ -232,6 +232,14 @@ fn write_batch(conn: &mut AnyConnection, st: &AppState, admin: i64, plan: Plan) 
                     .set(submissions::status.eq("approved"))
                     .execute(conn)?;
                 let s = crate::db::submissions::find(conn, id)?.ok_or(AppError::NotFound)?;
+                // Synthetic enterprises count as checked by the administrator (they have no
+                // licence file).
+                diesel::update(crate::db::schema::enterprises::table.find(enterprise_id))
+                    .set((
+                        crate::db::schema::enterprises::verified_at.eq(crate::db::now()),
+                        crate::db::schema::enterprises::verified_by.eq(admin),
+                    ))
+                    .execute(conn)?;
                 let e =
                     crate::db::enterprises::find(conn, enterprise_id)?.ok_or(AppError::NotFound)?;
                 crate::certification::issue(conn, &st.signing, &s, &e, &score, admin)?;

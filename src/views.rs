@@ -25,6 +25,10 @@ pub struct EnterpriseView {
     pub size: String,
     pub contact_email: String,
     pub created_at: DateTime<Utc>,
+    /// Whether a reviewer or an administrator has checked the business licence against the
+    /// credit code; only verified enterprises can be certified.
+    pub verified: bool,
+    pub verified_at: Option<DateTime<Utc>>,
 }
 
 impl From<Enterprise> for EnterpriseView {
@@ -38,6 +42,8 @@ impl From<Enterprise> for EnterpriseView {
             size: e.size,
             contact_email: e.contact_email,
             created_at: utc(e.created_at),
+            verified: e.verified_at.is_some(),
+            verified_at: e.verified_at.map(utc),
         }
     }
 }

@@ -18,6 +18,12 @@ pub struct Enterprise {
     pub size: String,
     pub contact_email: String,
     pub created_at: NaiveDateTime,
+    /// When a reviewer or an administrator checked the business licence; unverified
+    /// enterprises cannot be certified.
+    pub verified_at: Option<NaiveDateTime>,
+    pub verified_by: Option<i64>,
+    /// The evidence file holding the business licence that was checked.
+    pub licence_evidence_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -69,5 +75,23 @@ pub fn lock(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
             .first::<i64>(c)
             .optional()?;
     }
+    Ok(())
+}
+
+/// Records that `by` checked enterprise `id`'s business licence, evidence file `licence`.
+pub fn set_verified(
+    conn: &mut AnyConnection,
+    id: i64,
+    by: i64,
+    licence: i64,
+    at: NaiveDateTime,
+) -> AppResult<()> {
+    diesel::update(enterprises::table.find(id))
+        .set((
+            enterprises::verified_at.eq(at),
+            enterprises::verified_by.eq(by),
+            enterprises::licence_evidence_id.eq(licence),
+        ))
+        .execute(conn)?;
     Ok(())
 }

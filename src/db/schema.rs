@@ -10,6 +10,9 @@ diesel::table! {
         size -> Text,
         contact_email -> Text,
         created_at -> Timestamp,
+        verified_at -> Nullable<Timestamp>,
+        verified_by -> Nullable<BigInt>,
+        licence_evidence_id -> Nullable<BigInt>,
     }
 }
 

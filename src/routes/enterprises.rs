@@ -253,3 +253,79 @@ pub async fn add_user(
     let created = accounts::create_user(&state, account, Actor::user(&user, &rid.0)).await?;
     Ok(HttpResponse::Created().json(created))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyEnterprise {
+    /// The enterprise's evidence file holding its business licence (营业执照), checked against
+    /// its credit code.
+    pub evidence_id: i64,
+    /// What was checked, for the audit log (at most 2000 characters).
+    pub note: Option<String>,
+}
+
+/// Record that the enterprise's business licence was checked against its credit code
+/// (administrators, and reviewers who may act on the enterprise). Until then it cannot be
+/// certified. Verifying again records the newer check.
+#[utoipa::path(
+    tag = "enterprises",
+    params(("id" = i64, Path)),
+    request_body = VerifyEnterprise,
+    security(("bearer" = ["admin", "reviewer"])),
+    responses(
+        (status = 200, body = EnterpriseView),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/enterprises/{id}/verify")]
+pub async fn verify(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+    body: Json<VerifyEnterprise>,
+) -> AppResult<web::Json<EnterpriseView>> {
+    user.require(roles::ADMIN_OR_REVIEWER)?;
+    let id = id.into_inner();
+    let VerifyEnterprise { evidence_id, note } = body.0;
+    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(AppError::validation("note", "at most 2000 characters"));
+    }
+    let rid = rid.0;
+    let e = state
+        .db
+        .write(move |conn| {
+            let e = enterprises::find(conn, id)?.ok_or(AppError::NotFound)?;
+            if user.role == crate::domain::Role::Reviewer {
+                crate::certification::reviewer_may_act(conn, &user, &e)?;
+            }
+            let licence = crate::db::evidence::find(conn, evidence_id)?
+                .filter(|f| f.enterprise_id == id)
+                .ok_or_else(|| {
+                    AppError::validation("evidence_id", "not an evidence file of this enterprise")
+                })?;
+            crate::db::enterprises::set_verified(conn, id, user.id, licence.id, crate::db::now())?;
+            crate::db::audit::append(
+                conn,
+                crate::db::audit::Event {
+                    actor_user_id: Some(user.id),
+                    action: "enterprise.verified",
+                    entity_type: "enterprise",
+                    entity_id: id.to_string(),
+                    enterprise_id: Some(id),
+                    request_id: Some(&rid),
+                    details: serde_json::json!({
+                        "credit_code": e.credit_code,
+                        "evidence_id": licence.id,
+                        "sha256": licence.sha256,
+                        "note": note,
+                    }),
+                },
+            )?;
+            enterprises::find(conn, id)?.ok_or(AppError::NotFound)
+        })
+        .await?;
+    Ok(web::Json(e.into()))
+}

@@ -50,6 +50,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(enterprises::get)
                 .service(enterprises::list_users)
                 .service(enterprises::add_user)
+                .service(enterprises::verify)
                 .service(users::create)
                 .service(users::list)
                 .service(users::get)

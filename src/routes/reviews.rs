@@ -111,6 +111,9 @@ pub struct ReviewView {
     pub reviewed_score: Score,
     /// Whether approval at the reviewed level needs a second reviewer.
     pub four_eyes_required: bool,
+    /// Whether the enterprise's business licence has been checked
+    /// (`POST /api/v1/enterprises/{id}/verify`); approval needs it.
+    pub enterprise_verified: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -250,11 +253,14 @@ fn review_view(conn: &mut AnyConnection, st: &AppState, s: Submission) -> AppRes
     // The reviewed score is the latest round's (the open one while under review).
     let reviewed_score = certification::reviewed_score(&loaded, &last_verdicts);
     let four_eyes_required = four_eyes(conn, &loaded.submission, &reviewed_score.level)?;
+    let enterprise_verified = enterprises::find(conn, loaded.submission.enterprise_id)?
+        .is_some_and(|e| e.verified_at.is_some());
     Ok(ReviewView {
         submission: loaded.view(),
         rounds: views,
         reviewed_score,
         four_eyes_required,
+        enterprise_verified,
     })
 }
 
@@ -659,6 +665,18 @@ fn approve_in(
                 format!("the submission is {}", s.status),
             )
         })?;
+    let verified =
+        enterprises::find(conn, s.enterprise_id)?.is_some_and(|e| e.verified_at.is_some());
+    if !verified {
+        return Err(AppError::Conflict(
+            "enterprise_unverified",
+            format!(
+                "the enterprise's business licence has not been checked against its credit code: \
+                 POST /api/v1/enterprises/{}/verify first",
+                s.enterprise_id
+            ),
+        ));
+    }
     let loaded = load(conn, &st.schemas, s.clone())?;
     let score = certification::reviewed_score(&loaded, &db::verdicts_of(conn, r.id)?);
     if score.level == NOT_CERTIFIED {

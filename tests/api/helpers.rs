@@ -600,8 +600,21 @@ impl Client {
     }
 }
 
-/// Answers every criterion (maturity ones at `maturity`), attaches evidence and submits.
+/// Answers every criterion (maturity ones at `maturity`), attaches evidence and submits; the
+/// enterprise's licence is then verified, so that the submission can be approved.
 pub async fn submitted(app: &Client, e: &Enterprise, industry: &str, maturity: u8) -> i64 {
+    let id = submitted_unverified(app, e, industry, maturity).await;
+    verify_enterprise(app, &e.token, id).await;
+    id
+}
+
+/// [`submitted`] without the licence check.
+pub async fn submitted_unverified(
+    app: &Client,
+    e: &Enterprise,
+    industry: &str,
+    maturity: u8,
+) -> i64 {
     let mut d = app.create_submission(&e.token, "2024").await;
     let criteria = app.criteria_of(&e.token, industry, "2024").await;
     let mut answers = serde_json::Map::new();
@@ -642,6 +655,31 @@ pub async fn submitted(app: &Client, e: &Enterprise, industry: &str, maturity: u
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
     d.id
+}
+
+/// Has the administrator check the business licence of submission `id`'s enterprise (its first
+/// evidence file), as approval requires.
+pub async fn verify_enterprise(app: &Client, enterprise_token: &str, id: i64) {
+    let s = app
+        .get(&format!("/api/v1/submissions/{id}"), Some(enterprise_token))
+        .await
+        .json();
+    let files = app
+        .get(
+            &format!("/api/v1/submissions/{id}/evidence"),
+            Some(enterprise_token),
+        )
+        .await
+        .json();
+    let admin = app.admin_token().await;
+    let res = app
+        .post(
+            &format!("/api/v1/enterprises/{}/verify", s["enterprise_id"]),
+            Some(&admin),
+            &json!({ "evidence_id": files[0]["id"], "note": "营业执照与信用代码一致" }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
 }
 
 /// Claims and approves a submission whose level needs one reviewer; returns the certificate.

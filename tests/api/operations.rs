@@ -88,6 +88,7 @@ async fn openapi_lists_every_route(b: Backend) {
         "POST /api/v1/auth/password",
         "GET /api/v1/me",
         "POST /api/v1/enterprises",
+        "POST /api/v1/enterprises/{id}/verify",
         "GET /api/v1/enterprises",
         "GET /api/v1/enterprises/{id}",
         "GET /api/v1/enterprises/{id}/users",

@@ -18,6 +18,7 @@ backend_tests!(
     exemplary_needs_four_eyes,
     certificate_status_changes_and_supersession,
     conflicted_reviewers_leave_certificates_alone,
+    unverified_enterprises_are_not_certified,
     one_certificate_from_twenty_concurrent_approvals,
     concurrent_approvals_number_certificates_apart,
     public_pages_and_directory,
@@ -575,6 +576,79 @@ async fn conflicted_reviewers_leave_certificates_alone(b: Backend) {
         .await
         .json();
     assert_eq!(public["status"], "active");
+}
+
+/// The review's F13: an enterprise is certified only after a reviewer or an administrator has
+/// checked its business licence (one of its own evidence files) against its credit code.
+async fn unverified_enterprises_are_not_certified(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let other = app.enterprise().await;
+    let id = crate::helpers::submitted_unverified(&app, &e, "C1491", 2).await;
+    let other_id = crate::helpers::submitted_unverified(&app, &other, "C1491", 2).await;
+    let (_, reviewer) = app.staff("reviewer", json!({ "region_scope": "33" })).await;
+    let (_, far) = app.staff("reviewer", json!({ "region_scope": "11" })).await;
+    let view = post(
+        &app,
+        &reviewer,
+        &format!("/api/v1/reviews/{id}/claim"),
+        json!({}),
+    )
+    .await
+    .json();
+    assert_eq!(view["enterprise_verified"], false);
+    post(
+        &app,
+        &reviewer,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({ "comment": "符合要求" }),
+    )
+    .await
+    .problem(409, "enterprise_unverified");
+
+    let files = |s: i64, token: String| {
+        let app = &app;
+        async move {
+            app.get(&format!("/api/v1/submissions/{s}/evidence"), Some(&token))
+                .await
+                .json()[0]["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let own = files(id, e.token.clone()).await;
+    let foreign = files(other_id, other.token.clone()).await;
+    let path = format!("/api/v1/enterprises/{}/verify", e.id);
+    post(&app, &e.token, &path, json!({ "evidence_id": own }))
+        .await
+        .problem(403, "forbidden");
+    post(&app, &far, &path, json!({ "evidence_id": own }))
+        .await
+        .problem(404, "not_found");
+    let res = post(&app, &reviewer, &path, json!({ "evidence_id": foreign })).await;
+    assert_eq!(res.invalid_fields(), ["evidence_id"]);
+    let res = post(
+        &app,
+        &reviewer,
+        &path,
+        json!({ "evidence_id": own, "note": "营业执照与信用代码一致" }),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["verified"], true);
+    let mine = app
+        .get(&format!("/api/v1/enterprises/{}", e.id), Some(&e.token))
+        .await
+        .json();
+    assert_eq!(mine["verified"], true);
+    let res = post(
+        &app,
+        &reviewer,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({ "comment": "符合要求" }),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
 }
 
 async fn certificate_status_changes_and_supersession(b: Backend) {
