@@ -766,15 +766,15 @@ async fn workflow(http: &Http, fx: &Fixture, ack: &RefCell<Acknowledged>, c: usi
     let path = format!("/api/v1/submissions/{id}/evidence");
     let licence = http
         .send(
-        "evidence_upload",
-        Req {
-            body: Some((ct, body)),
-            ..Req::new(Method::POST, &path).token(token)
-        },
-    )
-    .await?
-    .expect("evidence_upload", 201)?
-    .json();
+            "evidence_upload",
+            Req {
+                body: Some((ct, body)),
+                ..Req::new(Method::POST, &path).token(token)
+            },
+        )
+        .await?
+        .expect("evidence_upload", 201)?
+        .json();
     let path = format!("/api/v1/submissions/{id}");
     etag = http
         .send("submission_read", Req::new(Method::GET, &path).token(token))
