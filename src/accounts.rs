@@ -270,15 +270,22 @@ fn token_response(
 /// The throttling keys of a password attempt on `email` from `client`, with their limits: the
 /// (account, address) pair, so that nobody can lock an account's holder out from another
 /// address, and the address, so that one client cannot try many accounts.
-fn attempt_keys(settings: &Settings, email: &str, client: &str) -> [(String, i32); 2] {
+/// The account-wide key bounds guessing from many addresses at once. The e-mail enters the keys
+/// as a digest, so that a key's length never follows the input's.
+fn attempt_keys(settings: &Settings, email: &str, client: &str) -> [(String, i32); 3] {
+    let account = &sha256_hex(email.as_bytes())[..32];
     [
         (
-            format!("login:{email}|{client}"),
+            format!("login:{account}|{client}"),
             settings.login_max_failures,
         ),
         (
             format!("address:{client}"),
             settings.login_max_failures_per_address,
+        ),
+        (
+            format!("account:{account}"),
+            settings.login_max_failures_per_account,
         ),
     ]
 }
@@ -350,7 +357,8 @@ fn audit_failure(
 /// After a successful attempt: the pair starts afresh and the address gets its attempt back.
 fn attempt_succeeded(conn: &mut AnyConnection, keys: &[(String, i32)]) -> AppResult<()> {
     throttle::clear(conn, &keys[0].0)?;
-    throttle::refund(conn, &keys[1].0)
+    throttle::refund(conn, &keys[1].0)?;
+    throttle::refund(conn, &keys[2].0)
 }
 
 /// Logs a user in. Unknown accounts, wrong passwords and disabled accounts all cost one argon2
@@ -363,18 +371,26 @@ pub async fn login(
     client: String,
     request_id: String,
 ) -> AppResult<TokenResponse> {
-    let email = Email::parse(email)
-        .map(|e| e.as_str().to_owned())
-        .unwrap_or_else(|_| email.trim().to_lowercase());
+    let parsed = Email::parse(email).map(|e| e.as_str().to_owned());
+    // What the audit log names for an unknown account: never more than an e-mail address.
+    let label = parsed
+        .clone()
+        .unwrap_or_else(|_| "(not an e-mail address)".to_owned());
+    let email = parsed.unwrap_or_else(|_| email.trim().to_lowercase());
     let keys = attempt_keys(&state.settings, &email, &client);
     let window = chrono::Duration::seconds(state.settings.login_window_secs);
     let (user, wait) = {
-        let (email, keys, rid) = (email.clone(), keys.clone(), request_id.clone());
+        let (email, label, keys, rid) = (
+            email.clone(),
+            label.clone(),
+            keys.clone(),
+            request_id.clone(),
+        );
         state
             .db
             .write(move |conn| {
                 let user = users::find_by_email(conn, &email)?;
-                let who = (user.as_ref().map(|u| u.id), email.as_str(), rid.as_str());
+                let who = (user.as_ref().map(|u| u.id), label.as_str(), rid.as_str());
                 let wait = reserve_attempt(conn, &keys, window, who)?;
                 Ok((user, wait))
             })
@@ -410,7 +426,7 @@ pub async fn login(
                 .db
                 .write(move |conn| {
                     let failed = "auth.login_failed";
-                    audit_failure(conn, failed, user.as_ref(), &email, &client, reason, &rid)
+                    audit_failure(conn, failed, user.as_ref(), &label, &client, reason, &rid)
                 })
                 .await?;
             return Err(AppError::InvalidCredentials);
@@ -421,6 +437,16 @@ pub async fn login(
     let (user, family, refresh) = state
         .db
         .write(move |conn| {
+            // The password checked must still be the account's: a change (or disabling) while
+            // argon2 ran wins over this login.
+            let current = users::find(conn, user.id)?;
+            if current.is_none_or(|c| {
+                c.disabled
+                    || c.password_changed_at != user.password_changed_at
+                    || c.password_hash != user.password_hash
+            }) {
+                return Err(AppError::InvalidCredentials);
+            }
             attempt_succeeded(conn, &keys)?;
             if let Some(h) = &rehash {
                 users::set_password_hash(conn, user.id, h, None)?;

@@ -130,6 +130,15 @@ pub struct Settings {
     #[arg(long, env = "CSR_LOGIN_MAX_FAILURES_PER_ADDRESS", default_value_t = 50)]
     pub login_max_failures_per_address: i32,
 
+    /// Password attempts allowed per account from all addresses together within the window
+    /// before 429 (successful ones are given back).
+    #[arg(
+        long,
+        env = "CSR_LOGIN_MAX_FAILURES_PER_ACCOUNT",
+        default_value_t = 100
+    )]
+    pub login_max_failures_per_account: i32,
+
     /// Registrations accepted per client address within an hour before 429.
     #[arg(long, env = "CSR_REGISTRATIONS_PER_ADDRESS", default_value_t = 20)]
     pub registrations_per_address: i32,
@@ -159,7 +168,7 @@ pub struct Settings {
     pub admin_password: Option<Secret>,
 
     /// Seconds a request body may take to arrive in full.
-    #[arg(long, env = "CSR_BODY_TIMEOUT_SECS", default_value_t = 60)]
+    #[arg(long, env = "CSR_BODY_TIMEOUT_SECS", default_value_t = 300)]
     pub body_timeout_secs: u64,
 
     /// A separate address serving only `GET /metrics`, without authentication, for a Prometheus
@@ -223,7 +232,10 @@ impl Settings {
         if self.db_pool_size == 0 {
             return Err("CSR_DB_POOL_SIZE must be at least 1".into());
         }
-        if self.login_max_failures < 1 || self.login_max_failures_per_address < 1 {
+        if self.login_max_failures < 1
+            || self.login_max_failures_per_address < 1
+            || self.login_max_failures_per_account < 1
+        {
             return Err("login failure limits must be at least 1".into());
         }
         if self.access_token_ttl_secs < 60 || self.refresh_token_ttl_secs < 60 {

@@ -73,7 +73,7 @@ pub async fn body_deadline(
         || req.headers().contains_key(header::TRANSFER_ENCODING);
     let secs = req
         .app_data::<web::Data<AppState>>()
-        .map_or(60, |s| s.settings.body_timeout_secs);
+        .map_or(300, |s| s.settings.body_timeout_secs);
     if has_body {
         let deadline = actix_web::rt::time::Instant::now() + Duration::from_secs(secs);
         let payload = req.take_payload();

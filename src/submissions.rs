@@ -140,18 +140,21 @@ pub fn check_precondition(if_match: Option<&header::HeaderValue>, s: &Submission
 
 /// Loads a submission the caller may see, or 404 exactly as for a missing one: its
 /// enterprise's users and administrators always; reviewers whose scope covers the enterprise
-/// once it has been submitted, unless they are affiliated with it.
+/// once it has been submitted, unless they belong to it or to a competitor of it.
 pub fn load_visible(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppResult<Submission> {
     let s = db::find(conn, id)?.ok_or(AppError::NotFound)?;
     let visible = match user.role {
         Role::Admin => true,
         Role::EnterpriseAdmin | Role::EnterpriseMember => user.belongs_to(s.enterprise_id),
+        // The same rule as for acting on it: in their region, neither their own enterprise nor
+        // a competitor of it.
         Role::Reviewer => {
             s.status != state::DRAFT
                 && s.status != state::WITHDRAWN
-                && user.enterprise_id != Some(s.enterprise_id)
-                && crate::db::enterprises::find(conn, s.enterprise_id)?
-                    .is_some_and(|e| user.reviews_region(&e.region_code))
+                && match crate::db::enterprises::find(conn, s.enterprise_id)? {
+                    Some(e) => crate::certification::reviewer_may_act(conn, user, &e).is_ok(),
+                    None => false,
+                }
         }
         Role::IndustryBody => false,
     };

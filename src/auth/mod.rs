@@ -32,6 +32,22 @@ pub mod roles {
     pub const ENTERPRISE_MANAGERS: &[Role] = &[Role::Admin, Role::EnterpriseAdmin];
 }
 
+/// The client address that throttling counts for: the peer's (never a header it could forge),
+/// and for IPv6 its /64 network, which one subscriber usually holds whole.
+pub fn client_address(req: &HttpRequest) -> String {
+    match req.peer_addr().map(|a| a.ip()) {
+        Some(std::net::IpAddr::V6(ip)) if ip.to_ipv4_mapped().is_none() => {
+            let s = ip.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(std::net::IpAddr::V6(ip)) => ip
+            .to_ipv4_mapped()
+            .map_or_else(String::new, |v4| v4.to_string()),
+        Some(ip) => ip.to_string(),
+        None => "unknown".into(),
+    }
+}
+
 /// Cryptographically random bytes from the operating system.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut buf = [0u8; N];

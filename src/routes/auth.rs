@@ -57,17 +57,17 @@ pub async fn login(
     if password.len() > crate::domain::user::PASSWORD_MAX_BYTES {
         return Err(AppError::InvalidCredentials);
     }
-    let tokens = accounts::login(state, &email, password, client_address(&req), rid.0).await?;
+    let tokens = accounts::login(
+        state,
+        &email,
+        password,
+        crate::auth::client_address(&req),
+        rid.0,
+    )
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(tokens))
-}
-
-/// The address the throttling counters are kept for: the peer's, never a header it could forge.
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Exchange a refresh token for a new token pair. Each refresh token works once; presenting a
@@ -131,7 +131,7 @@ pub async fn change_password(
     } = body.0;
     let new =
         Password::parse(&new_password).map_err(|e| AppError::validation("new_password", e))?;
-    let client = client_address(&req);
+    let client = crate::auth::client_address(&req);
     accounts::change_password(&state, &user, current_password, new, &client, rid.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -111,9 +111,7 @@ pub async fn register(
         user_id: None,
         request_id: Some(rid.0),
     };
-    let client = req
-        .peer_addr()
-        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
+    let client = crate::auth::client_address(&req);
     let enterprise = accounts::register_enterprise(&state, registration, &client, actor).await?;
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/enterprises/{}", enterprise.id)))

@@ -34,6 +34,16 @@ struct Upload {
     bytes: Vec<u8>,
 }
 
+/// A multipart error as a problem: 413 once the body passed its cap, 400 otherwise.
+fn body_error(e: actix_multipart::MultipartError, what: &str) -> AppError {
+    match e {
+        actix_multipart::MultipartError::Payload(actix_web::error::PayloadError::Overflow) => {
+            AppError::PayloadTooLarge
+        }
+        e => AppError::BadRequest(format!("{what}: {e}")),
+    }
+}
+
 /// At most this many form parts: one file and criteria, which may come one per part.
 const MAX_PARTS: usize = 100;
 /// The text of all `criteria` parts together.
@@ -62,8 +72,7 @@ async fn read_upload(
         if parts > MAX_PARTS {
             return Err(AppError::PayloadTooLarge);
         }
-        let mut field =
-            field.map_err(|e| AppError::BadRequest(format!("invalid multipart body: {e}")))?;
+        let mut field = field.map_err(|e| body_error(e, "invalid multipart body"))?;
         let name = field.name().unwrap_or_default().to_owned();
         match name.as_str() {
             "file" if file.is_some() => {
@@ -81,8 +90,7 @@ async fn read_upload(
                     .unwrap_or_default();
                 let mut bytes = Vec::new();
                 while let Some(chunk) = field.next().await {
-                    let chunk = chunk
-                        .map_err(|e| AppError::BadRequest(format!("upload interrupted: {e}")))?;
+                    let chunk = chunk.map_err(|e| body_error(e, "upload interrupted"))?;
                     if (bytes.len() + chunk.len()) as u64 > limit {
                         return Err(AppError::PayloadTooLarge);
                     }
@@ -97,8 +105,7 @@ async fn read_upload(
             "criteria" => {
                 let mut text = Vec::new();
                 while let Some(chunk) = field.next().await {
-                    let chunk = chunk
-                        .map_err(|e| AppError::BadRequest(format!("upload interrupted: {e}")))?;
+                    let chunk = chunk.map_err(|e| body_error(e, "upload interrupted"))?;
                     criteria_text += chunk.len();
                     if criteria_text > CRITERIA_TEXT_MAX {
                         return Err(AppError::PayloadTooLarge);
@@ -162,7 +169,7 @@ pub async fn upload(
     user: AuthUser,
     rid: RequestId,
     id: web::Path<i64>,
-    payload: Multipart,
+    payload: web::Payload,
 ) -> AppResult<HttpResponse> {
     user.require(roles::ENTERPRISE)?;
     let id = id.into_inner();
@@ -185,6 +192,19 @@ pub async fn upload(
             st.schemas.of(conn, &s)
         })
         .await?;
+    // Whatever the framing (chunked bodies declare no length), no more than a valid upload
+    // weighs is read: past it the stream fails and the upload is 413.
+    let cap = body_limit(state.settings.evidence_max_bytes);
+    let mut seen = 0u64;
+    let capped = payload.map(move |chunk| {
+        let chunk = chunk?;
+        seen += chunk.len() as u64;
+        if seen > cap {
+            return Err(actix_web::error::PayloadError::Overflow);
+        }
+        Ok(chunk)
+    });
+    let payload = Multipart::new(req.headers(), capped);
     let (received, criteria) = read_upload(payload, state.settings.evidence_max_bytes).await?;
     let mut upload = received.ok_or_else(|| AppError::validation("file", "attach a file"))?;
     if !upload.filename.is_empty() {

@@ -185,7 +185,17 @@ pub async fn queue(
         limit,
     };
     let affiliation = user.enterprise_id.filter(|_| user.role == Role::Reviewer);
-    let rows = state.db.read(move |conn| db::queue(conn, &filter)).await?;
+    let (rows, own_division) = state
+        .db
+        .read(move |conn| {
+            let own = match affiliation {
+                Some(e) => enterprises::find(conn, e)?
+                    .and_then(|e| e.industry_code.get(..3).map(str::to_owned)),
+                None => None,
+            };
+            Ok((db::queue(conn, &filter)?, own))
+        })
+        .await?;
     let next_cursor = (rows.len() as i64 == limit)
         .then(|| rows.last())
         .flatten()
@@ -198,7 +208,13 @@ pub async fn queue(
         });
     let items = rows
         .into_iter()
+        // Reviewers see neither their own enterprise nor its competitors (same division).
         .filter(|(s, ..)| Some(s.enterprise_id) != affiliation)
+        .filter(|(s, ..)| {
+            own_division
+                .as_deref()
+                .is_none_or(|d| !s.industry_code.starts_with(d))
+        })
         .map(|(s, name, region)| QueueItem {
             submission_id: s.id,
             enterprise_id: s.enterprise_id,

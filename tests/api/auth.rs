@@ -446,6 +446,27 @@ async fn a_throttled_pair_does_not_lock_the_holder_out_elsewhere(b: Backend) {
     for _ in 0..5 {
         assert_eq!(login_from(&app, "127.0.0.3", &e.admin_email, PASSWORD), 200);
     }
+
+    // Guessing one account from many addresses meets the account-wide limit.
+    let app = spawn_app_with(b, |s| s.login_max_failures_per_account = 4).await;
+    let e = app.enterprise().await;
+    let sources = [
+        "127.0.0.4",
+        "127.0.0.5",
+        "127.0.0.6",
+        "127.0.0.7",
+        "127.0.0.8",
+    ];
+    let answers: Vec<u16> = sources
+        .iter()
+        .map(|ip| login_from(&app, ip, &e.admin_email, "wrong password here"))
+        .collect();
+    assert_eq!(answers, [401, 401, 401, 401, 429]);
+    // An e-mail of any length makes throttling keys of bounded length.
+    let long = "x".repeat(500_000);
+    app.login(&long, "wrong password here")
+        .await
+        .problem(401, "invalid_credentials");
 }
 
 /// Someone holding a stolen access token cannot guess the current password faster than a login.

@@ -530,6 +530,16 @@ async fn conflicted_reviewers_leave_certificates_alone(b: Backend) {
             )
             .await
             .problem(403, "forbidden");
+            // Nor can the reviewer read it or find it in the queue.
+            app.get(&format!("/api/v1/submissions/{id}"), Some(&affiliated))
+                .await
+                .problem(404, "not_found");
+            let queue = app
+                .get("/api/v1/reviews/queue", Some(&affiliated))
+                .await
+                .json();
+            let listed = queue["items"].as_array().unwrap();
+            assert!(listed.iter().all(|i| i["submission_id"] != id), "{queue}");
         }
         let cert = approve(&app, &national, id).await;
         numbers.push(cert["number"].as_str().unwrap().to_owned());
