@@ -37,6 +37,8 @@ pub struct AppState {
     pub evidence: crate::evidence::EvidenceStore,
     /// PDF reports and certificates render here, one per core at a time.
     pub renderers: std::sync::Arc<crate::workers::Workers>,
+    /// The statistics' disclosure pattern, recomputed when enterprises are added.
+    pub disclosure: std::sync::Arc<crate::stats::DisclosureCache>,
 }
 
 impl AppState {
@@ -67,6 +69,7 @@ impl AppState {
             schemas: Default::default(),
             evidence,
             renderers: std::sync::Arc::new(crate::workers::Workers::start("render")),
+            disclosure: Default::default(),
         })
     }
 }

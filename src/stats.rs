@@ -6,6 +6,7 @@
 //! queries be written as SQL text for both backends.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{Datelike, NaiveDate};
 use diesel::prelude::*;
@@ -15,6 +16,7 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::db::AnyConnection;
+use crate::domain::disclosure::Pattern;
 use crate::domain::stats::{suppress, total_shown};
 use crate::domain::{IndustryCode, RegionCode, Role};
 use crate::error::{AppError, AppResult};
@@ -257,6 +259,123 @@ impl Selection {
     }
 }
 
+/// The longer of two code prefixes when one extends the other (their intersection), or none
+/// when they are disjoint.
+fn narrower<'a>(a: &'a str, b: &'a str) -> Option<&'a str> {
+    if a.starts_with(b) {
+        Some(a)
+    } else if b.starts_with(a) {
+        Some(b)
+    } else {
+        None
+    }
+}
+
+impl Selection {
+    /// The cells of the industry × region hierarchy that make up group `group` of the
+    /// selection (`""` for its total): one per industry prefix of the selection that the group
+    /// can overlap.
+    pub fn cells(&self, group: &str) -> Vec<(String, String)> {
+        let (industry_group, region_group) = match self.group_by {
+            GroupBy::Section | GroupBy::Division => (group, ""),
+            GroupBy::Province => ("", group),
+            GroupBy::None => ("", ""),
+        };
+        let Some(region) = narrower(self.region.as_deref().unwrap_or(""), region_group) else {
+            return Vec::new();
+        };
+        let all = [String::new()];
+        let prefixes = if self.industries.is_empty() {
+            &all[..]
+        } else {
+            &self.industries[..]
+        };
+        let mut cells: Vec<(String, String)> = prefixes
+            .iter()
+            // A prefix inside another prefix of the selection adds nothing to the union.
+            .filter(|p| {
+                !prefixes
+                    .iter()
+                    .any(|q| q.len() < p.len() && p.starts_with(q.as_str()))
+            })
+            .filter_map(|p| narrower(p, industry_group))
+            .map(|i| (i.to_owned(), region.to_owned()))
+            .collect();
+        cells.sort();
+        cells.dedup();
+        cells
+    }
+
+    /// Whether group `group` of the selection (`""`: its total) may be shown: every cell it
+    /// covers is published by the disclosure pattern.
+    pub fn shown(&self, pattern: &Pattern, group: &str) -> bool {
+        let cells = self.cells(group);
+        !cells.is_empty() && cells.iter().all(|(i, r)| pattern.published(i, r))
+    }
+}
+
+#[derive(QueryableByName)]
+struct CodeCount {
+    #[diesel(sql_type = Text)]
+    industry: String,
+    #[diesel(sql_type = Text)]
+    region: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+#[derive(QueryableByName, PartialEq, Eq, Clone, Copy)]
+struct Population {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    last: i64,
+}
+
+/// The disclosure pattern of the registered enterprises, computed once per change. Enterprises
+/// are only ever added and their codes never change, so their number and highest id identify
+/// the population a pattern was computed from. Instances behind a load balancer each keep their
+/// own copy, derived from the shared database.
+#[derive(Default)]
+pub struct DisclosureCache(Mutex<Option<(Population, i64, Arc<Pattern>)>>);
+
+impl DisclosureCache {
+    /// The pattern for the enterprises `conn` sees (call it in the snapshot the figures are
+    /// read from, so that both describe the same enterprises).
+    pub fn pattern(&self, conn: &mut AnyConnection, k: i64) -> AppResult<Arc<Pattern>> {
+        let now: Population = diesel::sql_query(
+            "SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS last FROM enterprises",
+        )
+        .get_result(conn)?;
+        // Held while computing: a second request waits for the first's pattern.
+        let mut cached = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((population, min, pattern)) = cached.as_ref()
+            && *population == now
+            && *min == k
+        {
+            return Ok(pattern.clone());
+        }
+        let pattern = Arc::new(pattern(conn, k)?);
+        *cached = Some((now, k, pattern.clone()));
+        Ok(pattern)
+    }
+}
+
+/// The disclosure pattern over every registered enterprise: which groups any statistics may
+/// show (see `domain::disclosure`).
+pub fn pattern(conn: &mut AnyConnection, k: i64) -> AppResult<Pattern> {
+    let rows: Vec<CodeCount> = diesel::sql_query(
+        "SELECT industry_code AS industry, region_code AS region, COUNT(*) AS n \
+         FROM enterprises GROUP BY industry_code, region_code",
+    )
+    .load(conn)?;
+    Ok(Pattern::new(
+        rows.iter()
+            .map(|r| (r.industry.as_str(), r.region.as_str(), r.n)),
+        k,
+    ))
+}
+
 #[derive(QueryableByName)]
 struct GroupCount {
     #[diesel(sql_type = Text)]
@@ -321,9 +440,12 @@ pub struct FunnelRow {
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Funnel {
+    /// The groups that may be shown. A group not listed is empty, smaller than `min_group`, or
+    /// hidden so that a small group cannot be worked out from the others.
     pub rows: Vec<FunnelRow>,
+    /// The selection's figures, suppressed when the selection itself may not be shown.
     pub total: FunnelRow,
-    /// Groups smaller than this are suppressed.
+    /// Groups smaller than this are never shown.
     pub min_group: i64,
 }
 
@@ -331,8 +453,8 @@ pub struct Funnel {
 pub fn funnel(
     conn: &mut AnyConnection,
     sel: &Selection,
+    pattern: &Pattern,
     today: NaiveDate,
-    k: i64,
 ) -> AppResult<Funnel> {
     let key = sel.group_by.key_sql("e");
     let group = sel.group_by.group_sql("e", "");
@@ -385,13 +507,12 @@ pub fn funnel(
             .map(|(.., n)| *n)
     };
 
-    let groups: Vec<String> = registered.keys().cloned().collect();
-    let sizes: Vec<i64> = groups.iter().map(|g| registered[g]).collect();
-    let hidden = if sel.group_by == GroupBy::None {
-        vec![false; groups.len()]
-    } else {
-        suppress(&sizes, k)
-    };
+    // Only groups the disclosure pattern publishes are listed: an unlisted group may be empty
+    // or small.
+    let groups: Vec<&String> = registered
+        .keys()
+        .filter(|g| sel.shown(pattern, g))
+        .collect();
     let get = |m: &BTreeMap<String, i64>, g: &str| m.get(g).copied().unwrap_or(0) as f64;
     let row = |g: &str, hide: bool, population: Option<i64>| {
         let certified_n = get(&certified, g);
@@ -418,22 +539,21 @@ pub fn funnel(
     } else {
         groups
             .iter()
-            .zip(&hidden)
-            .map(|(g, h)| {
+            .map(|g| {
                 let population = matches!(sel.group_by, GroupBy::Section | GroupBy::Division)
                     .then(|| population_of(g))
                     .flatten();
-                row(g, *h, population)
+                row(g, false, population)
             })
             .collect()
     };
-    let total_size: i64 = sizes.iter().sum();
+    let total_size: i64 = registered.values().sum();
     let sum = |m: &BTreeMap<String, i64>| m.values().sum::<i64>() as f64;
     let total_population = match sel.industries.as_slice() {
         [one] => population_of(one),
         _ => None,
     };
-    let hide_total = !total_shown(total_size, k);
+    let hide_total = !sel.shown(pattern, "");
     let total_certified = sum(&certified);
     let total = FunnelRow {
         group: "total".into(),
@@ -451,7 +571,7 @@ pub fn funnel(
     Ok(Funnel {
         rows,
         total,
-        min_group: k,
+        min_group: pattern.min_group(),
     })
 }
 
@@ -462,14 +582,15 @@ pub struct LevelRow {
     pub levels: BTreeMap<String, Figure>,
 }
 
-/// Active certificates by level, per group; a group is shown only when at least `k`
-/// enterprises hold its certificates.
+/// Active certificates by level, per group the disclosure pattern publishes; within a group,
+/// a level held by fewer than `k` enterprises is hidden (with a partner).
 pub fn levels(
     conn: &mut AnyConnection,
     sel: &Selection,
+    pattern: &Pattern,
     today: NaiveDate,
-    k: i64,
 ) -> AppResult<Vec<LevelRow>> {
+    let k = pattern.min_group();
     let key = sel.group_by.key_sql("e");
     let group = sel.group_by.group_sql("e", "c.level");
     let ew = sel.enterprise_where("e");
@@ -483,14 +604,11 @@ pub fn levels(
     for r in rows {
         by_group.entry(r.grp).or_default().insert(r.level, r.n);
     }
-    let groups: Vec<String> = by_group.keys().cloned().collect();
-    let sizes: Vec<i64> = groups.iter().map(|g| by_group[g].values().sum()).collect();
-    let hidden_groups = suppress(&sizes, k);
-    Ok(groups
-        .into_iter()
-        .zip(hidden_groups)
-        .map(|(g, hide_group)| {
-            let counts = &by_group[&g];
+    Ok(by_group
+        .keys()
+        .filter(|g| sel.shown(pattern, g))
+        .map(|g| {
+            let counts = &by_group[g];
             // Within a group, levels are cells of a row whose total is shown: suppress them too.
             let level_ids: Vec<&String> = counts.keys().collect();
             let level_sizes: Vec<i64> = level_ids.iter().map(|l| counts[*l]).collect();
@@ -504,7 +622,7 @@ pub fn levels(
                 levels: level_ids
                     .into_iter()
                     .zip(level_sizes.iter().zip(hidden_levels))
-                    .map(|(l, (n, h))| (l.clone(), Figure::of(*n as f64, h || hide_group)))
+                    .map(|(l, (n, h))| (l.clone(), Figure::of(*n as f64, h)))
                     .collect(),
             }
         })
@@ -738,13 +856,16 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-pub fn summary(mut values: Vec<f64>, k: i64) -> Summary {
+/// The summary of `values`, all of it hidden when `withheld` (the group may not be described)
+/// or when fewer than `k` values remain.
+pub fn summary(mut values: Vec<f64>, k: i64, withheld: bool) -> Summary {
     values.sort_by(f64::total_cmp);
     let n = values.len() as i64;
-    let hide = !total_shown(n, k) || n == 0;
+    let hide_n = withheld || !total_shown(n, k);
+    let hide = hide_n || n == 0;
     let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
     Summary {
-        enterprises: Figure::of(n as f64, !total_shown(n, k)),
+        enterprises: Figure::of(n as f64, hide_n),
         mean: Figure::of(round2(mean), hide),
         median: Figure::of(round2(quantile(&values, 0.5)), hide),
         q1: Figure::of(round2(quantile(&values, 0.25)), hide),
@@ -816,14 +937,23 @@ pub fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// Score distribution of each enterprise's latest self-assessment in the selection.
-pub fn distribution(conn: &mut AnyConnection, sel: &Selection, k: i64) -> AppResult<Distribution> {
-    let values = latest_totals(conn, sel)?;
-    let by_theme = latest_theme_scores(conn, sel)?;
+pub fn distribution(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+    pattern: &Pattern,
+) -> AppResult<Distribution> {
+    let k = pattern.min_group();
+    let withheld = !sel.shown(pattern, "");
+    let (values, by_theme) = if withheld {
+        (Vec::new(), BTreeMap::new())
+    } else {
+        (latest_totals(conn, sel)?, latest_theme_scores(conn, sel)?)
+    };
     let mut counts = [0i64; 10];
     for v in &values {
         counts[((v / 10.0).floor() as usize).min(9)] += 1;
     }
-    let all_hidden = !total_shown(values.len() as i64, k);
+    let all_hidden = withheld || !total_shown(values.len() as i64, k);
     let hidden = suppress(&counts, k);
     let histogram = counts
         .iter()
@@ -836,10 +966,10 @@ pub fn distribution(conn: &mut AnyConnection, sel: &Selection, k: i64) -> AppRes
         })
         .collect();
     Ok(Distribution {
-        total: summary(values, k),
+        total: summary(values, k, withheld),
         themes: by_theme
             .into_iter()
-            .map(|(t, v)| (t, summary(v, k)))
+            .map(|(t, v)| (t, summary(v, k, false)))
             .collect(),
         histogram,
         min_group: k,
@@ -861,6 +991,9 @@ pub struct PassRates {
     pub criteria: Vec<CriterionPassRate>,
     /// Criteria left out because fewer than `min_group` enterprises scored them.
     pub suppressed: usize,
+    /// True when the selection itself is a group the statistics may not describe (too small,
+    /// or hidden so that a small group cannot be worked out): no criterion is listed.
+    pub withheld: bool,
     pub min_group: i64,
 }
 
@@ -868,16 +1001,24 @@ pub struct PassRates {
 pub fn pass_rates(
     conn: &mut AnyConnection,
     sel: &Selection,
-    k: i64,
+    pattern: &Pattern,
     limit: usize,
 ) -> AppResult<PassRates> {
+    let k = pattern.min_group();
+    if !sel.shown(pattern, "") {
+        return Ok(PassRates {
+            criteria: Vec::new(),
+            suppressed: 0,
+            withheld: true,
+            min_group: k,
+        });
+    }
     let rows: Vec<PassRow> = diesel::sql_query(format!(
         "SELECT r.criterion_id AS grp, COUNT(*) AS n, SUM(CASE WHEN r.fraction >= 0.5 THEN 1 ELSE 0 END) AS passed \
          FROM submission_criterion_results r WHERE r.submission_id IN ({}) GROUP BY r.criterion_id",
         sel.latest_ids_sql()
     ))
     .load(conn)?;
-    let k = k.max(crate::domain::stats::MIN_GROUP);
     let suppressed = rows.iter().filter(|r| r.n < k).count();
     let mut criteria: Vec<CriterionPassRate> = rows
         .into_iter()
@@ -897,6 +1038,7 @@ pub fn pass_rates(
     Ok(PassRates {
         criteria,
         suppressed,
+        withheld: false,
         min_group: k,
     })
 }
@@ -923,8 +1065,17 @@ fn quarter_sql(conn: &AnyConnection, column: &str) -> String {
     }
 }
 
-/// Self-assessments, mean score and certificates by quarter.
-pub fn trends(conn: &mut AnyConnection, sel: &Selection, k: i64) -> AppResult<Vec<TrendRow>> {
+/// Self-assessments, mean score and certificates by quarter; no quarter at all when the
+/// selection is a group the statistics may not describe.
+pub fn trends(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+    pattern: &Pattern,
+) -> AppResult<Vec<TrendRow>> {
+    let k = pattern.min_group();
+    if !sel.shown(pattern, "") {
+        return Ok(Vec::new());
+    }
     let (ew, sw) = (sel.enterprise_where("e"), sel.submission_where());
     let q = quarter_sql(conn, "s.submitted_at");
     let assessed = grouped(

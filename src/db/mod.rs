@@ -243,6 +243,30 @@ impl Db {
         .await?
     }
 
+    /// Runs `f` on one consistent view of the database, for figures that must agree with one
+    /// another: a read transaction (deferred on SQLite, where WAL gives it a snapshot;
+    /// `REPEATABLE READ, READ ONLY` on PostgreSQL) on the blocking pool.
+    pub async fn snapshot<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        web::block(move || {
+            let mut pooled = pool.get()?;
+            let conn: &mut AnyConnection = &mut pooled;
+            conn.transaction(|conn| {
+                if let AnyConnection::Postgresql(_) = conn {
+                    use diesel::RunQueryDsl as _;
+                    diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                        .execute(conn)?;
+                }
+                f(conn)
+            })
+        })
+        .await?
+    }
+
     /// Runs `f` in a write transaction (`BEGIN IMMEDIATE` on SQLite) on the blocking pool.
     pub async fn write<T, F>(&self, f: F) -> AppResult<T>
     where

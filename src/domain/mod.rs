@@ -5,6 +5,7 @@ pub mod answers;
 pub mod canonical;
 pub mod certificate;
 pub mod credit_code;
+pub mod disclosure;
 pub mod enterprise;
 pub mod role;
 pub mod schema;

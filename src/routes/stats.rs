@@ -162,9 +162,13 @@ pub async fn funnel(
 ) -> AppResult<HttpResponse> {
     user.require(roles::STATISTICS)?;
     let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
+    let cache = state.disclosure.clone();
     let f = state
         .db
-        .read(move |conn| stats::funnel(conn, &sel, today(), k))
+        .snapshot(move |conn| {
+            let pattern = cache.pattern(conn, k)?;
+            stats::funnel(conn, &sel, &pattern, today())
+        })
         .await?;
     let rows = f
         .rows
@@ -235,9 +239,13 @@ pub async fn levels(
 ) -> AppResult<HttpResponse> {
     user.require(roles::STATISTICS)?;
     let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
+    let cache = state.disclosure.clone();
     let rows = state
         .db
-        .read(move |conn| stats::levels(conn, &sel, today(), k))
+        .snapshot(move |conn| {
+            let pattern = cache.pattern(conn, k)?;
+            stats::levels(conn, &sel, &pattern, today())
+        })
         .await?;
     let lines = rows
         .iter()
@@ -340,9 +348,13 @@ pub async fn scores(
 ) -> AppResult<HttpResponse> {
     user.require(roles::STATISTICS)?;
     let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
+    let cache = state.disclosure.clone();
     let d = state
         .db
-        .read(move |conn| stats::distribution(conn, &sel, k))
+        .snapshot(move |conn| {
+            let pattern = cache.pattern(conn, k)?;
+            stats::distribution(conn, &sel, &pattern)
+        })
         .await?;
     let summary_row = |name: &str, s: &stats::Summary| {
         vec![
@@ -400,9 +412,13 @@ pub async fn criteria(
 ) -> AppResult<HttpResponse> {
     user.require(roles::STATISTICS)?;
     let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
+    let cache = state.disclosure.clone();
     let p = state
         .db
-        .read(move |conn| stats::pass_rates(conn, &sel, k, 10))
+        .snapshot(move |conn| {
+            let pattern = cache.pattern(conn, k)?;
+            stats::pass_rates(conn, &sel, &pattern, 10)
+        })
         .await?;
     let rows = p
         .criteria
@@ -448,9 +464,13 @@ pub async fn trends(
 ) -> AppResult<HttpResponse> {
     user.require(roles::STATISTICS)?;
     let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
+    let cache = state.disclosure.clone();
     let rows = state
         .db
-        .read(move |conn| stats::trends(conn, &sel, k))
+        .snapshot(move |conn| {
+            let pattern = cache.pattern(conn, k)?;
+            stats::trends(conn, &sel, &pattern)
+        })
         .await?;
     let lines = rows
         .iter()
