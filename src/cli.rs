@@ -84,14 +84,20 @@ pub enum ReportCommand {
 #[derive(Subcommand, Debug)]
 pub enum CertificateCommand {
     /// Verify a signed certificate (the `signed` object of the public certificate JSON, or the
-    /// whole of it) offline against published keys: the signature (EdDSA only, no unknown
-    /// fields, no duplicate keys), the expiry date and, in the whole JSON, the status it was
-    /// fetched with. Exits 1 unless all hold.
+    /// whole of it) against published keys: the signature (EdDSA only, no unknown fields, no
+    /// duplicate keys), the expiry date and, in the whole JSON, the status it was fetched with.
+    /// With `--online`, also asks the issuer for the certificate's status now. Exits 1 unless
+    /// all hold.
     Verify {
         file: std::path::PathBuf,
-        /// The JWK set from /.well-known/csr-assess/keys.json (default: this installation's keys).
+        /// The JWK set from /.well-known/csr-assess/keys.json (default: the issuer's, with
+        /// `--online`; otherwise this installation's keys).
         #[arg(long)]
         keys: Option<std::path::PathBuf>,
+        /// The issuer's base URL (e.g. https://csr.example.org): the certificate must be on
+        /// record there, with the same signed content, and active.
+        #[arg(long)]
+        online: Option<String>,
     },
 }
 
@@ -319,18 +325,23 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
-        Command::Certificate(CertificateCommand::Verify { file, keys }) => {
+        Command::Certificate(CertificateCommand::Verify { file, keys, online }) => {
             let text =
                 std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()))?;
             let signed = crate::certification::parse_signed(&text)
                 .map_err(|e| format!("{}: {e}", file.display()))?;
-            let jwks: crate::auth::signing::Jwks = match keys {
-                Some(path) => {
+            let issuer = online
+                .as_deref()
+                .map(crate::issuer::Issuer::new)
+                .transpose()?;
+            let jwks: crate::auth::signing::Jwks = match (keys, &issuer) {
+                (Some(path), _) => {
                     let text = std::fs::read_to_string(&path)
                         .map_err(|e| format!("{}: {e}", path.display()))?;
                     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
                 }
-                None => crate::auth::signing::ServiceKeys::new(&KeyFile::load_or_create(
+                (None, Some(issuer)) => issuer.keys()?,
+                (None, None) => crate::auth::signing::ServiceKeys::new(&KeyFile::load_or_create(
                     &cli.settings.keys_dir(),
                 )?)?
                 .jwks(),
@@ -368,11 +379,25 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 p.issued_on,
                 p.expires_on
             );
-            println!(
-                "only the signature and the dates were checked: whether the certificate has since \
-                 been suspended or revoked is shown at the issuer's /verify/{} page",
-                p.number
-            );
+            match issuer {
+                Some(issuer) => {
+                    let status = issuer.status(&signed)?;
+                    if status != "active" {
+                        return Err(format!(
+                            "{}: the signature is valid but the issuer at {} says the \
+                             certificate is {status}",
+                            p.number, issuer.base
+                        ));
+                    }
+                    println!("status at {}: active", issuer.base);
+                }
+                None => println!(
+                    "only the signature and the dates were checked: whether the certificate has \
+                     since been suspended or revoked is shown at the issuer's /verify/{} page \
+                     (or give --online with its address)",
+                    p.number
+                ),
+            }
             Ok(())
         }
         Command::Audit(cmd) => {

@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod extract;
 pub mod files;
 pub mod hardening;
+pub mod issuer;
 pub mod metrics;
 pub mod openapi;
 pub mod reports;

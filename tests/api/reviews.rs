@@ -436,6 +436,59 @@ async fn approval_issues_a_signed_certificate(b: Backend) {
             String::from_utf8_lossy(&out.stdout)
         );
     }
+
+    // Online, the issuer is asked for the status now (with its published keys): active, then
+    // refused once an administrator suspends the certificate; a certificate the issuer does
+    // not hold as signed is refused too.
+    let online = |file: &str| {
+        let (path, base) = (dir.join(file), app.base.clone());
+        actix_web::rt::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_csr-assess"))
+                .args(["certificate", "verify"])
+                .arg(path)
+                .args(["--online", &base])
+                .output()
+                .unwrap()
+        })
+    };
+    let out = online("cert.json").await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.contains("status at") && text.contains("active"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Signed with the issuer's own key (as after a key theft) but not what it issued: the
+    // signature holds offline, the issuer's record does not match.
+    let mut other = cert.clone();
+    other["signed"]["payload"]["score"] = json!(99.5);
+    let (_, signature) = app.state.signing.sign(
+        csr_assess::domain::canonical::canonical_json(&other["signed"]["payload"]).as_bytes(),
+    );
+    other["signed"]["signature"] = json!(signature);
+    std::fs::write(dir.join("other.json"), other.to_string()).unwrap();
+    assert!(
+        verify("other.json").status.success(),
+        "offline, it verifies"
+    );
+    let out = online("other.json").await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success() && err.contains("different certificate"),
+        "{err}"
+    );
+    let admin = app.admin_token().await;
+    let res = app
+        .post(
+            &format!("/api/v1/certificates/{number}/suspend"),
+            Some(&admin),
+            &json!({ "reason": "投诉调查" }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let out = online("cert.json").await.unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success() && err.contains("suspended"), "{err}");
 }
 
 async fn exemplary_needs_four_eyes(b: Backend) {
