@@ -85,6 +85,24 @@ impl IndustryCode {
         Ok(Self(code))
     }
 
+    /// A class-level code (section letter and four digits), as an enterprise registers with:
+    /// industry profiles are chosen by class, so a coarser code would silently match none.
+    pub fn parse_class(input: &str) -> Result<Self, String> {
+        let code = Self::parse(input)?;
+        if code.0.len() == 5 {
+            return Ok(code);
+        }
+        let example = if code.0.len() == 1 {
+            format!("{}xxxx", code.0)
+        } else {
+            format!("{}{}", code.0, "x".repeat(5 - code.0.len()))
+        };
+        Err(format!(
+            "must be a GB/T 4754-2017 class code of four digits, {example} (e.g. C3811): \
+             the assessment's industry profile is chosen by class"
+        ))
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

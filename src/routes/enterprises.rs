@@ -20,7 +20,8 @@ pub struct RegisterEnterprise {
     #[schema(example = "91350100M000100Y43")]
     pub credit_code: String,
     pub name: String,
-    /// GB/T 4754-2017 industry code, e.g. `C1491`.
+    /// GB/T 4754-2017 class code (section letter and four digits), e.g. `C1491`: the
+    /// industry profile of the assessment is chosen by class.
     #[schema(example = "C1491")]
     pub industry_code: String,
     /// GB/T 2260 six-digit region code.
@@ -39,7 +40,10 @@ impl RegisterEnterprise {
         let mut f = Fields::default();
         let credit_code = f.check("credit_code", CreditCode::parse(&self.credit_code));
         let name = f.check("name", crate::domain::text::name(&self.name, 200));
-        let industry = f.check("industry_code", IndustryCode::parse(&self.industry_code));
+        let industry = f.check(
+            "industry_code",
+            IndustryCode::parse_class(&self.industry_code),
+        );
         let region = f.check("region_code", RegionCode::parse(&self.region_code));
         let contact_email = f.check("contact_email", Email::parse(&self.contact_email));
         let admin_email = f.check("admin_email", Email::parse(&self.admin_email));

@@ -117,6 +117,22 @@ async fn industry_and_region_are_validated(b: Backend) {
         let res = app.post("/api/v1/enterprises", None, &body).await;
         assert_eq!(res.invalid_fields(), [field], "{field}={value}");
     }
+    // A valid division or section is not enough: profiles are chosen by class, and the answer
+    // says so.
+    for coarse in ["C38", "C381", "F"] {
+        let mut body = app.registration();
+        body["industry_code"] = json!(coarse);
+        let p = app
+            .post("/api/v1/enterprises", None, &body)
+            .await
+            .problem(422, "validation_failed");
+        assert_eq!(p["errors"][0]["field"], "industry_code");
+        let message = p["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("class code") && message.contains("C3811"),
+            "{message}"
+        );
+    }
     // Several bad fields are all reported at once.
     let mut body = app.registration();
     body["industry_code"] = json!("Z");
