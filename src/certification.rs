@@ -65,6 +65,16 @@ pub fn engine_verdicts(rows: &[VerdictRow]) -> HashMap<String, Verdict> {
         .collect()
 }
 
+/// Criteria on which the reviewer asked for evidence in this round: the enterprise has not been
+/// able to answer yet (it answers once the submission is returned), so approval must wait.
+pub fn open_evidence_requests(verdicts: &[VerdictRow]) -> Vec<String> {
+    verdicts
+        .iter()
+        .filter(|v| v.verdict == "request_evidence")
+        .map(|v| v.criterion_id.clone())
+        .collect()
+}
+
 /// The score with the reviewer's verdicts applied, by the same engine as the self-assessment.
 pub fn reviewed_score(loaded: &Loaded, verdicts: &[VerdictRow]) -> Score {
     let r = &loaded.schema.resolved;

@@ -156,6 +156,10 @@ pub struct Criterion {
     pub weight: f64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub red_line: bool,
+    /// Restates a binding legal duty: anything short of full points on it (a "no", a
+    /// reviewer's adjustment, missing evidence) means no level, whatever the total.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub statutory: bool,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub not_applicable_allowed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -327,6 +331,15 @@ fn check_criterion(c: &Criterion, path: &str, themes: &HashSet<&str>, issues: &m
     }
     if c.red_line && c.kind != Kind::YesNo {
         issue("/red_line", "only yes/no criteria can be red lines".into());
+    }
+    if c.statutory && !c.kind.is_scored() {
+        issue("/statutory", "free text cannot be a legal duty".into());
+    }
+    if c.statutory && c.law_refs.is_empty() {
+        issue(
+            "/statutory",
+            "a legal duty must cite the law that imposes it (law_refs)".into(),
+        );
     }
     if c.red_line && c.not_applicable_allowed {
         issue(
@@ -707,6 +720,7 @@ pub fn diff(from: &SchemaDoc, to: &SchemaDoc) -> Diff {
                     || old.options != c.options
                     || old.measure != c.measure
                     || old.red_line != c.red_line
+                    || old.statutory != c.statutory
                     || old.evidence_required() != c.evidence_required()
                 {
                     d.rules_changed.push(c.id.clone());

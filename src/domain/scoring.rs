@@ -95,7 +95,12 @@ pub struct Score {
     /// The level id reached, or `not_certified`.
     pub level: String,
     pub red_line_failed: bool,
+    /// Red lines short of full points: answered "no", adjusted by the reviewer, or without the
+    /// evidence they require.
     pub red_lines_failed: Vec<String>,
+    /// Legal duties (`statutory` criteria) answered short of full points, self-assessed or
+    /// as reviewed: each one means no level. Their explanation says why.
+    pub statutory_breaches: Vec<String>,
     pub themes: Vec<ThemeScore>,
     pub explanation: Vec<CriterionScore>,
 }
@@ -235,6 +240,7 @@ pub fn score_reviewed(
         applicable: bool,
     }
     let mut red_lines_failed = Vec::new();
+    let mut statutory_breaches = Vec::new();
     let mut sums = vec![Sums::default(); themes.len()];
     let mut items = Vec::with_capacity(criteria.len());
     for c in criteria {
@@ -255,9 +261,6 @@ pub fn score_reviewed(
                     false,
                 ),
                 Some(Answer::Given(v)) => {
-                    if c.red_line && *v == Value::Bool(false) {
-                        red_lines_failed.push(c.id.clone());
-                    }
                     let (f, rule, detail) = fraction(c, v);
                     if let Some(verdict) = verdicts.get(&c.id) {
                         match *verdict {
@@ -284,6 +287,16 @@ pub fn score_reviewed(
                 }
             }
         };
+        // A red line or a legal duty short of full points, however (a "no", a reviewer's
+        // adjustment, evidence missing or asked for), blocks every level.
+        let answered = c.kind.is_scored() && applicable && rule != Rule::Unanswered;
+        if answered && fraction < 1.0 {
+            if c.red_line {
+                red_lines_failed.push(c.id.clone());
+            } else if c.statutory {
+                statutory_breaches.push(c.id.clone());
+            }
+        }
         let theme = themes.iter().position(|t| t.id == c.theme);
         if let (Some(t), true) = (theme, c.kind.is_scored()) {
             sums[t].total += c.weight;
@@ -369,7 +382,7 @@ pub fn score_reviewed(
         .collect();
 
     let red_line_failed = !red_lines_failed.is_empty();
-    let level = if red_line_failed {
+    let level = if red_line_failed || !statutory_breaches.is_empty() {
         NOT_CERTIFIED.to_owned()
     } else {
         levels
@@ -382,6 +395,7 @@ pub fn score_reviewed(
         level,
         red_line_failed,
         red_lines_failed,
+        statutory_breaches,
         themes: theme_scores,
         explanation,
     }
@@ -655,5 +669,85 @@ mod tests {
             prop_assert!(s.red_line_failed);
             prop_assert_eq!(s.level, NOT_CERTIFIED);
         }
+
+        /// Whatever the other answers and the reviewer's verdicts: a legal duty short of full
+        /// points, self-assessed or as reviewed, or a red line the reviewer adjusted below
+        /// full points, means no level; and a level is reached only with every duty met.
+        #[test]
+        fn a_breached_duty_or_failed_red_line_is_never_certified(
+            (answers, evidence) in answers_strategy(resolved_food().1),
+            pick in any::<proptest::sample::Index>(),
+            share in 0.0..1.0f64,
+            how in 0..3u8,
+        ) {
+            let (themes, criteria, levels) = resolved_food();
+            let mut answers = answers;
+            let mut verdicts = HashMap::new();
+            let gated: Vec<&Criterion> = criteria.iter().filter(|c| c.statutory || c.red_line).collect();
+            prop_assume!(!gated.is_empty());
+            let c = gated[pick.index(gated.len())];
+            answers.insert(c.id.clone(), Answer::Given(best(c)));
+            match how {
+                0 => { answers.insert(c.id.clone(), Answer::Given(Value::Bool(false))); }
+                1 => { verdicts.insert(c.id.clone(), Verdict::Adjust(share)); }
+                _ => { verdicts.insert(c.id.clone(), Verdict::RequestEvidence); }
+            }
+            let s = score_reviewed(&themes, &criteria, &levels, &answers, &evidence, &verdicts);
+            prop_assert_eq!(&s.level, NOT_CERTIFIED);
+            prop_assert!(
+                s.red_lines_failed.contains(&c.id) || s.statutory_breaches.contains(&c.id),
+                "{} is not named as blocking", c.id
+            );
+            // The other way round: any level means no duty and no red line falls short.
+            let s = score(&themes, &criteria, &levels, &answers, &evidence);
+            if s.level != NOT_CERTIFIED {
+                for e in &s.explanation {
+                    let gate = criteria.iter().any(|k| k.id == e.id && (k.statutory || k.red_line));
+                    if gate && e.rule != Rule::NotApplicable {
+                        prop_assert_eq!(e.fraction, 1.0, "{} short of full points", &e.id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The review's case: every other answer at its best with evidence, every legal duty
+    /// answered "no" — no level, each duty named.
+    #[test]
+    fn admitted_breaches_of_the_law_reach_no_level() {
+        let d = doc();
+        let mut answers = all_best(&d);
+        let duties: Vec<String> = d
+            .criteria
+            .iter()
+            .filter(|c| c.statutory)
+            .map(|c| c.id.clone())
+            .collect();
+        assert!(duties.len() >= 19, "{duties:?}");
+        for id in &duties {
+            answers.insert(id.clone(), Answer::Given(Value::Bool(false)));
+        }
+        let s = score(
+            &d.themes,
+            &d.criteria,
+            &d.levels,
+            &answers,
+            &evidence_for_all(&d),
+        );
+        assert!(s.total > 60.0, "the total alone would pass: {}", s.total);
+        assert_eq!(s.level, NOT_CERTIFIED);
+        assert_eq!(s.statutory_breaches, duties);
+        // One duty alone is enough.
+        let mut answers = all_best(&d);
+        answers.insert(duties[0].clone(), Answer::Given(Value::Bool(false)));
+        let s = score(
+            &d.themes,
+            &d.criteria,
+            &d.levels,
+            &answers,
+            &evidence_for_all(&d),
+        );
+        assert_eq!(s.level, NOT_CERTIFIED);
+        assert_eq!(s.statutory_breaches, [duties[0].clone()]);
     }
 }

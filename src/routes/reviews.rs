@@ -13,7 +13,7 @@ use crate::db::submissions::Submission;
 use crate::db::{AnyConnection, enterprises, schema_versions};
 use crate::domain::scoring::{NOT_CERTIFIED, Score};
 use crate::domain::{IndustryCode, Role};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::extract::{Json, RequestId};
 use crate::startup::AppState;
 use crate::submissions::{SubmissionView, load, load_visible, record, state};
@@ -693,21 +693,46 @@ fn approve_in(
             ),
         ));
     }
+    let verdicts = db::verdicts_of(conn, r.id)?;
+    let requested = certification::open_evidence_requests(&verdicts);
+    if !requested.is_empty() {
+        return Err(AppError::Unprocessable(
+            "evidence_requested",
+            "evidence was asked for and the enterprise has not answered yet: return the \
+             submission so that it can, or decide those criteria"
+                .into(),
+            requested
+                .iter()
+                .map(|id| FieldError::new(format!("verdicts/{id}"), "evidence requested"))
+                .collect(),
+        ));
+    }
     let loaded = load(conn, &st.schemas, s.clone())?;
-    let score = certification::reviewed_score(&loaded, &db::verdicts_of(conn, r.id)?);
+    let score = certification::reviewed_score(&loaded, &verdicts);
     if score.level == NOT_CERTIFIED {
+        let blocking = score
+            .red_lines_failed
+            .iter()
+            .map(|id| FieldError::new(format!("criteria/{id}"), "red line not met"))
+            .chain(
+                score
+                    .statutory_breaches
+                    .iter()
+                    .map(|id| FieldError::new(format!("criteria/{id}"), "legal duty not met")),
+            )
+            .collect::<Vec<_>>();
         return Err(AppError::Unprocessable(
             "not_certifiable",
             format!(
-                "the reviewed score {} {} reaches no level; reject or return it instead",
+                "the reviewed score {} reaches no level{}; reject or return it instead",
                 score.total,
-                if score.red_line_failed {
-                    "with a failed red line"
-                } else {
+                if blocking.is_empty() {
                     ""
+                } else {
+                    ": red lines or legal duties are not met"
                 }
             ),
-            Vec::new(),
+            blocking,
         ));
     }
     let needs_two = four_eyes(conn, &s, &score.level)?;

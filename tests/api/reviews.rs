@@ -7,10 +7,12 @@ use csr_assess::certification::SignedCertificate;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, approve, spawn_app, spawn_app_with, spawn_sibling, submitted,
+    Backend, PNG_BYTES, TestApp, approve, best_answer, spawn_app, spawn_app_with, spawn_sibling,
+    submitted,
 };
 
 backend_tests!(
+    legal_duties_and_open_requests_block_certification,
     the_queue_is_scoped_filtered_and_paged,
     claims_are_exclusive_and_never_self_reviews,
     return_and_resubmit_then_reject,
@@ -26,6 +28,117 @@ backend_tests!(
 
 async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> crate::helpers::Resp {
     app.post(path, Some(token), &body).await
+}
+
+/// The review's case: every other answer at its best with evidence, every legal duty answered
+/// "no" — the live score reaches no level and names each duty. Then, as reviewed: approval
+/// waits while evidence is asked for, and a red line the reviewer adjusts below full points
+/// fails it.
+async fn legal_duties_and_open_requests_block_certification(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let mut d = app.create_submission(&e.token, "2024").await;
+    let criteria = app.criteria_of(&e.token, "C1491", "2024").await;
+    let mut answers = serde_json::Map::new();
+    let mut duties = Vec::new();
+    let mut needs = Vec::new();
+    for c in &criteria {
+        let id = c["id"].as_str().unwrap().to_owned();
+        if c["evidence"]["required"] == true {
+            needs.push(id.clone());
+        }
+        let answer = if c["statutory"] == true {
+            duties.push(id.clone());
+            json!({ "value": false })
+        } else {
+            best_answer(c)
+        };
+        answers.insert(id, answer);
+    }
+    assert!(duties.len() >= 19, "{duties:?}");
+    app.answer_all(&e.token, &mut d, answers).await;
+    let res = app
+        .upload(
+            &e.token,
+            &d,
+            "proof.png",
+            "image/png",
+            PNG_BYTES,
+            &needs.join(","),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let view = app.get(&d.path, Some(&e.token)).await.json();
+    let score = &view["score"];
+    assert!(score["total"].as_f64().unwrap() > 60.0, "{score}");
+    assert_eq!(score["level"], "not_certified", "{score}");
+    let mut named: Vec<String> = score["statutory_breaches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    named.sort();
+    duties.sort();
+    assert_eq!(named, duties);
+    let explained = score["explanation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == duties[0].as_str())
+        .unwrap();
+    assert_eq!(explained["rule"], "no");
+
+    // A clean submission under review: an open evidence request blocks approval, naming the
+    // criterion, until the reviewer decides it.
+    let e = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 2).await;
+    let (_, r) = app.staff("reviewer", json!({})).await;
+    post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+    let verdict = |criterion: &str, body: Value| {
+        let path = format!("/api/v1/reviews/{id}/verdicts/{criterion}");
+        let (app, r) = (&app, r.clone());
+        async move {
+            let res = app.send_json(Method::PUT, &path, Some(&r), &body).await;
+            assert_eq!(res.status, 200, "{}", res.text());
+        }
+    };
+    verdict(
+        "lawful.staff_training",
+        json!({ "verdict": "request_evidence", "comment": "请提供培训记录" }),
+    )
+    .await;
+    let approve_path = format!("/api/v1/reviews/{id}/approve");
+    let approve = |comment: &str| post(&app, &r, &approve_path, json!({ "comment": comment }));
+    let p = approve("符合要求").await.problem(422, "evidence_requested");
+    assert_eq!(
+        p["errors"],
+        json!([{ "field": "verdicts/lawful.staff_training", "message": "evidence requested" }])
+    );
+    // A red line adjusted below full points fails, whatever the total.
+    verdict("lawful.staff_training", json!({ "verdict": "accept" })).await;
+    verdict(
+        "lawful.no_fraud_penalty",
+        json!({ "verdict": "adjust", "points": 0.5, "reason": "2025年因价格欺诈受到行政处罚" }),
+    )
+    .await;
+    let p = approve("符合要求").await.problem(422, "not_certifiable");
+    assert_eq!(
+        p["errors"],
+        json!([{ "field": "criteria/lawful.no_fraud_penalty", "message": "red line not met" }])
+    );
+    let view = app
+        .get(&format!("/api/v1/reviews/{id}"), Some(&r))
+        .await
+        .json();
+    assert_eq!(
+        view["reviewed_score"]["red_lines_failed"],
+        json!(["lawful.no_fraud_penalty"])
+    );
+    // Set back to full points, the approval goes through.
+    verdict("lawful.no_fraud_penalty", json!({ "verdict": "accept" })).await;
+    let res = approve("符合要求").await;
+    assert_eq!(res.status, 200, "{}", res.text());
 }
 
 async fn the_queue_is_scoped_filtered_and_paged(b: Backend) {
