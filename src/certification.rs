@@ -93,7 +93,8 @@ pub fn reviewed_score(loaded: &Loaded, verdicts: &[VerdictRow]) -> Score {
 #[serde(deny_unknown_fields)]
 pub struct Payload {
     pub number: String,
-    pub issuer: String,
+    /// The issuing association.
+    pub issuer: Text,
     pub enterprise: PayloadEnterprise,
     pub level: String,
     pub level_label: Text,
@@ -245,6 +246,7 @@ pub fn today() -> NaiveDate {
 pub fn issue(
     conn: &mut AnyConnection,
     keys: &ServiceKeys,
+    issuer: &Text,
     s: &Submission,
     enterprise: &Enterprise,
     score: &Score,
@@ -266,7 +268,7 @@ pub fn issue(
     let number = certificate::number(year, certificates::last_serial_in_year(conn, year)? + 1);
     let payload = Payload {
         number: number.clone(),
-        issuer: "csr-assess".into(),
+        issuer: issuer.clone(),
         enterprise: PayloadEnterprise {
             name: enterprise.name.clone(),
             credit_code: enterprise.credit_code.clone(),

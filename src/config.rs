@@ -93,6 +93,23 @@ pub struct Settings {
     #[arg(long, env = "CSR_EVIDENCE_QUOTA_BYTES", default_value_t = 500 * 1024 * 1024)]
     pub evidence_quota_bytes: u64,
 
+    /// The issuing association's name in Chinese, signed into and printed on every certificate
+    /// (a deployment sets its own; the default says it is a demonstration).
+    #[arg(
+        long,
+        env = "CSR_ISSUER_NAME_ZH",
+        default_value = "示例消费者协会（演示）"
+    )]
+    pub issuer_name_zh: String,
+
+    /// The issuing association's name in English.
+    #[arg(
+        long,
+        env = "CSR_ISSUER_NAME_EN",
+        default_value = "Example Consumers' Association (demonstration)"
+    )]
+    pub issuer_name_en: String,
+
     /// `iss` of issued access tokens.
     #[arg(long, env = "CSR_JWT_ISSUER", default_value = "csr-assess")]
     pub jwt_issuer: String,
@@ -183,6 +200,14 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The issuing association's name, as certificates carry it.
+    pub fn issuer(&self) -> crate::domain::schema::Text {
+        crate::domain::schema::Text {
+            zh: self.issuer_name_zh.clone(),
+            en: self.issuer_name_en.clone(),
+        }
+    }
+
     /// Parses the settings from the environment alone, as a server started without flags would.
     pub fn from_env() -> Result<Self, clap::Error> {
         #[derive(clap::Parser)]

@@ -242,7 +242,15 @@ fn write_batch(conn: &mut AnyConnection, st: &AppState, admin: i64, plan: Plan) 
                     .execute(conn)?;
                 let e =
                     crate::db::enterprises::find(conn, enterprise_id)?.ok_or(AppError::NotFound)?;
-                crate::certification::issue(conn, &st.signing, &s, &e, &score, admin)?;
+                crate::certification::issue(
+                    conn,
+                    &st.signing,
+                    &st.settings.issuer(),
+                    &s,
+                    &e,
+                    &score,
+                    admin,
+                )?;
             }
         }
     }

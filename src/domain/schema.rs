@@ -129,7 +129,8 @@ pub const LAWS: [Law; 3] = [
     Law {
         id: "crpl-1993",
         in_force_from: "1994-01-01",
-        articles: Some((16, 29)),
+        // The operator's duties of the 1993 law are articles 16–25 (26–29 came with 2013).
+        articles: Some((16, 25)),
     },
     Law {
         id: "crpl-2013",

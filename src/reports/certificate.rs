@@ -10,6 +10,9 @@ use super::layout::{ACCENT, BLACK, GREY, LIGHT, Layout, text_width};
 #[derive(Debug, Clone)]
 pub struct CertificateData {
     pub number: String,
+    /// The issuing association, as signed.
+    pub issuer_zh: String,
+    pub issuer_en: String,
     pub enterprise_name: String,
     pub credit_code: String,
     pub level_zh: String,
@@ -43,6 +46,13 @@ fn status_banner(status: &str) -> Option<&'static str> {
 
 const WARNING: (f32, f32, f32) = (0.75, 0.08, 0.08);
 
+/// Consumer law article 38: an association does not recommend goods or services.
+pub const DISCLAIMER: (&str, &str) = (
+    "本证书仅表明评价结果，评价机构不向消费者推荐商品和服务（《消费者权益保护法》（2013年修正）第三十八条）。",
+    "This certificate states an assessment result; the association does not recommend goods or services \
+     (Consumer Rights Protection Law, art. 38).",
+);
+
 const PAGE: (f32, f32) = (297.0, 210.0);
 
 fn centred(l: &mut Layout, y: f32, text: &str, size: f32, color: (f32, f32, f32)) {
@@ -63,14 +73,14 @@ pub fn render(d: &CertificateData) -> Vec<u8> {
     centred(
         &mut l,
         38.0,
-        "良好企业保护消费者利益社会责任认证证书",
+        "良好企业保护消费者利益社会责任评价证书",
         24.0,
         ACCENT,
     );
     centred(
         &mut l,
         47.0,
-        "Certificate of Social Responsibility in Protecting Consumer Interests",
+        "Assessment Certificate: Social Responsibility in Protecting Consumer Interests",
         11.0,
         GREY,
     );
@@ -90,7 +100,7 @@ pub fn render(d: &CertificateData) -> Vec<u8> {
     centred(
         &mut l,
         92.0,
-        "经审核，该企业践行《良好企业保护消费者利益社会责任导则》，评定等级为",
+        "经审核，依据《良好企业保护消费者利益社会责任导则》编制的评价细则，该企业评价等级为",
         11.0,
         BLACK,
     );
@@ -102,7 +112,8 @@ pub fn render(d: &CertificateData) -> Vec<u8> {
         if banner.is_some() { GREY } else { ACCENT },
     );
     let rows = [
-        format!("评价标准 Schema：{} {}", d.schema_id, d.version),
+        format!("评价机构 Issued by：{}  {}", d.issuer_zh, d.issuer_en),
+        format!("评价细则 Schema：{} {}", d.schema_id, d.version),
         format!("有效期 Valid：{} — {}", d.issued_on, d.expires_on),
         format!("证书编号 Certificate No.：{}", d.number),
     ];
@@ -122,8 +133,10 @@ pub fn render(d: &CertificateData) -> Vec<u8> {
         GREY,
     );
     l.text_at(30.0, 166.0, &d.verify_url, 8.5, ACCENT);
+    l.text_at(30.0, 174.0, DISCLAIMER.0, 6.5, GREY);
+    l.text_at(30.0, 178.5, DISCLAIMER.1, 6.5, GREY);
     let sig = format!("Ed25519 kid {} · {}", d.kid, d.signature);
-    l.text_at(30.0, 184.0, &sig, 6.0, GREY);
+    l.text_at(30.0, 186.0, &sig, 6.0, GREY);
 
     // QR code of the verification page, drawn as vector modules.
     if let Ok(qr) = QrCode::encode_text(&d.verify_url, QrCodeEcc::Medium) {

@@ -116,6 +116,8 @@ pub fn certificate_data(st: &AppState, c: &Certificate) -> AppResult<Certificate
         .unwrap_or_else(|| format!("http://{}", st.settings.bind));
     Ok(CertificateData {
         number: c.number.clone(),
+        issuer_zh: signed.payload.issuer.zh.clone(),
+        issuer_en: signed.payload.issuer.en.clone(),
         enterprise_name: signed.payload.enterprise.name.clone(),
         credit_code: signed.payload.enterprise.credit_code.clone(),
         level_zh: signed.payload.level_label.zh.clone(),

@@ -45,7 +45,7 @@ fn level_label(levels: &[Level], id: &str, lang: Lang) -> String {
         .iter()
         .find(|l| l.id == id)
         .map(|l| lang.pick(&l.label.zh, &l.label.en).to_owned())
-        .unwrap_or_else(|| lang.pick("未达标", "Not certified").to_owned())
+        .unwrap_or_else(|| lang.pick("未达标", "No level").to_owned())
 }
 
 fn answer_text(
@@ -96,24 +96,47 @@ fn answer_text(
     }
 }
 
+/// An article number in Chinese numerals, as laws print them (1–99: 九, 十六, 二十五).
+fn chinese_numeral(n: u32) -> String {
+    const DIGITS: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
+    match n {
+        0 => "零".to_owned(),
+        1..=9 => DIGITS[n as usize].to_owned(),
+        10..=19 => format!("十{}", DIGITS[(n % 10) as usize]),
+        20..=99 => format!(
+            "{}十{}",
+            DIGITS[(n / 10) as usize],
+            DIGITS[(n % 10) as usize]
+        ),
+        _ => n.to_string(),
+    }
+}
+
+/// Law references with the law's year, so that article 25 of 1993 (no insult) and of 2013
+/// (seven-day returns) cannot be confused: 《消费者权益保护法》（2013年修正）第二十五条.
 fn law_text(c: &Criterion, lang: Lang) -> String {
     c.law_refs
         .iter()
         .map(|r| {
             let law = match (r.law.as_str(), lang) {
-                ("crpl-regulation-2024", Lang::Zh) => "消保法实施条例".to_owned(),
-                ("crpl-regulation-2024", Lang::En) => "CRPL regulation".to_owned(),
-                (_, Lang::Zh) => "消保法".to_owned(),
-                (_, Lang::En) => "CRPL".to_owned(),
+                ("crpl-1993", Lang::Zh) => "《消费者权益保护法》（1993年）",
+                ("crpl-1993", Lang::En) => "Consumer Rights Protection Law (1993)",
+                ("crpl-2013", Lang::Zh) => "《消费者权益保护法》（2013年修正）",
+                ("crpl-2013", Lang::En) => "Consumer Rights Protection Law (2013 amendment)",
+                ("crpl-regulation-2024", Lang::Zh) => "《消费者权益保护法实施条例》（2024年）",
+                ("crpl-regulation-2024", Lang::En) => {
+                    "Implementing Regulation of the Consumer Rights Protection Law (2024)"
+                }
+                (other, _) => other,
             };
             match (r.article, lang) {
-                (Some(a), Lang::Zh) => format!("{law}第{a}条"),
-                (Some(a), Lang::En) => format!("{law} art. {a}"),
-                (None, _) => law,
+                (Some(a), Lang::Zh) => format!("{law}第{}条", chinese_numeral(a)),
+                (Some(a), Lang::En) => format!("{law}, art. {a}"),
+                (None, _) => law.to_owned(),
             }
         })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(lang.pick("；", "; "))
 }
 
 fn heading(l: &mut Layout, text: &str) {
@@ -154,8 +177,8 @@ pub fn render(d: &ReportData, lang: Lang) -> Vec<u8> {
         MARGIN,
         l.y,
         lang.pick(
-            "依据《良好企业保护消费者利益社会责任导则》",
-            "Under the guideline on good enterprises protecting consumer interests",
+            "依据《良好企业保护消费者利益社会责任导则》编制的评价细则（非《导则》正式文本）",
+            "Assessment specification based on the guideline (not its official text)",
         ),
         11.0,
         GREY,
@@ -185,10 +208,7 @@ pub fn render(d: &ReportData, lang: Lang) -> Vec<u8> {
             lang.pick("评价标准", "Schema"),
             format!("{} {}", d.schema_id, d.version),
         ),
-        (
-            lang.pick("标准内容摘要", "Schema hash"),
-            d.schema_hash.clone(),
-        ),
+        (lang.pick("校验值", "Checksum"), d.schema_hash.clone()),
         (
             lang.pick("自评编号", "Submission"),
             d.submission_id.to_string(),
@@ -224,7 +244,7 @@ pub fn render(d: &ReportData, lang: Lang) -> Vec<u8> {
             "{}：{}",
             lang.pick("红线项", "Red lines"),
             if red {
-                lang.pick("未通过（不可认证）", "FAILED (not certifiable)")
+                lang.pick("未通过（不予评定等级）", "FAILED (no level)")
             } else {
                 lang.pick("全部通过", "all met")
             }

@@ -322,9 +322,10 @@ fn page(en: bool, title: &str, body: &str) -> String {
          <title>{}</title><style>{STYLE}</style></head><body><main>{body}<footer>csr-assess · {}</footer></main></body></html>",
         escape(title),
         if en {
-            "Guideline on the social responsibility of good enterprises in protecting consumer interests"
+            "Assessment based on the guideline on the social responsibility of good enterprises in \
+             protecting consumer interests"
         } else {
-            "《良好企业保护消费者利益社会责任导则》"
+            "依据《良好企业保护消费者利益社会责任导则》编制的评价细则"
         }
     )
 }
@@ -407,7 +408,7 @@ pub async fn verify_page(
             "企业",
             "统一社会信用代码",
             "等级",
-            "评价标准",
+            "评价细则",
             "发证日期",
             "有效期至",
             "数字签名",
@@ -425,10 +426,25 @@ pub async fn verify_page(
     } else {
         &found.level_label.zh
     };
+    let issuer = &found.signed.payload.issuer;
+    let (issued_by, issuer, disclaimer) = if en {
+        (
+            "Issued by",
+            escape(&issuer.en),
+            crate::reports::certificate::DISCLAIMER.1,
+        )
+    } else {
+        (
+            "评价机构",
+            escape(&issuer.zh),
+            crate::reports::certificate::DISCLAIMER.0,
+        )
+    };
     let body = format!(
         "<h1>{}</h1><div class=\"card\"><div class=\"status {class}\" id=\"status\">{status}</div><dl>\
          <dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
-         <dt>{}</dt><dd>{} {}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd></dl></div>",
+         <dt>{}</dt><dd>{} {}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd><dt>{}</dt><dd>{}</dd>\
+         <dt>{issued_by}</dt><dd>{issuer}</dd></dl><p class=\"note\">{disclaimer}</p></div>",
         labels[0],
         labels[8],
         escape(&found.number),
@@ -482,12 +498,12 @@ pub async fn directory_page(
     let found = directory(&state, filter).await?;
     let (title, head) = if en {
         (
-            "Certified enterprises",
+            "Assessed enterprises with a valid certificate",
             "<tr><th>Enterprise</th><th>Level</th><th>Valid until</th><th>Certificate</th></tr>",
         )
     } else {
         (
-            "认证企业名录",
+            "评价证书有效企业名录",
             "<tr><th>企业</th><th>等级</th><th>有效期至</th><th>证书编号</th></tr>",
         )
     };

@@ -789,7 +789,15 @@ fn approve_in(
         Some(&score.level),
     )?;
     let enterprise = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
-    let c = certification::issue(conn, &st.signing, &s, &enterprise, &score, user.id)?;
+    let c = certification::issue(
+        conn,
+        &st.signing,
+        &st.settings.issuer(),
+        &s,
+        &enterprise,
+        &score,
+        user.id,
+    )?;
     record(
         conn,
         user.id,

@@ -70,7 +70,7 @@ async fn reports_and_certificates_as_pdf(b: Backend) {
             "第 1 页 / 共",
             "各主题得分",
             "改进建议",
-            "消保法第16条",
+            "《消费者权益保护法》（2013年修正）第十六条",
         ] {
             let expected: String = expected.split_whitespace().collect();
             assert!(
@@ -86,7 +86,7 @@ async fn reports_and_certificates_as_pdf(b: Backend) {
             "Consumer protection self-assessment report",
             "Page 1 of",
             "Where to improve",
-            "CRPL art. 16",
+            "Consumer Rights Protection Law (2013 amendment), art. 16",
         ] {
             let expected: String = expected.split_whitespace().collect();
             assert!(
@@ -130,7 +130,7 @@ async fn reports_and_certificates_as_pdf(b: Backend) {
     let text = pdf_text(&app, &res.body, "certificate.pdf");
     if !text.is_empty() {
         for expected in [
-            "良好企业保护消费者利益社会责任认证证书",
+            "良好企业保护消费者利益社会责任评价证书",
             "杭州放心食品有限公司",
             number.as_str(),
             "/verify/",
@@ -376,6 +376,22 @@ async fn pdf_text_snapshots_pages_and_qr_code() {
         };
         insta::assert_snapshot!(format!("pdf_{name}"), text);
         assert_eq!(page_count(&path), Some(pages), "{name}");
+        // Honest names: an assessment (评价), never a certification (认证), by a named issuer;
+        // law references carry their year.
+        let flat: String = text.split_whitespace().collect();
+        assert!(!flat.contains("认证"), "{name}: {text}");
+        if name != "report_en" {
+            assert!(flat.contains("评价"), "{name}: {text}");
+        }
+        if name == "certificate" {
+            assert!(
+                flat.contains("示例消费者协会") && flat.contains("第三十八条"),
+                "{text}"
+            );
+        }
+        if name == "report_zh" {
+            assert!(flat.contains("（2013年修正）第"), "{text}");
+        }
         let png = dir.join(name);
         let out = tool(
             "pdftoppm",

@@ -1130,5 +1130,7 @@ async fn public_pages_and_directory(b: Backend) {
         .await
         .invalid_fields();
     let html = app.get("/directory", None).await.text();
-    assert!(html.contains("认证企业名录") && html.contains(&active) && !html.contains(&revoked));
+    assert!(
+        html.contains("评价证书有效企业名录") && html.contains(&active) && !html.contains(&revoked)
+    );
 }
