@@ -261,7 +261,7 @@ impl Selection {
 
 /// The longer of two code prefixes when one extends the other (their intersection), or none
 /// when they are disjoint.
-fn narrower<'a>(a: &'a str, b: &'a str) -> Option<&'a str> {
+pub fn narrower<'a>(a: &'a str, b: &'a str) -> Option<&'a str> {
     if a.starts_with(b) {
         Some(a)
     } else if b.starts_with(a) {

@@ -615,6 +615,36 @@ pub async fn submitted_unverified(
     industry: &str,
     maturity: u8,
 ) -> i64 {
+    let mut d = answered_draft(app, e, industry, |c| {
+        if c["kind"] == "maturity" {
+            json!({ "value": maturity })
+        } else {
+            best_answer(c)
+        }
+    })
+    .await;
+    app.etag_of(&e.token, &mut d).await;
+    let res = app
+        .send_if_match(
+            Method::POST,
+            &format!("{}/submit", d.path),
+            &e.token,
+            &d.etag,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    d.id
+}
+
+/// A 2024 draft with every criterion of `industry` answered by `answer` and evidence attached
+/// to each criterion that requires it.
+pub async fn answered_draft(
+    app: &Client,
+    e: &Enterprise,
+    industry: &str,
+    answer: impl Fn(&Value) -> Value,
+) -> Draft {
     let mut d = app.create_submission(&e.token, "2024").await;
     let criteria = app.criteria_of(&e.token, industry, "2024").await;
     let mut answers = serde_json::Map::new();
@@ -624,12 +654,7 @@ pub async fn submitted_unverified(
         if c["evidence"]["required"] == true {
             needs.push(id.clone());
         }
-        let a = if c["kind"] == "maturity" {
-            json!({ "value": maturity })
-        } else {
-            best_answer(c)
-        };
-        answers.insert(id, a);
+        answers.insert(id, answer(c));
     }
     app.answer_all(&e.token, &mut d, answers).await;
     let res = app
@@ -643,18 +668,7 @@ pub async fn submitted_unverified(
         )
         .await;
     assert_eq!(res.status, 201, "{}", res.text());
-    app.etag_of(&e.token, &mut d).await;
-    let res = app
-        .send_if_match(
-            Method::POST,
-            &format!("{}/submit", d.path),
-            &e.token,
-            &d.etag,
-            None,
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text());
-    d.id
+    d
 }
 
 /// Has the administrator check the business licence of submission `id`'s enterprise (its first

@@ -7,8 +7,8 @@ use csr_assess::certification::SignedCertificate;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, PNG_BYTES, TestApp, approve, best_answer, spawn_app, spawn_app_with, spawn_sibling,
-    submitted,
+    Backend, TestApp, answered_draft, approve, best_answer, spawn_app, spawn_app_with,
+    spawn_sibling, submitted,
 };
 
 backend_tests!(
@@ -37,37 +37,20 @@ async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> crate::hel
 async fn legal_duties_and_open_requests_block_certification(b: Backend) {
     let app = spawn_app(b).await;
     let e = app.enterprise().await;
-    let mut d = app.create_submission(&e.token, "2024").await;
-    let criteria = app.criteria_of(&e.token, "C1491", "2024").await;
-    let mut answers = serde_json::Map::new();
-    let mut duties = Vec::new();
-    let mut needs = Vec::new();
-    for c in &criteria {
-        let id = c["id"].as_str().unwrap().to_owned();
-        if c["evidence"]["required"] == true {
-            needs.push(id.clone());
-        }
-        let answer = if c["statutory"] == true {
-            duties.push(id.clone());
+    let duties = std::cell::RefCell::new(Vec::new());
+    let d = answered_draft(&app, &e, "C1491", |c| {
+        if c["statutory"] == true {
+            duties
+                .borrow_mut()
+                .push(c["id"].as_str().unwrap().to_owned());
             json!({ "value": false })
         } else {
             best_answer(c)
-        };
-        answers.insert(id, answer);
-    }
+        }
+    })
+    .await;
+    let mut duties = duties.into_inner();
     assert!(duties.len() >= 19, "{duties:?}");
-    app.answer_all(&e.token, &mut d, answers).await;
-    let res = app
-        .upload(
-            &e.token,
-            &d,
-            "proof.png",
-            "image/png",
-            PNG_BYTES,
-            &needs.join(","),
-        )
-        .await;
-    assert_eq!(res.status, 201, "{}", res.text());
     let view = app.get(&d.path, Some(&e.token)).await.json();
     let score = &view["score"];
     assert!(score["total"].as_f64().unwrap() > 60.0, "{score}");

@@ -2,6 +2,7 @@
 //! scoping, suppression (complementary included) and CSV output.
 
 use actix_web::http::Method;
+use csr_assess::stats::narrower;
 use serde_json::{Value, json};
 
 use crate::helpers::{Backend, Draft, TestApp, approve, spawn_app, submitted};
@@ -61,17 +62,6 @@ async fn fixture(app: &TestApp) {
 
 fn fig(v: &Value) -> Option<f64> {
     v["value"].as_f64()
-}
-
-/// The longer of two code prefixes when one extends the other.
-fn narrower<'a>(a: &'a str, b: &'a str) -> Option<&'a str> {
-    if a.starts_with(b) {
-        Some(a)
-    } else if b.starts_with(a) {
-        Some(b)
-    } else {
-        None
-    }
 }
 
 /// The review's attack, generalised: ask the funnel for every filter and grouping over the
