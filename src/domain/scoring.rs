@@ -95,11 +95,11 @@ pub struct Score {
     /// The level id reached, or `not_certified`.
     pub level: String,
     pub red_line_failed: bool,
-    /// Red lines short of full points: answered "no", adjusted by the reviewer, or without the
-    /// evidence they require.
+    /// Red lines short of full points: answered "no" (whatever the reviewer then decides),
+    /// adjusted by the reviewer, or without the evidence they require.
     pub red_lines_failed: Vec<String>,
-    /// Legal duties (`statutory` criteria) answered short of full points, self-assessed or
-    /// as reviewed: each one means no level. Their explanation says why.
+    /// Legal duties (`statutory` criteria) short of full points, as the enterprise answered
+    /// them or as reviewed: each one means no level. Their explanation says why.
     pub statutory_breaches: Vec<String>,
     pub themes: Vec<ThemeScore>,
     pub explanation: Vec<CriterionScore>,
@@ -288,9 +288,12 @@ pub fn score_reviewed(
             }
         };
         // A red line or a legal duty short of full points, however (a "no", a reviewer's
-        // adjustment, evidence missing or asked for), blocks every level.
+        // adjustment, evidence missing or asked for), blocks every level; so does the
+        // enterprise's own admission, which no reviewer's adjustment takes back.
         let answered = c.kind.is_scored() && applicable && rule != Rule::Unanswered;
-        if answered && fraction < 1.0 {
+        let admitted = (c.red_line || c.statutory)
+            && matches!(answers.get(&c.id), Some(Answer::Given(v)) if self::fraction(c, v).0 < 1.0);
+        if answered && (fraction < 1.0 || admitted) {
             if c.red_line {
                 red_lines_failed.push(c.id.clone());
             } else if c.statutory {
@@ -670,9 +673,9 @@ mod tests {
             prop_assert_eq!(s.level, NOT_CERTIFIED);
         }
 
-        /// Whatever the other answers and the reviewer's verdicts: a legal duty short of full
-        /// points, self-assessed or as reviewed, or a red line the reviewer adjusted below
-        /// full points, means no level; and a level is reached only with every duty met.
+        /// Whatever the other answers and the reviewer's verdicts: a legal duty or red line short
+        /// of full points, self-assessed (even if the reviewer then gives full points) or as
+        /// reviewed, means no level; and a level is reached only with every duty met.
         #[test]
         fn a_breached_duty_or_failed_red_line_is_never_certified(
             (answers, evidence) in answers_strategy(resolved_food().1),
@@ -691,6 +694,10 @@ mod tests {
                 0 => { answers.insert(c.id.clone(), Answer::Given(Value::Bool(false))); }
                 1 => { verdicts.insert(c.id.clone(), Verdict::Adjust(share)); }
                 _ => { verdicts.insert(c.id.clone(), Verdict::RequestEvidence); }
+            }
+            if how == 0 && share > 0.5 {
+                // The enterprise's own "no", raised to full points by the reviewer, still fails.
+                verdicts.insert(c.id.clone(), Verdict::Adjust(1.0));
             }
             let s = score_reviewed(&themes, &criteria, &levels, &answers, &evidence, &verdicts);
             prop_assert_eq!(&s.level, NOT_CERTIFIED);
