@@ -89,7 +89,7 @@ pub fn reviewed_score(loaded: &Loaded, verdicts: &[VerdictRow]) -> Score {
 }
 
 /// What a certificate says, signed as canonical JSON.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Payload {
     pub number: String,
@@ -105,14 +105,14 @@ pub struct Payload {
     pub expires_on: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayloadEnterprise {
     pub name: String,
     pub credit_code: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PayloadSchema {
     pub id: String,
@@ -121,7 +121,7 @@ pub struct PayloadSchema {
 }
 
 /// A signed certificate as anyone can keep and verify offline against the published keys.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignedCertificate {
     pub payload: Payload,

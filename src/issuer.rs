@@ -82,8 +82,7 @@ impl Issuer {
             serde_json::from_str(&text).map_err(|e| format!("{}: {number}: {e}", self.base))?;
         let theirs = parse_signed(&record.signed.to_string())
             .map_err(|e| format!("{}: {number}: {e}", self.base))?;
-        let same = serde_json::to_value(&theirs).ok() == serde_json::to_value(signed).ok();
-        if !same {
+        if theirs != *signed {
             return Err(format!(
                 "{number}: the issuer at {} holds a different certificate under this number",
                 self.base
