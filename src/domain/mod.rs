@@ -7,6 +7,7 @@ pub mod certificate;
 pub mod credit_code;
 pub mod disclosure;
 pub mod enterprise;
+pub mod laws;
 pub mod role;
 pub mod schema;
 pub mod scoring;

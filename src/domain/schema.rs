@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::canonical::{canonical_json, sha256_hex};
 use super::enterprise::IndustryCode;
+use super::laws;
 
 /// Text in Chinese and English.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -109,40 +110,31 @@ pub struct Evidence {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LawRef {
-    /// `crpl-1993`, `crpl-2013` (Consumer Rights Protection Law) or `crpl-regulation-2024`.
+    /// An edition in the law catalogue (`schemas/reference/laws.json`), e.g. `crpl-2013`.
     pub law: String,
+    pub article: u32,
+    /// The paragraph (款) of the article, where the duty is in one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub article: Option<u32>,
-    pub in_force_from: NaiveDate,
+    pub paragraph: Option<u32>,
+    /// The edition's in-force date, as the catalogue gives it (optional; checked when given).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_force_from: Option<NaiveDate>,
 }
 
-/// A law criteria may cite.
-pub struct Law {
-    pub id: &'static str,
-    pub in_force_from: &'static str,
-    /// The articles on operators' duties a reference must name; `None` where references name
-    /// no article.
-    pub articles: Option<(u32, u32)>,
+/// References as printed, consecutive places in one law together:
+/// 《消费者权益保护法实施条例》（2024年）第十四条、第九条第一款；《电子商务法》（2018年）第二十七条.
+pub fn cite_refs(refs: &[LawRef], zh: bool) -> String {
+    let mut parts = Vec::new();
+    for group in refs.chunk_by(|a, b| a.law == b.law) {
+        let places = group.iter().map(|r| (r.article, r.paragraph));
+        parts.push(match laws::find(&group[0].law) {
+            Some(l) if zh => l.cite_all_zh(places),
+            Some(l) => l.cite_all_en(places),
+            None => group[0].law.clone(),
+        });
+    }
+    parts.join(if zh { "；" } else { "; " })
 }
-
-pub const LAWS: [Law; 3] = [
-    Law {
-        id: "crpl-1993",
-        in_force_from: "1994-01-01",
-        // The operator's duties of the 1993 law are articles 16–25 (26–29 came with 2013).
-        articles: Some((16, 25)),
-    },
-    Law {
-        id: "crpl-2013",
-        in_force_from: "2014-03-15",
-        articles: Some((16, 29)),
-    },
-    Law {
-        id: "crpl-regulation-2024",
-        in_force_from: "2024-07-01",
-        articles: None,
-    },
-];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -311,7 +303,13 @@ impl SchemaDoc {
     }
 }
 
-fn check_criterion(c: &Criterion, path: &str, themes: &HashSet<&str>, issues: &mut Vec<Issue>) {
+fn check_criterion(
+    c: &Criterion,
+    path: &str,
+    themes: &HashSet<&str>,
+    effective: NaiveDate,
+    issues: &mut Vec<Issue>,
+) {
     let mut issue = |field: &str, message: String| {
         issues.push(Issue {
             path: format!("{path}{field}"),
@@ -415,30 +413,35 @@ fn check_criterion(c: &Criterion, path: &str, themes: &HashSet<&str>, issues: &m
     }
     for (i, r) in c.law_refs.iter().enumerate() {
         let at = format!("/law_refs/{i}");
-        match LAWS.iter().find(|law| law.id == r.law) {
-            None => issue(&format!("{at}/law"), format!("unknown law {:?}", r.law)),
-            Some(Law {
-                in_force_from: in_force,
-                articles,
-                ..
-            }) => {
-                if r.in_force_from.to_string() != *in_force {
-                    issue(
-                        &format!("{at}/in_force_from"),
-                        format!("{} is in force from {in_force}", r.law),
-                    );
-                }
-                match (articles, r.article) {
-                    (Some((lo, hi)), Some(a)) if !(*lo..=*hi).contains(&a) => issue(
-                        &format!("{at}/article"),
-                        format!(
-                            "article {a} is not among the operator's duties (articles {lo}–{hi})"
-                        ),
-                    ),
-                    (Some(_), None) => issue(&format!("{at}/article"), "name the article".into()),
-                    _ => {}
-                }
-            }
+        let Some(law) = laws::find(&r.law) else {
+            issue(
+                &format!("{at}/law"),
+                format!("{:?} is not in the law catalogue", r.law),
+            );
+            continue;
+        };
+        if let Some(why) = law.not_in_force(effective) {
+            issue(&format!("{at}/law"), why);
+        }
+        if r.in_force_from.is_some_and(|d| d != law.in_force) {
+            issue(
+                &format!("{at}/in_force_from"),
+                format!("{} is in force from {}", r.law, law.in_force),
+            );
+        }
+        let (first, last) = law.articles;
+        if !(first..=last).contains(&r.article) {
+            issue(
+                &format!("{at}/article"),
+                format!(
+                    "{} has articles {first}–{last}, not {}",
+                    law.cite_zh(None, None),
+                    r.article
+                ),
+            );
+        }
+        if r.paragraph == Some(0) {
+            issue(&format!("{at}/paragraph"), "paragraphs count from 1".into());
         }
     }
 }
@@ -492,7 +495,13 @@ pub fn check(doc: &SchemaDoc, predecessor: Option<&SchemaDoc>) -> Vec<Issue> {
                 message: format!("duplicate criterion id {:?} (first at {first})", c.id),
             });
         }
-        check_criterion(c, &path, &theme_ids, &mut criterion_issues);
+        check_criterion(
+            c,
+            &path,
+            &theme_ids,
+            doc.effective_date,
+            &mut criterion_issues,
+        );
     }
     for t in &doc.themes {
         if !doc
@@ -543,7 +552,13 @@ pub fn check(doc: &SchemaDoc, predecessor: Option<&SchemaDoc>) -> Vec<Issue> {
                     message: format!("duplicate criterion id {:?} (first at {first})", c.id),
                 });
             }
-            check_criterion(c, &path, &theme_ids, &mut criterion_issues);
+            check_criterion(
+                c,
+                &path,
+                &theme_ids,
+                doc.effective_date,
+                &mut criterion_issues,
+            );
         }
         for (id, w) in &p.weights {
             if !base.contains(id.as_str()) {
@@ -869,9 +884,20 @@ mod tests {
         cases.push((d, "/criteria/0/weight".into()));
 
         let mut d = doc();
-        d.criteria[0].law_refs[0].in_force_from =
-            NaiveDate::from_ymd_opt(2013, 1, 1).expect("date");
+        d.criteria[0].law_refs[0].in_force_from = NaiveDate::from_ymd_opt(2013, 1, 1);
         cases.push((d, "/criteria/0/law_refs/0/in_force_from".into()));
+
+        let mut d = doc();
+        d.criteria[0].law_refs[0].article = 64;
+        cases.push((d, "/criteria/0/law_refs/0/article".into()));
+
+        let mut d = doc();
+        d.criteria[0].law_refs[0].law = "crpl-1993".into();
+        cases.push((d, "/criteria/0/law_refs/0/law".into()));
+
+        let mut d = doc();
+        d.criteria[0].law_refs[0].law = "consumer-law".into();
+        cases.push((d, "/criteria/0/law_refs/0/law".into()));
 
         let mut d = doc();
         d.profiles[0].weights.insert("nothing.here".into(), 2.0);

@@ -96,47 +96,10 @@ fn answer_text(
     }
 }
 
-/// An article number in Chinese numerals, as laws print them (1–99: 九, 十六, 二十五).
-fn chinese_numeral(n: u32) -> String {
-    const DIGITS: [&str; 10] = ["", "一", "二", "三", "四", "五", "六", "七", "八", "九"];
-    match n {
-        0 => "零".to_owned(),
-        1..=9 => DIGITS[n as usize].to_owned(),
-        10..=19 => format!("十{}", DIGITS[(n % 10) as usize]),
-        20..=99 => format!(
-            "{}十{}",
-            DIGITS[(n / 10) as usize],
-            DIGITS[(n % 10) as usize]
-        ),
-        _ => n.to_string(),
-    }
-}
-
-/// Law references with the law's year, so that article 25 of 1993 (no insult) and of 2013
+/// Law references with the edition, so that article 25 of 1993 (no insult) and of 2013
 /// (seven-day returns) cannot be confused: 《消费者权益保护法》（2013年修正）第二十五条.
 fn law_text(c: &Criterion, lang: Lang) -> String {
-    c.law_refs
-        .iter()
-        .map(|r| {
-            let law = match (r.law.as_str(), lang) {
-                ("crpl-1993", Lang::Zh) => "《消费者权益保护法》（1993年）",
-                ("crpl-1993", Lang::En) => "Consumer Rights Protection Law (1993)",
-                ("crpl-2013", Lang::Zh) => "《消费者权益保护法》（2013年修正）",
-                ("crpl-2013", Lang::En) => "Consumer Rights Protection Law (2013 amendment)",
-                ("crpl-regulation-2024", Lang::Zh) => "《消费者权益保护法实施条例》（2024年）",
-                ("crpl-regulation-2024", Lang::En) => {
-                    "Implementing Regulation of the Consumer Rights Protection Law (2024)"
-                }
-                (other, _) => other,
-            };
-            match (r.article, lang) {
-                (Some(a), Lang::Zh) => format!("{law}第{}条", chinese_numeral(a)),
-                (Some(a), Lang::En) => format!("{law}, art. {a}"),
-                (None, _) => law.to_owned(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(lang.pick("；", "; "))
+    crate::domain::schema::cite_refs(&c.law_refs, lang == Lang::Zh)
 }
 
 fn heading(l: &mut Layout, text: &str) {

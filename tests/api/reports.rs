@@ -353,7 +353,7 @@ async fn pdf_text_snapshots_pages_and_qr_code() {
         (
             "report_zh",
             format!("/api/v1/submissions/{id}/report.pdf"),
-            5,
+            6,
         ),
         (
             "report_en",

@@ -455,7 +455,9 @@ async fn broken_documents_name_the_path(b: Backend) {
     doc["criteria"][1]["id"] = doc["criteria"][0]["id"].clone();
     doc["levels"][1]["min_score"] = json!(90);
     doc["criteria"][4]["law_refs"] =
-        json!([{ "law": "crpl-2013", "article": 55, "in_force_from": "2014-03-15" }]);
+        json!([{ "law": "crpl-2013", "article": 64, "in_force_from": "2014-03-15" }]);
+    // An edition no longer in force on the version's effective date.
+    doc["criteria"][5]["law_refs"] = json!([{ "law": "crpl-1993", "article": 16 }]);
     assert_eq!(
         app.post(&format!("{BASE}/versions"), Some(&admin), &doc)
             .await
@@ -474,6 +476,7 @@ async fn broken_documents_name_the_path(b: Backend) {
         "/criteria/1/id",
         "/levels/1/min_score",
         "/criteria/4/law_refs/0/article",
+        "/criteria/5/law_refs/0/law",
     ] {
         assert!(fields.iter().any(|f| f == path), "{path}: {fields:?}");
     }
