@@ -809,14 +809,33 @@ async fn workflow(http: &Http, fx: &Fixture, ack: &RefCell<Acknowledged>, c: usi
     .await?
     .expect("enterprise_verify", 200)?;
     let path = format!("/api/v1/reviews/{id}/claim");
+    let claimed = http
+        .send(
+            "review_claim",
+            Req::new(Method::POST, &path)
+                .token(reviewer)
+                .json(&json!({})),
+        )
+        .await?
+        .expect("review_claim", 200)?
+        .json();
+    // Approval waits for a verdict on every red line and legal duty: accepted in one call.
+    let verdicts: serde_json::Map<String, Value> = claimed["verdicts_required"]
+        .as_array()
+        .ok_or_else(|| format!("claim of {id} lists no verdicts_required: {claimed}"))?
+        .iter()
+        .filter_map(|c| c.as_str())
+        .map(|c| (c.to_owned(), json!({ "verdict": "accept" })))
+        .collect();
+    let path = format!("/api/v1/reviews/{id}/verdicts");
     http.send(
-        "review_claim",
-        Req::new(Method::POST, &path)
+        "review_verdicts",
+        Req::new(Method::PUT, &path)
             .token(reviewer)
-            .json(&json!({})),
+            .json(&json!({ "verdicts": verdicts })),
     )
     .await?
-    .expect("review_claim", 200)?;
+    .expect("review_verdicts", 200)?;
     let path = format!("/api/v1/reviews/{id}/approve");
     let approved = http
         .send(

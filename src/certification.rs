@@ -56,6 +56,7 @@ pub fn engine_verdicts(rows: &[VerdictRow]) -> HashMap<String, Verdict> {
     rows.iter()
         .filter_map(|v| {
             let verdict = match v.verdict.as_str() {
+                "accept" => Verdict::Accept,
                 "adjust" => Verdict::Adjust(v.fraction.unwrap_or(0.0)),
                 "request_evidence" => Verdict::RequestEvidence,
                 _ => return None,
@@ -65,14 +66,23 @@ pub fn engine_verdicts(rows: &[VerdictRow]) -> HashMap<String, Verdict> {
         .collect()
 }
 
-/// Criteria on which the reviewer asked for evidence in this round: the enterprise has not been
-/// able to answer yet (it answers once the submission is returned), so approval must wait.
-pub fn open_evidence_requests(verdicts: &[VerdictRow]) -> Vec<String> {
-    verdicts
-        .iter()
-        .filter(|v| v.verdict == "request_evidence")
-        .map(|v| v.criterion_id.clone())
-        .collect()
+/// Red-line and legal-duty criteria the reviewer has not yet decided (accepted or adjusted)
+/// in this round, with whether each is a red line: approval waits for every one.
+pub fn verdicts_required(loaded: &Loaded, verdicts: &[VerdictRow]) -> Vec<(String, bool)> {
+    scoring::verdicts_required(&loaded.schema.criteria, &engine_verdicts(verdicts))
+}
+
+/// The approval rules ([`scoring::approval`]) for a loaded submission and a round's verdicts.
+pub fn approval(loaded: &Loaded, verdicts: &[VerdictRow]) -> Result<Score, scoring::Refusal> {
+    let r = &loaded.schema.resolved;
+    scoring::approval(
+        &r.themes,
+        &loaded.schema.criteria,
+        &r.levels,
+        &loaded.engine_answers,
+        &loaded.with_evidence,
+        &engine_verdicts(verdicts),
+    )
 }
 
 /// The score with the reviewer's verdicts applied, by the same engine as the self-assessment.

@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 
 use crate::auth::AuthUser;
 use crate::db::evidence::{self as evidence_db, Evidence};
+use crate::db::reviews::{self as db_reviews, VerdictRow};
 use crate::db::submissions::{self as db, AnswerRow, Submission};
 use crate::db::{AnyConnection, audit, schema_versions};
 use crate::domain::schema::{self, Criterion, Resolved, SchemaDoc, Status};
@@ -182,6 +183,41 @@ pub fn load_editable(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppR
     Ok(s)
 }
 
+/// A submission the caller may add evidence to: an editable one (`None`), or one under review
+/// for the criteria the reviewer asked evidence for in the open round (`Some(those ids)`).
+pub fn load_for_evidence(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    id: i64,
+) -> AppResult<(Submission, Option<Vec<String>>)> {
+    let s = load_visible(conn, user, id)?;
+    if s.status != state::UNDER_REVIEW {
+        return Ok((load_editable(conn, user, id)?, None));
+    }
+    if !user.belongs_to(s.enterprise_id) {
+        return Err(AppError::Forbidden(
+            "only the enterprise's users edit its submissions".into(),
+        ));
+    }
+    let requested: Vec<String> = match db_reviews::current(conn, id)? {
+        Some(r) => db_reviews::verdicts_of(conn, r.id)?
+            .into_iter()
+            .filter(|v| v.verdict == "request_evidence")
+            .map(|v| v.criterion_id)
+            .collect(),
+        None => Vec::new(),
+    };
+    if requested.is_empty() {
+        return Err(AppError::Conflict(
+            "not_editable",
+            "a submission under review takes evidence only for criteria the reviewer asked \
+             evidence for"
+                .into(),
+        ));
+    }
+    Ok((s, Some(requested)))
+}
+
 /// Appends an audit entry about a submission.
 pub fn record(
     conn: &mut AnyConnection,
@@ -337,6 +373,25 @@ pub struct SubmissionView {
     /// Live score of the current answers.
     pub score: Score,
     pub evidence: Vec<EvidenceView>,
+    /// The reviewer's requests for evidence in the latest review round, answered or not: while
+    /// the submission is under review or returned, the enterprise answers each with files for
+    /// the criterion and a comment (`POST …/evidence-requests/{criterion}/answer`).
+    pub evidence_requests: Vec<EvidenceRequestView>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct EvidenceRequestView {
+    pub criterion_id: String,
+    /// What the reviewer asked for.
+    pub request: String,
+    pub requested_at: DateTime<Utc>,
+    /// Whether the reviewer still asks (false once they accepted or adjusted the criterion).
+    pub open: bool,
+    /// The enterprise's answer.
+    pub answer: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Evidence files for the criterion uploaded since the request.
+    pub evidence_ids: Vec<i64>,
 }
 
 impl SubmissionView {
@@ -368,6 +423,9 @@ pub struct Loaded {
     pub engine_answers: HashMap<String, Answer>,
     /// Criteria with evidence attached.
     pub with_evidence: HashSet<String>,
+    /// The verdicts of the latest review round, while the submission is under review or
+    /// returned (the enterprise's open evidence requests are among them).
+    pub round: Vec<VerdictRow>,
 }
 
 pub fn load(conn: &mut AnyConnection, cache: &SchemaCache, s: Submission) -> AppResult<Loaded> {
@@ -384,7 +442,14 @@ pub fn load(conn: &mut AnyConnection, cache: &SchemaCache, s: Submission) -> App
                 .map(|ans| (a.criterion_id.clone(), ans))
         })
         .collect();
+    let round = match db_reviews::latest(conn, s.id)? {
+        Some(r) if s.status == state::UNDER_REVIEW || s.status == state::RETURNED => {
+            db_reviews::verdicts_of(conn, r.id)?
+        }
+        _ => Vec::new(),
+    };
     Ok(Loaded {
+        round,
         evidence: evidence_db::of_submission(conn, s.id)?,
         with_evidence: links.iter().map(|(_, c)| c.clone()).collect(),
         engine_answers,
@@ -472,7 +537,35 @@ impl Loaded {
             lacking_evidence,
             score: self.score(),
             evidence: evidence_views(&self.evidence, &self.links),
+            evidence_requests: self.evidence_requests(),
         }
+    }
+
+    /// Requests for evidence in the latest round, with the files uploaded for each since.
+    fn evidence_requests(&self) -> Vec<EvidenceRequestView> {
+        self.round
+            .iter()
+            .filter_map(|v| {
+                let (request, since) = (v.request.clone()?, v.requested_at?);
+                let evidence_ids = self
+                    .links
+                    .iter()
+                    .filter(|(_, c)| *c == v.criterion_id)
+                    .filter_map(|(id, _)| self.evidence.iter().find(|e| e.id == *id))
+                    .filter(|e| e.created_at >= since)
+                    .map(|e| e.id)
+                    .collect();
+                Some(EvidenceRequestView {
+                    criterion_id: v.criterion_id.clone(),
+                    request,
+                    requested_at: utc(since),
+                    open: v.verdict == "request_evidence",
+                    answer: v.answer.clone(),
+                    answered_at: v.answered_at.map(utc),
+                    evidence_ids,
+                })
+            })
+            .collect()
     }
 }
 

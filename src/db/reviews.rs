@@ -36,6 +36,13 @@ pub struct VerdictRow {
     pub comment: Option<String>,
     pub reviewer_id: i64,
     pub decided_at: NaiveDateTime,
+    /// The reviewer's latest request for evidence on the criterion in this round.
+    pub request: Option<String>,
+    pub requested_at: Option<NaiveDateTime>,
+    /// The enterprise's answer to it.
+    pub answer: Option<String>,
+    pub answered_by: Option<i64>,
+    pub answered_at: Option<NaiveDateTime>,
 }
 
 /// Moves a submission from `from` to `to`; false when it was no longer in `from`.
@@ -144,6 +151,32 @@ pub fn set_verdict(
     reviewer: i64,
     v: &VerdictWrite<'_>,
 ) -> AppResult<()> {
+    // A request for evidence and its answer stay with the criterion's later verdict, so the
+    // round shows what was asked and answered; a new request starts unanswered.
+    type Kept = (
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<String>,
+        Option<i64>,
+        Option<NaiveDateTime>,
+    );
+    let kept: Kept = if v.verdict == "request_evidence" {
+        (v.comment.map(str::to_owned), Some(now()), None, None, None)
+    } else {
+        verdicts::table
+            .find((review, v.criterion_id))
+            .select((
+                verdicts::request,
+                verdicts::requested_at,
+                verdicts::answer,
+                verdicts::answered_by,
+                verdicts::answered_at,
+            ))
+            .first(conn)
+            .optional()?
+            .unwrap_or_default()
+    };
+    let (request, requested_at, answer, answered_by, answered_at) = kept;
     diesel::delete(verdicts::table.find((review, v.criterion_id))).execute(conn)?;
     diesel::insert_into(verdicts::table)
         .values((
@@ -155,9 +188,62 @@ pub fn set_verdict(
             verdicts::comment.eq(v.comment),
             verdicts::reviewer_id.eq(reviewer),
             verdicts::decided_at.eq(now()),
+            verdicts::request.eq(request),
+            verdicts::requested_at.eq(requested_at),
+            verdicts::answer.eq(answer),
+            verdicts::answered_by.eq(answered_by),
+            verdicts::answered_at.eq(answered_at),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Records the enterprise's answer to a request for evidence; false when the criterion has no
+/// such request in the round.
+pub fn answer_request(
+    conn: &mut AnyConnection,
+    review: i64,
+    criterion: &str,
+    by: i64,
+    answer: &str,
+) -> AppResult<bool> {
+    let n = diesel::update(
+        verdicts::table
+            .find((review, criterion))
+            .filter(verdicts::verdict.eq("request_evidence")),
+    )
+    .set((
+        verdicts::answer.eq(answer),
+        verdicts::answered_by.eq(by),
+        verdicts::answered_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// The latest review round of a submission, open or decided.
+pub fn latest(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Option<Review>> {
+    Ok(reviews::table
+        .filter(reviews::submission_id.eq(submission_id))
+        .order(reviews::id.desc())
+        .select(Review::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Criteria whose answer changed after `since`.
+pub fn answers_changed_since(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    since: NaiveDateTime,
+) -> AppResult<Vec<String>> {
+    use super::schema::answer_history;
+    Ok(answer_history::table
+        .filter(answer_history::submission_id.eq(submission_id))
+        .filter(answer_history::changed_at.gt(since))
+        .select(answer_history::criterion_id)
+        .distinct()
+        .load(conn)?)
 }
 
 pub fn verdicts_of(conn: &mut AnyConnection, review: i64) -> AppResult<Vec<VerdictRow>> {

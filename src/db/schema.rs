@@ -219,6 +219,11 @@ diesel::table! {
         comment -> Nullable<Text>,
         reviewer_id -> BigInt,
         decided_at -> Timestamp,
+        request -> Nullable<Text>,
+        requested_at -> Nullable<Timestamp>,
+        answer -> Nullable<Text>,
+        answered_by -> Nullable<BigInt>,
+        answered_at -> Nullable<Timestamp>,
     }
 }
 

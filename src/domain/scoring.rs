@@ -46,9 +46,11 @@ pub enum Rule {
     EvidenceRequested,
 }
 
-/// A reviewer's verdict that changes a criterion's points; accepted criteria have none.
+/// A reviewer's verdict on a criterion.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Verdict {
+    /// The answer stands as scored.
+    Accept,
     /// The reviewer's own share of the weight, 0–1.
     Adjust(f64),
     /// The evidence does not support the answer yet: no points until it does.
@@ -223,6 +225,97 @@ pub fn score(
 }
 
 /// Like [`score`], with a reviewer's verdicts replacing the points of the criteria they cover.
+/// Why a reviewer may not approve yet.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refusal {
+    /// Evidence was asked for on these criteria and the reviewer has not decided them since.
+    EvidenceRequested(Vec<String>),
+    /// The reviewed score reaches no level: these red lines and legal duties fall short (both
+    /// empty when the total alone is too low).
+    NotCertifiable {
+        score: Box<Score>,
+        red_lines: Vec<String>,
+        duties: Vec<String>,
+    },
+    /// These red lines (`true`) and legal duties (`false`) have no verdict of the reviewer's.
+    VerdictsRequired(Vec<(String, bool)>),
+}
+
+/// Red-line and legal-duty criteria without the reviewer's decision (accept or adjust), with
+/// whether each is a red line.
+pub fn verdicts_required(
+    criteria: &[Criterion],
+    verdicts: &HashMap<String, Verdict>,
+) -> Vec<(String, bool)> {
+    criteria
+        .iter()
+        .filter(|c| c.red_line || c.statutory)
+        .filter(|c| matches!(verdicts.get(&c.id), None | Some(Verdict::RequestEvidence)))
+        .map(|c| (c.id.clone(), c.red_line))
+        .collect()
+}
+
+/// The approval rules: no evidence request stands, the reviewed score reaches a level (so no
+/// red line or legal duty falls short, as self-assessed or as reviewed), and the reviewer has
+/// decided every red line and legal duty. The reviewed score when all hold.
+pub fn approval(
+    themes: &[Theme],
+    criteria: &[Criterion],
+    levels: &[Level],
+    answers: &HashMap<String, Answer>,
+    with_evidence: &HashSet<String>,
+    verdicts: &HashMap<String, Verdict>,
+) -> Result<Score, Refusal> {
+    let requested: Vec<String> = criteria
+        .iter()
+        .filter(|c| verdicts.get(&c.id) == Some(&Verdict::RequestEvidence))
+        .map(|c| c.id.clone())
+        .collect();
+    if !requested.is_empty() {
+        return Err(Refusal::EvidenceRequested(requested));
+    }
+    let score = score_reviewed(themes, criteria, levels, answers, with_evidence, verdicts);
+    // A submitted self-assessment answers everything that applies; should a red line or legal
+    // duty be unanswered all the same, it is not met.
+    let unanswered = |red: bool| {
+        criteria
+            .iter()
+            .filter(move |c| {
+                if red {
+                    c.red_line
+                } else {
+                    c.statutory && !c.red_line
+                }
+            })
+            .filter(|c| c.kind.is_scored() && !answers.contains_key(&c.id))
+            .map(|c| c.id.clone())
+    };
+    let red_lines: Vec<String> = score
+        .red_lines_failed
+        .iter()
+        .cloned()
+        .chain(unanswered(true))
+        .collect();
+    let duties: Vec<String> = score
+        .statutory_breaches
+        .iter()
+        .cloned()
+        .chain(unanswered(false))
+        .collect();
+    if score.level == NOT_CERTIFIED || !red_lines.is_empty() || !duties.is_empty() {
+        return Err(Refusal::NotCertifiable {
+            red_lines,
+            duties,
+            score: Box::new(score),
+        });
+    }
+    let required = verdicts_required(criteria, verdicts);
+    if !required.is_empty() {
+        return Err(Refusal::VerdictsRequired(required));
+    }
+    Ok(score)
+}
+
 pub fn score_reviewed(
     themes: &[Theme],
     criteria: &[Criterion],
@@ -262,27 +355,24 @@ pub fn score_reviewed(
                 ),
                 Some(Answer::Given(v)) => {
                     let (f, rule, detail) = fraction(c, v);
-                    if let Some(verdict) = verdicts.get(&c.id) {
-                        match *verdict {
-                            Verdict::Adjust(x) => {
-                                let x = x.clamp(0.0, 1.0);
-                                let detail = Cow::Owned(format!(
-                                    "{detail}; the reviewer set {x} of the weight"
-                                ));
-                                (x, Rule::ReviewerAdjusted, detail, true)
-                            }
-                            Verdict::RequestEvidence => {
-                                let detail = Cow::Owned(format!(
-                                    "{detail}; the reviewer asked for evidence"
-                                ));
-                                (0.0, Rule::EvidenceRequested, detail, true)
-                            }
+                    match verdicts.get(&c.id) {
+                        Some(Verdict::Adjust(x)) => {
+                            let x = x.clamp(0.0, 1.0);
+                            let detail =
+                                Cow::Owned(format!("{detail}; the reviewer set {x} of the weight"));
+                            (x, Rule::ReviewerAdjusted, detail, true)
                         }
-                    } else if f > 0.0 && c.evidence_required() && !with_evidence.contains(&c.id) {
-                        let detail = Cow::Owned([&*detail, ", but no evidence attached"].concat());
-                        (0.0, Rule::EvidenceMissing, detail, true)
-                    } else {
-                        (f, rule, detail, true)
+                        Some(Verdict::RequestEvidence) => {
+                            let detail =
+                                Cow::Owned(format!("{detail}; the reviewer asked for evidence"));
+                            (0.0, Rule::EvidenceRequested, detail, true)
+                        }
+                        _ if f > 0.0 && c.evidence_required() && !with_evidence.contains(&c.id) => {
+                            let detail =
+                                Cow::Owned([&*detail, ", but no evidence attached"].concat());
+                            (0.0, Rule::EvidenceMissing, detail, true)
+                        }
+                        _ => (f, rule, detail, true),
                     }
                 }
             }
@@ -671,6 +761,69 @@ mod tests {
             let s = score(&themes, &criteria, &levels, &answers, &evidence);
             prop_assert!(s.red_line_failed);
             prop_assert_eq!(s.level, NOT_CERTIFIED);
+        }
+
+        /// The approval rules, over any answers and any verdicts: an approval goes through only
+        /// with no evidence request standing, every red line and legal duty decided by the
+        /// reviewer and at full points, and a level; dropping any one verdict on a red line or
+        /// legal duty, or turning any verdict into a request for evidence, refuses it.
+        #[test]
+        fn approval_needs_every_gate_decided_and_no_open_request(
+            (answers, evidence) in answers_strategy(resolved_food().1),
+            best_answer in proptest::collection::vec(proptest::bool::weighted(0.95), 80),
+            decided in proptest::collection::vec(proptest::bool::weighted(0.97), 80),
+            kinds in proptest::collection::vec(0..4u8, 80),
+            share in 0.0..=1.0f64,
+            pick in any::<proptest::sample::Index>(),
+            mutate in 0..2u8,
+        ) {
+            let (themes, criteria, levels) = resolved_food();
+            let (mut answers, mut evidence) = (answers, evidence);
+            let mut verdicts = HashMap::new();
+            for (i, c) in criteria.iter().enumerate() {
+                if best_answer[i % 80] && c.kind.is_scored() {
+                    answers.insert(c.id.clone(), Answer::Given(best(c)));
+                    evidence.insert(c.id.clone());
+                }
+                // Mostly accepted; some adjusted, some asked for evidence, some undecided.
+                let verdict = match (decided[i % 80], kinds[i % 80]) {
+                    (true, _) | (false, 0) => Some(Verdict::Accept),
+                    (false, 1) => Some(Verdict::Adjust(share)),
+                    (false, 2) => Some(Verdict::RequestEvidence),
+                    _ => None,
+                };
+                if let Some(v) = verdict {
+                    verdicts.insert(c.id.clone(), v);
+                }
+            }
+            let outcome = approval(&themes, &criteria, &levels, &answers, &evidence, &verdicts);
+            let gated: Vec<&Criterion> = criteria.iter().filter(|c| c.statutory || c.red_line).collect();
+            if let Ok(score) = &outcome {
+                prop_assert_ne!(&score.level, NOT_CERTIFIED);
+                prop_assert!(!verdicts.values().any(|v| *v == Verdict::RequestEvidence));
+                for c in &gated {
+                    prop_assert!(matches!(verdicts.get(&c.id), Some(Verdict::Accept | Verdict::Adjust(_))), "{} undecided", c.id);
+                    let e = score.explanation.iter().find(|e| e.id == c.id).expect("explained");
+                    if e.rule != Rule::NotApplicable {
+                        prop_assert_eq!(e.fraction, 1.0, "{} short of full points", &c.id);
+                    }
+                }
+                // Take one decision back: refused.
+                let c = gated[pick.index(gated.len())];
+                let mut fewer = verdicts.clone();
+                if mutate == 0 {
+                    fewer.remove(&c.id);
+                } else {
+                    fewer.insert(c.id.clone(), Verdict::RequestEvidence);
+                }
+                let refused = approval(&themes, &criteria, &levels, &answers, &evidence, &fewer);
+                let named = match &refused {
+                    Err(Refusal::VerdictsRequired(ids)) => ids.iter().any(|(id, _)| *id == c.id),
+                    Err(Refusal::EvidenceRequested(ids)) => ids.contains(&c.id),
+                    _ => false,
+                };
+                prop_assert!(named, "{} not named: {:?}", c.id, refused.err());
+            }
         }
 
         /// Whatever the other answers and the reviewer's verdicts: a legal duty or red line short

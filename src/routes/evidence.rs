@@ -15,7 +15,9 @@ use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::evidence::check_type;
 use crate::extract::RequestId;
 use crate::startup::AppState;
-use crate::submissions::{EvidenceView, evidence_views, load_editable, load_visible, record};
+use crate::submissions::{
+    EvidenceView, evidence_views, load_editable, load_for_evidence, load_visible, record,
+};
 
 /// A multipart upload: one file and the criteria it supports, and no other parts.
 #[derive(ToSchema)]
@@ -146,8 +148,9 @@ fn over_quota(used: i64, quota: i64) -> AppError {
     ))
 }
 
-/// Upload an evidence file for one or more criteria of an editable submission. PDF, PNG and
-/// JPEG only, checked by content; size and per-enterprise quota are limited.
+/// Upload an evidence file for one or more criteria of an editable submission, or, under
+/// review, of criteria the reviewer asked evidence for. PDF, PNG and JPEG only, checked by
+/// content; size and per-enterprise quota are limited.
 #[utoipa::path(
     tag = "evidence",
     params(("id" = i64, Path)),
@@ -188,7 +191,7 @@ pub async fn upload(
     let schema = state
         .db
         .read(move |conn| {
-            let s = load_editable(conn, &u, id)?;
+            let (s, _) = load_for_evidence(conn, &u, id)?;
             st.schemas.of(conn, &s)
         })
         .await?;
@@ -257,7 +260,23 @@ pub async fn upload(
     let result = state
         .db
         .write(move |conn| {
-            let s = load_editable(conn, &user, id)?;
+            let (s, requested) = load_for_evidence(conn, &user, id)?;
+            if let Some(requested) = requested {
+                let unasked: Vec<FieldError> = criteria
+                    .iter()
+                    .filter(|c| !requested.contains(c))
+                    .map(|c| {
+                        FieldError::new(
+                            c.as_str(),
+                            "under review, evidence goes only to criteria the reviewer asked \
+                             evidence for",
+                        )
+                    })
+                    .collect();
+                if !unasked.is_empty() {
+                    return Err(AppError::Validation(unasked));
+                }
+            }
             // Parallel uploads of one enterprise queue here, so each sees the others' files.
             enterprises::lock(conn, s.enterprise_id)?;
             let used = db::enterprise_usage(conn, s.enterprise_id)?;

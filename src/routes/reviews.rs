@@ -2,6 +2,8 @@
 //! (return, reject, approve with four-eyes for the levels that need it).
 
 use actix_web::{HttpResponse, get, post, put, web};
+use std::collections::{BTreeMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -11,7 +13,7 @@ use crate::certification::{self, PublicCertificate};
 use crate::db::reviews::{self as db, QueueFilter, Review, VerdictRow};
 use crate::db::submissions::Submission;
 use crate::db::{AnyConnection, enterprises, schema_versions};
-use crate::domain::scoring::{NOT_CERTIFIED, Score};
+use crate::domain::scoring::{Refusal, Score};
 use crate::domain::{IndustryCode, Role};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::extract::{Json, RequestId};
@@ -67,6 +69,14 @@ pub struct VerdictInput {
     pub comment: Option<String>,
 }
 
+/// Verdicts on several criteria at once, all or none.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerdictsInput {
+    /// Criterion id → verdict.
+    pub verdicts: BTreeMap<String, VerdictInput>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DecisionInput {
@@ -83,6 +93,11 @@ pub struct VerdictView {
     pub comment: Option<String>,
     pub reviewer_id: i64,
     pub decided_at: DateTime<Utc>,
+    /// The reviewer's request for evidence on the criterion in this round, if any, and the
+    /// enterprise's answer to it; both stay once the reviewer decides the criterion.
+    pub request: Option<String>,
+    pub answer: Option<String>,
+    pub answered_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -114,6 +129,20 @@ pub struct ReviewView {
     /// Whether the enterprise's business licence has been checked
     /// (`POST /api/v1/enterprises/{id}/verify`); approval needs it.
     pub enterprise_verified: bool,
+    /// Red-line and legal-duty criteria without the reviewer's verdict (accept or adjust) in the
+    /// open round: approval waits for each.
+    pub verdicts_required: Vec<String>,
+    /// What the enterprise changed since the last decided round (it was returned): criteria
+    /// whose answer changed or that gained evidence. Answers to evidence requests are in
+    /// `submission.evidence_requests`.
+    pub changes_since_last_round: Vec<ChangeView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChangeView {
+    pub criterion_id: String,
+    pub answer_changed: bool,
+    pub evidence_added: Vec<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -132,6 +161,9 @@ fn verdict_view(v: &VerdictRow) -> VerdictView {
         comment: v.comment.clone(),
         reviewer_id: v.reviewer_id,
         decided_at: utc(v.decided_at),
+        request: v.request.clone(),
+        answer: v.answer.clone(),
+        answered_at: v.answered_at.map(utc),
     }
 }
 
@@ -271,13 +303,65 @@ fn review_view(conn: &mut AnyConnection, st: &AppState, s: Submission) -> AppRes
     let four_eyes_required = four_eyes(conn, &loaded.submission, &reviewed_score.level)?;
     let enterprise_verified = enterprises::find(conn, loaded.submission.enterprise_id)?
         .is_some_and(|e| e.verified_at.is_some());
+    let open = rounds.last().is_some_and(|r| r.decision.is_none());
+    let verdicts_required = if open {
+        certification::verdicts_required(&loaded, &last_verdicts)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let since = rounds.iter().rev().find_map(|r| r.decided_at);
+    let changes_since_last_round = match since {
+        Some(t) => changes_since(conn, &loaded, t)?,
+        None => Vec::new(),
+    };
     Ok(ReviewView {
         submission: loaded.view(),
         rounds: views,
         reviewed_score,
         four_eyes_required,
         enterprise_verified,
+        verdicts_required,
+        changes_since_last_round,
     })
+}
+
+/// Criteria whose answer changed or that gained evidence after `since`, in schema order.
+fn changes_since(
+    conn: &mut AnyConnection,
+    loaded: &crate::submissions::Loaded,
+    since: chrono::NaiveDateTime,
+) -> AppResult<Vec<ChangeView>> {
+    let answered: HashSet<String> = db::answers_changed_since(conn, loaded.submission.id, since)?
+        .into_iter()
+        .collect();
+    let new_files: HashSet<i64> = loaded
+        .evidence
+        .iter()
+        .filter(|e| e.created_at > since)
+        .map(|e| e.id)
+        .collect();
+    Ok(loaded
+        .schema
+        .criteria
+        .iter()
+        .filter_map(|c| {
+            let evidence_added: Vec<i64> = loaded
+                .links
+                .iter()
+                .filter(|(id, crit)| *crit == c.id && new_files.contains(id))
+                .map(|(id, _)| *id)
+                .collect();
+            let answer_changed = answered.contains(&c.id);
+            (answer_changed || !evidence_added.is_empty()).then(|| ChangeView {
+                criterion_id: c.id.clone(),
+                answer_changed,
+                evidence_added,
+            })
+        })
+        .collect())
 }
 
 fn round_view(r: &Review, verdicts: &[VerdictRow]) -> ReviewRound {
@@ -415,35 +499,124 @@ pub async fn verdict(
 ) -> AppResult<web::Json<ReviewView>> {
     user.require(roles::REVIEWER)?;
     let (id, criterion) = path.into_inner();
-    let v = body.0;
-    let (fraction, reason, comment) =
-        match v.verdict.as_str() {
-            "accept" => (None, v.reason, v.comment),
-            "adjust" => {
-                let points = v
-                    .points
-                    .filter(|p| (0.0..=1.0).contains(p))
-                    .ok_or_else(|| {
-                        AppError::validation("points", "give the share of the weight, from 0 to 1")
-                    })?;
-                let reason = v.reason.filter(|r| !r.trim().is_empty()).ok_or_else(|| {
-                    AppError::validation("reason", "an adjustment needs a reason")
+    let v = parse_verdict(body.0, "").map_err(|e| AppError::Validation(vec![e]))?;
+    set_verdicts(state, user, rid, id, vec![(criterion, v)]).await
+}
+
+/// Record verdicts on several criteria at once (the same rules as one verdict); all are
+/// recorded or, with any invalid, none. The claimant only.
+#[utoipa::path(
+    tag = "reviews",
+    params(("id" = i64, Path)),
+    request_body = VerdictsInput,
+    security(("bearer" = ["reviewer"])),
+    responses(
+        (status = 200, body = ReviewView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/reviews/{id}/verdicts")]
+pub async fn verdict_batch(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+    body: Json<VerdictsInput>,
+) -> AppResult<web::Json<ReviewView>> {
+    user.require(roles::REVIEWER)?;
+    let input = body.0.verdicts;
+    if input.is_empty() {
+        return Err(AppError::validation(
+            "verdicts",
+            "give at least one verdict",
+        ));
+    }
+    if input.len() > MAX_VERDICTS {
+        return Err(AppError::validation(
+            "verdicts",
+            format!("at most {MAX_VERDICTS} verdicts at once"),
+        ));
+    }
+    let mut parsed = Vec::with_capacity(input.len());
+    let mut errors = Vec::new();
+    for (criterion, v) in input {
+        match parse_verdict(v, &format!("verdicts/{criterion}/")) {
+            Ok(v) => parsed.push((criterion, v)),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    set_verdicts(state, user, rid, id.into_inner(), parsed).await
+}
+
+/// More verdicts than any schema has criteria.
+const MAX_VERDICTS: usize = 500;
+
+/// A verdict checked against its rules.
+struct Parsed {
+    verdict: String,
+    fraction: Option<f64>,
+    reason: Option<String>,
+    comment: Option<String>,
+}
+
+/// Checks one verdict; field names in errors start with `at`.
+fn parse_verdict(v: VerdictInput, at: &str) -> Result<Parsed, FieldError> {
+    use crate::domain::answers::MAX_TEXT_CHARS as MAX_TEXT;
+    let field = |name: &str| format!("{at}{name}");
+    let text = |t: Option<String>| t.filter(|t| !t.trim().is_empty());
+    for (name, t) in [("reason", &v.reason), ("comment", &v.comment)] {
+        if t.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
+            return Err(FieldError::new(
+                field(name),
+                format!("at most {MAX_TEXT} characters"),
+            ));
+        }
+    }
+    let (fraction, reason, comment) = match v.verdict.as_str() {
+        "accept" => (None, text(v.reason), text(v.comment)),
+        "adjust" => {
+            let points = v
+                .points
+                .filter(|p| (0.0..=1.0).contains(p))
+                .ok_or_else(|| {
+                    FieldError::new(field("points"), "give the share of the weight, from 0 to 1")
                 })?;
-                (Some(points), Some(reason), v.comment)
-            }
-            "request_evidence" => {
-                let comment = v.comment.filter(|c| !c.trim().is_empty()).ok_or_else(|| {
-                    AppError::validation("comment", "say which evidence is needed")
-                })?;
-                (None, v.reason, Some(comment))
-            }
-            _ => {
-                return Err(AppError::validation(
-                    "verdict",
-                    "must be accept, adjust or request_evidence",
-                ));
-            }
-        };
+            let reason = text(v.reason)
+                .ok_or_else(|| FieldError::new(field("reason"), "an adjustment needs a reason"))?;
+            (Some(points), Some(reason), text(v.comment))
+        }
+        "request_evidence" => {
+            let comment = text(v.comment)
+                .ok_or_else(|| FieldError::new(field("comment"), "say which evidence is needed"))?;
+            (None, text(v.reason), Some(comment))
+        }
+        _ => {
+            return Err(FieldError::new(
+                field("verdict"),
+                "must be accept, adjust or request_evidence",
+            ));
+        }
+    };
+    Ok(Parsed {
+        verdict: v.verdict,
+        fraction,
+        reason,
+        comment,
+    })
+}
+
+async fn set_verdicts(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: i64,
+    verdicts: Vec<(String, Parsed)>,
+) -> AppResult<web::Json<ReviewView>> {
     let st = state.clone();
     let view = state
         .db
@@ -451,34 +624,38 @@ pub async fn verdict(
             let s = reviewable(conn, &user, id)?;
             let r = own_review(conn, &user, &s)?;
             let schema = st.schemas.of(conn, &s)?;
-            if schema.criterion(&criterion).is_none() {
-                return Err(AppError::validation(
-                    criterion.as_str(),
-                    "not a criterion of this submission",
-                ));
+            let unknown: Vec<FieldError> = verdicts
+                .iter()
+                .filter(|(c, _)| schema.criterion(c).is_none())
+                .map(|(c, _)| FieldError::new(c.as_str(), "not a criterion of this submission"))
+                .collect();
+            if !unknown.is_empty() {
+                return Err(AppError::Validation(unknown));
             }
-            db::set_verdict(
-                conn,
-                r.id,
-                user.id,
-                &db::VerdictWrite {
-                    criterion_id: &criterion,
-                    verdict: &v.verdict,
-                    fraction,
-                    reason: reason.as_deref(),
-                    comment: comment.as_deref(),
-                },
-            )?;
-            record(
-                conn,
-                user.id,
-                &rid.0,
-                &s,
-                "review.verdict",
-                serde_json::json!({
-                    "criterion": criterion, "verdict": v.verdict, "points": fraction,
-                }),
-            )?;
+            for (criterion, v) in &verdicts {
+                db::set_verdict(
+                    conn,
+                    r.id,
+                    user.id,
+                    &db::VerdictWrite {
+                        criterion_id: criterion,
+                        verdict: &v.verdict,
+                        fraction: v.fraction,
+                        reason: v.reason.as_deref(),
+                        comment: v.comment.as_deref(),
+                    },
+                )?;
+                record(
+                    conn,
+                    user.id,
+                    &rid.0,
+                    &s,
+                    "review.verdict",
+                    serde_json::json!({
+                        "criterion": criterion, "verdict": v.verdict, "points": v.fraction,
+                    }),
+                )?;
+            }
             review_view(conn, &st, s)
         })
         .await?;
@@ -605,6 +782,74 @@ pub async fn reject(
     .await
 }
 
+/// The approval rules' refusal as a problem naming each criterion.
+fn refusal(r: Refusal, verdicts: &[VerdictRow]) -> AppError {
+    match r {
+        Refusal::EvidenceRequested(ids) => AppError::Unprocessable(
+            "evidence_requested",
+            "evidence was asked for: wait for the enterprise's answer (or return the \
+             submission), then decide those criteria"
+                .into(),
+            ids.iter()
+                .map(|id| {
+                    let answered = verdicts
+                        .iter()
+                        .any(|v| v.criterion_id == *id && v.answer.is_some());
+                    let why = if answered {
+                        "the enterprise answered: accept or adjust the criterion"
+                    } else {
+                        "evidence requested and not answered yet"
+                    };
+                    FieldError::new(format!("verdicts/{id}"), why)
+                })
+                .collect(),
+        ),
+        Refusal::NotCertifiable {
+            score,
+            red_lines,
+            duties,
+        } => {
+            let blocking = red_lines
+                .iter()
+                .map(|id| FieldError::new(format!("criteria/{id}"), "red line not met"))
+                .chain(
+                    duties
+                        .iter()
+                        .map(|id| FieldError::new(format!("criteria/{id}"), "legal duty not met")),
+                )
+                .collect::<Vec<_>>();
+            AppError::Unprocessable(
+                "not_certifiable",
+                format!(
+                    "the reviewed score {} reaches no level{}; reject or return it instead",
+                    score.total,
+                    if blocking.is_empty() {
+                        ""
+                    } else {
+                        ": red lines or legal duties are not met"
+                    }
+                ),
+                blocking,
+            )
+        }
+        Refusal::VerdictsRequired(ids) => AppError::Unprocessable(
+            "verdicts_required",
+            "every red line and legal duty needs your verdict (accept or adjust) before approval"
+                .into(),
+            ids.into_iter()
+                .map(|(id, red)| {
+                    let why = if red {
+                        "a red line needs the reviewer's verdict"
+                    } else {
+                        "a legal duty needs the reviewer's verdict"
+                    };
+                    FieldError::new(format!("verdicts/{id}"), why)
+                })
+                .collect(),
+        ),
+    }
+}
+
 enum Approval {
     Pending,
     Issued(Box<crate::db::certificates::Certificate>),
@@ -694,47 +939,8 @@ fn approve_in(
         ));
     }
     let verdicts = db::verdicts_of(conn, r.id)?;
-    let requested = certification::open_evidence_requests(&verdicts);
-    if !requested.is_empty() {
-        return Err(AppError::Unprocessable(
-            "evidence_requested",
-            "evidence was asked for and the enterprise has not answered yet: return the \
-             submission so that it can, or decide those criteria"
-                .into(),
-            requested
-                .iter()
-                .map(|id| FieldError::new(format!("verdicts/{id}"), "evidence requested"))
-                .collect(),
-        ));
-    }
     let loaded = load(conn, &st.schemas, s.clone())?;
-    let score = certification::reviewed_score(&loaded, &verdicts);
-    if score.level == NOT_CERTIFIED {
-        let blocking = score
-            .red_lines_failed
-            .iter()
-            .map(|id| FieldError::new(format!("criteria/{id}"), "red line not met"))
-            .chain(
-                score
-                    .statutory_breaches
-                    .iter()
-                    .map(|id| FieldError::new(format!("criteria/{id}"), "legal duty not met")),
-            )
-            .collect::<Vec<_>>();
-        return Err(AppError::Unprocessable(
-            "not_certifiable",
-            format!(
-                "the reviewed score {} reaches no level{}; reject or return it instead",
-                score.total,
-                if blocking.is_empty() {
-                    ""
-                } else {
-                    ": red lines or legal duties are not met"
-                }
-            ),
-            blocking,
-        ));
-    }
+    let score = certification::approval(&loaded, &verdicts).map_err(|r| refusal(r, &verdicts))?;
     let needs_two = four_eyes(conn, &s, &score.level)?;
     let claimant = r.reviewer_id == user.id;
     match (needs_two, r.first_approver_id, claimant) {

@@ -328,7 +328,7 @@ pub async fn get(
     let st = state.clone();
     let view = state
         .db
-        .read(move |conn| crate::submissions::visible_view(conn, &st.schemas, &user, id))
+        .read(move |conn| svc::visible_view(conn, &st.schemas, &user, id))
         .await?;
     let tag = view.etag();
     Ok(with_etag(HttpResponse::Ok().json(view), tag))
@@ -803,4 +803,83 @@ pub async fn history(
             })
             .collect(),
     ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RequestAnswerInput {
+    /// What the files uploaded for the criterion show, or why there are none.
+    pub answer: String,
+}
+
+/// Answer the reviewer's request for evidence on one criterion, while the submission is under
+/// review or returned: upload the files first (`POST …/evidence` takes them for the requested
+/// criteria under review), then say what they show. The reviewer then decides the criterion.
+#[utoipa::path(
+    tag = "submissions",
+    params(("id" = i64, Path), ("criterion" = String, Path)),
+    request_body = RequestAnswerInput,
+    security(("bearer" = ["enterprise_admin", "enterprise_member"])),
+    responses(
+        (status = 200, body = SubmissionView),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/submissions/{id}/evidence-requests/{criterion}/answer")]
+pub async fn answer_evidence_request(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    path: web::Path<(i64, String)>,
+    body: DeferredJson,
+) -> AppResult<web::Json<SubmissionView>> {
+    use crate::domain::answers::MAX_TEXT_CHARS;
+    user.require(roles::ENTERPRISE)?;
+    let (id, criterion) = path.into_inner();
+    let st = state.clone();
+    let view = state
+        .db
+        .write(move |conn| {
+            let s = load_visible(conn, &user, id)?;
+            if !user.belongs_to(s.enterprise_id) {
+                return Err(AppError::Forbidden(
+                    "only the enterprise's users answer its evidence requests".into(),
+                ));
+            }
+            // The body is read only once the caller is known to see the submission.
+            let input: RequestAnswerInput = body.parse()?;
+            let answer = input.answer.trim();
+            if answer.is_empty() || answer.chars().count() > MAX_TEXT_CHARS {
+                return Err(AppError::validation(
+                    "answer",
+                    format!("say what the evidence shows, in 1 to {MAX_TEXT_CHARS} characters"),
+                ));
+            }
+            if s.status != state::UNDER_REVIEW && s.status != state::RETURNED {
+                return Err(AppError::Conflict(
+                    "not_under_review",
+                    format!(
+                        "a {} submission has no evidence requests to answer",
+                        s.status
+                    ),
+                ));
+            }
+            let round = crate::db::reviews::latest(conn, id)?.ok_or(AppError::NotFound)?;
+            if !crate::db::reviews::answer_request(conn, round.id, &criterion, user.id, answer)? {
+                return Err(AppError::NotFound);
+            }
+            record(
+                conn,
+                user.id,
+                &rid.0,
+                &s,
+                "review.evidence_answered",
+                serde_json::json!({ "criterion": criterion, "review_id": round.id }),
+            )?;
+            svc::visible_view(conn, &st.schemas, &user, id)
+        })
+        .await?;
+    Ok(web::Json(view))
 }

@@ -696,8 +696,9 @@ pub async fn verify_enterprise(app: &Client, enterprise_token: &str, id: i64) {
     assert_eq!(res.status, 200, "{}", res.text());
 }
 
-/// Claims and approves a submission whose level needs one reviewer; returns the certificate.
-pub async fn approve(app: &Client, reviewer: &str, id: i64) -> Value {
+/// Claims a submission for review and accepts every red line and legal duty, as approval
+/// requires; returns the review view.
+pub async fn claim_and_decide(app: &Client, reviewer: &str, id: i64) -> Value {
     let res = app
         .post(
             &format!("/api/v1/reviews/{id}/claim"),
@@ -706,6 +707,48 @@ pub async fn approve(app: &Client, reviewer: &str, id: i64) -> Value {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
+    decide_gates(app, reviewer, id).await
+}
+
+/// Accepts every red line and legal duty of the open review round that has no verdict yet;
+/// returns the review view.
+pub async fn decide_gates(app: &Client, reviewer: &str, id: i64) -> Value {
+    let view = app
+        .get(&format!("/api/v1/reviews/{id}"), Some(reviewer))
+        .await
+        .json();
+    let required = view["verdicts_required"]
+        .as_array()
+        .expect("verdicts_required");
+    if required.is_empty() {
+        return view;
+    }
+    let verdicts: serde_json::Map<String, Value> = required
+        .iter()
+        .map(|c| {
+            (
+                c.as_str().unwrap().to_owned(),
+                json!({ "verdict": "accept" }),
+            )
+        })
+        .collect();
+    let res = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/reviews/{id}/verdicts"),
+            Some(reviewer),
+            &json!({ "verdicts": verdicts }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let view = res.json();
+    assert_eq!(view["verdicts_required"], json!([]), "{view}");
+    view
+}
+
+/// Claims and approves a submission whose level needs one reviewer; returns the certificate.
+pub async fn approve(app: &Client, reviewer: &str, id: i64) -> Value {
+    claim_and_decide(app, reviewer, id).await;
     let res = app
         .post(
             &format!("/api/v1/reviews/{id}/approve"),

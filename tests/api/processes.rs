@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use crate::helpers::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Client, PNG_BYTES, PgDatabase, approve, multipart,
-    submitted,
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Client, PNG_BYTES, PgDatabase, approve, claim_and_decide,
+    multipart, submitted,
 };
 
 /// A `csr-assess serve` process, killed on drop if still running.
@@ -247,14 +247,7 @@ async fn two_instances_share_one_postgres() {
         )
     };
     let id = submitted(a, &e, "C1491", 2).await;
-    let res = b
-        .post(
-            &format!("/api/v1/reviews/{id}/claim"),
-            Some(&reviewer),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text());
+    claim_and_decide(b, &reviewer, id).await;
     let approvals = (0..20).map(|i| {
         let http = if i % 2 == 0 { a } else { b };
         let path = format!("/api/v1/reviews/{id}/approve");

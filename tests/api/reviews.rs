@@ -7,8 +7,8 @@ use csr_assess::certification::SignedCertificate;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    Backend, TestApp, answered_draft, approve, best_answer, spawn_app, spawn_app_with,
-    spawn_sibling, submitted,
+    Backend, PNG_BYTES, TestApp, answered_draft, approve, best_answer, claim_and_decide,
+    decide_gates, spawn_app, spawn_app_with, spawn_sibling, submitted,
 };
 
 backend_tests!(
@@ -73,17 +73,20 @@ async fn legal_duties_and_open_requests_block_certification(b: Backend) {
     assert_eq!(explained["rule"], "no");
 
     // A clean submission under review: an open evidence request blocks approval, naming the
-    // criterion, until the reviewer decides it.
+    // criterion, until the enterprise answers and the reviewer decides it.
     let e = app.enterprise().await;
     let id = submitted(&app, &e, "C1491", 2).await;
     let (_, r) = app.staff("reviewer", json!({})).await;
-    post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+    let claimed = post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({}))
+        .await
+        .json();
     let verdict = |criterion: &str, body: Value| {
         let path = format!("/api/v1/reviews/{id}/verdicts/{criterion}");
         let (app, r) = (&app, r.clone());
         async move {
             let res = app.send_json(Method::PUT, &path, Some(&r), &body).await;
             assert_eq!(res.status, 200, "{}", res.text());
+            res.json()
         }
     };
     verdict(
@@ -96,10 +99,100 @@ async fn legal_duties_and_open_requests_block_certification(b: Backend) {
     let p = approve("符合要求").await.problem(422, "evidence_requested");
     assert_eq!(
         p["errors"],
-        json!([{ "field": "verdicts/lawful.staff_training", "message": "evidence requested" }])
+        json!([{
+            "field": "verdicts/lawful.staff_training",
+            "message": "evidence requested and not answered yet",
+        }])
     );
+
+    // The enterprise sees the request in its submission, adds evidence for that criterion
+    // only (nothing else changes under review) and answers.
+    let mine = app
+        .get(&format!("/api/v1/submissions/{id}"), Some(&e.token))
+        .await
+        .json();
+    let requests = &mine["evidence_requests"];
+    assert_eq!(requests.as_array().unwrap().len(), 1, "{requests}");
+    assert_eq!(requests[0]["criterion_id"], "lawful.staff_training");
+    assert_eq!(requests[0]["request"], "请提供培训记录");
+    assert_eq!(requests[0]["open"], true);
+    assert_eq!(requests[0]["answer"], Value::Null);
+    let draft = crate::helpers::Draft {
+        id,
+        path: format!("/api/v1/submissions/{id}"),
+        etag: String::new(),
+    };
+    let res = app
+        .upload(
+            &e.token,
+            &draft,
+            "t.png",
+            "image/png",
+            PNG_BYTES,
+            "lawful.compliance_system",
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["lawful.compliance_system"]);
+    let res = app
+        .upload(
+            &e.token,
+            &draft,
+            "training.png",
+            "image/png",
+            PNG_BYTES,
+            "lawful.staff_training",
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let file = res.json()["id"].as_i64().unwrap();
+    let answer_path =
+        format!("/api/v1/submissions/{id}/evidence-requests/lawful.staff_training/answer");
+    post(&app, &e.token, &answer_path, json!({ "answer": " " }))
+        .await
+        .invalid_fields();
+    post(&app, &r, &answer_path, json!({ "answer": "已上传" }))
+        .await
+        .problem(403, "forbidden");
+    let other = app.enterprise().await;
+    post(
+        &app,
+        &other.token,
+        &answer_path,
+        json!({ "answer": "已上传" }),
+    )
+    .await
+    .problem(404, "not_found");
+    post(
+        &app,
+        &e.token,
+        &format!("/api/v1/submissions/{id}/evidence-requests/lawful.compliance_system/answer"),
+        json!({ "answer": "已上传" }),
+    )
+    .await
+    .problem(404, "not_found");
+    let res = post(
+        &app,
+        &e.token,
+        &answer_path,
+        json!({ "answer": "已上传2026年度培训签到表" }),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let answered = &res.json()["evidence_requests"][0];
+    assert_eq!(answered["answer"], "已上传2026年度培训签到表");
+    assert_eq!(answered["evidence_ids"], json!([file]));
+    // The reviewer sees the answer; approval still waits for the reviewer's decision.
+    let p = approve("符合要求").await.problem(422, "evidence_requested");
+    assert_eq!(
+        p["errors"][0]["message"],
+        "the enterprise answered: accept or adjust the criterion"
+    );
+
     // A red line adjusted below full points fails, whatever the total.
-    verdict("lawful.staff_training", json!({ "verdict": "accept" })).await;
+    let view = verdict("lawful.staff_training", json!({ "verdict": "accept" })).await;
+    let kept = &view["submission"]["evidence_requests"][0];
+    assert_eq!(kept["open"], false, "{kept}");
+    assert_eq!(kept["answer"], "已上传2026年度培训签到表");
     verdict(
         "lawful.no_fraud_penalty",
         json!({ "verdict": "adjust", "points": 0.5, "reason": "2025年因价格欺诈受到行政处罚" }),
@@ -118,8 +211,91 @@ async fn legal_duties_and_open_requests_block_certification(b: Backend) {
         view["reviewed_score"]["red_lines_failed"],
         json!(["lawful.no_fraud_penalty"])
     );
-    // Set back to full points, the approval goes through.
-    verdict("lawful.no_fraud_penalty", json!({ "verdict": "accept" })).await;
+
+    // Set back to full points, approval still waits for a verdict on every other red line and
+    // legal duty of the resolved schema, each named.
+    let view = verdict("lawful.no_fraud_penalty", json!({ "verdict": "accept" })).await;
+    let resolved = app
+        .get(
+            "/api/v1/schemas/cca-good-enterprise/versions/2024/resolved?industry=C1491",
+            Some(&e.token),
+        )
+        .await
+        .json();
+    let mut gates: Vec<String> = resolved["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["red_line"] == true || c["statutory"] == true)
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .filter(|id| id != "lawful.no_fraud_penalty")
+        .collect();
+    gates.sort();
+    assert!(gates.len() > 10, "{gates:?}");
+    let mut required: Vec<String> = claimed["verdicts_required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .filter(|id| id != "lawful.no_fraud_penalty")
+        .collect();
+    required.sort();
+    assert_eq!(required, gates);
+    let mut now_required: Vec<String> = view["verdicts_required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    now_required.sort();
+    assert_eq!(now_required, gates);
+    let p = approve("符合要求").await.problem(422, "verdicts_required");
+    let mut named: Vec<String> = p["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            e["field"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches("verdicts/")
+                .to_owned()
+        })
+        .collect();
+    named.sort();
+    assert_eq!(named, gates);
+
+    // Verdicts in one call are all or nothing: one invalid entry records none.
+    let path = format!("/api/v1/reviews/{id}/verdicts");
+    let mut batch = serde_json::Map::new();
+    for g in &gates {
+        batch.insert(g.clone(), json!({ "verdict": "accept" }));
+    }
+    let mut bad = batch.clone();
+    bad.insert(
+        gates[0].clone(),
+        json!({ "verdict": "adjust", "points": 3 }),
+    );
+    let res = app
+        .send_json(Method::PUT, &path, Some(&r), &json!({ "verdicts": bad }))
+        .await;
+    assert_eq!(
+        res.invalid_fields(),
+        [format!("verdicts/{}/points", gates[0])]
+    );
+    let unchanged = app
+        .get(&format!("/api/v1/reviews/{id}"), Some(&r))
+        .await
+        .json();
+    assert_eq!(
+        unchanged["verdicts_required"].as_array().unwrap().len(),
+        gates.len()
+    );
+    let res = app
+        .send_json(Method::PUT, &path, Some(&r), &json!({ "verdicts": batch }))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["verdicts_required"], json!([]));
     let res = approve("符合要求").await;
     assert_eq!(res.status, 200, "{}", res.text());
 }
@@ -347,7 +523,38 @@ async fn return_and_resubmit_then_reject(b: Backend) {
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json()["submission"]["status"], "returned");
 
-    // The enterprise edits and resubmits.
+    // The enterprise sees the open request, edits, adds evidence, answers and resubmits.
+    let sub = app
+        .get(&format!("/api/v1/submissions/{id}"), Some(&e.token))
+        .await;
+    let request = &sub.json()["evidence_requests"][0];
+    assert_eq!(request["criterion_id"], "lawful.compliance_system");
+    assert_eq!(request["open"], true);
+    let draft = crate::helpers::Draft {
+        id,
+        path: format!("/api/v1/submissions/{id}"),
+        etag: String::new(),
+    };
+    let res = app
+        .upload(
+            &e.token,
+            &draft,
+            "self-check.png",
+            "image/png",
+            PNG_BYTES,
+            "lawful.compliance_system",
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let file = res.json()["id"].clone();
+    let res = post(
+        &app,
+        &e.token,
+        &format!("/api/v1/submissions/{id}/evidence-requests/lawful.compliance_system/answer"),
+        json!({ "answer": "已补充2026年第三季度自查记录" }),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
     let sub = app
         .get(&format!("/api/v1/submissions/{id}"), Some(&e.token))
         .await;
@@ -374,8 +581,30 @@ async fn return_and_resubmit_then_reject(b: Backend) {
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
 
-    // Second round: rejected, and both rounds are kept.
-    post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+    // Second round: the reviewer sees what changed since the return, and the answer.
+    let view = post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({}))
+        .await
+        .json();
+    let changes = view["changes_since_last_round"].as_array().unwrap();
+    let change = |id: &str| changes.iter().find(|c| c["criterion_id"] == id).cloned();
+    assert_eq!(
+        change("lawful.compliance_system"),
+        Some(json!({
+            "criterion_id": "lawful.compliance_system",
+            "answer_changed": false,
+            "evidence_added": [file],
+        }))
+    );
+    assert_eq!(
+        change("lawful.staff_training").unwrap()["answer_changed"],
+        true
+    );
+    assert_eq!(changes.len(), 2, "{changes:?}");
+    assert_eq!(
+        view["rounds"][0]["verdicts"][0]["answer"],
+        "已补充2026年第三季度自查记录"
+    );
+    // Rejected, and both rounds are kept.
     let res = post(
         &app,
         &r,
@@ -406,7 +635,7 @@ async fn approval_issues_a_signed_certificate(b: Backend) {
     let e = app.enterprise().await;
     let id = submitted(&app, &e, "C1491", 2).await;
     let (_, r) = app.staff("reviewer", json!({})).await;
-    post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+    claim_and_decide(&app, &r, id).await;
     // An adjustment changes the reviewed score, not the self-assessed one.
     let res = app
         .send_json(
@@ -611,6 +840,7 @@ async fn exemplary_needs_four_eyes(b: Backend) {
     .json();
     assert_eq!(view["reviewed_score"]["level"], "exemplary");
     assert_eq!(view["four_eyes_required"], true);
+    decide_gates(&app, &first, id).await;
     // The second reviewer cannot go first.
     post(
         &app,
@@ -756,6 +986,7 @@ async fn unverified_enterprises_are_not_certified(b: Backend) {
     .await
     .json();
     assert_eq!(view["enterprise_verified"], false);
+    decide_gates(&app, &reviewer, id).await;
     post(
         &app,
         &reviewer,
@@ -923,7 +1154,7 @@ async fn one_certificate_from_twenty_concurrent_approvals(b: Backend) {
     let e = app.enterprise().await;
     let id = submitted(&app, &e, "C1491", 2).await;
     let (_, r) = app.staff("reviewer", json!({})).await;
-    post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+    claim_and_decide(&app, &r, id).await;
     let path = format!("/api/v1/reviews/{id}/approve");
     let body = serde_json::to_vec(&json!({})).unwrap();
     let requests = (0..20).map(|i| {
@@ -970,7 +1201,7 @@ async fn concurrent_approvals_number_certificates_apart(b: Backend) {
     for _ in 0..6 {
         let e = app.enterprise().await;
         let id = submitted(&app, &e, "C1491", 2).await;
-        post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({})).await;
+        claim_and_decide(&app, &r, id).await;
         ids.push(id);
     }
     let body = serde_json::to_vec(&json!({})).unwrap();
