@@ -50,7 +50,7 @@ const WARNING: (f32, f32, f32) = (0.75, 0.08, 0.08);
 pub const DISCLAIMER: (&str, &str) = (
     "本证书仅表明评价结果，评价机构不向消费者推荐商品和服务（《消费者权益保护法》（2013年修正）第三十八条）。",
     "This certificate states an assessment result; the association does not recommend goods or services \
-     (Consumer Rights Protection Law, art. 38).",
+     (Consumer Rights Protection Law (2013 amendment), art. 38).",
 );
 
 const PAGE: (f32, f32) = (297.0, 210.0);

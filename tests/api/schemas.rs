@@ -15,6 +15,7 @@ backend_tests!(
     admin_publishes_and_retires_versions,
     publishing_checks_the_changelog,
     broken_documents_name_the_path,
+    errata_are_a_new_version,
 );
 
 const BASE: &str = "/api/v1/schemas/cca-good-enterprise";
@@ -348,6 +349,95 @@ async fn admin_publishes_and_retires_versions(b: Backend) {
             "schema.published",
             "schema.retired"
         ]
+    );
+}
+
+/// A correction after publication is a new version ("2024.2") whose changelog says what it
+/// corrects; the corrected version keeps its hash, and a draft of it upgrades with a plan.
+async fn errata_are_a_new_version(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let e = app.enterprise().await;
+    let before = version_doc(&app, &admin, "2024").await["content_hash"].clone();
+    let mut doc = version_doc(&app, &admin, "2024").await["document"].clone();
+    doc["version"] = json!("2024.2");
+    doc["predecessor"] = json!("2024");
+    doc["status"] = json!("draft");
+    doc["effective_date"] = json!("2025-01-01");
+    doc["title"]["zh"] =
+        json!("依据《良好企业保护消费者利益社会责任导则》编制的评价细则（2024年第2版，勘误）");
+    // One criterion's meaning is corrected (removed and added under a new id), one is
+    // reworded only; the changelog names the first and the summary says what the errata are.
+    let criteria = doc["criteria"].as_array_mut().unwrap();
+    let i = criteria
+        .iter()
+        .position(|c| c["id"] == "lawful.staff_training")
+        .unwrap();
+    criteria[i]["id"] = json!("lawful.staff_training_annual");
+    criteria[i]["title"]["zh"] = json!("每年对员工开展消费者权益保护法律培训");
+    criteria[0]["guidance"]["zh"] = json!("勘误：指引措辞更正。");
+    doc["changelog"] = json!({
+        "summary": {
+            "zh": "勘误版：更正员工培训条目的含义（按年度）及一处指引措辞；2024版保持不变。",
+            "en": "Errata: staff training is now annual; one guidance text reworded. 2024 stays as published.",
+        },
+        "added": ["lawful.staff_training_annual"],
+        "removed": ["lawful.staff_training"],
+        "renamed": [],
+        "reweighted": [],
+    });
+    let res = app
+        .post(&format!("{BASE}/versions"), Some(&admin), &doc)
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let res = app
+        .post(
+            &format!("{BASE}/versions/2024.2/publish"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(
+        version_doc(&app, &admin, "2024").await["content_hash"],
+        before
+    );
+
+    // A 2024 draft moves to the errata version: the corrected criterion is answered afresh.
+    let mut d = app.create_submission(&e.token, "2024").await;
+    app.answer_all(
+        &e.token,
+        &mut d,
+        [
+            ("lawful.staff_training".to_owned(), json!({ "value": 3 })),
+            ("lawful.compliance_system".to_owned(), json!({ "value": 2 })),
+        ]
+        .into_iter()
+        .collect(),
+    )
+    .await;
+    let res = app
+        .send_if_match(
+            Method::POST,
+            &format!("{}/upgrade?to=2024.2", d.path),
+            &e.token,
+            &d.etag,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["plan"]["dropped"], json!(["lawful.staff_training"]));
+    assert!(
+        body["plan"]["added"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("lawful.staff_training_annual"))
+    );
+    assert_eq!(body["submission"]["version"], "2024.2");
+    assert_eq!(
+        body["submission"]["answers"]["lawful.compliance_system"]["value"],
+        2
     );
 }
 
