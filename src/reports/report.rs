@@ -213,6 +213,41 @@ pub fn render(d: &ReportData, lang: Lang) -> Vec<u8> {
             }
         ),
     ];
+    lines.push(format!(
+        "{}：{}",
+        lang.pick("法定义务", "Legal duties"),
+        if final_score.statutory_breaches.is_empty() {
+            lang.pick("全部履行", "all met")
+        } else {
+            lang.pick("未全部履行（不予评定等级）", "NOT all met (no level)")
+        }
+    ));
+    // Each blocking criterion, with its law and why it falls short.
+    for id in final_score
+        .red_lines_failed
+        .iter()
+        .chain(&final_score.statutory_breaches)
+    {
+        let Some(c) = d.criteria.iter().find(|c| c.id == *id) else {
+            continue;
+        };
+        let why = final_score
+            .explanation
+            .iter()
+            .find(|e| e.id == *id)
+            .map(|e| e.detail.to_string())
+            .unwrap_or_default();
+        let law = law_text(c, lang);
+        let law = if law.is_empty() {
+            String::new()
+        } else {
+            format!("（{law}）")
+        };
+        lines.push(format!(
+            "· {}{law}：{why}",
+            lang.pick(&c.title.zh, &c.title.en)
+        ));
+    }
     if let Some(r) = &d.reviewed {
         lines.push(format!(
             "{}：{:.2}（{}）；{}：{:.2}（{}）",
@@ -230,7 +265,8 @@ pub fn render(d: &ReportData, lang: Lang) -> Vec<u8> {
             w,
             &line,
             11.0,
-            if red && line.contains('红') {
+            if line.contains("不予评定等级") || line.contains("no level") || line.starts_with('·')
+            {
                 RED
             } else {
                 BLACK

@@ -14,7 +14,7 @@ backend_tests!(
 );
 
 /// The text of a PDF, as pdftotext (poppler) extracts it.
-fn pdf_text(app: &TestApp, bytes: &[u8], name: &str) -> String {
+pub(crate) fn pdf_text(app: &TestApp, bytes: &[u8], name: &str) -> String {
     let path = app.dir.path().join(name);
     std::fs::write(&path, bytes).unwrap();
     let out = Command::new("pdftotext")

@@ -38,11 +38,15 @@ async fn legal_duties_and_open_requests_block_certification(b: Backend) {
     let app = spawn_app(b).await;
     let e = app.enterprise().await;
     let duties = std::cell::RefCell::new(Vec::new());
+    let titles = std::cell::RefCell::new(Vec::new());
     let d = answered_draft(&app, &e, "C1491", |c| {
         if c["statutory"] == true {
             duties
                 .borrow_mut()
                 .push(c["id"].as_str().unwrap().to_owned());
+            titles
+                .borrow_mut()
+                .push(c["title"]["zh"].as_str().unwrap().to_owned());
             json!({ "value": false })
         } else {
             best_answer(c)
@@ -51,6 +55,19 @@ async fn legal_duties_and_open_requests_block_certification(b: Backend) {
     .await;
     let mut duties = duties.into_inner();
     assert!(duties.len() >= 19, "{duties:?}");
+    // The report says which duties block any level, each with its law.
+    let pdf = app
+        .get(&format!("{}/report.pdf", d.path), Some(&e.token))
+        .await;
+    assert_eq!(pdf.status, 200, "{}", pdf.text());
+    let text = crate::reports::pdf_text(&app, &pdf.body, "breaches.pdf");
+    assert!(
+        text.contains("法定义务：未全部履行（不予评定等级）"),
+        "{text}"
+    );
+    for title in titles.into_inner() {
+        assert!(text.contains(&format!("·{title}（《")), "{title}: {text}");
+    }
     let view = app.get(&d.path, Some(&e.token)).await.json();
     let score = &view["score"];
     assert!(score["total"].as_f64().unwrap() > 60.0, "{score}");
