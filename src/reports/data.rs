@@ -62,14 +62,11 @@ pub fn report_data(
     let verdicts = verdict_rows
         .iter()
         .map(|v| {
-            let mut text = v.verdict.clone();
-            if let Some(f) = v.fraction {
-                text.push_str(&format!(" {f:.2}"));
-            }
-            if let Some(r) = v.reason.as_ref().or(v.comment.as_ref()) {
-                text.push_str(&format!(" — {r}"));
-            }
-            (v.criterion_id.clone(), text)
+            let note = v.reason.clone().or_else(|| v.comment.clone());
+            (
+                v.criterion_id.clone(),
+                (v.verdict.clone(), v.fraction, note),
+            )
         })
         .collect();
     let answers = loaded

@@ -31,8 +31,9 @@ pub struct ReportData {
     pub answers: HashMap<String, (serde_json::Value, Option<String>)>,
     pub score: Score,
     pub reviewed: Option<Score>,
-    /// Reviewer verdict text by criterion.
-    pub verdicts: HashMap<String, String>,
+    /// The reviewer's verdict by criterion: `accept`, `adjust` or `request_evidence`, the
+    /// share given with `adjust`, and the reason or comment.
+    pub verdicts: HashMap<String, (String, Option<f64>, Option<String>)>,
     /// Median theme scores of the industry, when at least five enterprises form the group.
     pub industry_median: Option<HashMap<String, f64>>,
 }
@@ -354,7 +355,22 @@ pub fn render(d: &ReportData, lang: Lang) -> Vec<u8> {
                 lang.pick("回答", "Answer"),
                 answer_text(c, d.answers.get(&c.id), lang)
             );
-            if let Some(v) = d.verdicts.get(&c.id) {
+            if let Some((verdict, share, note)) = d.verdicts.get(&c.id) {
+                let mut v = match verdict.as_str() {
+                    "accept" => lang.pick("认可", "accepted").to_owned(),
+                    "adjust" => format!(
+                        "{} {:.2}",
+                        lang.pick("调整为", "adjusted to"),
+                        share.unwrap_or_default()
+                    ),
+                    "request_evidence" => {
+                        lang.pick("要求补充证据", "evidence requested").to_owned()
+                    }
+                    other => other.to_owned(),
+                };
+                if let Some(note) = note {
+                    v.push_str(&format!(" — {note}"));
+                }
                 detail.push_str(&format!("；{}：{v}", lang.pick("审核意见", "Reviewer")));
             }
             let law = law_text(c, lang);
