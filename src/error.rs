@@ -294,14 +294,35 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(_, info) if info.message().contains("invalid byte sequence") => {
                 Self::validation("text", "must not contain the NUL character (U+0000)")
             }
-            other => Self::Unavailable(other.to_string()),
+            E::RollbackErrorOnCommit { commit_error, .. } => Self::from(*commit_error),
+            // Anything else is a fault of this service (a constraint its checks should have
+            // caught, a query it built wrongly): 500, so that it is not retried as an outage.
+            other => Self::Internal(other.to_string()),
         }
     }
 }
 
+/// Errors that pass when the database is reachable again or less busy: locks, lost or refused
+/// connections, a server shutting down or starting up.
 fn is_transient(msg: &str) -> bool {
     let msg = msg.to_ascii_lowercase();
-    msg.contains("locked") || msg.contains("busy") || msg.contains("terminating connection")
+    [
+        "locked",
+        "busy",
+        "terminating connection",
+        "connection",
+        "could not connect",
+        "server closed",
+        "timed out",
+        "timeout",
+        "shutting down",
+        "starting up",
+        "in recovery",
+        "too many clients",
+        "disk i/o",
+    ]
+    .iter()
+    .any(|m| msg.contains(m))
 }
 
 fn conflict_detail(msg: &str) -> String {
@@ -379,6 +400,47 @@ fn between_backticks(msg: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn database_faults_are_500_and_outages_503() {
+        use diesel::result::{DatabaseErrorKind as K, Error as E};
+        let db = |kind, msg: &str| AppError::from(E::DatabaseError(kind, Box::new(msg.to_owned())));
+        let status = |e: AppError| e.status_code().as_u16();
+        // A bug is not an outage: clients must not retry it.
+        assert_eq!(
+            status(db(K::CheckViolation, "CHECK constraint failed")),
+            500
+        );
+        assert_eq!(
+            status(db(K::NotNullViolation, "NOT NULL constraint failed")),
+            500
+        );
+        assert_eq!(status(db(K::Unknown, "no such column: x")), 500);
+        assert_eq!(status(AppError::from(E::BrokenTransactionManager)), 500);
+        assert_eq!(
+            status(AppError::from(E::QueryBuilderError("bad".into()))),
+            500
+        );
+        // Outages and contention are: 503 with Retry-After.
+        assert_eq!(status(db(K::ClosedConnection, "closed")), 503);
+        assert_eq!(
+            status(db(K::SerializationFailure, "could not serialize")),
+            503
+        );
+        assert_eq!(status(db(K::Unknown, "database is locked")), 503);
+        assert_eq!(
+            status(db(
+                K::Unknown,
+                "terminating connection due to administrator command"
+            )),
+            503
+        );
+        assert_eq!(
+            status(db(K::Unknown, "the database system is shutting down")),
+            503
+        );
+        assert_eq!(status(db(K::UniqueViolation, "UNIQUE")), 409);
+    }
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
