@@ -228,6 +228,10 @@ pub struct Profile {
     /// Base criteria that do not apply.
     #[serde(default)]
     pub not_applicable: Vec<String>,
+    /// New weights of themes (theme id → weight) for this industry; themes not named keep the
+    /// version's weight.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub theme_weights: BTreeMap<String, f64>,
 }
 
 /// One version of an assessment schema.
@@ -573,6 +577,19 @@ pub fn check(doc: &SchemaDoc, predecessor: Option<&SchemaDoc>) -> Vec<Issue> {
                 });
             }
         }
+        for (id, w) in &p.theme_weights {
+            if !theme_ids.contains(id.as_str()) {
+                criterion_issues.push(Issue {
+                    path: format!("{at}/theme_weights/{id}"),
+                    message: "not a theme of this version".into(),
+                });
+            } else if !(w.is_finite() && *w > 0.0) {
+                criterion_issues.push(Issue {
+                    path: format!("{at}/theme_weights/{id}"),
+                    message: "must be positive and finite".into(),
+                });
+            }
+        }
         for (i, id) in p.not_applicable.iter().enumerate() {
             if !base.contains(id.as_str()) {
                 criterion_issues.push(Issue {
@@ -821,7 +838,17 @@ pub fn resolve(doc: &SchemaDoc, industry: Option<&IndustryCode>) -> Resolved {
             title: p.title.clone(),
         }),
         levels: doc.levels.clone(),
-        themes: doc.themes.clone(),
+        themes: doc
+            .themes
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                if let Some(w) = profile.and_then(|p| p.theme_weights.get(&t.id)) {
+                    t.weight = *w;
+                }
+                t
+            })
+            .collect(),
         criteria,
         excluded,
     }
@@ -904,6 +931,16 @@ mod tests {
         cases.push((d, "/profiles/0/weights/nothing.here".into()));
 
         let mut d = doc();
+        d.profiles[0].theme_weights.insert("nowhere".into(), 2.0);
+        cases.push((d, "/profiles/0/theme_weights/nowhere".into()));
+
+        let mut d = doc();
+        d.profiles[0]
+            .theme_weights
+            .insert("sustainability".into(), f64::INFINITY);
+        cases.push((d, "/profiles/0/theme_weights/sustainability".into()));
+
+        let mut d = doc();
         let taken = d.profiles[0].industries[0].clone();
         d.profiles[1].industries.push(taken);
         let n = d.profiles[1].industries.len() - 1;
@@ -932,6 +969,29 @@ mod tests {
             let found = paths(&d);
             assert!(found.contains(&path), "{path} not in {found:?}");
         }
+    }
+
+    #[test]
+    fn a_profile_replaces_the_theme_weights_it_names() {
+        let mut d = doc();
+        d.profiles[0].theme_weights.clear();
+        d.profiles[0].theme_weights.insert("safety".into(), 30.0);
+        let code = IndustryCode::parse(&d.profiles[0].industries[0]).expect("code");
+        let r = resolve(&d, Some(&code));
+        let weight = |r: &Resolved, id: &str| {
+            r.themes
+                .iter()
+                .find(|t| t.id == id)
+                .map(|t| t.weight)
+                .expect(id)
+        };
+        assert_eq!(weight(&r, "safety"), 30.0);
+        let base = |id: &str| d.themes.iter().find(|t| t.id == id).expect(id).weight;
+        assert_eq!(weight(&r, "lawful"), base("lawful"));
+        // Without the profile, the version's own weights.
+        let r = resolve(&d, None);
+        assert_eq!(weight(&r, "safety"), base("safety"));
+        assert_eq!(paths(&d), Vec::<String>::new());
     }
 
     #[test]

@@ -884,7 +884,10 @@ mod tests {
             .map(|c| c.id.clone())
             .collect();
         assert!(duties.len() >= 19, "{duties:?}");
-        for id in &duties {
+        // The review's case: 19 admitted breaches. (Admitting every one of the version's duties
+        // would also sink the total below the lowest level.)
+        let duties = &duties[..19];
+        for id in duties {
             answers.insert(id.clone(), Answer::Given(Value::Bool(false)));
         }
         let s = score(

@@ -353,12 +353,12 @@ async fn pdf_text_snapshots_pages_and_qr_code() {
         (
             "report_zh",
             format!("/api/v1/submissions/{id}/report.pdf"),
-            6,
+            7,
         ),
         (
             "report_en",
             format!("/api/v1/submissions/{id}/report.pdf?lang=en"),
-            6,
+            7,
         ),
         (
             "certificate",

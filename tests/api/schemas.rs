@@ -137,7 +137,7 @@ async fn resolved_applies_industry_profiles(b: Backend) {
         .get(&format!("{BASE}/versions/2024/resolved"), Some(&e.token))
         .await
         .json();
-    assert_eq!(ids(&base).len(), 55);
+    assert_eq!(ids(&base).len(), 74);
     assert!(base["profile"].is_null());
 
     // Food manufacturing: food criteria added, safety weighted up, burden of proof excluded.
@@ -154,7 +154,7 @@ async fn resolved_applies_industry_profiles(b: Backend) {
     assert_eq!(weight(&food, "safety.product_standards"), 5.0);
     assert!(!ids(&food).contains(&"fair_trade.burden_of_proof".to_owned()));
     assert_eq!(food["excluded"], json!(["fair_trade.burden_of_proof"]));
-    assert_eq!(ids(&food).len(), 55 - 1 + 4);
+    assert_eq!(ids(&food).len(), 74 - 1 + 6);
 
     // Banking: no goods, so goods-related criteria are excluded.
     let bank = get("J6621").await;
@@ -176,7 +176,13 @@ async fn resolved_applies_industry_profiles(b: Backend) {
     assert!(ids(&online).contains(&"online.review_integrity".to_owned()));
 
     // Drugs retail and housing.
-    assert_eq!(get("F5251").await["profile"]["id"], "drugs");
+    assert_eq!(get("F5251").await["profile"]["id"], "drug_retail");
+    assert_eq!(get("C2710").await["profile"]["id"], "drugs");
+    // Veterinary drugs and feed are farm inputs, not drugs or food.
+    assert_eq!(get("C2750").await["profile"]["id"], "agricultural_inputs");
+    assert_eq!(get("C1329").await["profile"]["id"], "agricultural_inputs");
+    // Property managers are not developers.
+    assert_eq!(get("K7020").await["profile"]["id"], "property_management");
     assert_eq!(get("K7010").await["profile"]["id"], "housing");
     // An industry without a profile answers the base criteria.
     let farm = get("A01").await;
