@@ -81,6 +81,7 @@ fn certificate_data() -> CertificateData {
     CertificateData {
         issuer_zh: "示例消费者协会".into(),
         issuer_en: "Example Consumers' Association".into(),
+        seal_text: "评价专用章".into(),
         number: "CSR-2026-000123-K".into(),
         enterprise_name: "杭州放心食品有限公司".into(),
         credit_code: "91330106MA27U8XW4Y".into(),

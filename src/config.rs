@@ -110,6 +110,10 @@ pub struct Settings {
     )]
     pub issuer_name_en: String,
 
+    /// The text in the centre of the issuer's seal printed on certificates, e.g. 评价专用章.
+    #[arg(long, env = "CSR_ISSUER_SEAL_TEXT", default_value = "评价专用章")]
+    pub issuer_seal_text: String,
+
     /// `iss` of issued access tokens.
     #[arg(long, env = "CSR_JWT_ISSUER", default_value = "csr-assess")]
     pub jwt_issuer: String,

@@ -13,6 +13,8 @@ pub struct CertificateData {
     /// The issuing association, as signed.
     pub issuer_zh: String,
     pub issuer_en: String,
+    /// The text in the centre of the issuer's seal (a setting, not signed).
+    pub seal_text: String,
     pub enterprise_name: String,
     pub credit_code: String,
     pub level_zh: String,
@@ -30,6 +32,25 @@ pub struct CertificateData {
     /// `active`, or what makes the certificate not (or no longer) valid: `suspended`, `revoked`,
     /// `expired` or `superseded`, printed across the page.
     pub status: String,
+}
+
+/// The issuer's seal: a red ring with the association's name and the seal text inside, centred
+/// on (`x`, `y`) mm.
+fn seal(l: &mut Layout, x: f32, y: f32, issuer: &str, text: &str) {
+    const RED: (f32, f32, f32) = (0.80, 0.10, 0.10);
+    const RADIUS: f32 = 16.0;
+    l.ring(x, y, RADIUS, 0.8, RED);
+    // The name on up to two lines that fit inside the ring, then the seal text below.
+    let size = 7.5;
+    let lines = super::layout::wrap(issuer, size, RADIUS * 1.5);
+    let line_height = size * 0.352_778 * 1.4;
+    let mut baseline = y - 2.0 - line_height * (lines.len().min(2) as f32 - 1.0);
+    for line in lines.iter().take(2) {
+        l.text_at(x - text_width(line, size) / 2.0, baseline, line, size, RED);
+        baseline += line_height;
+    }
+    l.text_at(x - text_width("★", 9.0) / 2.0, y + 5.5, "★", 9.0, RED);
+    l.text_at(x - text_width(text, 7.0) / 2.0, y + 11.0, text, 7.0, RED);
 }
 
 /// The banner of a certificate that is not valid, in Chinese and English.
@@ -135,6 +156,7 @@ pub fn render(d: &CertificateData) -> Vec<u8> {
     l.text_at(30.0, 166.0, &d.verify_url, 8.5, ACCENT);
     l.text_at(30.0, 174.0, DISCLAIMER.0, 6.5, GREY);
     l.text_at(30.0, 178.5, DISCLAIMER.1, 6.5, GREY);
+    seal(&mut l, 192.0, 150.0, &d.issuer_zh, &d.seal_text);
     let sig = format!("Ed25519 kid {} · {}", d.kid, d.signature);
     l.text_at(30.0, 186.0, &sig, 6.0, GREY);
 

@@ -115,6 +115,7 @@ pub fn certificate_data(st: &AppState, c: &Certificate) -> AppResult<Certificate
         number: c.number.clone(),
         issuer_zh: signed.payload.issuer.zh.clone(),
         issuer_en: signed.payload.issuer.en.clone(),
+        seal_text: st.settings.issuer_seal_text.clone(),
         enterprise_name: signed.payload.enterprise.name.clone(),
         credit_code: signed.payload.enterprise.credit_code.clone(),
         level_zh: signed.payload.level_label.zh.clone(),

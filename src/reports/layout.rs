@@ -252,6 +252,34 @@ impl Layout {
         });
     }
 
+    /// A ring (circle outline) `width` mm thick, centred on (`x`, `y`) mm from the top-left.
+    pub fn ring(&mut self, x: f32, y: f32, radius: f32, width: f32, color: (f32, f32, f32)) {
+        let cy = self.height - y;
+        let circle = |r: f32| PolygonRing {
+            points: (0..72)
+                .map(|i| {
+                    let a = i as f32 * std::f32::consts::TAU / 72.0;
+                    LinePoint {
+                        p: Point {
+                            x: Pt(Mm(x + r * a.cos()).into_pt().0),
+                            y: Pt(Mm(cy + r * a.sin()).into_pt().0),
+                        },
+                        bezier: false,
+                    }
+                })
+                .collect(),
+        };
+        let ops = self.ops();
+        ops.push(Op::SetFillColor { col: rgb(color) });
+        ops.push(Op::DrawPolygon {
+            polygon: Polygon {
+                rings: vec![circle(radius), circle(radius - width)],
+                mode: printpdf::PaintMode::Fill,
+                winding_order: WindingOrder::EvenOdd,
+            },
+        });
+    }
+
     /// Adds header and footer ops to every page (given page number and count), then builds the
     /// document with fixed metadata so the bytes depend on the content alone.
     pub fn finish(

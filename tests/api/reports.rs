@@ -388,6 +388,8 @@ async fn pdf_text_snapshots_pages_and_qr_code() {
                 flat.contains("示例消费者协会") && flat.contains("第三十八条"),
                 "{text}"
             );
+            // The issuer's seal, with its text from the settings.
+            assert!(flat.contains("评价专用章"), "{text}");
         }
         if name == "report_zh" {
             assert!(flat.contains("（2013年修正）第"), "{text}");
