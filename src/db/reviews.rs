@@ -111,6 +111,21 @@ pub fn set_first_approval(conn: &mut AnyConnection, review: i64, by: i64) -> App
     Ok(n == 1)
 }
 
+/// Withdraws a first approval (the verdicts it approved have changed); false when there was none.
+pub fn clear_first_approval(conn: &mut AnyConnection, review: i64) -> AppResult<bool> {
+    let n = diesel::update(
+        reviews::table
+            .find(review)
+            .filter(reviews::first_approver_id.is_not_null()),
+    )
+    .set((
+        reviews::first_approver_id.eq(None::<i64>),
+        reviews::first_approved_at.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 pub fn decide(
     conn: &mut AnyConnection,
     review: i64,

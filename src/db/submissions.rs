@@ -53,6 +53,21 @@ pub fn insert(conn: &mut AnyConnection, new: &NewSubmission<'_>) -> AppResult<i6
         .get_result(conn)?)
 }
 
+/// Serializes writers of one submission on PostgreSQL (`SELECT … FOR UPDATE` on its row until
+/// the transaction ends): verdicts, evidence uploads under review, answers to evidence requests
+/// and the approval see each other's effects. SQLite serializes every write already.
+pub fn lock(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
+    if let AnyConnection::Postgresql(c) = conn {
+        submissions::table
+            .find(id)
+            .select(submissions::id)
+            .for_update()
+            .first::<i64>(c)
+            .optional()?;
+    }
+    Ok(())
+}
+
 pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Submission>> {
     Ok(submissions::table
         .find(id)

@@ -260,6 +260,8 @@ pub async fn upload(
     let result = state
         .db
         .write(move |conn| {
+            // Under review, a verdict or the approval may be deciding this criterion right now.
+            submissions_db::lock(conn, id)?;
             let (s, requested) = load_for_evidence(conn, &user, id)?;
             if let Some(requested) = requested {
                 let unasked: Vec<FieldError> = criteria

@@ -621,16 +621,36 @@ async fn set_verdicts(
     let view = state
         .db
         .write(move |conn| {
+            crate::db::submissions::lock(conn, id)?;
             let s = reviewable(conn, &user, id)?;
             let r = own_review(conn, &user, &s)?;
-            let schema = st.schemas.of(conn, &s)?;
-            let unknown: Vec<FieldError> = verdicts
+            let loaded = load(conn, &st.schemas, s.clone())?;
+            let invalid: Vec<FieldError> = verdicts
                 .iter()
-                .filter(|(c, _)| schema.criterion(c).is_none())
-                .map(|(c, _)| FieldError::new(c.as_str(), "not a criterion of this submission"))
+                .filter_map(|(c, v)| {
+                    if loaded.schema.criterion(c).is_none() {
+                        return Some(FieldError::new(
+                            c.as_str(),
+                            "not a criterion of this submission",
+                        ));
+                    }
+                    // N/A earns nothing to adjust: the reviewer accepts it, asks for evidence
+                    // that the criterion does not apply, or returns the submission.
+                    let na = matches!(
+                        loaded.engine_answers.get(c),
+                        Some(crate::domain::scoring::Answer::NotApplicable)
+                    );
+                    (na && v.verdict == "adjust").then(|| {
+                        FieldError::new(
+                            c.as_str(),
+                            "the enterprise answered N/A: accept it, ask for evidence, or return \
+                             the submission to contest it",
+                        )
+                    })
+                })
                 .collect();
-            if !unknown.is_empty() {
-                return Err(AppError::Validation(unknown));
+            if !invalid.is_empty() {
+                return Err(AppError::Validation(invalid));
             }
             for (criterion, v) in &verdicts {
                 db::set_verdict(
@@ -654,6 +674,17 @@ async fn set_verdicts(
                     serde_json::json!({
                         "criterion": criterion, "verdict": v.verdict, "points": v.fraction,
                     }),
+                )?;
+            }
+            // A first approval approved the verdicts as they were: it no longer stands.
+            if db::clear_first_approval(conn, r.id)? {
+                record(
+                    conn,
+                    user.id,
+                    &rid.0,
+                    &s,
+                    "review.first_approval_withdrawn",
+                    serde_json::json!({ "reason": "verdicts changed" }),
                 )?;
             }
             review_view(conn, &st, s)
@@ -682,6 +713,7 @@ async fn decide(
     let view = state
         .db
         .write(move |conn| {
+            crate::db::submissions::lock(conn, id)?;
             let s = reviewable(conn, &user, id)?;
             let r = own_review(conn, &user, &s)?;
             if !db::move_status(conn, id, state::UNDER_REVIEW, to)? {
@@ -917,6 +949,7 @@ fn approve_in(
     id: i64,
     comment: Option<&str>,
 ) -> AppResult<Approval> {
+    crate::db::submissions::lock(conn, id)?;
     let s = reviewable(conn, user, id)?;
     let r = db::current(conn, id)?
         .filter(|_| s.status == state::UNDER_REVIEW)

@@ -842,6 +842,7 @@ pub async fn answer_evidence_request(
     let view = state
         .db
         .write(move |conn| {
+            db::lock(conn, id)?;
             let s = load_visible(conn, &user, id)?;
             if !user.belongs_to(s.enterprise_id) {
                 return Err(AppError::Forbidden(
@@ -870,15 +871,26 @@ pub async fn answer_evidence_request(
             if !crate::db::reviews::answer_request(conn, round.id, &criterion, user.id, answer)? {
                 return Err(AppError::NotFound);
             }
+            let view = svc::visible_view(conn, &st.schemas, &user, id)?;
+            // The answer as given, and the files it points to, are kept in the audit log.
+            let files = view
+                .evidence_requests
+                .iter()
+                .find(|r| r.criterion_id == criterion)
+                .map(|r| r.evidence_ids.clone())
+                .unwrap_or_default();
             record(
                 conn,
                 user.id,
                 &rid.0,
                 &s,
                 "review.evidence_answered",
-                serde_json::json!({ "criterion": criterion, "review_id": round.id }),
+                serde_json::json!({
+                    "criterion": criterion, "review_id": round.id, "answer": answer,
+                    "evidence_ids": files,
+                }),
             )?;
-            svc::visible_view(conn, &st.schemas, &user, id)
+            Ok(view)
         })
         .await?;
     Ok(web::Json(view))

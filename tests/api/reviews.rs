@@ -18,6 +18,7 @@ backend_tests!(
     return_and_resubmit_then_reject,
     approval_issues_a_signed_certificate,
     exemplary_needs_four_eyes,
+    not_applicable_duties_are_accepted_or_contested,
     certificate_status_changes_and_supersession,
     conflicted_reviewers_leave_certificates_alone,
     unverified_enterprises_are_not_certified,
@@ -134,11 +135,7 @@ async fn legal_duties_and_open_requests_block_certification(b: Backend) {
     assert_eq!(requests[0]["request"], "请提供培训记录");
     assert_eq!(requests[0]["open"], true);
     assert_eq!(requests[0]["answer"], Value::Null);
-    let draft = crate::helpers::Draft {
-        id,
-        path: format!("/api/v1/submissions/{id}"),
-        etag: String::new(),
-    };
+    let draft = crate::helpers::Draft::of(id);
     let res = app
         .upload(
             &e.token,
@@ -314,6 +311,57 @@ async fn legal_duties_and_open_requests_block_certification(b: Backend) {
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json()["verdicts_required"], json!([]));
     let res = approve("符合要求").await;
+    assert_eq!(res.status, 200, "{}", res.text());
+}
+
+/// A legal duty answered N/A is accepted, asked about or contested by returning the
+/// submission; an adjustment, which N/A would ignore, is refused.
+async fn not_applicable_duties_are_accepted_or_contested(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let na = std::cell::RefCell::new(None);
+    let id = crate::helpers::submitted_with(&app, &e, "C1491", |c| {
+        if na.borrow().is_none() && c["statutory"] == true && c["not_applicable_allowed"] == true {
+            *na.borrow_mut() = Some(c["id"].as_str().unwrap().to_owned());
+            json!({ "value": null, "not_applicable_reason": "本企业不提供该项服务" })
+        } else {
+            best_answer(c)
+        }
+    })
+    .await;
+    let na = na.into_inner().expect("a legal duty that allows N/A");
+    let (_, r) = app.staff("reviewer", json!({})).await;
+    let view = claim_and_decide(&app, &r, id).await;
+    assert!(
+        view["rounds"][0]["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["criterion_id"] == na.as_str())
+    );
+    let path = format!("/api/v1/reviews/{id}/verdicts");
+    let one = |v: Value| {
+        let mut m = serde_json::Map::new();
+        m.insert(na.clone(), v);
+        json!({ "verdicts": m })
+    };
+    let res = app
+        .send_json(
+            Method::PUT,
+            &path,
+            Some(&r),
+            &one(json!({ "verdict": "adjust", "points": 0, "reason": "适用" })),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), std::slice::from_ref(&na));
+    let res = app
+        .send_json(
+            Method::PUT,
+            &path,
+            Some(&r),
+            &one(json!({ "verdict": "request_evidence", "comment": "请说明不适用的依据" })),
+        )
+        .await;
     assert_eq!(res.status, 200, "{}", res.text());
 }
 
@@ -547,11 +595,7 @@ async fn return_and_resubmit_then_reject(b: Backend) {
     let request = &sub.json()["evidence_requests"][0];
     assert_eq!(request["criterion_id"], "lawful.compliance_system");
     assert_eq!(request["open"], true);
-    let draft = crate::helpers::Draft {
-        id,
-        path: format!("/api/v1/submissions/{id}"),
-        etag: String::new(),
-    };
+    let draft = crate::helpers::Draft::of(id);
     let res = app
         .upload(
             &e.token,
@@ -876,6 +920,34 @@ async fn exemplary_needs_four_eyes(b: Backend) {
     .await;
     assert_eq!(res.status, 202, "{}", res.text());
     assert_eq!(res.json()["status"], "awaiting_second_approval");
+    // Changing a verdict withdraws the first approval: the second reviewer cannot approve what
+    // the first did not.
+    let res = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/reviews/{id}/verdicts/lawful.staff_training"),
+            Some(&first),
+            &json!({ "verdict": "adjust", "points": 1.0, "reason": "培训记录完整" }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["rounds"][0]["first_approver_id"], Value::Null);
+    post(
+        &app,
+        &second,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({}),
+    )
+    .await
+    .problem(409, "claimed_by_another");
+    let res = post(
+        &app,
+        &first,
+        &format!("/api/v1/reviews/{id}/approve"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, 202, "{}", res.text());
     post(
         &app,
         &first,
