@@ -971,9 +971,10 @@ fn approve_in(
             ),
         ));
     }
-    let verdicts = db::verdicts_of(conn, r.id)?;
+    // Under review, the loaded submission carries the open round's verdicts.
     let loaded = load(conn, &st.schemas, s.clone())?;
-    let score = certification::approval(&loaded, &verdicts).map_err(|r| refusal(r, &verdicts))?;
+    let verdicts = &loaded.round;
+    let score = certification::approval(&loaded, verdicts).map_err(|r| refusal(r, verdicts))?;
     let needs_two = four_eyes(conn, &s, &score.level)?;
     let claimant = r.reviewer_id == user.id;
     match (needs_two, r.first_approver_id, claimant) {
