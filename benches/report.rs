@@ -64,7 +64,7 @@ fn report_data() -> ReportData {
         version: doc.version.clone(),
         schema_hash: doc.content_hash(),
         submission_id: 1,
-        status: "submitted".into(),
+        status: csr_assess::domain::SubmissionStatus::Submitted,
         date: chrono::NaiveDate::from_ymd_opt(2026, 11, 28).expect("date"),
         themes: resolved.themes.clone(),
         levels: resolved.levels.clone(),
@@ -95,7 +95,7 @@ fn certificate_data() -> CertificateData {
         signed_json: "{}".into(),
         kid: "kid".into(),
         signature: "signature".into(),
-        status: "active".into(),
+        status: csr_assess::domain::certificate::CertificateStatus::Active,
     }
 }
 

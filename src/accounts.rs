@@ -9,7 +9,7 @@ use crate::config::Settings;
 use crate::db::{self, AnyConnection, audit, enterprises, throttle, tokens, users};
 use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::{EnterpriseView, TokenResponse, UserView, split_scopes};
 
 /// A validated account to create.
@@ -639,7 +639,7 @@ pub async fn change_password(
 }
 
 /// Disables or re-enables user `id`, with the reason in the audit log. Disabling ends every
-/// session of the user at once (access tokens included, see [`crate::auth::still_valid`]).
+/// session of the user at once (access tokens included, see `auth::access::still_valid`).
 /// Nobody disables their own account, so an installation keeps an administrator who can undo it.
 pub async fn set_disabled(
     state: &AppState,

@@ -1,102 +1,24 @@
 //! Review and certification: the reviewed score, certificate issuance (numbered, signed,
 //! superseding the enterprise's previous certificate) and certificate views.
 
-use std::collections::HashMap;
-
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::signing::{self, Jwks, ServiceKeys};
+use crate::auth::{AuthUser, roles};
 use crate::db::certificates::{self, Certificate, NewCertificate};
 use crate::db::enterprises::Enterprise;
-use crate::db::reviews::VerdictRow;
 use crate::db::submissions::Submission;
-use crate::db::{AnyConnection, now, schema_versions};
+use crate::db::{AnyConnection, audit, enterprises, now, schema_versions, users};
+use crate::domain::Role;
 use crate::domain::canonical::canonical_json;
-use crate::domain::certificate;
+use crate::domain::certificate::{self, CertificateChange, CertificateStatus};
 use crate::domain::schema::Text;
-use crate::domain::scoring::{self, Score, Verdict};
+use crate::domain::scoring::Score;
 use crate::error::{AppError, AppResult};
-use crate::submissions::Loaded;
-
-/// Whether a reviewer may act on `enterprise` (claim, verdicts, decisions, certificate status):
-/// it lies in their association's region (404 otherwise, as for anything out of sight), they do
-/// not belong to it, and it is not a competitor of the enterprise they belong to: one in the
-/// same GB/T 4754 industry division (403 for both conflicts of interest).
-pub fn reviewer_may_act(
-    conn: &mut AnyConnection,
-    user: &crate::auth::AuthUser,
-    enterprise: &Enterprise,
-) -> AppResult<()> {
-    if user.role != crate::domain::Role::Reviewer || !user.reviews_region(&enterprise.region_code) {
-        return Err(AppError::NotFound);
-    }
-    let Some(own) = user.enterprise_id else {
-        return Ok(());
-    };
-    if own == enterprise.id {
-        return Err(AppError::Forbidden(
-            "reviewers never act on an enterprise they belong to".into(),
-        ));
-    }
-    let own = crate::db::enterprises::find(conn, own)?;
-    let division = |code: &str| code.get(..3).map(str::to_owned);
-    if own.is_some_and(|o| division(&o.industry_code) == division(&enterprise.industry_code)) {
-        return Err(AppError::Forbidden(
-            "reviewers never act on a competitor of the enterprise they belong to (same industry division)"
-                .into(),
-        ));
-    }
-    Ok(())
-}
-
-/// The reviewer's verdicts as the scoring engine takes them.
-pub fn engine_verdicts(rows: &[VerdictRow]) -> HashMap<String, Verdict> {
-    rows.iter()
-        .filter_map(|v| {
-            let verdict = match v.verdict.as_str() {
-                "accept" => Verdict::Accept,
-                "adjust" => Verdict::Adjust(v.fraction.unwrap_or(0.0)),
-                "request_evidence" => Verdict::RequestEvidence,
-                _ => return None,
-            };
-            Some((v.criterion_id.clone(), verdict))
-        })
-        .collect()
-}
-
-/// Red-line and legal-duty criteria the reviewer has not yet decided (accepted or adjusted)
-/// in this round, with whether each is a red line: approval waits for every one.
-pub fn verdicts_required(loaded: &Loaded, verdicts: &[VerdictRow]) -> Vec<(String, bool)> {
-    scoring::verdicts_required(&loaded.schema.criteria, &engine_verdicts(verdicts))
-}
-
-/// The approval rules ([`scoring::approval`]) for a loaded submission and a round's verdicts.
-pub fn approval(loaded: &Loaded, verdicts: &[VerdictRow]) -> Result<Score, scoring::Refusal> {
-    let r = &loaded.schema.resolved;
-    scoring::approval(
-        &r.themes,
-        &loaded.schema.criteria,
-        &r.levels,
-        &loaded.engine_answers,
-        &loaded.with_evidence,
-        &engine_verdicts(verdicts),
-    )
-}
-
-/// The score with the reviewer's verdicts applied, by the same engine as the self-assessment.
-pub fn reviewed_score(loaded: &Loaded, verdicts: &[VerdictRow]) -> Score {
-    let r = &loaded.schema.resolved;
-    scoring::score_reviewed(
-        &r.themes,
-        &loaded.schema.criteria,
-        &r.levels,
-        &loaded.engine_answers,
-        &loaded.with_evidence,
-        &engine_verdicts(verdicts),
-    )
-}
+use crate::scope::reviewer_may_act;
+use crate::state::AppState;
 
 /// What a certificate says, signed as canonical JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -238,12 +160,10 @@ pub fn signed(c: &Certificate) -> AppResult<SignedCertificate> {
 }
 
 /// The status shown to people: `expired` is derived from the date.
-pub fn effective_status(c: &Certificate, today: NaiveDate) -> String {
-    let expired = NaiveDate::parse_from_str(&c.expires_on, "%Y-%m-%d").is_ok_and(|d| d < today);
-    if c.status == "active" && expired {
-        "expired".into()
-    } else {
-        c.status.clone()
+pub fn effective_status(c: &Certificate, today: NaiveDate) -> CertificateStatus {
+    match NaiveDate::parse_from_str(&c.expires_on, "%Y-%m-%d") {
+        Ok(expires_on) => c.status.shown(expires_on, today),
+        Err(_) => c.status,
     }
 }
 
@@ -298,13 +218,11 @@ pub fn issue(
     let value = serde_json::to_value(&payload).map_err(AppError::internal)?;
     let text = canonical_json(&value);
     let (kid, signature) = keys.sign(text.as_bytes());
-    for old in certificates::of_enterprise(conn, enterprise.id, "active")? {
+    for old in certificates::of_enterprise(conn, enterprise.id, CertificateStatus::Active)? {
         certificates::transition(
             conn,
             old.id,
-            &["active"],
-            "superseded",
-            "superseded",
+            CertificateChange::Supersede,
             Some(&format!("superseded by {number}")),
             Some(actor),
         )?;
@@ -322,7 +240,7 @@ pub fn issue(
             score: score.total,
             issued_on: &payload.issued_on,
             expires_on: &payload.expires_on,
-            status: "active",
+            status: CertificateStatus::Active.as_str(),
             payload: &text,
             signature: &signature,
             kid: &kid,
@@ -346,8 +264,7 @@ pub struct PublicCertificate {
     pub version: String,
     pub issued_on: String,
     pub expires_on: String,
-    /// `active`, `suspended`, `revoked`, `superseded` or `expired`.
-    pub status: String,
+    pub status: CertificateStatus,
     /// Whether the signature verifies against the published keys.
     pub signature_valid: bool,
     pub signed: SignedCertificate,
@@ -370,4 +287,66 @@ pub fn public_view(c: &Certificate, jwks: &Jwks) -> AppResult<PublicCertificate>
         signature_valid: signed.verify(jwks).is_ok(),
         signed,
     })
+}
+
+/// Suspends, reinstates or revokes a certificate, with the reason the history and the audit log
+/// keep: administrators, and reviewers who may act on the enterprise. A suspension by an
+/// administrator is lifted only by an administrator.
+pub async fn change_status(
+    state: &AppState,
+    user: AuthUser,
+    request_id: String,
+    number: &str,
+    reason: String,
+    change: CertificateChange,
+) -> AppResult<Certificate> {
+    user.require(roles::ADMIN_OR_REVIEWER)?;
+    if reason.trim().is_empty() || reason.chars().count() > 2000 {
+        return Err(AppError::validation(
+            "reason",
+            "give a reason of at most 2000 characters",
+        ));
+    }
+    let number = certificate::parse(number).ok_or(AppError::NotFound)?;
+    state
+        .db
+        .write(move |conn| {
+            let c = certificates::by_number(conn, &number)?.ok_or(AppError::NotFound)?;
+            if user.role == Role::Reviewer {
+                let e = enterprises::find(conn, c.enterprise_id)?.ok_or(AppError::NotFound)?;
+                reviewer_may_act(conn, &user, &e)?;
+                if change == CertificateChange::Reinstate
+                    && let Some(by) =
+                        certificates::last_actor(conn, c.id, CertificateChange::Suspend.event())?
+                    && users::find(conn, by)?.is_some_and(|u| u.role == Role::Admin.as_str())
+                {
+                    return Err(AppError::Forbidden(
+                        "an administrator suspended this certificate; only an administrator can \
+                         reinstate it"
+                            .into(),
+                    ));
+                }
+            }
+            let to = change.to();
+            if !certificates::transition(conn, c.id, change, Some(&reason), Some(user.id))? {
+                return Err(AppError::Conflict(
+                    "invalid_transition",
+                    format!("a {} certificate cannot be {to}", c.status),
+                ));
+            }
+            audit::append(
+                conn,
+                audit::Event {
+                    actor_user_id: Some(user.id),
+                    action: &format!("certificate.{}", change.event()),
+                    entity_type: "certificate",
+                    entity_id: c.number.clone(),
+                    enterprise_id: Some(c.enterprise_id),
+                    request_id: Some(&request_id),
+                    details: serde_json::json!({ "from": c.status, "to": to, "reason": reason }),
+                },
+            )?;
+            certificates::by_number(conn, &c.number)?.ok_or(AppError::NotFound)
+        })
+        .await
 }

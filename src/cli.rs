@@ -10,7 +10,9 @@ use crate::auth::jwt::KeyFile;
 use crate::config::Settings;
 use crate::db::Location;
 use crate::domain::Role;
-use crate::startup::{AppState, Application};
+use crate::domain::certificate::CertificateStatus;
+use crate::startup::Application;
+use crate::state::AppState;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -354,7 +356,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             let status = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|v| v.get("status").and_then(|s| s.as_str()).map(str::to_owned));
-            if let Some(status) = status.filter(|s| s != "active") {
+            if let Some(status) = status.filter(|s| s != CertificateStatus::Active.as_str()) {
                 return Err(format!(
                     "{}: the signature is valid but the certificate is {status}",
                     p.number
@@ -382,7 +384,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             match issuer {
                 Some(issuer) => {
                     let status = issuer.status(&signed)?;
-                    if status != "active" {
+                    if status != CertificateStatus::Active.as_str() {
                         return Err(format!(
                             "{}: the signature is valid but the issuer at {} says the \
                              certificate is {status}",

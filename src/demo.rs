@@ -9,12 +9,12 @@ use diesel::prelude::*;
 
 use crate::db::schema::{enterprises, submissions};
 use crate::db::{AnyConnection, now};
-use crate::domain::CreditCode;
 use crate::domain::schema::{Criterion, Kind};
 use crate::domain::scoring::{self, Answer, NOT_CERTIFIED, Value};
+use crate::domain::{CreditCode, SubmissionStatus};
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
-use crate::submissions::ResolvedSchema;
+use crate::schemas::ResolvedSchema;
+use crate::state::AppState;
 
 /// A small, fast, deterministic generator (xorshift64*).
 pub struct Rng(u64);
@@ -215,7 +215,7 @@ fn write_batch(conn: &mut AnyConnection, st: &AppState, admin: i64, plan: Plan) 
                     schema_hash: &hash,
                     industry_code: &industry,
                     profile_id: r.profile.as_ref().map(|p| p.id.as_str()),
-                    status: "draft",
+                    status: SubmissionStatus::Draft.as_str(),
                     revision: 1,
                     created_by: admin,
                     created_at: at,
@@ -229,7 +229,7 @@ fn write_batch(conn: &mut AnyConnection, st: &AppState, admin: i64, plan: Plan) 
             }
             if latest && score.level != NOT_CERTIFIED {
                 diesel::update(submissions::table.find(id))
-                    .set(submissions::status.eq("approved"))
+                    .set(submissions::status.eq(SubmissionStatus::Approved.as_str()))
                     .execute(conn)?;
                 let s = crate::db::submissions::find(conn, id)?.ok_or(AppError::NotFound)?;
                 // Synthetic enterprises count as checked by the administrator (they have no

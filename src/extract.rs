@@ -108,6 +108,57 @@ pub async fn refuse_nul_parameters(
         .map_into_right_body())
 }
 
+/// The `If-Match` header as sent (`None` when absent); a value that is not visible ASCII
+/// matches no ETag.
+#[derive(Debug, Clone)]
+pub struct IfMatch(pub Option<String>);
+
+impl IfMatch {
+    pub fn as_deref(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl FromRequest for IfMatch {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let value = req
+            .headers()
+            .get(actix_web::http::header::IF_MATCH)
+            .map(|v| v.to_str().unwrap_or("\u{fffd}").to_owned());
+        ready(Ok(Self(value)))
+    }
+}
+
+/// The `Idempotency-Key` header: absent, or 1 to 255 printable ASCII characters (422 otherwise).
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let key = match req.headers().get("idempotency-key") {
+            None => Ok(None),
+            Some(v) => {
+                let key = v.to_str().unwrap_or_default().trim().to_owned();
+                if key.is_empty() || key.len() > 255 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+                    Err(AppError::validation(
+                        "Idempotency-Key",
+                        "must be 1 to 255 printable ASCII characters",
+                    ))
+                } else {
+                    Ok(Some(key))
+                }
+            }
+        };
+        ready(key.map(Self))
+    }
+}
+
 /// The id of the current request (from `X-Request-Id` or generated), for logs and the audit log.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);

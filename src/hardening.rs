@@ -14,7 +14,7 @@ use base64::Engine;
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The pages' policy: nothing loads but the one stylesheet embedded in them (allowed by its
 /// hash), images from the service itself, no script at all, no framing.

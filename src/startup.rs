@@ -11,6 +11,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
+use crate::auth::access::RouteTable;
 use crate::auth::jwt::{JwtKeys, KeyFile};
 use crate::auth::password::Hasher;
 use crate::config::Settings;
@@ -18,28 +19,8 @@ use crate::db::Db;
 use crate::error::{AppError, PROBLEM_JSON};
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
-use crate::routes::{self, RouteTable};
-
-/// What every request can reach. Nothing here changes between requests except metrics, so any
-/// number of instances can serve one database.
-pub struct AppState {
-    pub settings: Settings,
-    pub db: Db,
-    pub jwt: JwtKeys,
-    /// Signs certificates and audit checkpoints.
-    pub signing: crate::auth::signing::ServiceKeys,
-    pub hasher: Hasher,
-    pub metrics: Metrics,
-    pub routes: RouteTable,
-    pub openapi_json: String,
-    /// Resolved schema versions by content hash and industry (immutable, so safe to share).
-    pub schemas: crate::submissions::SchemaCache,
-    pub evidence: crate::evidence::EvidenceStore,
-    /// PDF reports and certificates render here, one per core at a time.
-    pub renderers: std::sync::Arc<crate::workers::Workers>,
-    /// The statistics' disclosure pattern, recomputed when enterprises are added.
-    pub disclosure: std::sync::Arc<crate::stats::DisclosureCache>,
-}
+use crate::routes;
+use crate::state::AppState;
 
 impl AppState {
     /// Opens the database (applying migrations), loads or creates the signing keys.
@@ -61,10 +42,9 @@ impl AppState {
             settings,
             db,
             jwt,
-            signing,
+            signing: std::sync::Arc::new(signing),
             hasher,
             metrics: Metrics::default(),
-            routes: RouteTable::from_openapi(&api),
             openapi_json: api.to_pretty_json().map_err(|e| e.to_string())?,
             schemas: Default::default(),
             evidence,
@@ -104,12 +84,17 @@ impl Application {
         let workers = state.settings.workers;
         let state = web::Data::new(state);
         let data = state.clone();
+        let route_table = web::Data::new(RouteTable::from_openapi(
+            &openapi(),
+            &[routes::DOCS_PATTERN],
+        ));
         let mut server = HttpServer::new(move || {
             let json_limit = data.settings.json_limit_bytes;
             let (app, _) = App::new()
                 .into_utoipa_app()
                 .openapi(ApiDoc::openapi())
                 .app_data(data.clone())
+                .app_data(route_table.clone())
                 .app_data(web::PayloadConfig::new(json_limit))
                 .app_data(web::QueryConfig::default().error_handler(|e, _| {
                     AppError::BadRequest(format!("invalid query string: {e}")).into()

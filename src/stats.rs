@@ -242,7 +242,7 @@ impl Selection {
     }
 
     fn submission_where(&self) -> String {
-        let counted: Vec<String> = crate::db::submissions::COUNTED
+        let counted: Vec<String> = crate::db::submissions::counted()
             .iter()
             .map(|s| format!("'{s}'"))
             .collect();

@@ -13,7 +13,7 @@ use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::extract::RequestId;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -7,14 +7,20 @@
 //! Object-level rules (an enterprise sees only its own data, a reviewer only their region) stay
 //! in the handlers, which answer 404 for objects outside the caller's reach.
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage, HttpRequest, ResponseError, web};
+use std::collections::HashMap;
+use std::future::{Ready, ready};
 
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::Payload;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web};
+
+use super::AuthUser;
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The declared access of one operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,7 +66,7 @@ pub(crate) fn declared(security: Option<&serde_json::Value>) -> Access {
 
 /// Middleware: checks the caller against the declaration of the operation the router will
 /// dispatch to, answering 401 without a valid token and 403 for a role the route does not admit.
-/// The authenticated caller is left in the request for the [`super::AuthUser`] extractor.
+/// The authenticated caller is left in the request for the [`AuthUser`] extractor.
 ///
 /// The router matches the percent-decoded path (`/api/v1/%75sers` reaches `/api/v1/users`), so
 /// the lookup uses that same decoded path, never the raw one. A request that matches no
@@ -70,7 +76,10 @@ pub async fn authorize(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, Error> {
-    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+    let (Some(state), Some(routes)) = (
+        req.app_data::<web::Data<AppState>>().cloned(),
+        req.app_data::<web::Data<RouteTable>>().cloned(),
+    ) else {
         let e = AppError::internal("application state missing");
         return Ok(req.into_response(e.error_response()).map_into_right_body());
     };
@@ -78,15 +87,15 @@ pub async fn authorize(
     let pattern = req.request().resource_map().match_pattern(routed);
     let access = pattern
         .as_deref()
-        .and_then(|p| state.routes.access(req.method().as_str(), p));
+        .and_then(|p| routes.access(req.method().as_str(), p));
     let verdict = match access {
-        None => Err(state.routes.unrouted(routed)),
+        None => Err(routes.unrouted(routed)),
         Some(Access::Public) => Ok(()),
         Some(Access::Undeclared) => Err(AppError::Forbidden(
             "this operation declares no roles, so nobody may call it".into(),
         )),
-        Some(Access::Roles(roles)) => match super::authenticate(req.request()) {
-            Ok(user) => match super::still_valid(&state, &user).await {
+        Some(Access::Roles(roles)) => match authenticate(req.request()) {
+            Ok(user) => match still_valid(&state, &user).await {
                 Ok(()) => match user.require(roles) {
                     Ok(()) => {
                         req.extensions_mut().insert(user);
@@ -111,7 +120,7 @@ pub async fn authorize(
 
 /// Audits a caller refused for their role: who, which operation, under which request.
 /// A failure to write is logged: the caller is refused either way.
-async fn refused(state: &AppState, req: &ServiceRequest, user: &super::AuthUser, route: &str) {
+async fn refused(state: &AppState, req: &ServiceRequest, user: &AuthUser, route: &str) {
     let rid = req
         .extensions()
         .get::<crate::extract::RequestId>()
@@ -145,11 +154,204 @@ async fn refused(state: &AppState, req: &ServiceRequest, user: &super::AuthUser,
 }
 
 /// The access declared by the operation the router dispatched `req` to. Called after routing
-/// (from the [`super::AuthUser`] extractor), where the matched resource is known exactly; `None`
+/// (from the [`AuthUser`] extractor), where the matched resource is known exactly; `None`
 /// when the request reached no documented operation.
-pub(crate) fn routed_access<'a>(req: &HttpRequest, state: &'a AppState) -> Option<&'a Access> {
+pub(crate) fn routed_access<'a>(req: &HttpRequest, routes: &'a RouteTable) -> Option<&'a Access> {
     let pattern = req.match_pattern()?;
-    state.routes.access(req.method().as_str(), &pattern)
+    routes.access(req.method().as_str(), &pattern)
+}
+
+/// Whether a request path segment fits a template segment such as `{id}` or `{number}.pdf`.
+fn segment_matches(template: &str, segment: &str) -> bool {
+    match (template.find('{'), template.rfind('}')) {
+        (Some(open), Some(close)) if open < close => {
+            let (prefix, suffix) = (&template[..open], &template[close + 1..]);
+            segment.len() > prefix.len() + suffix.len()
+                && segment.starts_with(prefix)
+                && segment.ends_with(suffix)
+        }
+        _ => template == segment,
+    }
+}
+
+/// One documented path: its template, split into segments, and each method with the access it
+/// declares.
+#[derive(Debug)]
+struct Route {
+    segments: Vec<String>,
+    methods: Vec<(String, Access)>,
+}
+
+/// The documented paths and methods, read once from the OpenAPI document: request paths are
+/// matched against them for 405 answers, and the access middleware looks up the roles each
+/// operation declares.
+#[derive(Debug, Default)]
+pub struct RouteTable {
+    routes: Vec<Route>,
+    by_template: HashMap<String, usize>,
+}
+
+const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
+
+impl RouteTable {
+    /// The table of `api`'s operations, plus `public` path templates anyone may `GET` (pages
+    /// served beside the documented operations, such as the API browser).
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi, public: &[&str]) -> Self {
+        let mut table = Self::default();
+        for (path, item) in api.paths.paths.iter() {
+            let value = serde_json::to_value(item).unwrap_or_default();
+            let methods = METHODS
+                .iter()
+                .filter_map(|m| {
+                    let op = value.get(*m)?;
+                    Some((m.to_ascii_uppercase(), declared(op.get("security"))))
+                })
+                .collect();
+            table.add(path, methods);
+        }
+        for template in public {
+            table.add(template, vec![("GET".to_owned(), Access::Public)]);
+        }
+        table
+    }
+
+    fn add(&mut self, template: &str, methods: Vec<(String, Access)>) {
+        self.by_template
+            .insert(template.to_owned(), self.routes.len());
+        self.routes.push(Route {
+            segments: template.split('/').map(str::to_owned).collect(),
+            methods,
+        });
+    }
+
+    /// The access `method` on the route template `template` declares, if it is documented.
+    pub fn access(&self, method: &str, template: &str) -> Option<&Access> {
+        let route = &self.routes[*self.by_template.get(template)?];
+        route
+            .methods
+            .iter()
+            .find(|(m, _)| m == method)
+            .map(|(_, access)| access)
+    }
+
+    /// The answer to a request for `path` (percent-decoded as the router sees it) that no
+    /// documented operation takes: 405 with the methods the path has, or 404.
+    pub fn unrouted(&self, path: &str) -> AppError {
+        let allowed = self.allowed_methods(path);
+        if allowed.is_empty() {
+            AppError::NotFound
+        } else {
+            AppError::MethodNotAllowed(allowed.join(", "))
+        }
+    }
+
+    pub fn allowed_methods(&self, path: &str) -> Vec<String> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let mut methods: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|r| {
+                r.segments.len() == parts.len()
+                    && r.segments
+                        .iter()
+                        .zip(&parts)
+                        .all(|(t, p)| segment_matches(t, p))
+            })
+            .flat_map(|r| r.methods.iter().map(|(m, _)| m.clone()))
+            .collect();
+        methods.sort();
+        methods.dedup();
+        methods
+    }
+}
+
+impl FromRequest for AuthUser {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    /// Checks the caller a second time, against the operation the router actually dispatched to
+    /// (the access middleware checked the one it expected): a routing mistake cannot hand out a
+    /// role's privileges.
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(routed_caller(req))
+    }
+}
+
+fn routed_caller(req: &HttpRequest) -> Result<AuthUser, AppError> {
+    let routes = req
+        .app_data::<web::Data<RouteTable>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    // The access middleware authenticated the caller and checked that the session stands; a
+    // request it let through without a caller reached no operation that admits one.
+    let user = req.extensions().get::<AuthUser>().cloned().ok_or_else(|| {
+        AppError::Forbidden("this request reached no operation that declares its roles".into())
+    })?;
+    match routed_access(req, routes) {
+        Some(Access::Roles(roles)) => user.require(roles)?,
+        // A public operation that reads its caller when there is one.
+        Some(Access::Public) => {}
+        Some(Access::Undeclared) | None => {
+            return Err(AppError::Forbidden(
+                "this request reached no operation that declares its roles".into(),
+            ));
+        }
+    }
+    Ok(user)
+}
+
+pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| AppError::internal("application state missing"))?;
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        })
+        .ok_or(AppError::Unauthorized("missing_token"))?;
+    let claims = state
+        .jwt
+        .verify(token)
+        .ok_or(AppError::Unauthorized("invalid_token"))?;
+    let id = claims
+        .sub
+        .parse()
+        .map_err(|_| AppError::Unauthorized("invalid_token"))?;
+    Ok(AuthUser {
+        id,
+        role: claims.role,
+        enterprise_id: claims.ent,
+        region_scope: claims.region,
+        industry_scopes: claims.industries,
+        session: claims.sid,
+    })
+}
+
+/// Whether the token's user and session still stand, read from the database on every request
+/// so that logout, a password change or disabling ends access at once on every instance: the
+/// user exists, is not disabled, still has the token's role and enterprise, and the session
+/// has not been revoked.
+pub(crate) async fn still_valid(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
+    let (id, session) = (user.id, user.session.clone());
+    let (row, live) = state
+        .db
+        .read(move |conn| {
+            let row = crate::db::users::find(conn, id)?;
+            let live = crate::db::tokens::session_live(conn, &session, id)?;
+            Ok((row, live))
+        })
+        .await?;
+    let current = row.is_some_and(|u| {
+        !u.disabled && u.role == user.role.as_str() && u.enterprise_id == user.enterprise_id
+    });
+    if current && live {
+        Ok(())
+    } else {
+        Err(AppError::Unauthorized("invalid_token"))
+    }
 }
 
 #[cfg(test)]

@@ -6,16 +6,12 @@ pub mod jwt;
 pub mod password;
 pub mod signing;
 
-use std::future::{Ready, ready};
-
-use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::HttpRequest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::domain::Role;
 use crate::error::AppError;
-use crate::startup::AppState;
 
 /// The roles each privileged operation requires. The operations check them again where their
 /// work is done, beside the access middleware that enforces the OpenAPI declarations.
@@ -111,95 +107,5 @@ impl AuthUser {
                 .region_scope
                 .as_deref()
                 .is_none_or(|prefix| region_code.starts_with(prefix))
-    }
-}
-
-impl FromRequest for AuthUser {
-    type Error = AppError;
-    type Future = Ready<Result<Self, AppError>>;
-
-    /// Checks the caller a second time, against the operation the router actually dispatched to
-    /// (the access middleware checked the one it expected): a routing mistake cannot hand out a
-    /// role's privileges.
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(routed_caller(req))
-    }
-}
-
-fn routed_caller(req: &HttpRequest) -> Result<AuthUser, AppError> {
-    use actix_web::HttpMessage;
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal("application state missing"))?;
-    // The access middleware authenticated the caller and checked that the session stands; a
-    // request it let through without a caller reached no operation that admits one.
-    let user = req.extensions().get::<AuthUser>().cloned().ok_or_else(|| {
-        AppError::Forbidden("this request reached no operation that declares its roles".into())
-    })?;
-    match access::routed_access(req, state) {
-        Some(access::Access::Roles(roles)) => user.require(roles)?,
-        // A public operation that reads its caller when there is one.
-        Some(access::Access::Public) => {}
-        Some(access::Access::Undeclared) | None => {
-            return Err(AppError::Forbidden(
-                "this request reached no operation that declares its roles".into(),
-            ));
-        }
-    }
-    Ok(user)
-}
-
-pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| AppError::internal("application state missing"))?;
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            let (scheme, token) = v.split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
-        })
-        .ok_or(AppError::Unauthorized("missing_token"))?;
-    let claims = state
-        .jwt
-        .verify(token)
-        .ok_or(AppError::Unauthorized("invalid_token"))?;
-    let id = claims
-        .sub
-        .parse()
-        .map_err(|_| AppError::Unauthorized("invalid_token"))?;
-    Ok(AuthUser {
-        id,
-        role: claims.role,
-        enterprise_id: claims.ent,
-        region_scope: claims.region,
-        industry_scopes: claims.industries,
-        session: claims.sid,
-    })
-}
-
-/// Whether the token's user and session still stand, read from the database on every request
-/// so that logout, a password change or disabling ends access at once on every instance: the
-/// user exists, is not disabled, still has the token's role and enterprise, and the session
-/// has not been revoked.
-pub(crate) async fn still_valid(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
-    let (id, session) = (user.id, user.session.clone());
-    let (row, live) = state
-        .db
-        .read(move |conn| {
-            let row = crate::db::users::find(conn, id)?;
-            let live = crate::db::tokens::session_live(conn, &session, id)?;
-            Ok((row, live))
-        })
-        .await?;
-    let current = row.is_some_and(|u| {
-        !u.disabled && u.role == user.role.as_str() && u.enterprise_id == user.enterprise_id
-    });
-    if current && live {
-        Ok(())
-    } else {
-        Err(AppError::Unauthorized("invalid_token"))
     }
 }

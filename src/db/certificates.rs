@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::schema::{certificate_events, certificates, enterprises};
 use super::{AnyConnection, now};
+use crate::domain::certificate::{CertificateChange, CertificateStatus};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -21,7 +22,8 @@ pub struct Certificate {
     pub score: f64,
     pub issued_on: String,
     pub expires_on: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: CertificateStatus,
     pub payload: String,
     pub signature: String,
     pub kid: String,
@@ -41,7 +43,7 @@ pub struct NewCertificate<'a> {
     pub score: f64,
     pub issued_on: &'a str,
     pub expires_on: &'a str,
-    pub status: &'a str,
+    pub status: &'static str,
     pub payload: &'a str,
     pub signature: &'a str,
     pub kid: &'a str,
@@ -96,34 +98,37 @@ pub fn by_number(conn: &mut AnyConnection, number: &str) -> AppResult<Option<Cer
 pub fn of_enterprise(
     conn: &mut AnyConnection,
     enterprise: i64,
-    status: &str,
+    status: CertificateStatus,
 ) -> AppResult<Vec<Certificate>> {
     Ok(certificates::table
         .filter(certificates::enterprise_id.eq(enterprise))
-        .filter(certificates::status.eq(status))
+        .filter(certificates::status.eq(status.as_str()))
         .select(Certificate::as_select())
         .load(conn)?)
 }
 
-/// Moves a certificate between statuses and records why; false when it was not in `from`.
+/// Applies `change` to a certificate and records why; false when its status does not allow it.
 pub fn transition(
     conn: &mut AnyConnection,
     id: i64,
-    from: &[&str],
-    to: &str,
-    action: &str,
+    change: CertificateChange,
     reason: Option<&str>,
     actor: Option<i64>,
 ) -> AppResult<bool> {
+    let from: Vec<&str> = CertificateStatus::before(change)
+        .into_iter()
+        .map(CertificateStatus::as_str)
+        .collect();
+    let to = change.to();
     let n = diesel::update(
         certificates::table
             .find(id)
-            .filter(certificates::status.eq_any(from.to_vec())),
+            .filter(certificates::status.eq_any(from)),
     )
-    .set(certificates::status.eq(to))
+    .set(certificates::status.eq(to.as_str()))
     .execute(conn)?;
     if n == 1 {
-        event(conn, id, action, reason, actor)?;
+        event(conn, id, change.event(), reason, actor)?;
     }
     Ok(n == 1)
 }
@@ -160,7 +165,7 @@ pub fn directory(
 ) -> AppResult<Vec<(Certificate, String, String, String)>> {
     let mut query = certificates::table
         .inner_join(enterprises::table)
-        .filter(certificates::status.eq("active"))
+        .filter(certificates::status.eq(CertificateStatus::Active.as_str()))
         .filter(certificates::expires_on.ge(today.to_owned()))
         .filter(certificates::id.gt(after))
         .into_boxed();

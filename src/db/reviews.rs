@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{enterprises, reviews, submissions, verdicts};
 use super::submissions::Submission;
 use super::{AnyConnection, now};
+use crate::domain::{ReviewDecision, SubmissionStatus, VerdictKind};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -25,12 +26,20 @@ pub struct Review {
     pub reviewed_level: Option<String>,
 }
 
+impl Review {
+    /// The round's outcome; `None` while it is open.
+    pub fn decision(&self) -> Option<ReviewDecision> {
+        self.decision.as_deref().and_then(ReviewDecision::parse)
+    }
+}
+
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = verdicts)]
 pub struct VerdictRow {
     pub review_id: i64,
     pub criterion_id: String,
-    pub verdict: String,
+    #[diesel(deserialize_as = String)]
+    pub verdict: VerdictKind,
     pub fraction: Option<f64>,
     pub reason: Option<String>,
     pub comment: Option<String>,
@@ -46,22 +55,26 @@ pub struct VerdictRow {
 }
 
 /// Moves a submission from `from` to `to`; false when it was no longer in `from`.
-pub fn move_status(conn: &mut AnyConnection, id: i64, from: &str, to: &str) -> AppResult<bool> {
+pub fn move_status(
+    conn: &mut AnyConnection,
+    id: i64,
+    from: SubmissionStatus,
+    to: SubmissionStatus,
+) -> AppResult<bool> {
     let n = diesel::update(
         submissions::table
             .find(id)
-            .filter(submissions::status.eq(from)),
+            .filter(submissions::status.eq(from.as_str())),
     )
     .set((
-        submissions::status.eq(to),
+        submissions::status.eq(to.as_str()),
         submissions::revision.eq(submissions::revision + 1),
         submissions::updated_at.eq(now()),
     ))
     .execute(conn)?;
     // Moves between counted states (submitted, under review, returned, approved, rejected)
     // leave each enterprise's latest counted self-assessment as it was.
-    let counted = |s: &str| super::submissions::COUNTED.contains(&s);
-    if n == 1 && counted(from) != counted(to) {
+    if n == 1 && from.counted() != to.counted() {
         super::submissions::refresh_latest(conn, id)?;
     }
     Ok(n == 1)
@@ -129,7 +142,7 @@ pub fn clear_first_approval(conn: &mut AnyConnection, review: i64) -> AppResult<
 pub fn decide(
     conn: &mut AnyConnection,
     review: i64,
-    decision: &str,
+    decision: ReviewDecision,
     by: i64,
     comment: Option<&str>,
     total: Option<f64>,
@@ -141,7 +154,7 @@ pub fn decide(
             .filter(reviews::decision.is_null()),
     )
     .set((
-        reviews::decision.eq(decision),
+        reviews::decision.eq(decision.as_str()),
         reviews::decided_by.eq(by),
         reviews::decided_at.eq(now()),
         reviews::comment.eq(comment),
@@ -154,7 +167,7 @@ pub fn decide(
 
 pub struct VerdictWrite<'a> {
     pub criterion_id: &'a str,
-    pub verdict: &'a str,
+    pub verdict: VerdictKind,
     pub fraction: Option<f64>,
     pub reason: Option<&'a str>,
     pub comment: Option<&'a str>,
@@ -175,7 +188,7 @@ pub fn set_verdict(
         Option<i64>,
         Option<NaiveDateTime>,
     );
-    let kept: Kept = if v.verdict == "request_evidence" {
+    let kept: Kept = if v.verdict == VerdictKind::RequestEvidence {
         (v.comment.map(str::to_owned), Some(now()), None, None, None)
     } else {
         verdicts::table
@@ -197,7 +210,7 @@ pub fn set_verdict(
         .values((
             verdicts::review_id.eq(review),
             verdicts::criterion_id.eq(v.criterion_id),
-            verdicts::verdict.eq(v.verdict),
+            verdicts::verdict.eq(v.verdict.as_str()),
             verdicts::fraction.eq(v.fraction),
             verdicts::reason.eq(v.reason),
             verdicts::comment.eq(v.comment),
@@ -225,7 +238,7 @@ pub fn answer_request(
     let n = diesel::update(
         verdicts::table
             .find((review, criterion))
-            .filter(verdicts::verdict.eq("request_evidence")),
+            .filter(verdicts::verdict.eq(VerdictKind::RequestEvidence.as_str())),
     )
     .set((
         verdicts::answer.eq(answer),
@@ -287,7 +300,7 @@ pub fn queue(
 ) -> AppResult<Vec<(Submission, String, String)>> {
     let mut q = submissions::table
         .inner_join(enterprises::table)
-        .filter(submissions::status.eq("submitted"))
+        .filter(submissions::status.eq(SubmissionStatus::Submitted.as_str()))
         .into_boxed();
     if let Some(p) = &f.region_prefix {
         q = q.filter(enterprises::region_code.like(format!("{p}%")));

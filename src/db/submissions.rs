@@ -8,6 +8,7 @@ use super::schema::{
     submissions,
 };
 use super::{AnyConnection, now};
+use crate::domain::SubmissionStatus;
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -20,7 +21,8 @@ pub struct Submission {
     pub schema_hash: String,
     pub industry_code: String,
     pub profile_id: Option<String>,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: SubmissionStatus,
     pub revision: i64,
     pub created_by: i64,
     pub created_at: NaiveDateTime,
@@ -114,24 +116,24 @@ pub fn bump(conn: &mut AnyConnection, id: i64, expected: i64) -> AppResult<bool>
     Ok(n == 1)
 }
 
-pub fn set_status(conn: &mut AnyConnection, id: i64, status: &str) -> AppResult<()> {
+pub fn set_status(conn: &mut AnyConnection, id: i64, status: SubmissionStatus) -> AppResult<()> {
     diesel::update(submissions::table.find(id))
-        .set(submissions::status.eq(status))
+        .set(submissions::status.eq(status.as_str()))
         .execute(conn)?;
     refresh_latest(conn, id)
 }
 
-/// States whose self-assessments count for the statistics: submitted, whatever came of it.
-pub const COUNTED: [&str; 5] = [
-    "submitted",
-    "under_review",
-    "approved",
-    "returned",
-    "rejected",
-];
+/// Statuses whose self-assessments count for the statistics ([`SubmissionStatus::counted`]).
+pub fn counted() -> Vec<&'static str> {
+    SubmissionStatus::ALL
+        .into_iter()
+        .filter(|s| s.counted())
+        .map(SubmissionStatus::as_str)
+        .collect()
+}
 
 /// Brings `latest_self_assessments` in step after the status of submission `id` changed: its
-/// enterprise's row names the latest submission in a [`COUNTED`] state, or is absent. Runs in
+/// enterprise's row names the latest submission in a [`counted`] status, or is absent. Runs in
 /// the caller's transaction, so the statistics never see one without the other.
 pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
     use super::schema::{latest_theme_scores as lts, submission_theme_scores as sts};
@@ -152,7 +154,7 @@ pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
     .execute(conn)?;
     let current: Option<(i64, Option<f64>)> = submissions::table
         .filter(submissions::enterprise_id.eq(enterprise))
-        .filter(submissions::status.eq_any(COUNTED))
+        .filter(submissions::status.eq_any(counted()))
         .order(submissions::id.desc())
         .select((submissions::id, submissions::score_total))
         .first(conn)
@@ -264,7 +266,7 @@ pub fn record_submitted(
 ) -> AppResult<()> {
     diesel::update(submissions::table.find(id))
         .set((
-            submissions::status.eq("submitted"),
+            submissions::status.eq(SubmissionStatus::Submitted.as_str()),
             submissions::submitted_at.eq(now()),
             submissions::score_total.eq(score.total),
             submissions::score_level.eq(&score.level),

@@ -1,8 +1,137 @@
 //! Certificate numbers: `CSR-<year>-<six-digit sequence>-<check character>`. The check
 //! character uses the credit-code alphabet and a mod-31 weighted sum over the digits, so a
-//! mistyped or transposed digit is caught before any lookup.
+//! mistyped or transposed digit is caught before any lookup. And a certificate's statuses, with
+//! the one table of changes between them.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::credit_code::ALPHABET;
+
+/// A certificate's stored status (`certificates.status`). `expired` is not stored: it is what
+/// an active certificate shows after its expiry date ([`CertificateStatus::shown`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CertificateStatus {
+    Active,
+    Suspended,
+    Revoked,
+    /// A newer certificate of the same enterprise replaced it.
+    Superseded,
+    /// Shown only: active and past its expiry date.
+    Expired,
+}
+
+/// What changes a certificate's status; each is an event in its history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateChange {
+    Suspend,
+    Reinstate,
+    Revoke,
+    /// The enterprise was issued a newer certificate.
+    Supersede,
+}
+
+/// Every allowed change: from, by, to.
+const CHANGES: &[(CertificateStatus, CertificateChange, CertificateStatus)] = {
+    use CertificateChange::*;
+    use CertificateStatus::*;
+    &[
+        (Active, Suspend, Suspended),
+        (Suspended, Reinstate, Active),
+        (Active, Revoke, Revoked),
+        (Suspended, Revoke, Revoked),
+        (Active, Supersede, Superseded),
+    ]
+};
+
+impl CertificateStatus {
+    pub const ALL: [Self; 5] = [
+        Self::Active,
+        Self::Suspended,
+        Self::Revoked,
+        Self::Superseded,
+        Self::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+            Self::Superseded => "superseded",
+            Self::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// The status `change` leads to from this one, if it is allowed here.
+    pub fn after(self, change: CertificateChange) -> Option<Self> {
+        CHANGES
+            .iter()
+            .find(|(from, by, _)| *from == self && *by == change)
+            .map(|(_, _, to)| *to)
+    }
+
+    /// The statuses `change` applies to.
+    pub fn before(change: CertificateChange) -> Vec<Self> {
+        CHANGES
+            .iter()
+            .filter(|(_, by, _)| *by == change)
+            .map(|(from, _, _)| *from)
+            .collect()
+    }
+
+    /// The status shown to people on `today`: an active certificate past `expires_on` is
+    /// expired.
+    pub fn shown(self, expires_on: NaiveDate, today: NaiveDate) -> Self {
+        if self == Self::Active && expires_on < today {
+            Self::Expired
+        } else {
+            self
+        }
+    }
+}
+
+impl std::fmt::Display for CertificateStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The stored TEXT, read at the database boundary: an unknown value is a database error.
+impl TryFrom<String> for CertificateStatus {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("unknown CertificateStatus {s:?}"))
+    }
+}
+
+impl CertificateChange {
+    /// The status the change leads to (the same from every status it applies to).
+    pub fn to(self) -> CertificateStatus {
+        CHANGES
+            .iter()
+            .find(|(_, by, _)| *by == self)
+            .map(|(_, _, to)| *to)
+            .expect("every change is in the table")
+    }
+
+    /// The event's name in the certificate's history and the audit log (`certificate.<event>`).
+    pub fn event(self) -> &'static str {
+        match self {
+            Self::Suspend => "suspended",
+            Self::Reinstate => "reinstated",
+            Self::Revoke => "revoked",
+            Self::Supersede => "superseded",
+        }
+    }
+}
 
 fn check_char(digits: &str) -> Option<char> {
     let mut sum: u32 = 0;
@@ -43,6 +172,35 @@ pub fn parse(input: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn certificate_statuses_and_changes() {
+        use CertificateChange::*;
+        use CertificateStatus::*;
+        for st in CertificateStatus::ALL {
+            assert_eq!(CertificateStatus::parse(st.as_str()), Some(st));
+        }
+        // Revoked and superseded are final, and nothing stores or leaves `expired`.
+        for end in [Revoked, Superseded, Expired] {
+            for c in [Suspend, Reinstate, Revoke, Supersede] {
+                assert_eq!(end.after(c), None, "{end} {c:?}");
+            }
+        }
+        assert!(
+            CHANGES
+                .iter()
+                .all(|(_, by, to)| *to != Expired && by.to() == *to)
+        );
+        assert_eq!(
+            Active.after(Suspend).and_then(|s| s.after(Reinstate)),
+            Some(Active)
+        );
+        assert_eq!(CertificateStatus::before(Revoke), [Active, Suspended]);
+        let day = |d| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        assert_eq!(Active.shown(day(2), day(3)), Expired);
+        assert_eq!(Active.shown(day(3), day(3)), Active);
+        assert_eq!(Suspended.shown(day(2), day(3)), Suspended);
+    }
     use proptest::prelude::*;
 
     #[test]

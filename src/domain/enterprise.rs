@@ -19,7 +19,7 @@ pub struct Named {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Section {
     pub code: String,
-    pub name: super::schema::Text,
+    pub name: super::label::Text,
     pub divisions: Vec<Named>,
 }
 

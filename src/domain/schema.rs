@@ -10,15 +10,8 @@ use utoipa::ToSchema;
 
 use super::canonical::{canonical_json, sha256_hex};
 use super::enterprise::IndustryCode;
+pub use super::label::Text;
 use super::laws;
-
-/// Text in Chinese and English.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Text {
-    pub zh: String,
-    pub en: String,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

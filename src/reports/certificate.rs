@@ -6,6 +6,7 @@ use chrono::NaiveDate;
 use qrcodegen::{QrCode, QrCodeEcc};
 
 use super::layout::{ACCENT, BLACK, GREY, LIGHT, Layout, text_width};
+use crate::domain::certificate::CertificateStatus;
 
 #[derive(Debug, Clone)]
 pub struct CertificateData {
@@ -31,7 +32,7 @@ pub struct CertificateData {
     pub signature: String,
     /// `active`, or what makes the certificate not (or no longer) valid: `suspended`, `revoked`,
     /// `expired` or `superseded`, printed across the page.
-    pub status: String,
+    pub status: CertificateStatus,
 }
 
 /// The issuer's seal: a red ring with the association's name and the seal text inside, centred
@@ -54,14 +55,17 @@ fn seal(l: &mut Layout, x: f32, y: f32, issuer: &str, text: &str) {
 }
 
 /// The banner of a certificate that is not valid, in Chinese and English.
-fn status_banner(status: &str) -> Option<&'static str> {
+fn status_banner(status: CertificateStatus) -> Option<&'static str> {
     Some(match status {
-        "active" => return None,
-        "suspended" => "已暂停 SUSPENDED — 暂停期间本证书无效 Not valid while suspended",
-        "revoked" => "已撤销 REVOKED — 本证书无效 This certificate is not valid",
-        "expired" => "已过期 EXPIRED — 本证书无效 This certificate is not valid",
-        "superseded" => "已被新证书取代 SUPERSEDED — 请以新证书为准 See the newer certificate",
-        _ => "本证书无效 This certificate is not valid",
+        CertificateStatus::Active => return None,
+        CertificateStatus::Suspended => {
+            "已暂停 SUSPENDED — 暂停期间本证书无效 Not valid while suspended"
+        }
+        CertificateStatus::Revoked => "已撤销 REVOKED — 本证书无效 This certificate is not valid",
+        CertificateStatus::Expired => "已过期 EXPIRED — 本证书无效 This certificate is not valid",
+        CertificateStatus::Superseded => {
+            "已被新证书取代 SUPERSEDED — 请以新证书为准 See the newer certificate"
+        }
     })
 }
 
@@ -105,7 +109,7 @@ pub fn render(d: &CertificateData) -> Vec<u8> {
         11.0,
         GREY,
     );
-    let banner = status_banner(&d.status);
+    let banner = status_banner(d.status);
     if let Some(text) = banner {
         l.rect(13.0, 49.5, PAGE.0 - 26.0, 10.0, WARNING);
         centred(&mut l, 56.7, text, 12.0, (1.0, 1.0, 1.0));

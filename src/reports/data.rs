@@ -12,7 +12,7 @@ use crate::db::submissions::Submission;
 use crate::db::{AnyConnection, enterprises as enterprises_db, reviews};
 use crate::domain::stats::total_shown;
 use crate::error::{AppError, AppResult};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::stats;
 use crate::submissions::load;
 
@@ -57,16 +57,12 @@ pub fn report_data(
     };
     let date = s.submitted_at.unwrap_or(s.updated_at).date();
     let loaded = load(conn, &st.schemas, s)?;
-    let reviewed =
-        (!rounds.is_empty()).then(|| certification::reviewed_score(&loaded, &verdict_rows));
+    let reviewed = (!rounds.is_empty()).then(|| loaded.reviewed_score(&verdict_rows));
     let verdicts = verdict_rows
         .iter()
         .map(|v| {
             let note = v.reason.clone().or_else(|| v.comment.clone());
-            (
-                v.criterion_id.clone(),
-                (v.verdict.clone(), v.fraction, note),
-            )
+            (v.criterion_id.clone(), (v.verdict, v.fraction, note))
         })
         .collect();
     let answers = loaded
@@ -90,7 +86,7 @@ pub fn report_data(
         version: s.version.clone(),
         schema_hash: s.schema_hash.clone(),
         submission_id: s.id,
-        status: s.status.clone(),
+        status: s.status,
         date,
         themes: r.themes.clone(),
         levels: r.levels.clone(),

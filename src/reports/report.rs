@@ -10,6 +10,7 @@ use super::Lang;
 use super::layout::{ACCENT, BLACK, GREY, LIGHT, Layout, RED, text_width};
 use crate::domain::schema::{Criterion, Kind, Level, Theme};
 use crate::domain::scoring::{NOT_CERTIFIED, Score};
+use crate::domain::{SubmissionStatus, VerdictKind};
 
 /// Everything a report shows, gathered beforehand so that rendering is pure.
 #[derive(Debug, Clone)]
@@ -21,7 +22,7 @@ pub struct ReportData {
     pub version: String,
     pub schema_hash: String,
     pub submission_id: i64,
-    pub status: String,
+    pub status: SubmissionStatus,
     /// The document date (the submission's last change), fixed by the data.
     pub date: NaiveDate,
     pub themes: Vec<Theme>,
@@ -33,7 +34,7 @@ pub struct ReportData {
     pub reviewed: Option<Score>,
     /// The reviewer's verdict by criterion: `accept`, `adjust` or `request_evidence`, the
     /// share given with `adjust`, and the reason or comment.
-    pub verdicts: HashMap<String, (String, Option<f64>, Option<String>)>,
+    pub verdicts: HashMap<String, (VerdictKind, Option<f64>, Option<String>)>,
     /// Median theme scores of the industry, when at least five enterprises form the group.
     pub industry_median: Option<HashMap<String, f64>>,
 }
@@ -148,15 +149,9 @@ pub fn render(d: &ReportData, lang: Lang) -> Vec<u8> {
         GREY,
     );
     l.y += 18.0;
-    let state = match (d.status.as_str(), lang) {
-        ("draft", Lang::Zh) => "草稿",
-        ("submitted", Lang::Zh) => "已提交",
-        ("under_review", Lang::Zh) => "审核中",
-        ("approved", Lang::Zh) => "已通过",
-        ("returned", Lang::Zh) => "已退回",
-        ("rejected", Lang::Zh) => "未通过",
-        ("withdrawn", Lang::Zh) => "已撤回",
-        (s, _) => s,
+    let state = match lang {
+        Lang::Zh => status_zh(d.status),
+        Lang::En => d.status.as_str(),
     };
     let cover = [
         (
@@ -356,17 +351,16 @@ pub fn render(d: &ReportData, lang: Lang) -> Vec<u8> {
                 answer_text(c, d.answers.get(&c.id), lang)
             );
             if let Some((verdict, share, note)) = d.verdicts.get(&c.id) {
-                let mut v = match verdict.as_str() {
-                    "accept" => lang.pick("认可", "accepted").to_owned(),
-                    "adjust" => format!(
+                let mut v = match verdict {
+                    VerdictKind::Accept => lang.pick("认可", "accepted").to_owned(),
+                    VerdictKind::Adjust => format!(
                         "{} {:.2}",
                         lang.pick("调整为", "adjusted to"),
                         share.unwrap_or_default()
                     ),
-                    "request_evidence" => {
+                    VerdictKind::RequestEvidence => {
                         lang.pick("要求补充证据", "evidence requested").to_owned()
                     }
-                    other => other.to_owned(),
                 };
                 if let Some(note) = note {
                     v.push_str(&format!(" — {note}"));
@@ -467,4 +461,16 @@ pub fn render(d: &ReportData, lang: Lang) -> Vec<u8> {
             page.text_at(x, A4.1 - 9.0, &footer, 8.0, GREY);
         },
     )
+}
+/// A submission's status as the Chinese report prints it.
+fn status_zh(s: SubmissionStatus) -> &'static str {
+    match s {
+        SubmissionStatus::Draft => "草稿",
+        SubmissionStatus::Submitted => "已提交",
+        SubmissionStatus::UnderReview => "审核中",
+        SubmissionStatus::Approved => "已通过",
+        SubmissionStatus::Returned => "已退回",
+        SubmissionStatus::Rejected => "未通过",
+        SubmissionStatus::Withdrawn => "已撤回",
+    }
 }

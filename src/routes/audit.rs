@@ -9,7 +9,7 @@ use crate::auth::signing::Jwks;
 use crate::auth::{AuthUser, roles};
 use crate::db::audit::{self, Checkpoint, Report};
 use crate::error::{AppResult, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckpointResult {

@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::domain::Password;
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{Json, RequestId};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::TokenResponse;
 
 #[derive(Deserialize, ToSchema)]

@@ -5,13 +5,14 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{AuthUser, roles};
+use crate::auth::AuthUser;
 use crate::certification::{self, PublicCertificate};
-use crate::db::{audit, certificates, enterprises, users};
-use crate::domain::{IndustryCode, RegionCode, Role, certificate};
+use crate::db::certificates;
+use crate::domain::certificate::{CertificateChange, CertificateStatus};
+use crate::domain::{IndustryCode, RegionCode, certificate};
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{Json, RequestId};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -37,140 +38,102 @@ pub struct DirectoryQuery {
     pub limit: Option<i64>,
 }
 
-/// A status change: the statuses it applies to, the new status, and the audit action.
-struct Transition {
-    from: &'static [&'static str],
-    to: &'static str,
-    action: &'static str,
-}
-
-async fn change(
+/// Suspend an active certificate, with a reason (administrators, and reviewers who may act on
+/// the enterprise: in their region, neither belonging to it nor to a competitor in its industry
+/// division).
+#[utoipa::path(
+    tag = "certificates",
+    params(("number" = String, Path)),
+    request_body = StatusChange,
+    security(("bearer" = ["admin", "reviewer"])),
+    responses(
+        (status = 200, body = PublicCertificate),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/certificates/{number}/suspend")]
+pub async fn suspend(
     state: web::Data<AppState>,
     user: AuthUser,
     rid: RequestId,
-    number: String,
-    reason: String,
-    t: Transition,
+    number: web::Path<String>,
+    body: Json<StatusChange>,
 ) -> AppResult<web::Json<PublicCertificate>> {
-    user.require(roles::ADMIN_OR_REVIEWER)?;
-    let Transition { from, to, action } = t;
-    if reason.trim().is_empty() || reason.chars().count() > 2000 {
-        return Err(AppError::validation(
-            "reason",
-            "give a reason of at most 2000 characters",
-        ));
-    }
-    let number = certificate::parse(&number).ok_or(AppError::NotFound)?;
-    let c = state
-        .db
-        .write(move |conn| {
-            let c = certificates::by_number(conn, &number)?.ok_or(AppError::NotFound)?;
-            if user.role == Role::Reviewer {
-                let e = enterprises::find(conn, c.enterprise_id)?.ok_or(AppError::NotFound)?;
-                certification::reviewer_may_act(conn, &user, &e)?;
-                // An administrator's suspension is lifted by an administrator.
-                if action == "reinstated"
-                    && let Some(by) = certificates::last_actor(conn, c.id, "suspended")?
-                    && users::find(conn, by)?.is_some_and(|u| u.role == Role::Admin.as_str())
-                {
-                    return Err(AppError::Forbidden(
-                        "an administrator suspended this certificate; only an administrator can reinstate it".into(),
-                    ));
-                }
-            }
-            if !certificates::transition(
-                conn,
-                c.id,
-                from,
-                to,
-                action,
-                Some(&reason),
-                Some(user.id),
-            )? {
-                return Err(AppError::Conflict(
-                    "invalid_transition",
-                    format!("a {} certificate cannot be {to}", c.status),
-                ));
-            }
-            audit::append(
-                conn,
-                audit::Event {
-                    actor_user_id: Some(user.id),
-                    action: &format!("certificate.{action}"),
-                    entity_type: "certificate",
-                    entity_id: c.number.clone(),
-                    enterprise_id: Some(c.enterprise_id),
-                    request_id: Some(&rid.0),
-                    details: serde_json::json!({ "from": c.status, "to": to, "reason": reason }),
-                },
-            )?;
-            certificates::by_number(conn, &c.number)?.ok_or(AppError::NotFound)
-        })
-        .await?;
+    let change = CertificateChange::Suspend;
+    change_status(&state, user, rid, &number, body.0.reason, change).await
+}
+
+/// Reinstate a suspended certificate, with a reason (administrators, and reviewers who may act
+/// on the enterprise; a suspension by an administrator is lifted only by an administrator).
+#[utoipa::path(
+    tag = "certificates",
+    params(("number" = String, Path)),
+    request_body = StatusChange,
+    security(("bearer" = ["admin", "reviewer"])),
+    responses(
+        (status = 200, body = PublicCertificate),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/certificates/{number}/reinstate")]
+pub async fn reinstate(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    number: web::Path<String>,
+    body: Json<StatusChange>,
+) -> AppResult<web::Json<PublicCertificate>> {
+    let change = CertificateChange::Reinstate;
+    change_status(&state, user, rid, &number, body.0.reason, change).await
+}
+
+/// Revoke a certificate for good, with a reason (administrators, and reviewers who may act on
+/// the enterprise).
+#[utoipa::path(
+    tag = "certificates",
+    params(("number" = String, Path)),
+    request_body = StatusChange,
+    security(("bearer" = ["admin", "reviewer"])),
+    responses(
+        (status = 200, body = PublicCertificate),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/certificates/{number}/revoke")]
+pub async fn revoke(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    number: web::Path<String>,
+    body: Json<StatusChange>,
+) -> AppResult<web::Json<PublicCertificate>> {
+    let change = CertificateChange::Revoke;
+    change_status(&state, user, rid, &number, body.0.reason, change).await
+}
+
+async fn change_status(
+    state: &AppState,
+    user: AuthUser,
+    rid: RequestId,
+    number: &str,
+    reason: String,
+    change: CertificateChange,
+) -> AppResult<web::Json<PublicCertificate>> {
+    let c = certification::change_status(state, user, rid.0, number, reason, change).await?;
     Ok(web::Json(certification::public_view(
         &c,
         &state.signing.jwks(),
     )?))
 }
-
-macro_rules! status_route {
-    ($name:ident, $path:literal, $from:expr, $to:literal, $action:literal, $doc:literal) => {
-        #[doc = $doc]
-        #[utoipa::path(
-                    tag = "certificates",
-                    params(("number" = String, Path)),
-                    request_body = StatusChange,
-                    security(("bearer" = ["admin", "reviewer"])),
-                    responses(
-                        (status = 200, body = PublicCertificate),
-                        (status = 403, body = Problem, content_type = "application/problem+json"),
-                        (status = 404, body = Problem, content_type = "application/problem+json"),
-                        (status = 409, body = Problem, content_type = "application/problem+json"),
-                        (status = 422, body = Problem, content_type = "application/problem+json"),
-                    )
-                )]
-        #[post($path)]
-        pub async fn $name(
-            state: web::Data<AppState>,
-            user: AuthUser,
-            rid: RequestId,
-            number: web::Path<String>,
-            body: Json<StatusChange>,
-        ) -> AppResult<web::Json<PublicCertificate>> {
-            let t = Transition {
-                from: $from,
-                to: $to,
-                action: $action,
-            };
-            change(state, user, rid, number.into_inner(), body.0.reason, t).await
-        }
-    };
-}
-
-status_route!(
-    suspend,
-    "/certificates/{number}/suspend",
-    &["active"],
-    "suspended",
-    "suspended",
-    "Suspend an active certificate, with a reason (administrators, and reviewers who may act on the enterprise: in their region, neither belonging to it nor to a competitor in its industry division)."
-);
-status_route!(
-    reinstate,
-    "/certificates/{number}/reinstate",
-    &["suspended"],
-    "active",
-    "reinstated",
-    "Reinstate a suspended certificate, with a reason (administrators, and reviewers who may act on the enterprise; a suspension by an administrator is lifted only by an administrator)."
-);
-status_route!(
-    revoke,
-    "/certificates/{number}/revoke",
-    &["active", "suspended"],
-    "revoked",
-    "revoked",
-    "Revoke a certificate for good, with a reason (administrators, and reviewers who may act on the enterprise)."
-);
 
 async fn lookup(state: &AppState, number: &str) -> AppResult<PublicCertificate> {
     let number = certificate::parse(number).ok_or(AppError::NotFound)?;
@@ -330,18 +293,19 @@ fn page(en: bool, title: &str, body: &str) -> String {
     )
 }
 
-fn status_text(status: &str, en: bool) -> (&'static str, &'static str) {
+fn status_text(status: CertificateStatus, en: bool) -> (&'static str, &'static str) {
+    use CertificateStatus::*;
     match (status, en) {
-        ("active", false) => ("有效", "ok"),
-        ("active", true) => ("VALID", "ok"),
-        ("suspended", false) => ("已暂停", "warn"),
-        ("suspended", true) => ("SUSPENDED", "warn"),
-        ("revoked", false) => ("已撤销 — 本证书无效", "bad"),
-        ("revoked", true) => ("REVOKED — this certificate is not valid", "bad"),
-        ("expired", false) => ("已过期 — 本证书无效", "bad"),
-        ("expired", true) => ("EXPIRED — this certificate is not valid", "bad"),
-        ("superseded", false) => ("已被新证书取代", "warn"),
-        (_, _) => ("SUPERSEDED by a newer certificate", "warn"),
+        (Active, false) => ("有效", "ok"),
+        (Active, true) => ("VALID", "ok"),
+        (Suspended, false) => ("已暂停", "warn"),
+        (Suspended, true) => ("SUSPENDED", "warn"),
+        (Revoked, false) => ("已撤销 — 本证书无效", "bad"),
+        (Revoked, true) => ("REVOKED — this certificate is not valid", "bad"),
+        (Expired, false) => ("已过期 — 本证书无效", "bad"),
+        (Expired, true) => ("EXPIRED — this certificate is not valid", "bad"),
+        (Superseded, false) => ("已被新证书取代", "warn"),
+        (Superseded, true) => ("SUPERSEDED by a newer certificate", "warn"),
     }
 }
 
@@ -389,7 +353,7 @@ pub async fn verify_page(
         }
         Err(e) => return Err(e),
     };
-    let (status, class) = status_text(&found.status, en);
+    let (status, class) = status_text(found.status, en);
     let labels: [&str; 9] = if en {
         [
             "Certificate verification",

@@ -10,7 +10,7 @@ use crate::db::{enterprises, users};
 use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{DeferredJson, Json, Page, RequestId};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::{self, EnterpriseView, UserView};
 
 #[derive(Deserialize, ToSchema)]
@@ -301,7 +301,7 @@ pub async fn verify(
         .write(move |conn| {
             let e = enterprises::find(conn, id)?.ok_or(AppError::NotFound)?;
             if user.role == crate::domain::Role::Reviewer {
-                crate::certification::reviewer_may_act(conn, &user, &e)?;
+                crate::scope::reviewer_may_act(conn, &user, &e)?;
             }
             let licence = crate::db::evidence::find(conn, evidence_id)?
                 .filter(|f| f.enterprise_id == id)

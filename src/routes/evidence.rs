@@ -1,23 +1,18 @@
-//! Evidence files: upload (PDF, PNG, JPEG) attached to criteria, list, download, delete.
+//! Evidence files over HTTP: the multipart upload (PDF, PNG, JPEG) read within its limits, list,
+//! download as an attachment, delete. The workflows are in [`crate::evidence`].
 
 use actix_multipart::Multipart;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::auth::{AuthUser, roles};
-use crate::db::enterprises;
-use crate::db::evidence::{self as db, NewEvidence};
-use crate::db::submissions as submissions_db;
-use crate::error::{AppError, AppResult, FieldError, Problem};
-use crate::evidence::check_type;
+use crate::auth::AuthUser;
+use crate::error::{AppError, AppResult, Problem};
+use crate::evidence::{self, Upload};
 use crate::extract::RequestId;
-use crate::startup::AppState;
-use crate::submissions::{
-    EvidenceView, evidence_views, load_editable, load_for_evidence, load_visible, record,
-};
+use crate::state::AppState;
+use crate::submissions::EvidenceView;
 
 /// A multipart upload: one file and the criteria it supports, and no other parts.
 #[derive(ToSchema)]
@@ -28,12 +23,6 @@ pub struct EvidenceUpload {
     pub file: Vec<u8>,
     /// Criterion ids, separated by commas.
     pub criteria: String,
-}
-
-struct Upload {
-    filename: String,
-    content_type: String,
-    bytes: Vec<u8>,
 }
 
 /// A multipart error as a problem: 413 once the body passed its cap, 400 otherwise.
@@ -142,12 +131,6 @@ async fn read_upload(
     Ok((file, criteria))
 }
 
-fn over_quota(used: i64, quota: i64) -> AppError {
-    AppError::QuotaExceeded(format!(
-        "The enterprise stores {used} bytes of evidence; this file would pass the quota of {quota} bytes."
-    ))
-}
-
 /// Upload an evidence file for one or more criteria of an editable submission, or, under
 /// review, of criteria the reviewer asked evidence for. PDF, PNG and JPEG only, checked by
 /// content; size and per-enterprise quota are limited.
@@ -174,7 +157,6 @@ pub async fn upload(
     id: web::Path<i64>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
-    user.require(roles::ENTERPRISE)?;
     let id = id.into_inner();
     // A declared length past what any valid upload weighs is refused before reading.
     let declared = req
@@ -186,15 +168,7 @@ pub async fn upload(
         return Err(AppError::PayloadTooLarge);
     }
     // Refuse before reading the body when the submission cannot take evidence.
-    let st = state.clone();
-    let u = user.clone();
-    let schema = state
-        .db
-        .read(move |conn| {
-            let (s, _) = load_for_evidence(conn, &u, id)?;
-            st.schemas.of(conn, &s)
-        })
-        .await?;
+    let target = evidence::upload_target(&state, &user, id).await?;
     // Whatever the framing (chunked bodies declare no length), no more than a valid upload
     // weighs is read: past it the stream fails and the upload is 413.
     let cap = body_limit(state.settings.evidence_max_bytes);
@@ -209,133 +183,14 @@ pub async fn upload(
     });
     let payload = Multipart::new(req.headers(), capped);
     let (received, criteria) = read_upload(payload, state.settings.evidence_max_bytes).await?;
-    let mut upload = received.ok_or_else(|| AppError::validation("file", "attach a file"))?;
-    if !upload.filename.is_empty() {
-        upload.filename = crate::domain::text::filename(&upload.filename);
-    }
-    let mut errors = Vec::new();
-    if criteria.is_empty() {
-        errors.push(FieldError::new("criteria", "name at least one criterion"));
-    }
-    for c in &criteria {
-        if schema.criterion(c).is_none() {
-            errors.push(FieldError::new(
-                c.as_str(),
-                "not a criterion of this submission's schema",
-            ));
-        }
-    }
-    if upload.filename.is_empty() || upload.filename.chars().count() > 255 {
-        errors.push(FieldError::new(
-            "file",
-            "the file needs a name of at most 255 characters",
-        ));
-    }
-    if !errors.is_empty() {
-        return Err(AppError::Validation(errors));
-    }
-    check_type(&upload.content_type, &upload.filename, &upload.bytes)
-        .map_err(AppError::UnsupportedMediaType)?;
-
-    let sha: String = Sha256::digest(&upload.bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    let size = upload.bytes.len() as i64;
-    let quota = state.settings.evidence_quota_bytes as i64;
-    // Refuse an upload past the quota before storing its content (checked again, under the
-    // enterprise's lock, when the row is written).
-    let enterprise = user.enterprise_id.unwrap_or_default();
-    let used = state
-        .db
-        .read(move |conn| db::enterprise_usage(conn, enterprise))
-        .await?;
-    if used + size > quota {
-        return Err(over_quota(used, quota));
-    }
-    state.evidence.put(&sha, upload.bytes).await?;
-
-    let (filename, content_type) = (upload.filename, upload.content_type);
-    let sha_w = sha.clone();
-    let result = state
-        .db
-        .write(move |conn| {
-            // Under review, a verdict or the approval may be deciding this criterion right now.
-            submissions_db::lock(conn, id)?;
-            let (s, requested) = load_for_evidence(conn, &user, id)?;
-            if let Some(requested) = requested {
-                let unasked: Vec<FieldError> = criteria
-                    .iter()
-                    .filter(|c| !requested.contains(c))
-                    .map(|c| {
-                        FieldError::new(
-                            c.as_str(),
-                            "under review, evidence goes only to criteria the reviewer asked \
-                             evidence for",
-                        )
-                    })
-                    .collect();
-                if !unasked.is_empty() {
-                    return Err(AppError::Validation(unasked));
-                }
-            }
-            // Parallel uploads of one enterprise queue here, so each sees the others' files.
-            enterprises::lock(conn, s.enterprise_id)?;
-            let used = db::enterprise_usage(conn, s.enterprise_id)?;
-            if used + size > quota {
-                return Err(over_quota(used, quota));
-            }
-            if !submissions_db::bump(conn, id, s.revision)? {
-                return Err(AppError::PreconditionFailed);
-            }
-            let eid = db::insert(
-                conn,
-                &NewEvidence {
-                    enterprise_id: s.enterprise_id,
-                    submission_id: id,
-                    sha256: &sha_w,
-                    content_type: &content_type,
-                    filename: &filename,
-                    size_bytes: size,
-                    created_by: user.id,
-                },
-                &criteria,
-            )?;
-            record(
-                conn,
-                user.id,
-                &rid.0,
-                &s,
-                "evidence.uploaded",
-                serde_json::json!({
-                    "evidence_id": eid, "sha256": sha_w, "size": size, "criteria": criteria,
-                }),
-            )?;
-            let e = db::find(conn, eid)?.ok_or(AppError::NotFound)?;
-            Ok(EvidenceView::of(&e, criteria))
-        })
-        .await;
-    match result {
-        Ok(view) => Ok(HttpResponse::Created()
-            .insert_header((
-                "Location",
-                format!("/api/v1/submissions/{id}/evidence/{}", view.id),
-            ))
-            .json(view)),
-        Err(e) => {
-            // Leave nothing behind that no row refers to.
-            let sha_c = sha.clone();
-            let in_use = state
-                .db
-                .read(move |conn| db::sha_in_use(conn, &sha_c))
-                .await
-                .unwrap_or(true);
-            if !in_use {
-                state.evidence.remove(&sha).await;
-            }
-            Err(e)
-        }
-    }
+    let upload = received.ok_or_else(|| AppError::validation("file", "attach a file"))?;
+    let view = evidence::upload(&state, user, rid.0, target, upload, criteria).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            "Location",
+            format!("/api/v1/submissions/{id}/evidence/{}", view.id),
+        ))
+        .json(view))
 }
 
 /// The evidence of a submission.
@@ -351,17 +206,7 @@ pub async fn list(
     user: AuthUser,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<Vec<EvidenceView>>> {
-    let id = id.into_inner();
-    let views = state
-        .db
-        .read(move |conn| {
-            load_visible(conn, &user, id)?;
-            Ok(evidence_views(
-                &db::of_submission(conn, id)?,
-                &db::links_of(conn, id)?,
-            ))
-        })
-        .await?;
+    let views = evidence::list(&state, user, id.into_inner()).await?;
     Ok(web::Json(views))
 }
 
@@ -386,18 +231,7 @@ pub async fn download(
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let (id, eid) = path.into_inner();
-    let e = state
-        .db
-        .read(move |conn| {
-            load_visible(conn, &user, id)?;
-            db::find(conn, eid)?
-                .filter(|e| e.submission_id == id)
-                .ok_or(AppError::NotFound)
-        })
-        .await?;
-    let bytes = state.evidence.read(&e.sha256).await.map_err(|err| {
-        AppError::internal(format!("evidence {} missing from the store: {err}", e.id))
-    })?;
+    let (e, bytes) = evidence::read(&state, user, id, eid).await?;
     let ascii: String = e
         .filename
         .chars()
@@ -449,34 +283,7 @@ pub async fn remove(
     rid: RequestId,
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
-    user.require(roles::ENTERPRISE)?;
     let (id, eid) = path.into_inner();
-    let (sha, in_use) = state
-        .db
-        .write(move |conn| {
-            let s = load_visible(conn, &user, id)?;
-            let e = db::find(conn, eid)?
-                .filter(|e| e.submission_id == id)
-                .ok_or(AppError::NotFound)?;
-            let s = load_editable(conn, &user, s.id)?;
-            if !submissions_db::bump(conn, id, s.revision)? {
-                return Err(AppError::PreconditionFailed);
-            }
-            db::delete(conn, eid)?;
-            record(
-                conn,
-                user.id,
-                &rid.0,
-                &s,
-                "evidence.deleted",
-                serde_json::json!({ "evidence_id": eid, "sha256": e.sha256 }),
-            )?;
-            let in_use = db::sha_in_use(conn, &e.sha256)?;
-            Ok((e.sha256, in_use))
-        })
-        .await?;
-    if !in_use {
-        state.evidence.remove(&sha).await;
-    }
+    evidence::remove(&state, user, rid.0, id, eid).await?;
     Ok(HttpResponse::NoContent().finish())
 }

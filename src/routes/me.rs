@@ -5,7 +5,7 @@ use actix_web::{get, web};
 use crate::auth::AuthUser;
 use crate::db::{enterprises, users};
 use crate::error::{AppError, AppResult, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::MeView;
 
 /// The caller's user, role and, for enterprise users, enterprise.

@@ -9,8 +9,8 @@ use crate::db::certificates;
 use crate::domain::certificate;
 use crate::error::{AppError, AppResult, Problem};
 use crate::reports::{self, Lang};
-use crate::startup::AppState;
-use crate::submissions::load_visible;
+use crate::scope::load_visible;
+use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]

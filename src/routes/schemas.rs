@@ -15,7 +15,7 @@ use crate::domain::{IndustryCode, Role};
 use crate::error::{AppError, AppResult, FieldError, Problem};
 use crate::extract::{Json, RequestId};
 use crate::schemas::{parse_value, record};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::utc;
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{AuthUser, roles};
 use crate::certification::today;
 use crate::error::{AppError, AppResult, Problem};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::stats::{self, Figure, Funnel, LevelRow};
 
 #[derive(Debug, Deserialize, IntoParams)]

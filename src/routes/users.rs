@@ -10,7 +10,7 @@ use crate::db::users;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{Json, Page, RequestId};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::views::{self, UserView};
 
 #[derive(Deserialize, ToSchema)]

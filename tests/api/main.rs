@@ -14,6 +14,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod enterprises;
+mod migrations;
 mod operations;
 mod processes;
 mod readme;

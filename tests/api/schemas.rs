@@ -89,7 +89,7 @@ async fn a_changed_published_version_stops_the_start(b: Backend) {
         .unwrap();
     let mut settings = app.state.settings.clone();
     settings.bind = "127.0.0.1:0".into();
-    let err = match csr_assess::startup::AppState::init(settings).await {
+    let err = match csr_assess::state::AppState::init(settings).await {
         Ok(_) => panic!("the start went on with a changed published version"),
         Err(e) => e,
     };

@@ -606,7 +606,7 @@ async fn assert_latest_in_step(app: &TestApp) {
                 .select((l::enterprise_id, l::submission_id, l::score_total))
                 .load(conn)?;
             let ids: Vec<(i64, Option<i64>)> = s::table
-                .filter(s::status.eq_any(csr_assess::db::submissions::COUNTED))
+                .filter(s::status.eq_any(csr_assess::db::submissions::counted()))
                 .group_by(s::enterprise_id)
                 .select((s::enterprise_id, max(s::id)))
                 .order(s::enterprise_id)

@@ -1,0 +1,695 @@
+//! The association's review, as workflows the API and the console share: the queue, claiming,
+//! per-criterion verdicts and the decision (return, reject, or approve with four-eyes for the
+//! levels that need it, issuing the certificate in the same transaction). Each function checks
+//! the caller's role and reach, runs in one transaction and writes the audit log.
+
+mod views;
+
+use chrono::DateTime;
+
+use crate::auth::{AuthUser, roles};
+use crate::certification;
+use crate::db::certificates::Certificate;
+use crate::db::reviews::{self as db, QueueFilter, Review, VerdictRow};
+use crate::db::submissions::{self as db_submissions, Submission};
+use crate::db::{AnyConnection, audit, enterprises, schema_versions};
+use crate::domain::review::{ApprovalStep, FourEyesRefusal, approval_step};
+use crate::domain::scoring::{Answer, Refusal};
+use crate::domain::submission::Move;
+use crate::domain::{IndustryCode, ReviewDecision, Role, SubmissionStatus, VerdictKind};
+use crate::error::{AppError, AppResult, FieldError};
+use crate::scope::{load_visible, reviewer_may_act};
+use crate::state::AppState;
+use crate::submissions::{load, record};
+use crate::views::utc;
+use views::review_view;
+pub use views::*;
+
+/// Submitted submissions in the reviewer's scope, oldest first.
+pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResult<QueuePage> {
+    user.require(roles::ADMIN_OR_REVIEWER)?;
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::validation("limit", "must be between 1 and 200"));
+    }
+    let industry = q
+        .industry
+        .as_deref()
+        .map(IndustryCode::parse)
+        .transpose()
+        .map_err(|e| AppError::validation("industry", e))?;
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => {
+            let (micros, id) = c
+                .split_once('.')
+                .and_then(|(t, i)| Some((t.parse::<i64>().ok()?, i.parse::<i64>().ok()?)))
+                .ok_or_else(|| AppError::validation("cursor", "not a cursor from this API"))?;
+            let t = DateTime::from_timestamp_micros(micros)
+                .ok_or_else(|| AppError::validation("cursor", "not a cursor from this API"))?;
+            Some((t.naive_utc(), id))
+        }
+    };
+    let min_age = q.min_age_days.map(|d| d.clamp(0, 36_500));
+    let filter = QueueFilter {
+        region_prefix: user
+            .region_scope
+            .clone()
+            .filter(|_| user.role == Role::Reviewer),
+        industry_prefix: industry.map(|i| i.as_str().to_owned()),
+        level: q.level,
+        submitted_before: min_age.map(|d| crate::db::now() - chrono::Duration::days(d)),
+        after,
+        limit,
+    };
+    let affiliation = user.enterprise_id.filter(|_| user.role == Role::Reviewer);
+    let (rows, own_division) = state
+        .db
+        .read(move |conn| {
+            let own = match affiliation {
+                Some(e) => enterprises::find(conn, e)?
+                    .and_then(|e| e.industry_code.get(..3).map(str::to_owned)),
+                None => None,
+            };
+            Ok((db::queue(conn, &filter)?, own))
+        })
+        .await?;
+    let next_cursor = (rows.len() as i64 == limit)
+        .then(|| rows.last())
+        .flatten()
+        .and_then(|(s, ..)| {
+            Some(format!(
+                "{}.{}",
+                s.submitted_at?.and_utc().timestamp_micros(),
+                s.id
+            ))
+        });
+    let items = rows
+        .into_iter()
+        // Reviewers see neither their own enterprise nor its competitors (same division).
+        .filter(|(s, ..)| Some(s.enterprise_id) != affiliation)
+        .filter(|(s, ..)| {
+            own_division
+                .as_deref()
+                .is_none_or(|d| !s.industry_code.starts_with(d))
+        })
+        .map(|(s, name, region)| QueueItem {
+            submission_id: s.id,
+            enterprise_id: s.enterprise_id,
+            enterprise_name: name,
+            region_code: region,
+            industry_code: s.industry_code,
+            schema_id: s.schema_id,
+            version: s.version,
+            submitted_at: s.submitted_at.map(utc),
+            self_assessed_total: s.score_total,
+            self_assessed_level: s.score_level,
+        })
+        .collect();
+    Ok(QueuePage { items, next_cursor })
+}
+
+/// The review of a submission: its answers and evidence, every round's verdicts and the
+/// reviewed score. Visible to reviewers in scope, administrators and the enterprise itself.
+pub async fn view(state: &AppState, user: AuthUser, id: i64) -> AppResult<ReviewView> {
+    let schemas = state.schemas.clone();
+    state
+        .db
+        .read(move |conn| {
+            let s = load_visible(conn, &user, id)?;
+            review_view(conn, &schemas, s)
+        })
+        .await
+}
+
+/// Claims a submitted submission for review (→ `under_review`). One reviewer at a time.
+pub async fn claim(
+    state: &AppState,
+    user: AuthUser,
+    request_id: String,
+    id: i64,
+) -> AppResult<ReviewView> {
+    user.require(roles::REVIEWER)?;
+    let schemas = state.schemas.clone();
+    state
+        .db
+        .write(move |conn| {
+            let s = reviewable(conn, &user, id)?;
+            if !apply(conn, &s, Move::Claim)? {
+                let code = if s.status == SubmissionStatus::UnderReview {
+                    "already_claimed"
+                } else {
+                    "not_claimable"
+                };
+                return Err(AppError::Conflict(
+                    code,
+                    format!("the submission is {}", s.status),
+                ));
+            }
+            db::open(conn, id, user.id)?;
+            record(
+                conn,
+                user.id,
+                &request_id,
+                &s,
+                "review.claimed",
+                serde_json::json!({}),
+            )?;
+            let s = find(conn, id)?;
+            review_view(conn, &schemas, s)
+        })
+        .await
+}
+
+/// Records verdicts on one or more criteria (accept; adjust with a share of the weight and a
+/// reason; request evidence with a comment), all or none. The claimant only. `at` prefixes the
+/// field names of errors (`verdicts/` for a batch); a batch is at most [`MAX_VERDICTS`].
+pub async fn set_verdicts(
+    state: &AppState,
+    user: AuthUser,
+    request_id: String,
+    id: i64,
+    input: Vec<(String, VerdictInput)>,
+    at: &str,
+) -> AppResult<ReviewView> {
+    user.require(roles::REVIEWER)?;
+    if input.is_empty() {
+        return Err(AppError::validation(
+            "verdicts",
+            "give at least one verdict",
+        ));
+    }
+    if input.len() > MAX_VERDICTS {
+        return Err(AppError::validation(
+            "verdicts",
+            format!("at most {MAX_VERDICTS} verdicts at once"),
+        ));
+    }
+    let mut verdicts = Vec::with_capacity(input.len());
+    let mut errors = Vec::new();
+    for (criterion, v) in input {
+        let prefix = if at.is_empty() {
+            String::new()
+        } else {
+            format!("{at}{criterion}/")
+        };
+        match parse_verdict(v, &prefix) {
+            Ok(v) => verdicts.push((criterion, v)),
+            Err(e) => errors.push(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    let schemas = state.schemas.clone();
+    state
+        .db
+        .write(move |conn| {
+            db_submissions::lock(conn, id)?;
+            let s = reviewable(conn, &user, id)?;
+            let r = own_review(conn, &user, &s)?;
+            let loaded = load(conn, &schemas, s.clone())?;
+            let invalid: Vec<FieldError> = verdicts
+                .iter()
+                .filter_map(|(c, v)| {
+                    if loaded.schema.criterion(c).is_none() {
+                        return Some(FieldError::new(
+                            c.as_str(),
+                            "not a criterion of this submission",
+                        ));
+                    }
+                    // N/A earns nothing to adjust: the reviewer accepts it, asks for evidence
+                    // that the criterion does not apply, or returns the submission.
+                    let na = matches!(loaded.engine_answers.get(c), Some(Answer::NotApplicable));
+                    (na && v.verdict == VerdictKind::Adjust).then(|| {
+                        FieldError::new(
+                            c.as_str(),
+                            "the enterprise answered N/A: accept it, ask for evidence, or return \
+                             the submission to contest it",
+                        )
+                    })
+                })
+                .collect();
+            if !invalid.is_empty() {
+                return Err(AppError::Validation(invalid));
+            }
+            for (criterion, v) in &verdicts {
+                db::set_verdict(
+                    conn,
+                    r.id,
+                    user.id,
+                    &db::VerdictWrite {
+                        criterion_id: criterion,
+                        verdict: v.verdict,
+                        fraction: v.fraction,
+                        reason: v.reason.as_deref(),
+                        comment: v.comment.as_deref(),
+                    },
+                )?;
+                record(
+                    conn,
+                    user.id,
+                    &request_id,
+                    &s,
+                    "review.verdict",
+                    serde_json::json!({
+                        "criterion": criterion, "verdict": v.verdict, "points": v.fraction,
+                    }),
+                )?;
+            }
+            // A first approval approved the verdicts as they were: it no longer stands.
+            if db::clear_first_approval(conn, r.id)? {
+                record(
+                    conn,
+                    user.id,
+                    &request_id,
+                    &s,
+                    "review.first_approval_withdrawn",
+                    serde_json::json!({ "reason": "verdicts changed" }),
+                )?;
+            }
+            review_view(conn, &schemas, s)
+        })
+        .await
+}
+
+/// More verdicts than any schema has criteria.
+pub const MAX_VERDICTS: usize = 500;
+
+/// A verdict checked against its rules.
+struct Parsed {
+    verdict: VerdictKind,
+    fraction: Option<f64>,
+    reason: Option<String>,
+    comment: Option<String>,
+}
+
+/// Checks one verdict; field names in errors start with `at`.
+fn parse_verdict(v: VerdictInput, at: &str) -> Result<Parsed, FieldError> {
+    use crate::domain::answers::MAX_TEXT_CHARS as MAX_TEXT;
+    let field = |name: &str| format!("{at}{name}");
+    let text = |t: Option<String>| t.filter(|t| !t.trim().is_empty());
+    for (name, t) in [("reason", &v.reason), ("comment", &v.comment)] {
+        if t.as_ref().is_some_and(|t| t.chars().count() > MAX_TEXT) {
+            return Err(FieldError::new(
+                field(name),
+                format!("at most {MAX_TEXT} characters"),
+            ));
+        }
+    }
+    let verdict = VerdictKind::parse(&v.verdict).ok_or_else(|| {
+        FieldError::new(
+            field("verdict"),
+            "must be accept, adjust or request_evidence",
+        )
+    })?;
+    let (fraction, reason, comment) = match verdict {
+        VerdictKind::Accept => (None, text(v.reason), text(v.comment)),
+        VerdictKind::Adjust => {
+            let points = v
+                .points
+                .filter(|p| (0.0..=1.0).contains(p))
+                .ok_or_else(|| {
+                    FieldError::new(field("points"), "give the share of the weight, from 0 to 1")
+                })?;
+            let reason = text(v.reason)
+                .ok_or_else(|| FieldError::new(field("reason"), "an adjustment needs a reason"))?;
+            (Some(points), Some(reason), text(v.comment))
+        }
+        VerdictKind::RequestEvidence => {
+            let comment = text(v.comment)
+                .ok_or_else(|| FieldError::new(field("comment"), "say which evidence is needed"))?;
+            (None, text(v.reason), Some(comment))
+        }
+    };
+    Ok(Parsed {
+        verdict,
+        fraction,
+        reason,
+        comment,
+    })
+}
+
+/// Returns the submission to the enterprise or rejects it, with the comment the enterprise
+/// reads. The claimant only.
+pub async fn decide(
+    state: &AppState,
+    user: AuthUser,
+    request_id: String,
+    id: i64,
+    decision: ReviewDecision,
+    comment: Option<String>,
+) -> AppResult<ReviewView> {
+    user.require(roles::REVIEWER)?;
+    if decision == ReviewDecision::Approved {
+        return Err(AppError::internal("approvals go through reviews::approve"));
+    }
+    let comment = comment
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| AppError::validation("comment", "tell the enterprise why"))?;
+    let schemas = state.schemas.clone();
+    state
+        .db
+        .write(move |conn| {
+            db_submissions::lock(conn, id)?;
+            let s = reviewable(conn, &user, id)?;
+            let r = own_review(conn, &user, &s)?;
+            if !apply(conn, &s, decision.to_move())? {
+                return Err(decided_meanwhile());
+            }
+            let loaded = load(conn, &schemas, s.clone())?;
+            let score = loaded.reviewed_score(&db::verdicts_of(conn, r.id)?);
+            db::decide(
+                conn,
+                r.id,
+                decision,
+                user.id,
+                Some(&comment),
+                Some(score.total),
+                Some(&score.level),
+            )?;
+            record(
+                conn,
+                user.id,
+                &request_id,
+                &s,
+                &format!("review.{}", decision.as_str()),
+                serde_json::json!({ "comment": comment }),
+            )?;
+            let s = find(conn, id)?;
+            review_view(conn, &schemas, s)
+        })
+        .await
+}
+
+/// What an approval did.
+pub enum Approval {
+    /// The first of two approvals is recorded.
+    Pending,
+    /// The submission is approved and this certificate issued.
+    Issued(Box<Certificate>),
+}
+
+/// Approves: the certificate is issued in the same transaction. At levels the schema version
+/// marks for four-eyes review, the claimant's approval waits for a second reviewer's. Two
+/// approvals of different submissions may draw the same certificate number: the loser retries.
+pub async fn approve(
+    state: &AppState,
+    user: AuthUser,
+    request_id: String,
+    id: i64,
+    comment: Option<String>,
+) -> AppResult<Approval> {
+    user.require(roles::REVIEWER)?;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (schemas, keys, issuer) = (
+            state.schemas.clone(),
+            state.signing.clone(),
+            state.settings.issuer(),
+        );
+        let (user, request_id, comment) = (user.clone(), request_id.clone(), comment.clone());
+        let result = state
+            .db
+            .write(move |conn| {
+                let ctx = Approver {
+                    schemas: &schemas,
+                    keys: &keys,
+                    issuer: &issuer,
+                    user: &user,
+                    request_id: &request_id,
+                };
+                ctx.approve(conn, id, comment.as_deref())
+            })
+            .await;
+        match result {
+            Err(AppError::Conflict(NUMBER_TAKEN, _)) if attempt < 3 => continue,
+            Err(AppError::Conflict(NUMBER_TAKEN, detail)) => {
+                return Err(AppError::Conflict("already_exists", detail));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// The code of a certificate-number clash inside [`approve`], which retries it.
+const NUMBER_TAKEN: &str = "certificate_number_taken";
+
+/// Everything an approval needs beside the transaction.
+struct Approver<'a> {
+    schemas: &'a crate::schemas::SchemaCache,
+    keys: &'a crate::auth::signing::ServiceKeys,
+    issuer: &'a crate::domain::schema::Text,
+    user: &'a AuthUser,
+    request_id: &'a str,
+}
+
+impl Approver<'_> {
+    fn approve(
+        &self,
+        conn: &mut AnyConnection,
+        id: i64,
+        comment: Option<&str>,
+    ) -> AppResult<Approval> {
+        let (user, rid) = (self.user, self.request_id);
+        db_submissions::lock(conn, id)?;
+        let s = reviewable(conn, user, id)?;
+        let r = db::current(conn, id)?
+            .filter(|_| s.status == SubmissionStatus::UnderReview)
+            .ok_or_else(|| not_under_review(&s))?;
+        let enterprise = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
+        if enterprise.verified_at.is_none() {
+            return Err(AppError::Conflict(
+                "enterprise_unverified",
+                format!(
+                    "the enterprise's business licence has not been checked against its credit \
+                     code: POST /api/v1/enterprises/{}/verify first",
+                    s.enterprise_id
+                ),
+            ));
+        }
+        // Under review, the loaded submission carries the open round's verdicts.
+        let loaded = load(conn, self.schemas, s.clone())?;
+        let verdicts = &loaded.round;
+        let score = loaded
+            .approval(verdicts)
+            .map_err(|r| refusal(r, verdicts))?;
+        let two_needed = four_eyes(conn, &s, &score.level)?;
+        match approval_step(two_needed, r.reviewer_id, r.first_approver_id, user.id) {
+            Err(FourEyesRefusal::NotClaimant) => {
+                return Err(AppError::Conflict(
+                    "claimed_by_another",
+                    "the reviewer who claimed it approves first".into(),
+                ));
+            }
+            Err(FourEyesRefusal::SecondApproverRequired) => {
+                return Err(AppError::Conflict(
+                    "second_approver_required",
+                    "a second reviewer must approve this level".into(),
+                ));
+            }
+            Ok(ApprovalStep::First) => {
+                if !db::set_first_approval(conn, r.id, user.id)? {
+                    return Err(AppError::Conflict(
+                        "already_approved",
+                        "the first approval is already recorded".into(),
+                    ));
+                }
+                record(
+                    conn,
+                    user.id,
+                    rid,
+                    &s,
+                    "review.first_approval",
+                    serde_json::json!({ "total": score.total, "level": score.level }),
+                )?;
+                return Ok(Approval::Pending);
+            }
+            Ok(ApprovalStep::Final) => {}
+        }
+        // Exactly one approval wins, on any number of instances: the status moves only once,
+        // and a submission has at most one certificate.
+        if !apply(conn, &s, Move::Approve)? {
+            return Err(decided_meanwhile());
+        }
+        db::decide(
+            conn,
+            r.id,
+            ReviewDecision::Approved,
+            user.id,
+            comment,
+            Some(score.total),
+            Some(&score.level),
+        )?;
+        let c = certification::issue(
+            conn,
+            self.keys,
+            self.issuer,
+            &s,
+            &enterprise,
+            &score,
+            user.id,
+        )
+        .map_err(|e| match e {
+            AppError::Conflict("already_exists", detail) => {
+                AppError::Conflict(NUMBER_TAKEN, detail)
+            }
+            e => e,
+        })?;
+        record(
+            conn,
+            user.id,
+            rid,
+            &s,
+            "review.approved",
+            serde_json::json!({
+                "total": score.total, "level": score.level, "certificate": c.number,
+            }),
+        )?;
+        audit::append(
+            conn,
+            audit::Event {
+                actor_user_id: Some(user.id),
+                action: "certificate.issued",
+                entity_type: "certificate",
+                entity_id: c.number.clone(),
+                enterprise_id: Some(s.enterprise_id),
+                request_id: Some(rid),
+                details: serde_json::json!({
+                    "submission_id": s.id, "level": c.level, "expires_on": c.expires_on,
+                }),
+            },
+        )?;
+        Ok(Approval::Issued(Box::new(c)))
+    }
+}
+
+/// Applies `m` to the submission's status if it still has the one `s` was read with; false when
+/// another request moved it first (or `m` does not apply to it).
+fn apply(conn: &mut AnyConnection, s: &Submission, m: Move) -> AppResult<bool> {
+    match s.status.after(m) {
+        Some(to) => db::move_status(conn, s.id, s.status, to),
+        None => Ok(false),
+    }
+}
+
+fn decided_meanwhile() -> AppError {
+    AppError::Conflict(
+        "not_under_review",
+        "the submission was decided meanwhile".into(),
+    )
+}
+
+fn not_under_review(s: &Submission) -> AppError {
+    AppError::Conflict(
+        "not_under_review",
+        format!("the submission is {}", s.status),
+    )
+}
+
+/// Whether the schema version reserves `level` to two reviewers.
+fn four_eyes(conn: &mut AnyConnection, s: &Submission, level: &str) -> AppResult<bool> {
+    let doc = schema_versions::find(conn, &s.schema_id, &s.version)?
+        .ok_or(AppError::NotFound)?
+        .doc()?;
+    Ok(doc.four_eyes_levels.iter().any(|l| l == level))
+}
+
+/// A submitted (or later) submission of an enterprise the reviewer may act on
+/// ([`reviewer_may_act`]); anything else is 404.
+fn reviewable(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppResult<Submission> {
+    let s = find(conn, id)?;
+    let e = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
+    if s.status == SubmissionStatus::Draft {
+        return Err(AppError::NotFound);
+    }
+    reviewer_may_act(conn, user, &e)?;
+    Ok(s)
+}
+
+fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Submission> {
+    db_submissions::find(conn, id)?.ok_or(AppError::NotFound)
+}
+
+/// The open review, which must be the caller's.
+fn own_review(conn: &mut AnyConnection, user: &AuthUser, s: &Submission) -> AppResult<Review> {
+    let r = db::current(conn, s.id)?
+        .filter(|_| s.status == SubmissionStatus::UnderReview)
+        .ok_or_else(|| not_under_review(s))?;
+    if r.reviewer_id != user.id {
+        return Err(AppError::Conflict(
+            "claimed_by_another",
+            "another reviewer holds this review".into(),
+        ));
+    }
+    Ok(r)
+}
+
+/// The approval rules' refusal as a problem naming each criterion.
+fn refusal(r: Refusal, verdicts: &[VerdictRow]) -> AppError {
+    match r {
+        Refusal::EvidenceRequested(ids) => AppError::Unprocessable(
+            "evidence_requested",
+            "evidence was asked for: wait for the enterprise's answer (or return the \
+             submission), then decide those criteria"
+                .into(),
+            ids.iter()
+                .map(|id| {
+                    let answered = verdicts
+                        .iter()
+                        .any(|v| v.criterion_id == *id && v.answer.is_some());
+                    let why = if answered {
+                        "the enterprise answered: accept or adjust the criterion"
+                    } else {
+                        "evidence requested and not answered yet"
+                    };
+                    FieldError::new(format!("verdicts/{id}"), why)
+                })
+                .collect(),
+        ),
+        Refusal::NotCertifiable {
+            score,
+            red_lines,
+            duties,
+        } => {
+            let blocking = red_lines
+                .iter()
+                .map(|id| FieldError::new(format!("criteria/{id}"), "red line not met"))
+                .chain(
+                    duties
+                        .iter()
+                        .map(|id| FieldError::new(format!("criteria/{id}"), "legal duty not met")),
+                )
+                .collect::<Vec<_>>();
+            AppError::Unprocessable(
+                "not_certifiable",
+                format!(
+                    "the reviewed score {} reaches no level{}; reject or return it instead",
+                    score.total,
+                    if blocking.is_empty() {
+                        ""
+                    } else {
+                        ": red lines or legal duties are not met"
+                    }
+                ),
+                blocking,
+            )
+        }
+        Refusal::VerdictsRequired(ids) => AppError::Unprocessable(
+            "verdicts_required",
+            "every red line and legal duty needs your verdict (accept or adjust) before approval"
+                .into(),
+            ids.into_iter()
+                .map(|(id, red)| {
+                    let why = if red {
+                        "a red line needs the reviewer's verdict"
+                    } else {
+                        "a legal duty needs the reviewer's verdict"
+                    };
+                    FieldError::new(format!("verdicts/{id}"), why)
+                })
+                .collect(),
+        ),
+    }
+}

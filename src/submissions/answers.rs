@@ -1,0 +1,145 @@
+//! Answers under optimistic concurrency: the submission's ETag and `If-Match` precondition, the
+//! check of each answer against its criterion, the write with its evidence links and history,
+//! and the audit entry.
+
+use crate::auth::AuthUser;
+use crate::db::evidence as evidence_db;
+use crate::db::submissions::{self as db, Submission};
+use crate::db::{AnyConnection, audit};
+use crate::domain::answers;
+use crate::error::{AppError, AppResult, FieldError};
+use crate::schemas::ResolvedSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// The strong ETag of a submission's current revision.
+pub fn etag(s: &Submission) -> String {
+    format!("\"{}-{}\"", s.id, s.revision)
+}
+
+/// Checks the `If-Match` header's value against the submission: missing is 428, a different
+/// tag 412.
+pub fn check_precondition(if_match: Option<&str>, s: &Submission) -> AppResult<()> {
+    let Some(value) = if_match else {
+        return Err(AppError::PreconditionRequired);
+    };
+    let current = etag(s);
+    if value
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == current)
+    {
+        Ok(())
+    } else {
+        Err(AppError::PreconditionFailed)
+    }
+}
+
+/// Appends an audit entry about a submission.
+pub fn record(
+    conn: &mut AnyConnection,
+    actor: i64,
+    request_id: &str,
+    s: &Submission,
+    action: &str,
+    details: serde_json::Value,
+) -> AppResult<()> {
+    audit::append(
+        conn,
+        audit::Event {
+            actor_user_id: Some(actor),
+            action,
+            entity_type: "submission",
+            entity_id: s.id.to_string(),
+            enterprise_id: Some(s.enterprise_id),
+            request_id: Some(request_id),
+            details,
+        },
+    )
+}
+
+/// One answer as a client writes it.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AnswerInput {
+    /// `true`/`false` (yes/no), 0–4 (maturity), an option id (single choice), option ids
+    /// (multiple choice), a number (measured), text (free text), or `null` for not applicable.
+    pub value: serde_json::Value,
+    /// Required with a `null` value.
+    pub not_applicable_reason: Option<String>,
+    pub comment: Option<String>,
+    /// Evidence of this submission to attach to the criterion.
+    pub evidence_ids: Option<Vec<i64>>,
+}
+
+/// Validates one answer against its criterion; errors name the criterion.
+pub fn check_answer(
+    schema: &ResolvedSchema,
+    criterion: &str,
+    a: &AnswerInput,
+) -> Result<(), FieldError> {
+    let c = schema
+        .criterion(criterion)
+        .ok_or_else(|| FieldError::new(criterion, "not a criterion of this submission's schema"))?;
+    answers::parse(c, &a.value, a.not_applicable_reason.as_deref())
+        .map_err(|e| FieldError::new(criterion, e))?;
+    if let Some(comment) = &a.comment
+        && comment.chars().count() > answers::MAX_TEXT_CHARS
+    {
+        return Err(FieldError::new(criterion, "the comment is too long"));
+    }
+    Ok(())
+}
+
+/// Writes checked answers, links their evidence, advances the revision and audits the change.
+pub fn write_answers(
+    conn: &mut AnyConnection,
+    s: &Submission,
+    user: &AuthUser,
+    request_id: &str,
+    items: &[(String, AnswerInput)],
+) -> AppResult<Submission> {
+    if !db::bump(conn, s.id, s.revision)? {
+        return Err(AppError::PreconditionFailed);
+    }
+    for (criterion, a) in items {
+        let value = a.value.to_string();
+        db::upsert_answer(
+            conn,
+            s.id,
+            &s.version,
+            user.id,
+            &db::AnswerWrite {
+                criterion_id: criterion,
+                value: &value,
+                not_applicable_reason: a.not_applicable_reason.as_deref(),
+                comment: a.comment.as_deref(),
+            },
+        )?;
+        if let Some(ids) = &a.evidence_ids {
+            for id in ids {
+                match evidence_db::find(conn, *id)? {
+                    Some(e) if e.submission_id == s.id => {
+                        evidence_db::link(conn, e.id, std::slice::from_ref(criterion))?
+                    }
+                    _ => {
+                        return Err(AppError::Validation(vec![FieldError::new(
+                            criterion.as_str(),
+                            format!("evidence {id} is not attached to this submission"),
+                        )]));
+                    }
+                }
+            }
+        }
+    }
+    let criteria: Vec<&str> = items.iter().map(|(c, _)| c.as_str()).collect();
+    record(
+        conn,
+        user.id,
+        request_id,
+        s,
+        "submission.answers_saved",
+        serde_json::json!({ "criteria": criteria }),
+    )?;
+    db::find(conn, s.id)?.ok_or(AppError::NotFound)
+}
