@@ -11,14 +11,15 @@ use crate::db::certificates::{self, Certificate, NewCertificate};
 use crate::db::enterprises::Enterprise;
 use crate::db::submissions::Submission;
 use crate::db::{AnyConnection, audit, enterprises, now, schema_versions, users};
-use crate::domain::Role;
 use crate::domain::canonical::canonical_json;
 use crate::domain::certificate::{self, CertificateChange, CertificateStatus};
 use crate::domain::schema::Text;
 use crate::domain::scoring::Score;
+use crate::domain::{IndustryCode, RegionCode, Role};
 use crate::error::{AppError, AppResult};
 use crate::scope::reviewer_may_act;
 use crate::state::AppState;
+use crate::views::{Page, next_cursor, page_bounds};
 
 /// What a certificate says, signed as canonical JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -349,4 +350,72 @@ pub async fn change_status(
             certificates::by_number(conn, &c.number)?.ok_or(AppError::NotFound)
         })
         .await
+}
+
+/// Certificate `number` as anyone may verify it; 404 for a malformed or unknown number.
+pub async fn public_certificate(state: &AppState, number: &str) -> AppResult<PublicCertificate> {
+    let number = certificate::parse(number).ok_or(AppError::NotFound)?;
+    let c = state
+        .db
+        .read(move |conn| certificates::by_number(conn, &number))
+        .await?
+        .ok_or(AppError::NotFound)?;
+    public_view(&c, &state.signing.jwks())
+}
+
+/// The filters of the public directory, as given.
+#[derive(Debug, Default)]
+pub struct DirectoryFilter {
+    /// GB/T 4754 code prefix.
+    pub industry: Option<String>,
+    /// GB/T 2260 region prefix.
+    pub region: Option<String>,
+    /// Part of the enterprise name or certificate number.
+    pub q: Option<String>,
+    pub after: Option<i64>,
+    pub limit: Option<i64>,
+}
+
+/// Active, unexpired certificates matching the filter, by id after the cursor.
+pub async fn directory(state: &AppState, f: DirectoryFilter) -> AppResult<Page<PublicCertificate>> {
+    let industry = f
+        .industry
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(IndustryCode::parse)
+        .transpose()
+        .map_err(|e| AppError::validation("industry", e))?;
+    let region = f
+        .region
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map(RegionCode::parse_prefix)
+        .transpose()
+        .map_err(|e| AppError::validation("region", e))?;
+    let (after, limit) = page_bounds(f.after, f.limit)?;
+    let text =
+        f.q.filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().chars().take(100).collect::<String>());
+    let today = today().to_string();
+    let rows = state
+        .db
+        .read(move |conn| {
+            certificates::directory(
+                conn,
+                &today,
+                industry.as_ref().map(|i| i.as_str()),
+                region.as_deref(),
+                text.as_deref(),
+                after,
+                limit,
+            )
+        })
+        .await?;
+    let jwks = state.signing.jwks();
+    let next_cursor = next_cursor(&rows, limit, |r| r.0.id);
+    let items = rows
+        .iter()
+        .map(|(c, ..)| public_view(c, &jwks))
+        .collect::<AppResult<_>>()?;
+    Ok(Page { items, next_cursor })
 }

@@ -300,13 +300,13 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
             }
             let total = ids.len();
             for (i, id) in ids.into_iter().enumerate() {
-                let st = state.clone();
+                let (schemas, min_group) = (state.schemas.clone(), state.settings.stats_min_group);
                 let data = state
                     .db
                     .read(move |conn| {
                         let s = crate::db::submissions::find(conn, id)?
                             .ok_or(crate::error::AppError::NotFound)?;
-                        crate::reports::data::report_data(conn, &st, s)
+                        crate::reports::data::report_data(conn, &schemas, min_group, s)
                     })
                     .await
                     .map_err(|e| format!("submission {id}: {}", describe(&e)))?;
@@ -424,7 +424,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                     let max_age = match max_age_secs {
                         Some(0) => None,
                         Some(n) => Some(chrono::Duration::seconds(n as i64)),
-                        None => Some(crate::routes::audit::max_checkpoint_age(&state.settings)),
+                        None => Some(crate::audit::max_checkpoint_age(&state.settings)),
                     };
                     let report = state
                         .db

@@ -191,13 +191,6 @@ pub struct Page {
 
 impl Page {
     pub fn bounds(&self) -> Result<(i64, i64), AppError> {
-        let limit = self.limit.unwrap_or(50);
-        if !(1..=200).contains(&limit) {
-            return Err(AppError::validation("limit", "must be between 1 and 200"));
-        }
-        if self.after.is_some_and(|a| a < 0) {
-            return Err(AppError::validation("after", "must not be negative"));
-        }
-        Ok((self.after.unwrap_or(0), limit))
+        crate::views::page_bounds(self.after, self.limit)
     }
 }

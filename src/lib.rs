@@ -2,6 +2,7 @@
 //! enterprises protecting consumer interests.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod certification;
 pub mod cli;

@@ -13,7 +13,7 @@ use crate::db::Db;
 use crate::evidence::store::EvidenceStore;
 use crate::metrics::Metrics;
 use crate::schemas::SchemaCache;
-use crate::stats::DisclosureCache;
+use crate::stats::disclosure::DisclosureCache;
 use crate::workers::Workers;
 
 /// The shared state, registered as `web::Data<AppState>`.

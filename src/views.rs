@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::db::{enterprises::Enterprise, users::User};
 use crate::domain::{Role, Size};
+use crate::error::{AppError, AppResult};
 
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
@@ -101,6 +102,18 @@ pub struct MeView {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<i64>,
+}
+
+/// Checks paging parameters: `limit` 1–200 (default 50), `after` not negative (default 0).
+pub fn page_bounds(after: Option<i64>, limit: Option<i64>) -> AppResult<(i64, i64)> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(AppError::validation("limit", "must be between 1 and 200"));
+    }
+    if after.is_some_and(|a| a < 0) {
+        return Err(AppError::validation("after", "must not be negative"));
+    }
+    Ok((after.unwrap_or(0), limit))
 }
 
 /// The cursor for the page after `rows`: the last id when the page is full.

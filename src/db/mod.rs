@@ -224,6 +224,11 @@ impl Db {
     }
 
     /// Connections open and idle, for metrics.
+    /// Whether the database answers (a trivial query on a pooled connection).
+    pub async fn ping(&self) -> AppResult<()> {
+        self.read(|conn| Ok(conn.batch_execute("SELECT 1")?)).await
+    }
+
     pub fn pool_state(&self) -> (u32, u32, u32) {
         let s = self.pool.state();
         (s.connections, s.idle_connections, self.pool.max_size())

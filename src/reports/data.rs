@@ -12,6 +12,7 @@ use crate::db::submissions::Submission;
 use crate::db::{AnyConnection, enterprises as enterprises_db, reviews};
 use crate::domain::stats::total_shown;
 use crate::error::{AppError, AppResult};
+use crate::schemas::SchemaCache;
 use crate::state::AppState;
 use crate::stats;
 use crate::submissions::load;
@@ -21,18 +22,14 @@ use crate::submissions::load;
 /// is large enough to be shown.
 fn industry_median(
     conn: &mut AnyConnection,
-    st: &AppState,
+    min_group: i64,
     s: &Submission,
 ) -> AppResult<Option<HashMap<String, f64>>> {
-    let sel = stats::Selection {
-        industries: vec![s.industry_code.chars().take(3).collect()],
-        region: None,
-        period: None,
-        version: Some(s.version.clone()),
-        group_by: stats::GroupBy::None,
-    };
+    let industry =
+        crate::domain::IndustryCode::parse(&s.industry_code).map_err(AppError::internal)?;
+    let sel = stats::Selection::peers(&industry, &s.version)?;
     let enterprises = stats::latest_totals(conn, &sel)?.len() as i64;
-    if !total_shown(enterprises, st.settings.stats_min_group) || enterprises == 0 {
+    if !total_shown(enterprises, min_group) || enterprises == 0 {
         return Ok(None);
     }
     Ok(Some(
@@ -45,18 +42,19 @@ fn industry_median(
 
 pub fn report_data(
     conn: &mut AnyConnection,
-    st: &AppState,
+    schemas: &SchemaCache,
+    min_group: i64,
     s: Submission,
 ) -> AppResult<ReportData> {
     let enterprise = enterprises_db::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
-    let median = industry_median(conn, st, &s)?;
+    let median = industry_median(conn, min_group, &s)?;
     let rounds = reviews::all_of(conn, s.id)?;
     let verdict_rows = match rounds.last() {
         Some(r) => reviews::verdicts_of(conn, r.id)?,
         None => Vec::new(),
     };
     let date = s.submitted_at.unwrap_or(s.updated_at).date();
-    let loaded = load(conn, &st.schemas, s)?;
+    let loaded = load(conn, schemas, s)?;
     let reviewed = (!rounds.is_empty()).then(|| loaded.reviewed_score(&verdict_rows));
     let verdicts = verdict_rows
         .iter()

@@ -3,8 +3,11 @@
 
 pub mod certificate;
 pub mod data;
+mod documents;
 pub mod layout;
 pub mod report;
+
+pub use documents::*;
 
 /// Report language.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,17 +21,14 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::scope::{load_visible, reviewer_may_act};
 use crate::state::AppState;
 use crate::submissions::{load, record};
-use crate::views::utc;
+use crate::views::{page_bounds, utc};
 use views::review_view;
 pub use views::*;
 
 /// Submitted submissions in the reviewer's scope, oldest first.
 pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResult<QueuePage> {
     user.require(roles::ADMIN_OR_REVIEWER)?;
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(AppError::validation("limit", "must be between 1 and 200"));
-    }
+    let (_, limit) = page_bounds(None, q.limit)?;
     let industry = q
         .industry
         .as_deref()

@@ -5,9 +5,9 @@ use actix_web::{HttpResponse, get, post, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::audit::{self, Checkpoint, Report};
+use crate::auth::AuthUser;
 use crate::auth::signing::Jwks;
-use crate::auth::{AuthUser, roles};
-use crate::db::audit::{self, Checkpoint, Report};
 use crate::error::{AppResult, Problem};
 use crate::state::AppState;
 
@@ -28,27 +28,7 @@ pub struct CheckpointResult {
 )]
 #[get("/audit/verify")]
 pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::Json<Report>> {
-    user.require(roles::ADMIN)?;
-    let jwks = state.signing.jwks();
-    let st = state.clone();
-    Ok(web::Json(
-        state
-            .db
-            .read(move |conn| {
-                let expect = audit::Expect {
-                    max_age: Some(max_checkpoint_age(&st.settings)),
-                    head: None,
-                };
-                audit::verify(conn, &jwks, &expect)
-            })
-            .await?,
-    ))
-}
-
-/// How old the newest checkpoint may be while the service runs: the checkpoint interval plus a
-/// minute of slack.
-pub fn max_checkpoint_age(settings: &crate::config::Settings) -> chrono::Duration {
-    chrono::Duration::seconds(settings.audit_checkpoint_secs as i64 + 60)
+    Ok(web::Json(audit::verify(&state, &user).await?))
 }
 
 /// The audit log's signed chain head: the newest checkpoint (entries, hash of the last entry,
@@ -64,11 +44,7 @@ pub fn max_checkpoint_age(settings: &crate::config::Settings) -> chrono::Duratio
 )]
 #[get("/.well-known/csr-assess/audit-head.json")]
 pub async fn head(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    let head = state
-        .db
-        .read(audit::latest)
-        .await?
-        .ok_or(crate::error::AppError::NotFound)?;
+    let head = audit::head(&state).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "public, max-age=60"))
         .insert_header(("Access-Control-Allow-Origin", "*"))
@@ -86,12 +62,7 @@ pub async fn checkpoint(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> AppResult<web::Json<CheckpointResult>> {
-    user.require(roles::ADMIN)?;
-    let st = state.clone();
-    let checkpoint = state
-        .db
-        .write(move |conn| audit::checkpoint(conn, &st.signing, false))
-        .await?;
+    let checkpoint = audit::checkpoint(&state, &user).await?;
     Ok(web::Json(CheckpointResult {
         created: checkpoint.is_some(),
         checkpoint,

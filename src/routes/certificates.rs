@@ -7,9 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::certification::{self, PublicCertificate};
-use crate::db::certificates;
 use crate::domain::certificate::{CertificateChange, CertificateStatus};
-use crate::domain::{IndustryCode, RegionCode, certificate};
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{Json, RequestId};
 use crate::state::AppState;
@@ -135,16 +133,6 @@ async fn change_status(
     )?))
 }
 
-async fn lookup(state: &AppState, number: &str) -> AppResult<PublicCertificate> {
-    let number = certificate::parse(number).ok_or(AppError::NotFound)?;
-    let c = state
-        .db
-        .read(move |conn| certificates::by_number(conn, &number))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    certification::public_view(&c, &state.signing.jwks())
-}
-
 /// Verify a certificate by its number: its content, status and whether its signature holds.
 /// No login needed.
 #[utoipa::path(
@@ -158,7 +146,9 @@ pub async fn public_get(
     state: web::Data<AppState>,
     number: web::Path<String>,
 ) -> AppResult<web::Json<PublicCertificate>> {
-    Ok(web::Json(lookup(&state, &number).await?))
+    Ok(web::Json(
+        certification::public_certificate(&state, &number).await?,
+    ))
 }
 
 /// The directory of active certificates, filterable by industry, region and name. No login.
@@ -173,57 +163,9 @@ pub async fn public_list(
     state: web::Data<AppState>,
     query: web::Query<DirectoryQuery>,
 ) -> AppResult<web::Json<views::Page<PublicCertificate>>> {
-    Ok(web::Json(directory(&state, query.into_inner()).await?))
-}
-
-async fn directory(
-    state: &AppState,
-    q: DirectoryQuery,
-) -> AppResult<views::Page<PublicCertificate>> {
-    let industry = q
-        .industry
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(IndustryCode::parse)
-        .transpose()
-        .map_err(|e| AppError::validation("industry", e))?;
-    let region = q
-        .region
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .map(RegionCode::parse_prefix)
-        .transpose()
-        .map_err(|e| AppError::validation("region", e))?;
-    let (after, limit) = crate::extract::Page {
-        after: q.after,
-        limit: q.limit,
-    }
-    .bounds()?;
-    let text =
-        q.q.filter(|s| !s.trim().is_empty())
-            .map(|s| s.trim().chars().take(100).collect::<String>());
-    let today = certification::today().to_string();
-    let rows = state
-        .db
-        .read(move |conn| {
-            certificates::directory(
-                conn,
-                &today,
-                industry.as_ref().map(|i| i.as_str()),
-                region.as_deref(),
-                text.as_deref(),
-                after,
-                limit,
-            )
-        })
-        .await?;
-    let jwks = state.signing.jwks();
-    let next_cursor = views::next_cursor(&rows, limit, |r| r.0.id);
-    let items = rows
-        .iter()
-        .map(|(c, ..)| certification::public_view(c, &jwks))
-        .collect::<AppResult<_>>()?;
-    Ok(views::Page { items, next_cursor })
+    Ok(web::Json(
+        certification::directory(&state, query.into_inner().into()).await?,
+    ))
 }
 
 fn english(req: &HttpRequest, lang: Option<&str>) -> bool {
@@ -239,6 +181,18 @@ fn english(req: &HttpRequest, lang: Option<&str>) -> bool {
 }
 
 /// The filters of the directory page, which shows 100 certificates at a time.
+impl From<DirectoryQuery> for certification::DirectoryFilter {
+    fn from(q: DirectoryQuery) -> Self {
+        Self {
+            industry: q.industry,
+            region: q.region,
+            q: q.q,
+            after: q.after,
+            limit: q.limit,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DirectoryPageQuery {
@@ -324,7 +278,7 @@ pub async fn verify_page(
     query: web::Query<LangQuery>,
 ) -> AppResult<HttpResponse> {
     let en = english(&req, query.lang.as_deref());
-    let found = match lookup(&state, &number).await {
+    let found = match certification::public_certificate(&state, &number).await {
         Ok(c) => c,
         Err(AppError::NotFound) => {
             let (title, text) = if en {
@@ -459,7 +413,7 @@ pub async fn directory_page(
         after: q.after,
         limit: Some(100),
     };
-    let found = directory(&state, filter).await?;
+    let found = certification::directory(&state, filter.into()).await?;
     let (title, head) = if en {
         (
             "Assessed enterprises with a valid certificate",

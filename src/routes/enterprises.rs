@@ -6,7 +6,6 @@ use utoipa::ToSchema;
 
 use crate::accounts::{self, Actor, Fields, NewAccount, Registration};
 use crate::auth::{AuthUser, roles};
-use crate::db::{enterprises, users};
 use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{DeferredJson, Json, Page, RequestId};
@@ -135,32 +134,10 @@ pub async fn list(
     user: AuthUser,
     page: web::Query<Page>,
 ) -> AppResult<web::Json<views::Page<EnterpriseView>>> {
-    user.require(roles::ADMIN)?;
     let (after, limit) = page.bounds()?;
-    let rows = state
-        .db
-        .read(move |conn| enterprises::list(conn, after, limit))
-        .await?;
-    let next_cursor = views::next_cursor(&rows, limit, |r| r.id);
-    Ok(web::Json(views::Page {
-        items: rows.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
-}
-
-async fn visible_enterprise(
-    state: &AppState,
-    user: &AuthUser,
-    id: i64,
-) -> AppResult<enterprises::Enterprise> {
-    if !user.can_see_enterprise(id) {
-        return Err(AppError::NotFound);
-    }
-    state
-        .db
-        .read(move |conn| enterprises::find(conn, id))
-        .await?
-        .ok_or(AppError::NotFound)
+    Ok(web::Json(
+        accounts::list_enterprises(&state, &user, after, limit).await?,
+    ))
 }
 
 /// One enterprise: visible to its own users and administrators; 404 for everyone else.
@@ -176,7 +153,7 @@ pub async fn get(
     user: AuthUser,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<EnterpriseView>> {
-    let e = visible_enterprise(&state, &user, id.into_inner()).await?;
+    let e = accounts::visible_enterprise(&state, &user, id.into_inner()).await?;
     Ok(web::Json(e.into()))
 }
 
@@ -193,12 +170,9 @@ pub async fn list_users(
     user: AuthUser,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<Vec<UserView>>> {
-    let e = visible_enterprise(&state, &user, id.into_inner()).await?;
-    let rows = state
-        .db
-        .read(move |conn| users::of_enterprise(conn, e.id))
-        .await?;
-    Ok(web::Json(rows.into_iter().map(Into::into).collect()))
+    Ok(web::Json(
+        accounts::enterprise_users(&state, &user, id.into_inner()).await?,
+    ))
 }
 
 /// Add an `enterprise_member` to an enterprise (its `enterprise_admin` or an administrator).
@@ -224,7 +198,7 @@ pub async fn add_user(
     body: DeferredJson,
 ) -> AppResult<HttpResponse> {
     user.require(roles::ENTERPRISE_MANAGERS)?;
-    let e = visible_enterprise(&state, &user, id.into_inner()).await?;
+    let e = accounts::visible_enterprise(&state, &user, id.into_inner()).await?;
     let AddEnterpriseUser {
         email,
         password,
@@ -289,45 +263,8 @@ pub async fn verify(
     id: web::Path<i64>,
     body: Json<VerifyEnterprise>,
 ) -> AppResult<web::Json<EnterpriseView>> {
-    user.require(roles::ADMIN_OR_REVIEWER)?;
-    let id = id.into_inner();
     let VerifyEnterprise { evidence_id, note } = body.0;
-    if note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        return Err(AppError::validation("note", "at most 2000 characters"));
-    }
-    let rid = rid.0;
-    let e = state
-        .db
-        .write(move |conn| {
-            let e = enterprises::find(conn, id)?.ok_or(AppError::NotFound)?;
-            if user.role == crate::domain::Role::Reviewer {
-                crate::scope::reviewer_may_act(conn, &user, &e)?;
-            }
-            let licence = crate::db::evidence::find(conn, evidence_id)?
-                .filter(|f| f.enterprise_id == id)
-                .ok_or_else(|| {
-                    AppError::validation("evidence_id", "not an evidence file of this enterprise")
-                })?;
-            crate::db::enterprises::set_verified(conn, id, user.id, licence.id, crate::db::now())?;
-            crate::db::audit::append(
-                conn,
-                crate::db::audit::Event {
-                    actor_user_id: Some(user.id),
-                    action: "enterprise.verified",
-                    entity_type: "enterprise",
-                    entity_id: id.to_string(),
-                    enterprise_id: Some(id),
-                    request_id: Some(&rid),
-                    details: serde_json::json!({
-                        "credit_code": e.credit_code,
-                        "evidence_id": licence.id,
-                        "sha256": licence.sha256,
-                        "note": note,
-                    }),
-                },
-            )?;
-            enterprises::find(conn, id)?.ok_or(AppError::NotFound)
-        })
-        .await?;
-    Ok(web::Json(e.into()))
+    let (id, rid) = (id.into_inner(), rid.0);
+    let e = accounts::verify_enterprise(&state, user, rid, id, evidence_id, note).await?;
+    Ok(web::Json(e))
 }

@@ -2,7 +2,6 @@
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, get, web};
-use diesel::connection::SimpleConnection;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -31,10 +30,7 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
-    state
-        .db
-        .read(|conn| Ok(conn.batch_execute("SELECT 1")?))
-        .await?;
+    state.db.ping().await?;
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }
 

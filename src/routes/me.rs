@@ -2,9 +2,9 @@
 
 use actix_web::{get, web};
 
+use crate::accounts;
 use crate::auth::AuthUser;
-use crate::db::{enterprises, users};
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppResult, Problem};
 use crate::state::AppState;
 use crate::views::MeView;
 
@@ -16,20 +16,5 @@ use crate::views::MeView;
 )]
 #[get("/me")]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::Json<MeView>> {
-    let id = user.id;
-    let (row, enterprise) = state
-        .db
-        .read(move |conn| {
-            let row = users::find(conn, id)?.ok_or(AppError::Unauthorized("invalid_token"))?;
-            let enterprise = match row.enterprise_id {
-                Some(e) => enterprises::find(conn, e)?,
-                None => None,
-            };
-            Ok((row, enterprise))
-        })
-        .await?;
-    Ok(web::Json(MeView {
-        user: row.into(),
-        enterprise: enterprise.map(Into::into),
-    }))
+    Ok(web::Json(accounts::me(&state, &user).await?))
 }

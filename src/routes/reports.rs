@@ -5,11 +5,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::AuthUser;
-use crate::db::certificates;
-use crate::domain::certificate;
-use crate::error::{AppError, AppResult, Problem};
+use crate::error::{AppResult, Problem};
 use crate::reports::{self, Lang};
-use crate::scope::load_visible;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -49,22 +46,7 @@ pub async fn report(
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let lang = Lang::parse(query.lang.as_deref());
-    let st = state.clone();
-    let data = state
-        .db
-        .read(move |conn| {
-            let s = load_visible(conn, &user, id)?;
-            reports::data::report_data(conn, &st, s)
-        })
-        .await?;
-    let renderers = state.renderers.clone();
-    let bytes =
-        web::block(move || renderers.run_bounded(move || reports::report::render(&data, lang)))
-            .await?
-            .map_err(|_| AppError::Busy {
-                retry_after_secs: 2,
-            })?
-            .ok_or_else(|| AppError::internal("the render threads are gone"))?;
+    let bytes = reports::report_pdf(&state, user, id, lang).await?;
     Ok(pdf(bytes, &format!("csr-report-{id}.pdf")))
 }
 
@@ -83,16 +65,6 @@ pub async fn certificate_pdf(
     state: web::Data<AppState>,
     number: web::Path<String>,
 ) -> AppResult<HttpResponse> {
-    let number = certificate::parse(&number).ok_or(AppError::NotFound)?;
-    let c = state
-        .db
-        .read(move |conn| certificates::by_number(conn, &number))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let data = reports::data::certificate_data(&state, &c)?;
-    let renderers = state.renderers.clone();
-    let bytes = web::block(move || renderers.run(move || reports::certificate::render(&data)))
-        .await?
-        .ok_or_else(|| AppError::internal("the render threads are gone"))?;
-    Ok(pdf(bytes, &format!("{}.pdf", c.number)))
+    let (number, bytes) = reports::certificate_pdf(&state, &number).await?;
+    Ok(pdf(bytes, &format!("{number}.pdf")))
 }

@@ -7,11 +7,10 @@ use actix_web::{HttpRequest, HttpResponse, get, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::{AuthUser, roles};
-use crate::certification::today;
+use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::state::AppState;
-use crate::stats::{self, Figure, Funnel, LevelRow};
+use crate::stats::{self, Figure, Funnel, LevelRow, figures};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -118,13 +117,12 @@ fn respond(fmt: Format, json: impl Serialize, export: Export<'_>) -> AppResult<H
 }
 
 /// What every figure needs from a request: the selection in the caller's scope, the output
-/// format, and the smallest group shown.
+/// format.
 fn prepare(
-    state: &AppState,
     user: &AuthUser,
     req: &HttpRequest,
     q: &StatsQuery,
-) -> AppResult<(stats::Selection, Format, i64)> {
+) -> AppResult<(stats::Selection, Format)> {
     let sel = stats::selection(
         user,
         q.industry.as_deref(),
@@ -133,11 +131,7 @@ fn prepare(
         q.version.as_deref(),
         q.group_by.as_deref(),
     )?;
-    Ok((
-        sel,
-        format(req, q.format.as_deref())?,
-        state.settings.stats_min_group,
-    ))
+    Ok((sel, format(req, q.format.as_deref())?))
 }
 
 /// The adoption funnel: enterprises registered, with a submitted self-assessment, with an
@@ -160,16 +154,8 @@ pub async fn funnel(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    user.require(roles::STATISTICS)?;
-    let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
-    let cache = state.disclosure.clone();
-    let f = state
-        .db
-        .snapshot(move |conn| {
-            let pattern = cache.pattern(conn, k)?;
-            stats::funnel(conn, &sel, &pattern, today())
-        })
-        .await?;
+    let (sel, fmt) = prepare(&user, &req, &query)?;
+    let f = figures::adoption(&state, &user, sel).await?;
     let rows = f
         .rows
         .iter()
@@ -237,16 +223,8 @@ pub async fn levels(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    user.require(roles::STATISTICS)?;
-    let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
-    let cache = state.disclosure.clone();
-    let rows = state
-        .db
-        .snapshot(move |conn| {
-            let pattern = cache.pattern(conn, k)?;
-            stats::levels(conn, &sel, &pattern, today())
-        })
-        .await?;
+    let (sel, fmt) = prepare(&user, &req, &query)?;
+    let rows = figures::certificate_levels(&state, &user, sel).await?;
     let lines = rows
         .iter()
         .flat_map(|r| {
@@ -289,7 +267,6 @@ pub async fn populations(
     req: HttpRequest,
     body: web::Bytes,
 ) -> AppResult<HttpResponse> {
-    user.require(roles::POPULATIONS)?;
     let is_csv = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -302,28 +279,7 @@ pub async fn populations(
     }
     let text = std::str::from_utf8(&body)
         .map_err(|_| AppError::validation("body", "must be UTF-8 text"))?;
-    let rows = stats::parse_populations(&user, text)?;
-    let n = rows.len();
-    let actor = user.id;
-    let rid = rid.0;
-    state
-        .db
-        .write(move |conn| {
-            stats::save_populations(conn, actor, &rows)?;
-            crate::db::audit::append(
-                conn,
-                crate::db::audit::Event {
-                    actor_user_id: Some(actor),
-                    action: "stats.populations_uploaded",
-                    entity_type: "stat_populations",
-                    entity_id: actor.to_string(),
-                    enterprise_id: None,
-                    request_id: Some(&rid),
-                    details: serde_json::json!({ "rows": rows.len() }),
-                },
-            )
-        })
-        .await?;
+    let n = figures::upload_populations(&state, &user, rid.0, text).await?;
     Ok(HttpResponse::Ok().json(PopulationsSaved { rows: n }))
 }
 
@@ -346,16 +302,8 @@ pub async fn scores(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    user.require(roles::STATISTICS)?;
-    let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
-    let cache = state.disclosure.clone();
-    let d = state
-        .db
-        .snapshot(move |conn| {
-            let pattern = cache.pattern(conn, k)?;
-            stats::distribution(conn, &sel, &pattern)
-        })
-        .await?;
+    let (sel, fmt) = prepare(&user, &req, &query)?;
+    let d = figures::scores(&state, &user, sel).await?;
     let summary_row = |name: &str, s: &stats::Summary| {
         vec![
             name.to_owned(),
@@ -410,16 +358,8 @@ pub async fn criteria(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    user.require(roles::STATISTICS)?;
-    let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
-    let cache = state.disclosure.clone();
-    let p = state
-        .db
-        .snapshot(move |conn| {
-            let pattern = cache.pattern(conn, k)?;
-            stats::pass_rates(conn, &sel, &pattern, 10)
-        })
-        .await?;
+    let (sel, fmt) = prepare(&user, &req, &query)?;
+    let p = figures::weakest_criteria(&state, &user, sel).await?;
     let rows = p
         .criteria
         .iter()
@@ -462,16 +402,8 @@ pub async fn trends(
     req: HttpRequest,
     query: web::Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
-    user.require(roles::STATISTICS)?;
-    let (sel, fmt, k) = prepare(&state, &user, &req, &query)?;
-    let cache = state.disclosure.clone();
-    let rows = state
-        .db
-        .snapshot(move |conn| {
-            let pattern = cache.pattern(conn, k)?;
-            stats::trends(conn, &sel, &pattern)
-        })
-        .await?;
+    let (sel, fmt) = prepare(&user, &req, &query)?;
+    let rows = figures::quarterly(&state, &user, sel).await?;
     let lines = rows
         .iter()
         .map(|r| {

@@ -6,13 +6,12 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::AuthUser;
-use crate::db::submissions::Submission;
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{DeferredJson, IdempotencyKey, IfMatch, Json, Page, RequestId};
 use crate::state::AppState;
 use crate::submissions::{
     self as svc, AnswerInput, AnswersSaved, BulkAnswers, CreateSubmission, Created, HistoryEntry,
-    RequestAnswerInput, SubmissionSummary, SubmissionView, Upgraded, etag,
+    RequestAnswerInput, Submission, SubmissionSummary, SubmissionView, Upgraded, etag,
 };
 use crate::views;
 

@@ -6,7 +6,6 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::accounts::{self, Actor};
 use crate::auth::{AuthUser, roles};
-use crate::db::users;
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{Json, Page, RequestId};
@@ -76,11 +75,7 @@ pub async fn create(
                 "only reviewers have an affiliation",
             ));
         }
-        let exists = state
-            .db
-            .read(move |conn| crate::db::enterprises::find(conn, e))
-            .await?;
-        if exists.is_none() {
+        if !accounts::enterprise_exists(&state, e).await? {
             return Err(AppError::validation("enterprise_id", "no such enterprise"));
         }
         account.enterprise_id = Some(e);
@@ -104,22 +99,13 @@ pub async fn list(
     user: AuthUser,
     filter: web::Query<UserFilter>,
 ) -> AppResult<web::Json<views::Page<UserView>>> {
-    user.require(roles::ADMIN)?;
     let (after, limit) = Page {
         after: filter.after,
         limit: filter.limit,
     }
     .bounds()?;
-    let role = filter.role.map(Role::as_str);
-    let rows = state
-        .db
-        .read(move |conn| users::list(conn, role, after, limit))
-        .await?;
-    let next_cursor = views::next_cursor(&rows, limit, |r| r.id);
-    Ok(web::Json(views::Page {
-        items: rows.into_iter().map(Into::into).collect(),
-        next_cursor,
-    }))
+    let page = accounts::list_users(&state, &user, filter.role, after, limit).await?;
+    Ok(web::Json(page))
 }
 
 /// One user: administrators see everyone, others only themselves and, for enterprise
@@ -136,21 +122,9 @@ pub async fn get(
     user: AuthUser,
     id: web::Path<i64>,
 ) -> AppResult<web::Json<UserView>> {
-    let id = id.into_inner();
-    let row = state
-        .db
-        .read(move |conn| users::find(conn, id))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let visible = user.role == Role::Admin
-        || user.id == row.id
-        || (user.role == Role::EnterpriseAdmin
-            && row.enterprise_id.is_some()
-            && row.enterprise_id == user.enterprise_id);
-    if !visible {
-        return Err(AppError::NotFound);
-    }
-    Ok(web::Json(row.into()))
+    Ok(web::Json(
+        accounts::find_user(&state, &user, id.into_inner()).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -9,7 +9,8 @@ mod loaded;
 mod views;
 
 use crate::auth::{AuthUser, roles};
-use crate::db::submissions::{self as db, NewSubmission, Submission};
+pub use crate::db::submissions::Submission;
+use crate::db::submissions::{self as db, NewSubmission};
 use crate::db::{AnyConnection, enterprises, now, reviews as db_reviews, schema_versions};
 use crate::domain::answers::MAX_TEXT_CHARS;
 use crate::domain::canonical::{canonical_json, sha256_hex};

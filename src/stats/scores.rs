@@ -1,0 +1,265 @@
+//! Score figures of each enterprise's latest self-assessment: distributions, the lowest pass
+//! rates by criterion, and quarterly trends.
+
+use std::collections::BTreeMap;
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::AnyConnection;
+use crate::domain::disclosure::Pattern;
+use crate::domain::stats::{suppress, total_shown};
+use crate::error::AppResult;
+
+use super::*;
+
+#[derive(QueryableByName)]
+pub(super) struct GroupValue {
+    #[diesel(sql_type = Text)]
+    grp: String,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    v: f64,
+}
+
+#[derive(QueryableByName)]
+pub(super) struct PassRow {
+    #[diesel(sql_type = Text)]
+    grp: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+    #[diesel(sql_type = BigInt)]
+    passed: i64,
+}
+
+/// Total scores of each enterprise's latest self-assessment in the selection.
+pub fn latest_totals(conn: &mut AnyConnection, sel: &Selection) -> AppResult<Vec<f64>> {
+    let sql = if sel.all_latest() {
+        format!(
+            "SELECT '' AS grp, x.score_total AS v FROM latest_self_assessments x WHERE {} AND x.score_total IS NOT NULL",
+            sel.enterprise_where("x")
+        )
+    } else {
+        format!(
+            "SELECT '' AS grp, s.score_total AS v FROM submissions s WHERE s.id IN ({}) AND s.score_total IS NOT NULL",
+            sel.latest_ids_sql()
+        )
+    };
+    let rows: Vec<GroupValue> = diesel::sql_query(sql).load(conn)?;
+    Ok(rows.into_iter().map(|r| r.v).collect())
+}
+
+/// Theme scores of each enterprise's latest self-assessment in the selection, by theme.
+pub fn latest_theme_scores(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+) -> AppResult<BTreeMap<String, Vec<f64>>> {
+    let sql = if sel.all_latest() {
+        format!(
+            "SELECT x.theme_id AS grp, x.score AS v FROM latest_theme_scores x WHERE {}",
+            sel.enterprise_where("x")
+        )
+    } else {
+        format!(
+            "SELECT t.theme_id AS grp, t.score AS v FROM submission_theme_scores t WHERE t.submission_id IN ({})",
+            sel.latest_ids_sql()
+        )
+    };
+    let rows: Vec<GroupValue> = diesel::sql_query(sql).load(conn)?;
+    let mut by_theme: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in rows {
+        by_theme.entry(r.grp).or_default().push(r.v);
+    }
+    Ok(by_theme)
+}
+
+/// Score distribution of each enterprise's latest self-assessment in the selection.
+pub fn distribution(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+    pattern: &Pattern,
+) -> AppResult<Distribution> {
+    let k = pattern.min_group();
+    let withheld = !sel.shown(pattern, "");
+    let (values, by_theme) = if withheld {
+        (Vec::new(), BTreeMap::new())
+    } else {
+        (latest_totals(conn, sel)?, latest_theme_scores(conn, sel)?)
+    };
+    let mut counts = [0i64; 10];
+    for v in &values {
+        counts[((v / 10.0).floor() as usize).min(9)] += 1;
+    }
+    let all_hidden = withheld || !total_shown(values.len() as i64, k);
+    let hidden = suppress(&counts, k);
+    let histogram = counts
+        .iter()
+        .zip(hidden)
+        .enumerate()
+        .map(|(i, (n, h))| Bucket {
+            from: i as f64 * 10.0,
+            to: (i as f64 + 1.0) * 10.0,
+            enterprises: Figure::of(*n as f64, h || all_hidden),
+        })
+        .collect();
+    Ok(Distribution {
+        total: summary(values, k, withheld),
+        themes: by_theme
+            .into_iter()
+            .map(|(t, v)| (t, summary(v, k, false)))
+            .collect(),
+        histogram,
+        min_group: k,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CriterionPassRate {
+    pub criterion_id: String,
+    /// Enterprises whose latest self-assessment scored the criterion.
+    pub enterprises: i64,
+    /// Share of them earning at least half of its weight.
+    pub pass_rate: f64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PassRates {
+    /// Lowest pass rates first: where training should go.
+    pub criteria: Vec<CriterionPassRate>,
+    /// Criteria left out because fewer than `min_group` enterprises scored them.
+    pub suppressed: usize,
+    /// True when the selection itself is a group the statistics may not describe (too small,
+    /// or hidden so that a small group cannot be worked out): no criterion is listed.
+    pub withheld: bool,
+    pub min_group: i64,
+}
+
+/// The criteria with the lowest pass rates in the selection.
+pub fn pass_rates(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+    pattern: &Pattern,
+    limit: usize,
+) -> AppResult<PassRates> {
+    let k = pattern.min_group();
+    if !sel.shown(pattern, "") {
+        return Ok(PassRates {
+            criteria: Vec::new(),
+            suppressed: 0,
+            withheld: true,
+            min_group: k,
+        });
+    }
+    let rows: Vec<PassRow> = diesel::sql_query(format!(
+        "SELECT r.criterion_id AS grp, COUNT(*) AS n, SUM(CASE WHEN r.fraction >= 0.5 THEN 1 ELSE 0 END) AS passed \
+         FROM submission_criterion_results r WHERE r.submission_id IN ({}) GROUP BY r.criterion_id",
+        sel.latest_ids_sql()
+    ))
+    .load(conn)?;
+    let suppressed = rows.iter().filter(|r| r.n < k).count();
+    let mut criteria: Vec<CriterionPassRate> = rows
+        .into_iter()
+        .filter(|r| r.n >= k)
+        .map(|r| CriterionPassRate {
+            criterion_id: r.grp,
+            enterprises: r.n,
+            pass_rate: (r.passed as f64 / r.n as f64 * 10_000.0).round() / 10_000.0,
+        })
+        .collect();
+    criteria.sort_by(|a, b| {
+        a.pass_rate
+            .total_cmp(&b.pass_rate)
+            .then(a.criterion_id.cmp(&b.criterion_id))
+    });
+    criteria.truncate(limit);
+    Ok(PassRates {
+        criteria,
+        suppressed,
+        withheld: false,
+        min_group: k,
+    })
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TrendRow {
+    /// `2026Q4`.
+    pub quarter: String,
+    /// Enterprises that submitted a self-assessment in the quarter.
+    pub self_assessed: Figure,
+    pub mean_score: Figure,
+    /// Certificates issued in the quarter.
+    pub certified: Figure,
+}
+
+pub(super) fn quarter_sql(conn: &AnyConnection, column: &str) -> String {
+    match conn {
+        AnyConnection::Sqlite(_) => format!(
+            "(strftime('%Y', {column}) || 'Q' || ((CAST(strftime('%m', {column}) AS INTEGER) + 2) / 3))"
+        ),
+        AnyConnection::Postgresql(_) => format!(
+            "(to_char(CAST({column} AS TIMESTAMP), 'YYYY') || 'Q' || to_char(CAST({column} AS TIMESTAMP), 'Q'))"
+        ),
+    }
+}
+
+/// Self-assessments, mean score and certificates by quarter; no quarter at all when the
+/// selection is a group the statistics may not describe.
+pub fn trends(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+    pattern: &Pattern,
+) -> AppResult<Vec<TrendRow>> {
+    let k = pattern.min_group();
+    if !sel.shown(pattern, "") {
+        return Ok(Vec::new());
+    }
+    let (ew, sw) = (sel.enterprise_where("e"), sel.submission_where());
+    let q = quarter_sql(conn, "s.submitted_at");
+    let assessed = grouped(
+        conn,
+        format!(
+            "SELECT {q} AS grp, COUNT(DISTINCT s.enterprise_id) AS n FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
+             WHERE {ew} AND {sw} GROUP BY {q}"
+        ),
+    )?;
+    let means: Vec<GroupValue> = diesel::sql_query(format!(
+        "SELECT {q} AS grp, AVG(s.score_total) AS v FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
+         WHERE {ew} AND {sw} AND s.score_total IS NOT NULL GROUP BY {q}"
+    ))
+    .load(conn)?;
+    let cq = quarter_sql(conn, "c.issued_on");
+    let certified = grouped(
+        conn,
+        format!(
+            "SELECT {cq} AS grp, COUNT(DISTINCT c.enterprise_id) AS n FROM certificates c JOIN enterprises e ON e.id = c.enterprise_id \
+             WHERE {ew} GROUP BY {cq}"
+        ),
+    )?;
+    let mut quarters: Vec<String> = assessed.keys().chain(certified.keys()).cloned().collect();
+    quarters.sort();
+    quarters.dedup();
+    let sizes: Vec<i64> = quarters
+        .iter()
+        .map(|q| assessed.get(q).copied().unwrap_or(0))
+        .collect();
+    let hidden = suppress(&sizes, k);
+    let cert_sizes: Vec<i64> = quarters
+        .iter()
+        .map(|q| certified.get(q).copied().unwrap_or(0))
+        .collect();
+    let cert_hidden = suppress(&cert_sizes, k);
+    Ok(quarters
+        .iter()
+        .enumerate()
+        .map(|(i, q)| TrendRow {
+            quarter: q.clone(),
+            self_assessed: Figure::of(sizes[i] as f64, hidden[i]),
+            mean_score: match means.iter().find(|m| &m.grp == q) {
+                Some(m) if !hidden[i] && sizes[i] >= k => Figure::shown(round2(m.v)),
+                _ => Figure::hidden(),
+            },
+            certified: Figure::of(cert_sizes[i] as f64, cert_hidden[i]),
+        })
+        .collect())
+}
