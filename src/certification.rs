@@ -16,7 +16,7 @@ use crate::domain::certificate::{self, CertificateChange, CertificateStatus};
 use crate::domain::schema::Text;
 use crate::domain::scoring::Score;
 use crate::domain::{IndustryCode, RegionCode, Role};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::scope::reviewer_may_act;
 use crate::state::AppState;
 use crate::views::{Page, next_cursor, page_bounds};
@@ -330,8 +330,8 @@ pub async fn change_status(
             }
             let to = change.to();
             if !certificates::transition(conn, c.id, change, Some(&reason), Some(user.id))? {
-                return Err(AppError::Conflict(
-                    "invalid_transition",
+                return Err(AppError::conflict(
+                    Code::InvalidTransition,
                     format!("a {} certificate cannot be {to}", c.status),
                 ));
             }

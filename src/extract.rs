@@ -2,9 +2,7 @@
 
 use std::future::{Ready, ready};
 
-use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::middleware::Next;
+use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
@@ -87,25 +85,6 @@ impl FromRequest for DeferredJson {
             Ok(Self { bytes, is_json })
         })
     }
-}
-
-/// Middleware: no path or query parameter may carry U+0000 (PostgreSQL text cannot hold it;
-/// refused on both backends alike), answered 422 like any other refused value.
-pub async fn refuse_nul_parameters(
-    req: ServiceRequest,
-    next: Next<impl MessageBody>,
-) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let field = if req.query_string().contains("%00") {
-        "query"
-    } else if req.path().contains("%00") {
-        "path"
-    } else {
-        return Ok(next.call(req).await?.map_into_left_body());
-    };
-    let e = AppError::validation(field, "must not contain the NUL character (%00)");
-    Ok(req
-        .into_response(actix_web::ResponseError::error_response(&e))
-        .map_into_right_body())
 }
 
 /// The `If-Match` header as sent (`None` when absent); a value that is not visible ASCII

@@ -33,7 +33,8 @@ const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'sel
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
-/// Middleware: every response tells browsers to send no referrer and never to frame it; HTML
+/// Middleware: every response tells browsers not to sniff its type, to send no referrer and
+/// never to frame it, and answers to authenticated callers are not stored; HTML
 /// (the verification and directory pages, the API browser) gets a strict
 /// `Content-Security-Policy` without inline script.
 pub async fn security_headers(
@@ -41,8 +42,18 @@ pub async fn security_headers(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let docs = req.path().starts_with("/docs");
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
+    // No response is ever sniffed into another type, and nothing answered to a caller who
+    // identified themselves is kept by a browser or a shared cache.
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if authenticated {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     let html = headers
         .get(header::CONTENT_TYPE)
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));

@@ -18,6 +18,7 @@ pub mod hardening;
 pub mod issuer;
 pub mod metrics;
 pub mod openapi;
+pub mod problem;
 pub mod reports;
 pub mod reviews;
 pub mod routes;

@@ -9,7 +9,7 @@ use crate::db::enterprises::Enterprise;
 use crate::db::reviews as db_reviews;
 use crate::db::submissions::{self as db, Submission};
 use crate::domain::{Role, SubmissionStatus, VerdictKind};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 
 /// Whether a reviewer may act on `enterprise` (claim, verdicts, decisions, certificate status):
 /// it lies in their association's region (404 otherwise, as for anything out of sight), they do
@@ -78,8 +78,8 @@ pub fn load_editable(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppR
         ));
     }
     if !s.status.editable() {
-        return Err(AppError::Conflict(
-            "not_editable",
+        return Err(AppError::conflict(
+            Code::NotEditable,
             format!("a {} submission cannot be changed", s.status),
         ));
     }
@@ -111,8 +111,8 @@ pub fn load_for_evidence(
         None => Vec::new(),
     };
     if requested.is_empty() {
-        return Err(AppError::Conflict(
-            "not_editable",
+        return Err(AppError::conflict(
+            Code::NotEditable,
             "a submission under review takes evidence only for criteria the reviewer asked \
              evidence for"
                 .into(),

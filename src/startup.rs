@@ -2,10 +2,8 @@
 
 use std::net::TcpListener;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{Server, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers, from_fn};
+use actix_web::dev::Server;
+use actix_web::middleware::{ErrorHandlers, from_fn};
 use actix_web::{App, HttpServer, ResponseError, web};
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
@@ -16,11 +14,11 @@ use crate::auth::jwt::{JwtKeys, KeyFile};
 use crate::auth::password::Hasher;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::error::{AppError, PROBLEM_JSON};
+use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::openapi::ApiDoc;
-use crate::routes;
 use crate::state::AppState;
+use crate::{problem, routes};
 
 impl AppState {
     /// Opens the database (applying migrations), loads or creates the signing keys.
@@ -107,11 +105,12 @@ impl Application {
             app.service(
                 SwaggerUi::new(routes::DOCS_PATTERN).config(SwaggerConfig::from("/openapi.json")),
             )
-            .default_service(web::to(routes::fallback))
+            .default_service(web::to(problem::fallback))
             .wrap(from_fn(crate::auth::access::authorize))
             .wrap(from_fn(crate::hardening::body_deadline))
-            .wrap(from_fn(crate::extract::refuse_nul_parameters))
-            .wrap(ErrorHandlers::new().default_handler(problem_for_bare_errors))
+            .wrap(from_fn(problem::refuse_nul_parameters))
+            .wrap(ErrorHandlers::new().default_handler(problem::bare_errors))
+            .wrap(from_fn(problem::server_error_ids))
             .wrap(from_fn(crate::telemetry::observe))
             .wrap(from_fn(crate::hardening::security_headers))
         })
@@ -154,50 +153,4 @@ fn metrics_listener(bind: &str, state: web::Data<AppState>) -> Result<u16, Strin
     .run();
     actix_web::rt::spawn(server);
     Ok(port)
-}
-
-/// Turns an error response that is not problem+json yet (actix internals, the Swagger UI
-/// service) into one, keeping its status.
-fn problem_for_bare_errors<B: MessageBody + 'static>(
-    res: ServiceResponse<B>,
-) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    // Problems pass through, and so do pages meant for people (the public not-found page).
-    let keep = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
-        v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()) || v.as_bytes().starts_with(b"text/html")
-    });
-    if keep {
-        return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
-    }
-    let status = res.status();
-    let err = match status.as_u16() {
-        404 => AppError::NotFound,
-        413 => AppError::PayloadTooLarge,
-        415 => AppError::UnsupportedMediaType("unsupported content type".into()),
-        405 => AppError::MethodNotAllowed(
-            res.headers()
-                .get(header::ALLOW)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or_default()
-                .to_owned(),
-        ),
-        s if s >= 500 => AppError::Internal(format!("unhandled {status}")),
-        _ => AppError::BadRequest(
-            status
-                .canonical_reason()
-                .unwrap_or("bad request")
-                .to_owned(),
-        ),
-    };
-    let mut new = err.error_response();
-    *new.status_mut() = status;
-    if let Some(rid) = res.headers().get(crate::telemetry::REQUEST_ID) {
-        new.headers_mut()
-            .insert(crate::telemetry::REQUEST_ID, rid.clone());
-    }
-    new.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    let (req, _) = res.into_parts();
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, new).map_into_right_body(),
-    ))
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage, web};
 use tracing::Instrument;
@@ -63,7 +63,6 @@ pub async fn observe(
     );
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().to_string();
-    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let started = Instant::now();
     let mut res = next
         .call(req)
@@ -89,44 +88,5 @@ pub async fn observe(
     if let Some(value) = client_id.and_then(|c| HeaderValue::from_str(&c).ok()) {
         headers.insert(CLIENT_REQUEST_ID, value);
     }
-    // No response is ever sniffed into another type, and nothing answered to a caller who
-    // identified themselves is kept by a browser or a shared cache.
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    if authenticated {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    }
-    if status >= 500 && is_problem(&res) {
-        res = with_request_id(res, &id).await;
-    }
     Ok(res)
-}
-
-fn is_problem(res: &ServiceResponse<BoxBody>) -> bool {
-    res.headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == crate::error::PROBLEM_JSON.as_bytes())
-}
-
-/// Adds `request_id` to a server error's problem. The problem says nothing else about the
-/// cause, which is logged under that id.
-async fn with_request_id(res: ServiceResponse<BoxBody>, id: &str) -> ServiceResponse<BoxBody> {
-    let (req, res) = res.into_parts();
-    let (res, body) = res.into_parts();
-    let mut problem = match actix_web::body::to_bytes(body).await {
-        Ok(bytes) => serde_json::from_slice::<serde_json::Value>(&bytes).ok(),
-        Err(_) => None,
-    }
-    .filter(serde_json::Value::is_object)
-    .unwrap_or_else(|| {
-        let internal = crate::error::AppError::Internal(String::new()).to_problem();
-        serde_json::to_value(internal).unwrap_or_default()
-    });
-    if let Some(map) = problem.as_object_mut() {
-        map.insert("request_id".into(), id.into());
-    }
-    let body = BoxBody::new(serde_json::to_vec(&problem).unwrap_or_default());
-    ServiceResponse::new(req, res.set_body(body))
 }

@@ -6,7 +6,7 @@ use crate::auth::{AuthUser, roles};
 use crate::db::enterprises::Enterprise;
 use crate::db::{self, audit, enterprises, evidence, throttle, users};
 use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::scope::reviewer_may_act;
 use crate::state::AppState;
 use crate::views::{EnterpriseView, Page, UserView, next_cursor};
@@ -94,8 +94,11 @@ pub async fn register_enterprise(
         })
         .await
         .map_err(|e| match e {
-            AppError::Conflict("already_exists", _) => AppError::Conflict(
-                "already_exists",
+            AppError::Conflict {
+                code: Code::AlreadyExists,
+                ..
+            } => AppError::conflict(
+                Code::AlreadyExists,
                 "The credit code or the administrator's e-mail is already registered; if the \
                  enterprise is yours, log in or ask the association."
                     .into(),

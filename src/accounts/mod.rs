@@ -14,7 +14,7 @@ use actix_web::web;
 use crate::auth::{AuthUser, random_token, roles};
 use crate::db::{self, AnyConnection, audit, enterprises, tokens, users};
 use crate::domain::{Email, IndustryCode, Password, RegionCode, Role};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::state::AppState;
 use crate::views::{MeView, Page, UserView, next_cursor};
 
@@ -147,8 +147,8 @@ pub async fn set_disabled(
         ));
     }
     if disabled && actor.user_id == Some(id) {
-        return Err(AppError::Conflict(
-            "own_account",
+        return Err(AppError::conflict(
+            Code::OwnAccount,
             "you cannot disable your own account".into(),
         ));
     }
@@ -218,7 +218,7 @@ pub async fn bootstrap_admin(state: &AppState) -> AppResult<Option<(String, Opti
     match create_user(state, account, Actor::default()).await {
         Ok(_) => Ok(Some((email.as_str().to_owned(), generated))),
         // Another instance bootstrapped at the same moment.
-        Err(AppError::Conflict(..)) => Ok(None),
+        Err(AppError::Conflict { .. }) => Ok(None),
         Err(e) => Err(e),
     }
 }
@@ -345,7 +345,7 @@ pub async fn me(state: &AppState, user: &AuthUser) -> AppResult<MeView> {
     let (row, enterprise) = state
         .db
         .read(move |conn| {
-            let row = users::find(conn, id)?.ok_or(AppError::Unauthorized("invalid_token"))?;
+            let row = users::find(conn, id)?.ok_or(AppError::Unauthorized(Code::InvalidToken))?;
             let enterprise = match row.enterprise_id {
                 Some(e) => enterprises::find(conn, e)?,
                 None => None,

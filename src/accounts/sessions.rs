@@ -8,7 +8,7 @@ use crate::auth::{AuthUser, random_token};
 use crate::config::Settings;
 use crate::db::{self, AnyConnection, audit, throttle, tokens, users};
 use crate::domain::{Email, Password, Role};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 use crate::state::AppState;
 use crate::views::{TokenResponse, split_scopes};
 
@@ -320,7 +320,7 @@ pub async fn refresh(
         .await?;
     match outcome {
         Rotation::Issued(user, family, next) => token_response(&state, &user, &family, next),
-        Rotation::Rejected => Err(AppError::Unauthorized("invalid_refresh_token")),
+        Rotation::Rejected => Err(AppError::Unauthorized(Code::InvalidRefreshToken)),
     }
 }
 
@@ -365,7 +365,7 @@ pub async fn change_password(
         .db
         .read(move |conn| users::find(conn, id))
         .await?
-        .ok_or(AppError::Unauthorized("invalid_token"))?;
+        .ok_or(AppError::Unauthorized(Code::InvalidToken))?;
     // The current password is guessed like a login: the same counters and limits.
     let keys = attempt_keys(&state.settings, &row.email, client);
     let window = chrono::Duration::seconds(state.settings.login_window_secs);

@@ -19,7 +19,7 @@ use actix_web::{Error, FromRequest, HttpMessage, HttpRequest, ResponseError, web
 
 use super::AuthUser;
 use crate::domain::Role;
-use crate::error::AppError;
+use crate::error::{AppError, Code};
 use crate::state::AppState;
 
 /// The declared access of one operation.
@@ -311,15 +311,15 @@ pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
             let (scheme, token) = v.split_once(' ')?;
             scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
         })
-        .ok_or(AppError::Unauthorized("missing_token"))?;
+        .ok_or(AppError::Unauthorized(Code::MissingToken))?;
     let claims = state
         .jwt
         .verify(token)
-        .ok_or(AppError::Unauthorized("invalid_token"))?;
+        .ok_or(AppError::Unauthorized(Code::InvalidToken))?;
     let id = claims
         .sub
         .parse()
-        .map_err(|_| AppError::Unauthorized("invalid_token"))?;
+        .map_err(|_| AppError::Unauthorized(Code::InvalidToken))?;
     Ok(AuthUser {
         id,
         role: claims.role,
@@ -350,7 +350,7 @@ pub(crate) async fn still_valid(state: &AppState, user: &AuthUser) -> Result<(),
     if current && live {
         Ok(())
     } else {
-        Err(AppError::Unauthorized("invalid_token"))
+        Err(AppError::Unauthorized(Code::InvalidToken))
     }
 }
 

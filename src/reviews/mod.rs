@@ -17,7 +17,7 @@ use crate::domain::review::{ApprovalStep, FourEyesRefusal, approval_step};
 use crate::domain::scoring::{Answer, Refusal};
 use crate::domain::submission::Move;
 use crate::domain::{IndustryCode, ReviewDecision, Role, SubmissionStatus, VerdictKind};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::scope::{load_visible, reviewer_may_act};
 use crate::state::AppState;
 use crate::submissions::{load, record};
@@ -134,11 +134,11 @@ pub async fn claim(
             let s = reviewable(conn, &user, id)?;
             if !apply(conn, &s, Move::Claim)? {
                 let code = if s.status == SubmissionStatus::UnderReview {
-                    "already_claimed"
+                    Code::AlreadyClaimed
                 } else {
-                    "not_claimable"
+                    Code::NotClaimable
                 };
-                return Err(AppError::Conflict(
+                return Err(AppError::conflict(
                     code,
                     format!("the submission is {}", s.status),
                 ));
@@ -421,17 +421,18 @@ pub async fn approve(
             })
             .await;
         match result {
-            Err(AppError::Conflict(NUMBER_TAKEN, _)) if attempt < 3 => continue,
-            Err(AppError::Conflict(NUMBER_TAKEN, detail)) => {
-                return Err(AppError::Conflict("already_exists", detail));
-            }
+            Err(AppError::Conflict {
+                code: Code::CertificateNumberTaken,
+                ..
+            }) if attempt < 3 => continue,
+            Err(AppError::Conflict {
+                code: Code::CertificateNumberTaken,
+                detail,
+            }) => return Err(AppError::conflict(Code::AlreadyExists, detail)),
             other => return other,
         }
     }
 }
-
-/// The code of a certificate-number clash inside [`approve`], which retries it.
-const NUMBER_TAKEN: &str = "certificate_number_taken";
 
 /// Everything an approval needs beside the transaction.
 struct Approver<'a> {
@@ -457,8 +458,8 @@ impl Approver<'_> {
             .ok_or_else(|| not_under_review(&s))?;
         let enterprise = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
         if enterprise.verified_at.is_none() {
-            return Err(AppError::Conflict(
-                "enterprise_unverified",
+            return Err(AppError::conflict(
+                Code::EnterpriseUnverified,
                 format!(
                     "the enterprise's business licence has not been checked against its credit \
                      code: POST /api/v1/enterprises/{}/verify first",
@@ -475,21 +476,21 @@ impl Approver<'_> {
         let two_needed = four_eyes(conn, &s, &score.level)?;
         match approval_step(two_needed, r.reviewer_id, r.first_approver_id, user.id) {
             Err(FourEyesRefusal::NotClaimant) => {
-                return Err(AppError::Conflict(
-                    "claimed_by_another",
+                return Err(AppError::conflict(
+                    Code::ClaimedByAnother,
                     "the reviewer who claimed it approves first".into(),
                 ));
             }
             Err(FourEyesRefusal::SecondApproverRequired) => {
-                return Err(AppError::Conflict(
-                    "second_approver_required",
+                return Err(AppError::conflict(
+                    Code::SecondApproverRequired,
                     "a second reviewer must approve this level".into(),
                 ));
             }
             Ok(ApprovalStep::First) => {
                 if !db::set_first_approval(conn, r.id, user.id)? {
-                    return Err(AppError::Conflict(
-                        "already_approved",
+                    return Err(AppError::conflict(
+                        Code::AlreadyApproved,
                         "the first approval is already recorded".into(),
                     ));
                 }
@@ -529,9 +530,10 @@ impl Approver<'_> {
             user.id,
         )
         .map_err(|e| match e {
-            AppError::Conflict("already_exists", detail) => {
-                AppError::Conflict(NUMBER_TAKEN, detail)
-            }
+            AppError::Conflict {
+                code: Code::AlreadyExists,
+                detail,
+            } => AppError::conflict(Code::CertificateNumberTaken, detail),
             e => e,
         })?;
         record(
@@ -572,15 +574,15 @@ fn apply(conn: &mut AnyConnection, s: &Submission, m: Move) -> AppResult<bool> {
 }
 
 fn decided_meanwhile() -> AppError {
-    AppError::Conflict(
-        "not_under_review",
+    AppError::conflict(
+        Code::NotUnderReview,
         "the submission was decided meanwhile".into(),
     )
 }
 
 fn not_under_review(s: &Submission) -> AppError {
-    AppError::Conflict(
-        "not_under_review",
+    AppError::conflict(
+        Code::NotUnderReview,
         format!("the submission is {}", s.status),
     )
 }
@@ -615,8 +617,8 @@ fn own_review(conn: &mut AnyConnection, user: &AuthUser, s: &Submission) -> AppR
         .filter(|_| s.status == SubmissionStatus::UnderReview)
         .ok_or_else(|| not_under_review(s))?;
     if r.reviewer_id != user.id {
-        return Err(AppError::Conflict(
-            "claimed_by_another",
+        return Err(AppError::conflict(
+            Code::ClaimedByAnother,
             "another reviewer holds this review".into(),
         ));
     }
@@ -626,8 +628,8 @@ fn own_review(conn: &mut AnyConnection, user: &AuthUser, s: &Submission) -> AppR
 /// The approval rules' refusal as a problem naming each criterion.
 fn refusal(r: Refusal, verdicts: &[VerdictRow]) -> AppError {
     match r {
-        Refusal::EvidenceRequested(ids) => AppError::Unprocessable(
-            "evidence_requested",
+        Refusal::EvidenceRequested(ids) => AppError::unprocessable(
+            Code::EvidenceRequested,
             "evidence was asked for: wait for the enterprise's answer (or return the \
              submission), then decide those criteria"
                 .into(),
@@ -659,8 +661,8 @@ fn refusal(r: Refusal, verdicts: &[VerdictRow]) -> AppError {
                         .map(|id| FieldError::new(format!("criteria/{id}"), "legal duty not met")),
                 )
                 .collect::<Vec<_>>();
-            AppError::Unprocessable(
-                "not_certifiable",
+            AppError::unprocessable(
+                Code::NotCertifiable,
                 format!(
                     "the reviewed score {} reaches no level{}; reject or return it instead",
                     score.total,
@@ -673,8 +675,8 @@ fn refusal(r: Refusal, verdicts: &[VerdictRow]) -> AppError {
                 blocking,
             )
         }
-        Refusal::VerdictsRequired(ids) => AppError::Unprocessable(
-            "verdicts_required",
+        Refusal::VerdictsRequired(ids) => AppError::unprocessable(
+            Code::VerdictsRequired,
             "every red line and legal duty needs your verdict (accept or adjust) before approval"
                 .into(),
             ids.into_iter()

@@ -16,11 +16,8 @@ pub mod stats;
 pub mod submissions;
 pub mod users;
 
-use actix_web::{HttpRequest, HttpResponse, web};
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
-
-use crate::auth::access::RouteTable;
 
 /// Registers every documented route.
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -100,12 +97,6 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(stats::trends)
                 .service(stats::populations),
         );
-}
-
-/// Fallback for requests no route matched: 405 with `Allow` when the path exists under other
-/// methods, 404 otherwise.
-pub async fn fallback(req: HttpRequest, routes: web::Data<RouteTable>) -> HttpResponse {
-    actix_web::ResponseError::error_response(&routes.unrouted(req.match_info().as_str()))
 }
 
 /// Where the API browser (Swagger UI) is served.

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::db::{AnyConnection, Db, audit, schema_versions};
 use crate::domain::schema::{self, Issue, SchemaDoc, Status};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Code};
 pub use cache::*;
 
 /// JSON Schema describing assessment-schema documents, for editors and for validation.
@@ -138,8 +138,8 @@ pub async fn sync_shipped(db: &Db) -> Result<(), String> {
             match schema_versions::find(conn, &s.doc.id, &s.doc.version)? {
                 Some(row) if row.content_hash == s.hash => {}
                 Some(row) => {
-                    return Err(AppError::Conflict(
-                        "schema_changed",
+                    return Err(AppError::conflict(
+                        Code::SchemaChanged,
                         format!(
                             "schemas/{}: {} {} is already recorded ({}) with content hash {}, but the shipped file hashes to {}. \
                              A recorded version never changes: publish the change as a new version.",
@@ -158,7 +158,7 @@ pub async fn sync_shipped(db: &Db) -> Result<(), String> {
     })
     .await
     .map_err(|e| match e {
-        AppError::Conflict(_, msg) => msg,
+        AppError::Conflict { detail, .. } => detail,
         other => other.to_problem().detail,
     })
 }

@@ -14,7 +14,7 @@ use crate::auth::{AuthUser, roles};
 use crate::db::schema_versions::{self, SchemaVersion};
 use crate::domain::schema::{self, Diff, Issue, Resolved, SchemaDoc, Status, Text};
 use crate::domain::{IndustryCode, Role};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::state::AppState;
 use crate::views::utc;
 
@@ -254,8 +254,8 @@ pub async fn create_draft(
         .db
         .write(move |conn| {
             if schema_versions::find(conn, &doc.id, &doc.version)?.is_some() {
-                return Err(AppError::Conflict(
-                    "version_exists",
+                return Err(AppError::conflict(
+                    Code::VersionExists,
                     format!("{} {} already exists", doc.id, doc.version),
                 ));
             }
@@ -314,8 +314,8 @@ pub async fn update_draft(
 }
 
 fn immutable(row: &SchemaVersion) -> AppError {
-    AppError::Conflict(
-        "version_immutable",
+    AppError::conflict(
+        Code::VersionImmutable,
         format!(
             "{} {} is {} and can no longer change; add a new version instead",
             row.schema_id, row.version, row.status
@@ -389,8 +389,8 @@ pub async fn retire(
         .write(move |conn| {
             let row = schema_versions::find(conn, &id, &version)?.ok_or(AppError::NotFound)?;
             if !schema_versions::transition(conn, row.id, Status::Published, Status::Retired)? {
-                return Err(AppError::Conflict(
-                    "not_published",
+                return Err(AppError::conflict(
+                    Code::NotPublished,
                     format!("{id} {version} is {} and cannot be retired", row.status),
                 ));
             }

@@ -18,7 +18,7 @@ use crate::domain::schema::{SchemaDoc, Status};
 use crate::domain::submission::Move;
 use crate::domain::upgrade::{UpgradePlan, plan_upgrade, version_chain};
 use crate::domain::{Role, SubmissionStatus};
-use crate::error::{AppError, AppResult, FieldError};
+use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::scope::{load_editable, load_visible};
 use crate::state::AppState;
 use crate::views::{Page, next_cursor, utc};
@@ -132,7 +132,7 @@ pub async fn create(
     };
     match (attempt, key) {
         // A concurrent request with the same key won the race: answer with its response.
-        (Err(AppError::Conflict(..)), Some(key)) => state
+        (Err(AppError::Conflict { .. }), Some(key)) => state
             .db
             .read(move |conn| replay(conn, enterprise_id, &key, &request_hash))
             .await?
@@ -152,8 +152,8 @@ fn replay(
     match db::idempotent(conn, enterprise_id, key)? {
         None => Ok(None),
         Some((stored, _, response)) if stored == hash => Ok(Some(response)),
-        Some(_) => Err(AppError::Unprocessable(
-            "idempotency_key_reused",
+        Some(_) => Err(AppError::unprocessable(
+            Code::IdempotencyKeyReused,
             "This Idempotency-Key was used with a different request body.".into(),
             vec![FieldError::new(
                 "Idempotency-Key",
@@ -310,8 +310,8 @@ async fn enterprise_move(
             }
             check_precondition(if_match.as_deref(), &s)?;
             let Some(to) = s.status.after(m) else {
-                return Err(AppError::Conflict(
-                    "invalid_transition",
+                return Err(AppError::conflict(
+                    Code::InvalidTransition,
                     format!("a {} submission cannot be {}", s.status, m.past()),
                 ));
             };
@@ -364,8 +364,8 @@ fn incomplete(missing: &[String], lacking: &[String]) -> AppError {
                 .map(|c| FieldError::new(c.as_str(), "evidence required")),
         )
         .collect();
-    AppError::Unprocessable(
-        "submission_incomplete",
+    AppError::unprocessable(
+        Code::SubmissionIncomplete,
         format!(
             "{} criteria unanswered and {} lacking evidence",
             missing.len(),
@@ -396,8 +396,8 @@ pub async fn upgrade(
             let to = to.ok_or_else(|| AppError::validation("to", "name the version to move to"))?;
             check_precondition(if_match.as_deref(), &s)?;
             if s.status != SubmissionStatus::Draft {
-                return Err(AppError::Conflict(
-                    "invalid_transition",
+                return Err(AppError::conflict(
+                    Code::InvalidTransition,
                     "only drafts can be upgraded".into(),
                 ));
             }
@@ -533,8 +533,8 @@ pub async fn answer_evidence_request(
                 s.status,
                 SubmissionStatus::UnderReview | SubmissionStatus::Returned
             ) {
-                return Err(AppError::Conflict(
-                    "not_under_review",
+                return Err(AppError::conflict(
+                    Code::NotUnderReview,
                     format!(
                         "a {} submission has no evidence requests to answer",
                         s.status

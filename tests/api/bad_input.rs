@@ -427,7 +427,37 @@ async fn a_server_error_shows_only_its_request_id(b: Backend) {
     assert_alive(&app).await;
 }
 
+/// A fault of the service (here a table gone behind its back) is a 500 naming the request id,
+/// never the 503 "retry shortly" of an outage, which clients would retry for ever.
+async fn an_unknown_database_error_is_a_500_not_an_outage(b: Backend) {
+    use diesel::connection::SimpleConnection;
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    app.state
+        .db
+        .write(|conn| Ok(conn.batch_execute("DROP TABLE idempotency_keys")?))
+        .await
+        .expect("drop");
+    let body = json!({ "schema_id": "cca-good-enterprise", "version": "2024" });
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/submissions",
+            Some(&e.token),
+            Some(("application/json", body.to_string().into_bytes())),
+            &[("Idempotency-Key", "k-1")],
+        )
+        .await;
+    let problem = res.problem(500, "internal_error");
+    assert!(res.header("retry-after").is_none());
+    let request_id = res.header("x-request-id").unwrap();
+    assert_eq!(problem["request_id"], request_id.as_str());
+    assert!(!res.text().contains("idempotency_keys"), "{}", res.text());
+    assert_alive(&app).await;
+}
+
 backend_tests!(
+    an_unknown_database_error_is_a_500_not_an_outage,
     deep_nesting_is_refused,
     huge_bodies_are_refused,
     invalid_utf8_is_refused,

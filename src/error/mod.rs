@@ -5,6 +5,10 @@
 //! route, wrong method, actix internals) into the same shape. Internal details are logged and
 //! never echoed.
 
+mod codes;
+
+pub use codes::Code;
+
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
@@ -76,7 +80,7 @@ pub enum AppError {
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     #[error("authentication required")]
-    Unauthorized(&'static str),
+    Unauthorized(Code),
     #[error("invalid e-mail or password")]
     InvalidCredentials,
     #[error("forbidden: {0}")]
@@ -85,8 +89,8 @@ pub enum AppError {
     NotFound,
     #[error("method not allowed")]
     MethodNotAllowed(String),
-    #[error("conflict: {1}")]
-    Conflict(&'static str, String),
+    #[error("conflict: {detail}")]
+    Conflict { code: Code, detail: String },
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("evidence quota exceeded")]
@@ -95,8 +99,12 @@ pub enum AppError {
     PreconditionRequired,
     #[error("precondition failed")]
     PreconditionFailed,
-    #[error("unprocessable: {1}")]
-    Unprocessable(&'static str, String, Vec<FieldError>),
+    #[error("unprocessable: {detail}")]
+    Unprocessable {
+        code: Code,
+        detail: String,
+        errors: Vec<FieldError>,
+    },
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
     #[error("too many requests")]
@@ -117,6 +125,20 @@ impl AppError {
         Self::Validation(vec![FieldError::new(field, message)])
     }
 
+    /// A 409: the resource is not in a state that allows the request.
+    pub fn conflict(code: Code, detail: String) -> Self {
+        Self::Conflict { code, detail }
+    }
+
+    /// A 422 with a specific code: the request is well-formed but refused, for these fields.
+    pub fn unprocessable(code: Code, detail: String, errors: Vec<FieldError>) -> Self {
+        Self::Unprocessable {
+            code,
+            detail,
+            errors,
+        }
+    }
+
     pub fn internal(e: impl std::fmt::Display) -> Self {
         Self::Internal(e.to_string())
     }
@@ -126,17 +148,17 @@ impl AppError {
         match self {
             Self::BadRequest(_) => "malformed_request",
             Self::Validation(_) => "validation_failed",
-            Self::Unauthorized(code) => code,
+            Self::Unauthorized(code) => code.as_str(),
             Self::InvalidCredentials => "invalid_credentials",
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
-            Self::Conflict(code, _) => code,
+            Self::Conflict { code, .. } => code.as_str(),
             Self::PayloadTooLarge => "payload_too_large",
             Self::QuotaExceeded(_) => "evidence_quota_exceeded",
             Self::PreconditionRequired => "precondition_required",
             Self::PreconditionFailed => "precondition_failed",
-            Self::Unprocessable(code, ..) => code,
+            Self::Unprocessable { code, .. } => code.as_str(),
             Self::UnsupportedMediaType(_) => "unsupported_media_type",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Unavailable(_) => "service_unavailable",
@@ -164,7 +186,7 @@ impl AppError {
             Self::MethodNotAllowed(allow) => {
                 format!("This resource does not accept that method; allowed: {allow}.")
             }
-            Self::Conflict(_, msg) => msg.clone(),
+            Self::Conflict { detail, .. } => detail.clone(),
             Self::PayloadTooLarge => "The request body exceeds the size limit.".into(),
             Self::QuotaExceeded(msg) => msg.clone(),
             Self::PreconditionRequired => {
@@ -174,7 +196,7 @@ impl AppError {
                 "The resource changed since you read it; fetch it again and reapply your change."
                     .into()
             }
-            Self::Unprocessable(_, msg, _) => msg.clone(),
+            Self::Unprocessable { detail, .. } => detail.clone(),
             Self::UnsupportedMediaType(msg) => msg.clone(),
             Self::TooManyRequests { retry_after_secs } => {
                 format!("Too many attempts; retry in {retry_after_secs} s.")
@@ -201,7 +223,7 @@ impl AppError {
             detail: self.detail(),
             code: self.code().to_owned(),
             errors: match self {
-                Self::Validation(errors) | Self::Unprocessable(_, _, errors) => errors
+                Self::Validation(errors) | Self::Unprocessable { errors, .. } => errors
                     .iter()
                     .take(MAX_LISTED_ERRORS)
                     .map(|e| FieldError::new(bounded(&e.field), e.message.clone()))
@@ -209,7 +231,7 @@ impl AppError {
                 _ => Vec::new(),
             },
             errors_omitted: match self {
-                Self::Validation(errors) | Self::Unprocessable(_, _, errors) => {
+                Self::Validation(errors) | Self::Unprocessable { errors, .. } => {
                     Some(errors.len().saturating_sub(MAX_LISTED_ERRORS)).filter(|&n| n > 0)
                 }
                 _ => None,
@@ -228,11 +250,11 @@ impl ResponseError for AppError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Self::Conflict(..) => StatusCode::CONFLICT,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PayloadTooLarge | Self::QuotaExceeded(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            Self::Unprocessable(..) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -275,10 +297,10 @@ impl From<diesel::result::Error> for AppError {
         match e {
             E::NotFound => Self::NotFound,
             E::DatabaseError(K::UniqueViolation, info) => {
-                Self::Conflict("already_exists", conflict_detail(info.message()))
+                Self::conflict(Code::AlreadyExists, conflict_detail(info.message()))
             }
-            E::DatabaseError(K::ForeignKeyViolation, _) => Self::Conflict(
-                "reference_conflict",
+            E::DatabaseError(K::ForeignKeyViolation, _) => Self::conflict(
+                Code::ReferenceConflict,
                 "The resource is referenced by, or refers to, another one.".into(),
             ),
             E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {

@@ -1,0 +1,115 @@
+//! The catalogue of problem codes that name a specific conflict or refused request, beside the
+//! generic ones each [`super::AppError`] variant carries (`not_found`, `validation_failed` …).
+//! A client branches on these; they never change once published.
+
+/// A specific reason for a 401, 409 or 422.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    // 401
+    MissingToken,
+    InvalidToken,
+    InvalidRefreshToken,
+    // 409
+    AlreadyExists,
+    ReferenceConflict,
+    AlreadyApproved,
+    AlreadyClaimed,
+    NotClaimable,
+    ClaimedByAnother,
+    EnterpriseUnverified,
+    InvalidTransition,
+    NotEditable,
+    NotPublished,
+    NotUnderReview,
+    OwnAccount,
+    SchemaChanged,
+    SecondApproverRequired,
+    VersionExists,
+    VersionImmutable,
+    /// Two approvals drew the same certificate number; the service retries it.
+    CertificateNumberTaken,
+    // 422
+    EvidenceRequested,
+    IdempotencyKeyReused,
+    NotCertifiable,
+    SubmissionIncomplete,
+    VerdictsRequired,
+}
+
+impl Code {
+    pub const ALL: [Self; 25] = [
+        Self::MissingToken,
+        Self::InvalidToken,
+        Self::InvalidRefreshToken,
+        Self::AlreadyExists,
+        Self::ReferenceConflict,
+        Self::AlreadyApproved,
+        Self::AlreadyClaimed,
+        Self::NotClaimable,
+        Self::ClaimedByAnother,
+        Self::EnterpriseUnverified,
+        Self::InvalidTransition,
+        Self::NotEditable,
+        Self::NotPublished,
+        Self::NotUnderReview,
+        Self::OwnAccount,
+        Self::SchemaChanged,
+        Self::SecondApproverRequired,
+        Self::VersionExists,
+        Self::VersionImmutable,
+        Self::CertificateNumberTaken,
+        Self::EvidenceRequested,
+        Self::IdempotencyKeyReused,
+        Self::NotCertifiable,
+        Self::SubmissionIncomplete,
+        Self::VerdictsRequired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingToken => "missing_token",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::AlreadyExists => "already_exists",
+            Self::ReferenceConflict => "reference_conflict",
+            Self::AlreadyApproved => "already_approved",
+            Self::AlreadyClaimed => "already_claimed",
+            Self::NotClaimable => "not_claimable",
+            Self::ClaimedByAnother => "claimed_by_another",
+            Self::EnterpriseUnverified => "enterprise_unverified",
+            Self::InvalidTransition => "invalid_transition",
+            Self::NotEditable => "not_editable",
+            Self::NotPublished => "not_published",
+            Self::NotUnderReview => "not_under_review",
+            Self::OwnAccount => "own_account",
+            Self::SchemaChanged => "schema_changed",
+            Self::SecondApproverRequired => "second_approver_required",
+            Self::VersionExists => "version_exists",
+            Self::VersionImmutable => "version_immutable",
+            Self::CertificateNumberTaken => "certificate_number_taken",
+            Self::EvidenceRequested => "evidence_requested",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::NotCertifiable => "not_certifiable",
+            Self::SubmissionIncomplete => "submission_incomplete",
+            Self::VerdictsRequired => "verdicts_required",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_snake_case() {
+        let mut seen = std::collections::HashSet::new();
+        for c in Code::ALL {
+            let s = c.as_str();
+            assert!(seen.insert(s), "{s} twice");
+            assert!(
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{s}"
+            );
+        }
+    }
+}
