@@ -19,7 +19,7 @@ use crate::state::AppState;
 /// The pages' policy: nothing loads but the one stylesheet embedded in them (allowed by its
 /// hash), images from the service itself, no script at all, no framing.
 static PAGE_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
-    let digest = Sha256::digest(crate::routes::certificates::STYLE.as_bytes());
+    let digest = Sha256::digest(crate::routes::pages::STYLE.as_bytes());
     let hash = base64::engine::general_purpose::STANDARD.encode(digest);
     let policy = format!(
         "default-src 'none'; style-src 'sha256-{hash}'; img-src 'self' data:; \

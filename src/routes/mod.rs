@@ -8,6 +8,7 @@ pub mod enterprises;
 pub mod evidence;
 pub mod health;
 pub mod me;
+pub mod pages;
 pub mod reference;
 pub mod reports;
 pub mod reviews;
@@ -27,8 +28,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(health::openapi)
         .service(audit::keys)
         .service(audit::head)
-        .service(certificates::verify_page)
-        .service(certificates::directory_page)
+        .service(pages::verify_page)
+        .service(pages::directory_page)
         .service(
             scope("/api/v1")
                 .service(audit::verify)
