@@ -50,3 +50,31 @@ pub async fn head(state: &AppState) -> AppResult<Checkpoint> {
         .await?
         .ok_or(AppError::NotFound)
 }
+
+/// Signs a checkpoint of the audit log every `CSR_AUDIT_CHECKPOINT_SECS`.
+///
+/// Each interval signs a checkpoint even without new entries (a heartbeat), so the newest is
+/// never older than the interval while the service runs; the first is signed before the
+/// service takes requests.
+pub async fn spawn_checkpoints(state: actix_web::web::Data<AppState>) -> AppResult<()> {
+    let sign = |state: actix_web::web::Data<AppState>| async move {
+        let st = state.clone();
+        state
+            .db
+            .write(move |conn| crate::db::audit::checkpoint(conn, &st.signing, true))
+            .await
+    };
+    sign(state.clone()).await?;
+    let every = std::time::Duration::from_secs(state.settings.audit_checkpoint_secs.max(1));
+    actix_web::rt::spawn(async move {
+        let mut timer = actix_web::rt::time::interval(every);
+        timer.tick().await;
+        loop {
+            timer.tick().await;
+            if let Err(e) = sign(state.clone()).await {
+                tracing::warn!(error = %e, "audit checkpoint failed");
+            }
+        }
+    });
+    Ok(())
+}

@@ -3,18 +3,16 @@
 //! levels that need it, issuing the certificate in the same transaction). Each function checks
 //! the caller's role and reach, runs in one transaction and writes the audit log.
 
+mod approval;
 mod views;
 
 use chrono::DateTime;
 
 use crate::auth::{AuthUser, roles};
-use crate::certification;
-use crate::db::certificates::Certificate;
-use crate::db::reviews::{self as db, QueueFilter, Review, VerdictRow};
+use crate::db::reviews::{self as db, QueueFilter, Review};
 use crate::db::submissions::{self as db_submissions, Submission};
-use crate::db::{AnyConnection, audit, enterprises, schema_versions};
-use crate::domain::review::{ApprovalStep, FourEyesRefusal, approval_step};
-use crate::domain::scoring::{Answer, Refusal};
+use crate::db::{AnyConnection, enterprises, schema_versions};
+use crate::domain::scoring::Answer;
 use crate::domain::submission::Move;
 use crate::domain::{IndustryCode, ReviewDecision, Role, SubmissionStatus, VerdictKind};
 use crate::error::{AppError, AppResult, Code, FieldError};
@@ -22,6 +20,7 @@ use crate::scope::{load_visible, reviewer_may_act};
 use crate::state::AppState;
 use crate::submissions::{load, record};
 use crate::views::{page_bounds, utc};
+pub use approval::{Approval, approve};
 use views::review_view;
 pub use views::*;
 
@@ -379,208 +378,23 @@ pub async fn decide(
         .await
 }
 
-/// What an approval did.
-pub enum Approval {
-    /// The first of two approvals is recorded.
-    Pending,
-    /// The submission is approved and this certificate issued.
-    Issued(Box<Certificate>),
-}
-
-/// Approves: the certificate is issued in the same transaction. At levels the schema version
-/// marks for four-eyes review, the claimant's approval waits for a second reviewer's. Two
-/// approvals of different submissions may draw the same certificate number: the loser retries.
-pub async fn approve(
-    state: &AppState,
-    user: AuthUser,
-    request_id: String,
-    id: i64,
-    comment: Option<String>,
-) -> AppResult<Approval> {
-    user.require(roles::REVIEWER)?;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let (schemas, keys, issuer) = (
-            state.schemas.clone(),
-            state.signing.clone(),
-            state.settings.issuer(),
-        );
-        let (user, request_id, comment) = (user.clone(), request_id.clone(), comment.clone());
-        let result = state
-            .db
-            .write(move |conn| {
-                let ctx = Approver {
-                    schemas: &schemas,
-                    keys: &keys,
-                    issuer: &issuer,
-                    user: &user,
-                    request_id: &request_id,
-                };
-                ctx.approve(conn, id, comment.as_deref())
-            })
-            .await;
-        match result {
-            Err(AppError::Conflict {
-                code: Code::CertificateNumberTaken,
-                ..
-            }) if attempt < 3 => continue,
-            Err(AppError::Conflict {
-                code: Code::CertificateNumberTaken,
-                detail,
-            }) => return Err(AppError::conflict(Code::AlreadyExists, detail)),
-            other => return other,
-        }
-    }
-}
-
-/// Everything an approval needs beside the transaction.
-struct Approver<'a> {
-    schemas: &'a crate::schemas::SchemaCache,
-    keys: &'a crate::auth::signing::ServiceKeys,
-    issuer: &'a crate::domain::schema::Text,
-    user: &'a AuthUser,
-    request_id: &'a str,
-}
-
-impl Approver<'_> {
-    fn approve(
-        &self,
-        conn: &mut AnyConnection,
-        id: i64,
-        comment: Option<&str>,
-    ) -> AppResult<Approval> {
-        let (user, rid) = (self.user, self.request_id);
-        db_submissions::lock(conn, id)?;
-        let s = reviewable(conn, user, id)?;
-        let r = db::current(conn, id)?
-            .filter(|_| s.status == SubmissionStatus::UnderReview)
-            .ok_or_else(|| not_under_review(&s))?;
-        let enterprise = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
-        if enterprise.verified_at.is_none() {
-            return Err(AppError::conflict(
-                Code::EnterpriseUnverified,
-                format!(
-                    "the enterprise's business licence has not been checked against its credit \
-                     code: POST /api/v1/enterprises/{}/verify first",
-                    s.enterprise_id
-                ),
-            ));
-        }
-        // Under review, the loaded submission carries the open round's verdicts.
-        let loaded = load(conn, self.schemas, s.clone())?;
-        let verdicts = &loaded.round;
-        let score = loaded
-            .approval(verdicts)
-            .map_err(|r| refusal(r, verdicts))?;
-        let two_needed = four_eyes(conn, &s, &score.level)?;
-        match approval_step(two_needed, r.reviewer_id, r.first_approver_id, user.id) {
-            Err(FourEyesRefusal::NotClaimant) => {
-                return Err(AppError::conflict(
-                    Code::ClaimedByAnother,
-                    "the reviewer who claimed it approves first".into(),
-                ));
-            }
-            Err(FourEyesRefusal::SecondApproverRequired) => {
-                return Err(AppError::conflict(
-                    Code::SecondApproverRequired,
-                    "a second reviewer must approve this level".into(),
-                ));
-            }
-            Ok(ApprovalStep::First) => {
-                if !db::set_first_approval(conn, r.id, user.id)? {
-                    return Err(AppError::conflict(
-                        Code::AlreadyApproved,
-                        "the first approval is already recorded".into(),
-                    ));
-                }
-                record(
-                    conn,
-                    user.id,
-                    rid,
-                    &s,
-                    "review.first_approval",
-                    serde_json::json!({ "total": score.total, "level": score.level }),
-                )?;
-                return Ok(Approval::Pending);
-            }
-            Ok(ApprovalStep::Final) => {}
-        }
-        // Exactly one approval wins, on any number of instances: the status moves only once,
-        // and a submission has at most one certificate.
-        if !apply(conn, &s, Move::Approve)? {
-            return Err(decided_meanwhile());
-        }
-        db::decide(
-            conn,
-            r.id,
-            ReviewDecision::Approved,
-            user.id,
-            comment,
-            Some(score.total),
-            Some(&score.level),
-        )?;
-        let c = certification::issue(
-            conn,
-            self.keys,
-            self.issuer,
-            &s,
-            &enterprise,
-            &score,
-            user.id,
-        )
-        .map_err(|e| match e {
-            AppError::Conflict {
-                code: Code::AlreadyExists,
-                detail,
-            } => AppError::conflict(Code::CertificateNumberTaken, detail),
-            e => e,
-        })?;
-        record(
-            conn,
-            user.id,
-            rid,
-            &s,
-            "review.approved",
-            serde_json::json!({
-                "total": score.total, "level": score.level, "certificate": c.number,
-            }),
-        )?;
-        audit::append(
-            conn,
-            audit::Event {
-                actor_user_id: Some(user.id),
-                action: "certificate.issued",
-                entity_type: "certificate",
-                entity_id: c.number.clone(),
-                enterprise_id: Some(s.enterprise_id),
-                request_id: Some(rid),
-                details: serde_json::json!({
-                    "submission_id": s.id, "level": c.level, "expires_on": c.expires_on,
-                }),
-            },
-        )?;
-        Ok(Approval::Issued(Box::new(c)))
-    }
-}
-
 /// Applies `m` to the submission's status if it still has the one `s` was read with; false when
 /// another request moved it first (or `m` does not apply to it).
-fn apply(conn: &mut AnyConnection, s: &Submission, m: Move) -> AppResult<bool> {
+pub(super) fn apply(conn: &mut AnyConnection, s: &Submission, m: Move) -> AppResult<bool> {
     match s.status.after(m) {
         Some(to) => db::move_status(conn, s.id, s.status, to),
         None => Ok(false),
     }
 }
 
-fn decided_meanwhile() -> AppError {
+pub(super) fn decided_meanwhile() -> AppError {
     AppError::conflict(
         Code::NotUnderReview,
         "the submission was decided meanwhile".into(),
     )
 }
 
-fn not_under_review(s: &Submission) -> AppError {
+pub(super) fn not_under_review(s: &Submission) -> AppError {
     AppError::conflict(
         Code::NotUnderReview,
         format!("the submission is {}", s.status),
@@ -588,7 +402,7 @@ fn not_under_review(s: &Submission) -> AppError {
 }
 
 /// Whether the schema version reserves `level` to two reviewers.
-fn four_eyes(conn: &mut AnyConnection, s: &Submission, level: &str) -> AppResult<bool> {
+pub(super) fn four_eyes(conn: &mut AnyConnection, s: &Submission, level: &str) -> AppResult<bool> {
     let doc = schema_versions::find(conn, &s.schema_id, &s.version)?
         .ok_or(AppError::NotFound)?
         .doc()?;
@@ -597,7 +411,11 @@ fn four_eyes(conn: &mut AnyConnection, s: &Submission, level: &str) -> AppResult
 
 /// A submitted (or later) submission of an enterprise the reviewer may act on
 /// ([`reviewer_may_act`]); anything else is 404.
-fn reviewable(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppResult<Submission> {
+pub(super) fn reviewable(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    id: i64,
+) -> AppResult<Submission> {
     let s = find(conn, id)?;
     let e = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
     if s.status == SubmissionStatus::Draft {
@@ -623,72 +441,4 @@ fn own_review(conn: &mut AnyConnection, user: &AuthUser, s: &Submission) -> AppR
         ));
     }
     Ok(r)
-}
-
-/// The approval rules' refusal as a problem naming each criterion.
-fn refusal(r: Refusal, verdicts: &[VerdictRow]) -> AppError {
-    match r {
-        Refusal::EvidenceRequested(ids) => AppError::unprocessable(
-            Code::EvidenceRequested,
-            "evidence was asked for: wait for the enterprise's answer (or return the \
-             submission), then decide those criteria"
-                .into(),
-            ids.iter()
-                .map(|id| {
-                    let answered = verdicts
-                        .iter()
-                        .any(|v| v.criterion_id == *id && v.answer.is_some());
-                    let why = if answered {
-                        "the enterprise answered: accept or adjust the criterion"
-                    } else {
-                        "evidence requested and not answered yet"
-                    };
-                    FieldError::new(format!("verdicts/{id}"), why)
-                })
-                .collect(),
-        ),
-        Refusal::NotCertifiable {
-            score,
-            red_lines,
-            duties,
-        } => {
-            let blocking = red_lines
-                .iter()
-                .map(|id| FieldError::new(format!("criteria/{id}"), "red line not met"))
-                .chain(
-                    duties
-                        .iter()
-                        .map(|id| FieldError::new(format!("criteria/{id}"), "legal duty not met")),
-                )
-                .collect::<Vec<_>>();
-            AppError::unprocessable(
-                Code::NotCertifiable,
-                format!(
-                    "the reviewed score {} reaches no level{}; reject or return it instead",
-                    score.total,
-                    if blocking.is_empty() {
-                        ""
-                    } else {
-                        ": red lines or legal duties are not met"
-                    }
-                ),
-                blocking,
-            )
-        }
-        Refusal::VerdictsRequired(ids) => AppError::unprocessable(
-            Code::VerdictsRequired,
-            "every red line and legal duty needs your verdict (accept or adjust) before approval"
-                .into(),
-            ids.into_iter()
-                .map(|(id, red)| {
-                    let why = if red {
-                        "a red line needs the reviewer's verdict"
-                    } else {
-                        "a legal duty needs the reviewer's verdict"
-                    };
-                    FieldError::new(format!("verdicts/{id}"), why)
-                })
-                .collect(),
-        ),
-    }
 }

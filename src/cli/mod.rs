@@ -1,5 +1,7 @@
 //! The command line: `serve` (default), `migrate`, `user create`, `keys rotate`.
 
+mod schema;
+
 use std::io::Read;
 use std::process::ExitCode;
 
@@ -249,7 +251,7 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::User(UserCommand::Enable { email, reason }) => {
             set_disabled(cli.settings, &email, false, reason).await
         }
-        Command::Schema(cmd) => schema_command(cmd),
+        Command::Schema(cmd) => schema::schema_command(cmd),
         Command::SeedDemo {
             enterprises,
             submissions_per_enterprise,
@@ -507,7 +509,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
         .map_err(|e| describe(&e))?;
     announce_admin(created);
     let app = Application::build(state)?;
-    spawn_checkpoints(app.state.clone()).await?;
+    crate::audit::spawn_checkpoints(app.state.clone())
+        .await
+        .map_err(|e| describe(&e))?;
     let host = app
         .state
         .settings
@@ -521,101 +525,6 @@ async fn serve(settings: Settings) -> Result<(), String> {
         "listening on {base}; API docs at {base}/docs/, OpenAPI at {base}/openapi.json"
     );
     app.server.await.map_err(|e| e.to_string())
-}
-
-fn schema_command(cmd: SchemaCommand) -> Result<(), String> {
-    use crate::domain::schema::{self, SchemaDoc};
-    use crate::schemas;
-
-    let shipped: Vec<SchemaDoc> = schemas::shipped()?.into_iter().map(|s| s.doc).collect();
-    match cmd {
-        SchemaCommand::List => {
-            for doc in &shipped {
-                println!(
-                    "{} {} ({}, effective {}, {} criteria, {} profiles) sha256:{}",
-                    doc.id,
-                    doc.version,
-                    doc.status.as_str(),
-                    doc.effective_date,
-                    doc.criteria.len(),
-                    doc.profiles.len(),
-                    doc.content_hash()
-                );
-            }
-            Ok(())
-        }
-        SchemaCommand::Validate { files } => {
-            let mut parsed = Vec::new();
-            let mut failed = 0;
-            for file in &files {
-                let name = file.display().to_string();
-                let text = std::fs::read_to_string(file).map_err(|e| format!("{name}: {e}"))?;
-                match schemas::parse_document(&text) {
-                    Ok(doc) => parsed.push((name, doc)),
-                    Err(issues) => {
-                        failed += 1;
-                        for issue in issues {
-                            eprintln!("{name}: {issue}");
-                        }
-                    }
-                }
-            }
-            for (name, doc) in &parsed {
-                let prev = doc.predecessor.as_deref().and_then(|p| {
-                    parsed
-                        .iter()
-                        .map(|(_, d)| d)
-                        .chain(shipped.iter())
-                        .find(|d| d.id == doc.id && d.version == p)
-                });
-                let mut issues = schema::check(doc, prev);
-                if let (Some(p), None) = (&doc.predecessor, prev) {
-                    issues.push(schema::Issue {
-                        path: "/predecessor".into(),
-                        message: format!("version {p:?} was not given and is not shipped"),
-                    });
-                }
-                if issues.is_empty() {
-                    println!(
-                        "ok {name}: {} {} with {} criteria, sha256:{}",
-                        doc.id,
-                        doc.version,
-                        doc.criteria.len(),
-                        doc.content_hash()
-                    );
-                } else {
-                    failed += 1;
-                    for issue in issues {
-                        eprintln!("{name}: {issue}");
-                    }
-                }
-            }
-            if failed > 0 {
-                Err(format!("{failed} of {} file(s) invalid", files.len()))
-            } else {
-                Ok(())
-            }
-        }
-        SchemaCommand::Diff { from, to } => {
-            let load = |arg: &str| -> Result<SchemaDoc, String> {
-                if let Some(doc) = shipped.iter().find(|d| d.version == arg) {
-                    return Ok(doc.clone());
-                }
-                let text = std::fs::read_to_string(arg)
-                    .map_err(|e| format!("{arg}: not a shipped version or a readable file: {e}"))?;
-                schemas::parse_document(&text).map_err(|issues| {
-                    let lines: Vec<String> = issues.iter().map(|i| format!("{arg}: {i}")).collect();
-                    lines.join("\n")
-                })
-            };
-            let d = schema::diff(&load(&from)?, &load(&to)?);
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&d).map_err(|e| e.to_string())?
-            );
-            Ok(())
-        }
-    }
 }
 
 /// `user disable` and `user enable`: the same rules and audit entry as the API, acted by the
@@ -640,34 +549,6 @@ async fn set_disabled(
         .map_err(|e| describe(&e))?;
     let what = if view.disabled { "disabled" } else { "enabled" };
     eprintln!("{what} {} (id {})", view.email, view.id);
-    Ok(())
-}
-
-/// Signs a checkpoint of the audit log every `CSR_AUDIT_CHECKPOINT_SECS`.
-///
-/// Each interval signs a checkpoint even without new entries (a heartbeat), so the newest is
-/// never older than the interval while the service runs; the first is signed before the
-/// service takes requests.
-async fn spawn_checkpoints(state: actix_web::web::Data<AppState>) -> Result<(), String> {
-    let sign = |state: actix_web::web::Data<AppState>| async move {
-        let st = state.clone();
-        state
-            .db
-            .write(move |conn| crate::db::audit::checkpoint(conn, &st.signing, true))
-            .await
-    };
-    sign(state.clone()).await.map_err(|e| describe(&e))?;
-    let every = std::time::Duration::from_secs(state.settings.audit_checkpoint_secs.max(1));
-    actix_web::rt::spawn(async move {
-        let mut timer = actix_web::rt::time::interval(every);
-        timer.tick().await;
-        loop {
-            timer.tick().await;
-            if let Err(e) = sign(state.clone()).await {
-                tracing::warn!(error = %e, "audit checkpoint failed");
-            }
-        }
-    });
     Ok(())
 }
 
