@@ -1,0 +1,104 @@
+//! The service phase: answer saves at saturation, then whole workflows at 1 and 8 clients.
+
+use super::*;
+
+pub(crate) struct ServiceFigures {
+    pub(crate) answer_save: Vec<Row>,
+    pub(crate) answer_save_wall: Duration,
+    pub(crate) workflows: Vec<(usize, usize, Duration, Vec<Row>)>,
+    pub(crate) peak_rss_mib: f64,
+    pub(crate) bytes_per_workflow: f64,
+    pub(crate) checked_answers: usize,
+    pub(crate) checked_certificates: usize,
+}
+
+/// The service's command line on `db`, its data under `data`.
+pub(crate) fn service_command(db: &Database, data: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csr-assess"));
+    cmd.arg("serve")
+        .env("DATABASE_URL", &db.url)
+        .env("CSR_DATA_DIR", data)
+        .env("CSR_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("CSR_ADMIN_PASSWORD", PASSWORD)
+        // Every client registers from this one address.
+        .env("CSR_REGISTRATIONS_PER_ADDRESS", "100000")
+        .env_remove("CSR_EVIDENCE_DIR")
+        .env_remove("CSR_EVIDENCE_STORE")
+        .env_remove("CSR_KEYS_DIR");
+    cmd
+}
+
+pub(crate) async fn service(o: &Options, dir: &Path) -> Res<ServiceFigures> {
+    let db = Database::fresh(&o.database, dir, "service")?;
+    let cmd = service_command(&db, &dir.join("service-data"));
+    let server = Server::start(cmd, &dir.join("service.log"))?;
+    server.ready("/readyz").await?;
+    let rec = Recorder::default();
+    let http = Http::new(server.base.clone(), rec.clone());
+    let fx = setup(&http, o.clients).await?;
+    let ack = RefCell::new(Acknowledged::default());
+
+    // Answer saves at saturation: each client autosaves its own draft, criterion after
+    // criterion, changing the value each round.
+    rec.take();
+    let drafts = RefCell::new(Vec::new());
+    for c in 0..o.clients {
+        let (id, etag) = create_submission(&http, &fx.enterprises[c].token).await?;
+        drafts.borrow_mut().push((id, etag, 0usize));
+    }
+    rec.take();
+    let answer_save_wall = saturate(o.clients, o.seconds, |c| {
+        let (http, fx, ack, drafts) = (&http, &fx, &ack, &drafts);
+        async move {
+            let (id, mut etag, n) = drafts.borrow()[c].clone();
+            let criterion = &fx.criteria[n % fx.criteria.len()];
+            let answer = answer_for(criterion, n / fx.criteria.len() + 1);
+            let token = &fx.enterprises[c].token;
+            save_answer(http, ack, token, id, &mut etag, criterion, answer).await?;
+            drafts.borrow_mut()[c] = (id, etag, n + 1);
+            Ok(())
+        }
+    })
+    .await?;
+    let answer_save = rows(rec.take(), answer_save_wall);
+
+    // Whole workflows, at one client and at all of them.
+    let size_before = db.size()?;
+    let mut workflows = Vec::new();
+    let mut total = 0;
+    for (clients, per_client) in [(1, o.workflows_single), (o.clients, o.workflows_per_client)] {
+        let started = Instant::now();
+        let results = join_all((0..clients).map(|c| {
+            let (http, fx, ack) = (&http, &fx, &ack);
+            async move {
+                for _ in 0..per_client {
+                    workflow(http, fx, ack, c).await?;
+                }
+                Res::Ok(())
+            }
+        }))
+        .await;
+        for r in results {
+            r?;
+        }
+        let wall = started.elapsed();
+        total += clients * per_client;
+        workflows.push((clients, clients * per_client, wall, rows(rec.take(), wall)));
+    }
+    let bytes_per_workflow = (db.size()? - size_before) as f64 / total as f64;
+    let peak_rss_mib = server.peak_rss_mib();
+
+    // Kill the server without warning, then look up every acknowledged write.
+    drop(server);
+    let ack = ack.into_inner();
+    verify(&db, &ack)?;
+    Ok(ServiceFigures {
+        answer_save,
+        answer_save_wall,
+        workflows,
+        peak_rss_mib,
+        bytes_per_workflow,
+        checked_answers: ack.answers.len(),
+        checked_certificates: ack.certificates.len(),
+    })
+}
