@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use actix_web::web;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
-use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
+use diesel::r2d2::{ManageConnection, Pool};
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -181,8 +181,6 @@ impl ManageConnection for Manager {
         false
     }
 }
-
-pub type Conn = PooledConnection<Manager>;
 
 /// The connection pool, cheap to clone.
 #[derive(Clone)]

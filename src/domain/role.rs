@@ -1,4 +1,4 @@
-//! The roles of the service (DOMAIN.md §1).
+//! The roles of the service.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -358,15 +358,11 @@ fn conflict_detail(msg: &str) -> String {
     }
 }
 
-impl From<r2d2_error::PoolError> for AppError {
-    fn from(e: r2d2_error::PoolError) -> Self {
+/// No pooled connection in time: the database is busy or gone.
+impl From<diesel::r2d2::PoolError> for AppError {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
         Self::Unavailable(e.to_string())
     }
-}
-
-/// Re-export of the pool error type so callers need not name r2d2.
-pub mod r2d2_error {
-    pub use diesel::r2d2::PoolError;
 }
 
 impl From<actix_web::error::BlockingError> for AppError {

@@ -36,10 +36,10 @@ fn view_response(view: SubmissionView) -> HttpResponse {
     with_etag(HttpResponse::Ok().json(view), tag)
 }
 
-/// 200 with the saved revision and the submission's new ETag.
-fn saved_response(saved: Submission) -> HttpResponse {
+/// 200 with the criteria saved, the new revision and the submission's new ETag.
+fn saved_response((saved, criteria): (Submission, Vec<String>)) -> HttpResponse {
     let body = AnswersSaved {
-        criteria: Vec::new(),
+        criteria,
         revision: saved.revision,
     };
     with_etag(HttpResponse::Ok().json(body), etag(&saved))

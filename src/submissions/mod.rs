@@ -198,7 +198,7 @@ pub async fn view(state: &AppState, user: AuthUser, id: i64) -> AppResult<Submis
 }
 
 /// Saves answers to an editable submission at the revision `if_match` names, all or nothing.
-/// Returns the submission at its new revision.
+/// Returns the submission at its new revision and the criteria saved.
 pub async fn save_answers(
     state: &AppState,
     user: AuthUser,
@@ -206,7 +206,7 @@ pub async fn save_answers(
     id: i64,
     if_match: Option<String>,
     input: impl FnOnce() -> AppResult<Vec<(String, AnswerInput)>> + Send + 'static,
-) -> AppResult<Submission> {
+) -> AppResult<(Submission, Vec<String>)> {
     user.require(roles::ENTERPRISE)?;
     let schemas = state.schemas.clone();
     state
@@ -223,7 +223,8 @@ pub async fn save_answers(
             if !errors.is_empty() {
                 return Err(AppError::Validation(errors));
             }
-            write_answers(conn, &s, &user, &request_id, &items)
+            let saved = write_answers(conn, &s, &user, &request_id, &items)?;
+            Ok((saved, items.into_iter().map(|(c, _)| c).collect()))
         })
         .await
 }

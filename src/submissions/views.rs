@@ -135,6 +135,7 @@ pub struct BulkAnswers {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AnswersSaved {
+    /// The criteria whose answers were saved.
     pub criteria: Vec<String>,
     /// The submission's new revision (its ETag is `"<id>-<revision>"`).
     pub revision: i64,

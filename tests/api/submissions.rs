@@ -284,6 +284,9 @@ async fn answers_are_checked_against_their_criterion(b: Backend) {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
+    let saved = res.json();
+    assert_eq!(saved["criteria"], json!(["safety.venue_safety"]), "{saved}");
+    assert_eq!(saved["revision"], 2, "{saved}");
     let view = app.get(&d.path, Some(&e.token)).await.json();
     let venue = view["score"]["explanation"]
         .as_array()

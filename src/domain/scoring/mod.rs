@@ -1,4 +1,4 @@
-//! The scoring engine (DOMAIN.md §6): criterion kinds, criterion and theme weights, N/A
+//! The scoring engine: criterion kinds, criterion and theme weights, N/A
 //! redistribution within a theme, evidence-required criteria, red lines and levels. Pure
 //! functions: the same answers always give the same score and the same explanation.
 
