@@ -32,6 +32,25 @@ impl std::str::FromStr for Secret {
     }
 }
 
+/// Where evidence content lives.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvidenceStoreKind {
+    /// Files under the evidence directory of this instance.
+    Disk,
+    /// The database, shared by every instance.
+    Database,
+}
+
+/// How log lines are written.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured only on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 /// Minimum argon2id parameters (OWASP): never configurable below these.
 pub const ARGON2_MIN_MEMORY_KIB: u32 = 19_456;
 pub const ARGON2_MIN_ITERATIONS: u32 = 2;
@@ -82,8 +101,17 @@ pub struct Settings {
 
     /// Where evidence content lives: `disk` (the evidence directory of this instance) or
     /// `database` (shared by every instance). Default: `database` on PostgreSQL, `disk` on SQLite.
-    #[arg(long, env = "CSR_EVIDENCE_STORE")]
-    pub evidence_store: Option<String>,
+    #[arg(long, env = "CSR_EVIDENCE_STORE", value_enum)]
+    pub evidence_store: Option<EvidenceStoreKind>,
+
+    /// The token-signing keys as JSON (the content of `<keys-dir>/jwt-keys.json`), for
+    /// deployments that distribute them as a secret instead of a file.
+    #[arg(long, env = "CSR_JWT_KEYS", hide_env_values = true)]
+    pub jwt_keys: Option<Secret>,
+
+    /// `text` (default) or `json` log lines on standard error.
+    #[arg(long, env = "CSR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
 
     /// Largest evidence file accepted, in bytes.
     #[arg(long, env = "CSR_EVIDENCE_MAX_BYTES", default_value_t = 20 * 1024 * 1024)]

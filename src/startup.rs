@@ -30,7 +30,7 @@ impl AppState {
             settings.db_timeout(),
         )?;
         crate::schemas::sync_shipped(&db).await?;
-        let keys = KeyFile::load_or_create(&settings.keys_dir())?;
+        let keys = KeyFile::of(&settings)?;
         let jwt = JwtKeys::new(&keys, &settings)?;
         let signing = crate::auth::signing::ServiceKeys::new(&keys)?;
         let hasher = Hasher::new(&settings)?;

@@ -12,22 +12,25 @@ use actix_web::{Error, HttpMessage, web};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
+use crate::config::LogFormat;
 use crate::extract::RequestId;
 use crate::state::AppState;
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Installs the global subscriber: `RUST_LOG` filters (default `info`), `CSR_LOG_FORMAT=json`
-/// switches to JSON lines. Logs go to stderr.
-pub fn init() {
+/// switches to JSON lines. Logs go to stderr, coloured only when that is a terminal (a log file
+/// gets no escape codes).
+pub fn init(format: LogFormat) {
+    use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
-    let result = if std::env::var("CSR_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
-        builder.json().flatten_event(true).try_init()
-    } else {
-        builder.try_init()
+    let result = match format {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => builder.try_init(),
     };
     // A second init (tests) keeps the first subscriber.
     drop(result);

@@ -1,7 +1,7 @@
 //! Access tokens: EdDSA (Ed25519) JWTs with `typ: at+jwt`, validated per RFC 8725.
 //!
 //! Signing keys live in `<keys-dir>/jwt-keys.json` (created on first start, mode 0600) or in
-//! `CSR_JWT_KEYS` (the same JSON). Several keys may be present: the active one signs, all of them
+//! the `CSR_JWT_KEYS` setting (the same JSON). Several keys may be present: the active one signs, all of them
 //! verify, so a rotated-out key keeps its tokens valid until they expire.
 
 use std::collections::HashMap;
@@ -112,11 +112,19 @@ impl KeyFile {
             .collect()
     }
 
-    /// Reads the key file from `CSR_JWT_KEYS` or the keys directory, creating it if missing.
-    pub fn load_or_create(keys_dir: &Path) -> Result<Self, String> {
-        if let Ok(json) = std::env::var("CSR_JWT_KEYS") {
-            return serde_json::from_str(&json).map_err(|e| format!("CSR_JWT_KEYS: {e}"));
+    /// The keys `settings` name: `CSR_JWT_KEYS` if set, otherwise the file in the keys
+    /// directory, created if missing.
+    pub fn of(settings: &crate::config::Settings) -> Result<Self, String> {
+        match &settings.jwt_keys {
+            Some(json) => {
+                serde_json::from_str(json.expose()).map_err(|e| format!("CSR_JWT_KEYS: {e}"))
+            }
+            None => Self::load_or_create(&settings.keys_dir()),
         }
+    }
+
+    /// Reads the key file in the keys directory, creating it if missing.
+    pub fn load_or_create(keys_dir: &Path) -> Result<Self, String> {
         let path = keys_dir.join(KEYS_FILE);
         match std::fs::read_to_string(&path) {
             Ok(json) => serde_json::from_str(&json).map_err(|e| format!("{}: {e}", path.display())),

@@ -190,7 +190,7 @@ pub enum KeysCommand {
 
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    crate::telemetry::init();
+    crate::telemetry::init(cli.settings.log_format);
     let result = actix_web::rt::System::new().block_on(dispatch(cli));
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -345,10 +345,9 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                     serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
                 }
                 (None, Some(issuer)) => issuer.keys()?,
-                (None, None) => crate::auth::signing::ServiceKeys::new(&KeyFile::load_or_create(
-                    &cli.settings.keys_dir(),
-                )?)?
-                .jwks(),
+                (None, None) => {
+                    crate::auth::signing::ServiceKeys::new(&KeyFile::of(&cli.settings)?)?.jwks()
+                }
             };
             let p = &signed.payload;
             signed

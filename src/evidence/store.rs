@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use actix_web::web;
 
-use crate::config::Settings;
+use crate::config::{EvidenceStoreKind, Settings};
 use crate::db::evidence::blobs;
 use crate::db::{Backend, Db};
 use crate::error::AppError;
@@ -86,25 +86,19 @@ impl EvidenceStore {
     /// The store `settings` name: `disk` (under the evidence directory), `database`, or by
     /// default the database on PostgreSQL (shared by every instance) and the disk on SQLite.
     pub fn open(settings: &Settings, db: &Db) -> Result<Self, String> {
-        let kind = settings
-            .evidence_store
-            .as_deref()
-            .unwrap_or(match db.backend() {
-                Backend::Postgres => "database",
-                Backend::Sqlite => "disk",
-            });
+        let kind = settings.evidence_store.unwrap_or(match db.backend() {
+            Backend::Postgres => EvidenceStoreKind::Database,
+            Backend::Sqlite => EvidenceStoreKind::Disk,
+        });
         match kind {
-            "disk" => {
+            EvidenceStoreKind::Disk => {
                 let dir = settings.evidence_dir();
                 crate::files::private_dir(&dir)
                     .and_then(|()| crate::files::private_dir(&dir.join("tmp")))
                     .map_err(|e| format!("{}: {e}", dir.display()))?;
                 Ok(Self::Disk(dir))
             }
-            "database" => Ok(Self::Database(db.clone())),
-            other => Err(format!(
-                "CSR_EVIDENCE_STORE must be disk or database, not {other}"
-            )),
+            EvidenceStoreKind::Database => Ok(Self::Database(db.clone())),
         }
     }
 

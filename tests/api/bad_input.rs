@@ -326,7 +326,7 @@ async fn a_full_evidence_disk_is_a_clear_507(b: Backend) {
         return;
     };
     let app = spawn_app_with(b, |s| {
-        s.evidence_store = Some("disk".into());
+        s.evidence_store = Some(csr_assess::config::EvidenceStoreKind::Disk);
         s.evidence_dir = Some(evidence.clone());
     })
     .await;

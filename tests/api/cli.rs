@@ -221,6 +221,43 @@ fn keys_rotate_adds_an_active_key() {
     }
 }
 
+/// Human-readable logs written to a file or a pipe carry no terminal colour codes.
+#[test]
+fn text_logs_to_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = bin()
+        .args([
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .env_remove("CSR_LOG_FORMAT")
+        .env("CSR_ADMIN_PASSWORD", PASSWORD)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = Vec::new();
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+        let line = line.unwrap();
+        let done = line.contains("listening on");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(
+        lines.iter().any(|l| l.contains("listening on")),
+        "{lines:?}"
+    );
+    for line in &lines {
+        assert!(!line.contains('\u{1b}'), "escape code in {line:?}");
+    }
+}
+
 #[test]
 fn json_logs_on_request() {
     let dir = tempfile::tempdir().unwrap();

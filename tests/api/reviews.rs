@@ -12,7 +12,8 @@ use crate::helpers::{
 };
 
 backend_tests!(
-    legal_duties_and_open_requests_block_certification,
+    a_breached_legal_duty_blocks_any_level,
+    open_requests_and_undecided_gates_block_certification,
     the_queue_is_scoped_filtered_and_paged,
     claims_are_exclusive_and_never_self_reviews,
     return_and_resubmit_then_reject,
@@ -32,10 +33,9 @@ async fn post(app: &TestApp, token: &str, path: &str, body: Value) -> crate::hel
 }
 
 /// The review's case: every other answer at its best with evidence, every legal duty answered
-/// "no" — the live score reaches no level and names each duty. Then, as reviewed: approval
-/// waits while evidence is asked for, and a red line the reviewer adjusts below full points
-/// fails it.
-async fn legal_duties_and_open_requests_block_certification(b: Backend) {
+/// "no" — the live score reaches no level, names each duty, and the report says which duties
+/// block any level, each with its law.
+async fn a_breached_legal_duty_blocks_any_level(b: Backend) {
     let app = spawn_app(b).await;
     let e = app.enterprise().await;
     let duties = std::cell::RefCell::new(Vec::new());
@@ -89,9 +89,13 @@ async fn legal_duties_and_open_requests_block_certification(b: Backend) {
         .find(|x| x["id"] == duties[0].as_str())
         .unwrap();
     assert_eq!(explained["rule"], "no");
+}
 
-    // A clean submission under review: an open evidence request blocks approval, naming the
-    // criterion, until the enterprise answers and the reviewer decides it.
+/// A clean submission under review: an open evidence request blocks approval, naming the
+/// criterion, until the enterprise answers and the reviewer decides it; red lines and legal
+/// duties each need the reviewer's verdict at full points.
+async fn open_requests_and_undecided_gates_block_certification(b: Backend) {
+    let app = spawn_app(b).await;
     let e = app.enterprise().await;
     let id = submitted(&app, &e, "C1491", 2).await;
     let (_, r) = app.staff("reviewer", json!({})).await;

@@ -8,7 +8,14 @@ use serde_json::{Value, json};
 use crate::helpers::{Backend, Draft, TestApp, approve, spawn_app, submitted};
 
 backend_tests!(
-    funnel_levels_scope_and_suppression,
+    whole_country_divisions_and_provinces,
+    an_industry_body_sees_only_its_scope,
+    adoption_rate_against_an_uploaded_population,
+    filters_and_csv,
+    score_distribution_and_pass_rates,
+    quarterly_trends,
+    xlsx_and_svg_exports_parse,
+    enterprises_get_no_statistics_and_no_names,
     no_small_group_by_differencing,
     latest_self_assessments_follow_every_status_change,
 );
@@ -141,11 +148,53 @@ async fn no_small_group_by_differencing(b: Backend) {
     }
 }
 
-async fn funnel_levels_scope_and_suppression(b: Backend) {
+/// The fixture's statistics: an administrator and an industry body for C14.
+struct Stats {
+    app: TestApp,
+    admin: String,
+    body: String,
+}
+
+async fn stats_app(b: Backend) -> Stats {
     let app = spawn_app(b).await;
     fixture(&app).await;
     let admin = app.admin_token().await;
+    let (_, body) = app
+        .staff("industry_body", json!({ "industry_scopes": ["C14"] }))
+        .await;
+    Stats { app, admin, body }
+}
 
+/// The six self-assessed totals in submission order (five equal C14 ones, then the C27 one),
+/// and their mean as the statistics round it.
+async fn self_assessed(app: &TestApp) -> (f64, f64, f64) {
+    let scores: Vec<f64> = app
+        .state
+        .db
+        .read(|conn| {
+            use csr_assess::db::schema::submissions::dsl::*;
+            use diesel::prelude::*;
+            Ok(submissions
+                .order(id)
+                .select(score_total)
+                .load::<Option<f64>>(conn)?)
+        })
+        .await
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(scores.len(), 6);
+    let (c14, c27) = (scores[0], scores[5]);
+    assert!(scores[..5].iter().all(|s| *s == c14));
+    let mean = ((5.0 * c14 + c27) / 6.0 * 100.0).round() / 100.0;
+    (c14, c27, mean)
+}
+
+/// The funnel of the whole country, by division and by province: groups under five enterprises,
+/// and groups that would reveal them by difference, are not shown.
+async fn whole_country_divisions_and_provinces(b: Backend) {
+    let Stats { app, admin, .. } = stats_app(b).await;
     // The whole country.
     let f = app.get("/api/v1/stats/funnel", Some(&admin)).await.json();
     let t = &f["total"];
@@ -187,11 +236,12 @@ async fn funnel_levels_scope_and_suppression(b: Backend) {
         .map(|r| r["group"].as_str().unwrap())
         .collect();
     assert_eq!(shown, ["44"]);
+}
 
+/// An industry body for C14 sees C14 only, in every figure, and is refused other industries.
+async fn an_industry_body_sees_only_its_scope(b: Backend) {
+    let Stats { app, body, .. } = stats_app(b).await;
     // An industry body for C14 sees C14 only, in every form.
-    let (_, body) = app
-        .staff("industry_body", json!({ "industry_scopes": ["C14"] }))
-        .await;
     let f = app
         .get("/api/v1/stats/funnel?group_by=division", Some(&body))
         .await
@@ -235,7 +285,11 @@ async fn funnel_levels_scope_and_suppression(b: Backend) {
     );
     // Two certificates are too few to show.
     assert_eq!(levels[0]["levels"]["good"]["suppressed"], true, "{levels}");
+}
 
+/// Populations uploaded by an industry body give adoption rates, within its scope only.
+async fn adoption_rate_against_an_uploaded_population(b: Backend) {
+    let Stats { app, body, .. } = stats_app(b).await;
     // Adoption rate against an uploaded population.
     let csv = "industry,region,count\nC14,,12\n";
     let res = app
@@ -273,7 +327,11 @@ async fn funnel_levels_scope_and_suppression(b: Backend) {
         )
         .await;
     assert_eq!(res.invalid_fields(), ["line 1"]);
+}
 
+/// Period and version filters narrow the self-assessments; CSV says where a cell is suppressed.
+async fn filters_and_csv(b: Backend) {
+    let Stats { app, admin, .. } = stats_app(b).await;
     // Filters: period and version narrow the self-assessments.
     let f = app
         .get("/api/v1/stats/funnel?period=2001", Some(&admin))
@@ -326,30 +384,16 @@ async fn funnel_levels_scope_and_suppression(b: Backend) {
         )
         .await;
     assert!(by_accept.text().starts_with("group,level,certificates"));
+}
 
+/// Score figures over the latest self-assessments: mean, median, quartiles, the histogram and
+/// the lowest pass rates, each hidden below five enterprises.
+async fn score_distribution_and_pass_rates(b: Backend) {
+    let Stats { app, admin, body } = stats_app(b).await;
+    let (c14, _, mean) = self_assessed(&app).await;
     // Score distribution: five C14 self-assessments with the same answers and one C27.
-    let scores: Vec<f64> = {
-        let list = app
-            .state
-            .db
-            .read(|conn| {
-                use csr_assess::db::schema::submissions::dsl::*;
-                use diesel::prelude::*;
-                Ok(submissions
-                    .order(id)
-                    .select(score_total)
-                    .load::<Option<f64>>(conn)?)
-            })
-            .await
-            .unwrap();
-        list.into_iter().flatten().collect()
-    };
-    assert_eq!(scores.len(), 6);
-    let (c14, c27) = (scores[0], scores[5]);
-    assert!(scores[..5].iter().all(|s| *s == c14));
     let d = app.get("/api/v1/stats/scores", Some(&admin)).await.json();
     assert_eq!(fig(&d["total"]["enterprises"]), Some(6.0));
-    let mean = ((5.0 * c14 + c27) / 6.0 * 100.0).round() / 100.0;
     assert_eq!(fig(&d["total"]["mean"]), Some(mean), "{d}");
     assert_eq!(fig(&d["total"]["median"]), Some(c14));
     // Sorted, five of the six values are c14: the first and second quartiles fall on them.
@@ -411,7 +455,12 @@ async fn funnel_levels_scope_and_suppression(b: Backend) {
         .await
         .json();
     assert!(p["criteria"].as_array().unwrap().is_empty() && p["withheld"] == true);
+}
 
+/// Trends by quarter, as JSON and CSV.
+async fn quarterly_trends(b: Backend) {
+    let Stats { app, admin, .. } = stats_app(b).await;
+    let (_, _, mean) = self_assessed(&app).await;
     // Trends: this quarter, six enterprises self-assessed; two certificates are too few to show.
     let quarter = csr_assess::stats::quarter_of(chrono::Utc::now().date_naive());
     let t = app.get("/api/v1/stats/trends", Some(&admin)).await.json();
@@ -438,7 +487,11 @@ async fn funnel_levels_scope_and_suppression(b: Backend) {
         .await
         .text();
     assert!(csv.lines().count() >= 2 && csv.lines().all(|l| l.split(',').count() == 6));
+}
 
+/// XLSX opens as a workbook and SVG as XML, both checked by an independent parser.
+async fn xlsx_and_svg_exports_parse(b: Backend) {
+    let Stats { app, admin, .. } = stats_app(b).await;
     // XLSX opens as a workbook and SVG as XML, both checked by an independent parser.
     let parse = |code: &str, bytes: &[u8]| {
         let path = app.dir.path().join("export.bin");
@@ -513,7 +566,11 @@ async fn funnel_levels_scope_and_suppression(b: Backend) {
     app.get("/api/v1/stats/levels?format=pdf", Some(&admin))
         .await
         .invalid_fields();
+}
 
+/// Enterprises get no statistics, and no figure names an enterprise.
+async fn enterprises_get_no_statistics_and_no_names(b: Backend) {
+    let Stats { app, admin, .. } = stats_app(b).await;
     // No statistics for enterprises; no enterprise names anywhere.
     let e = app.enterprise().await;
     app.get("/api/v1/stats/funnel", Some(&e.token))
