@@ -221,22 +221,24 @@ fn keys_rotate_adds_an_active_key() {
     }
 }
 
-/// Human-readable logs written to a file or a pipe carry no terminal colour codes.
-#[test]
-fn text_logs_to_a_pipe_have_no_colour_codes() {
+/// The server's log lines on standard error up to "listening on", with `CSR_LOG_FORMAT` set
+/// to `format` (or unset).
+fn startup_log(format: Option<&str>) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = bin()
-        .args([
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--bind",
-            "127.0.0.1:0",
-        ])
-        .env_remove("CSR_LOG_FORMAT")
-        .env("CSR_ADMIN_PASSWORD", PASSWORD)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut cmd = bin();
+    cmd.args([
+        "--data-dir",
+        dir.path().to_str().unwrap(),
+        "--bind",
+        "127.0.0.1:0",
+    ])
+    .env_remove("CSR_LOG_FORMAT")
+    .env("CSR_ADMIN_PASSWORD", PASSWORD)
+    .stderr(Stdio::piped());
+    if let Some(format) = format {
+        cmd.env("CSR_LOG_FORMAT", format);
+    }
+    let mut child = cmd.spawn().unwrap();
     let stderr = child.stderr.take().unwrap();
     let mut lines = Vec::new();
     for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
@@ -253,38 +255,20 @@ fn text_logs_to_a_pipe_have_no_colour_codes() {
         lines.iter().any(|l| l.contains("listening on")),
         "{lines:?}"
     );
-    for line in &lines {
+    lines
+}
+
+/// Human-readable logs written to a file or a pipe carry no terminal colour codes.
+#[test]
+fn text_logs_to_a_pipe_have_no_colour_codes() {
+    for line in startup_log(None) {
         assert!(!line.contains('\u{1b}'), "escape code in {line:?}");
     }
 }
 
 #[test]
 fn json_logs_on_request() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = bin()
-        .args([
-            "--data-dir",
-            dir.path().to_str().unwrap(),
-            "--bind",
-            "127.0.0.1:0",
-        ])
-        .env("CSR_LOG_FORMAT", "json")
-        .env("CSR_ADMIN_PASSWORD", PASSWORD)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = Vec::new();
-    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
-        let line = line.unwrap();
-        let done = line.contains("listening on");
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let lines = startup_log(Some("json"));
     assert!(lines.len() >= 2);
     for line in &lines {
         let v: serde_json::Value =
