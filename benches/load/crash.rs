@@ -3,19 +3,15 @@
 use super::*;
 
 pub(crate) async fn crash_cycles(o: &Options, dir: &Path) -> Res<()> {
-    let db = Database::fresh(&o.database, dir, "crash")?;
+    let db = fresh_database(&o.database, dir, "crash")?;
     let data = dir.join("crash-data");
     let ack = RefCell::new(Acknowledged::default());
     let mut fixture: Option<(Fixture, String)> = None;
     let mut seed: u64 = 0x00C5_A55E;
     let mut killed_after = Vec::new();
     for cycle in 0..=o.crash_cycles {
-        let server = Server::start(
-            service_command(&db, &data),
-            &dir.join(format!("crash-{cycle}.log")),
-        )?;
-        server.ready("/readyz").await?;
-        let http = Http::new(server.base.clone(), Recorder::default());
+        let server = start_server(service_command(&db, &data), "/readyz").await?;
+        let http = Http::new(server.http.clone(), Recorder::default());
         if fixture.is_none() {
             let fx = setup(&http, o.clients).await?;
             fixture = Some((fx, login(&http, ADMIN_EMAIL).await?));
@@ -60,14 +56,14 @@ pub(crate) async fn crash_cycles(o: &Options, dir: &Path) -> Res<()> {
     println!(
         "crash safety ({}): {} SIGKILLs after {:?} ms; {}audit chain verifies, \
          all {} acknowledged answers and {} certificates present",
-        if db.admin_url.is_some() {
+        if db.is_postgres() {
             "PostgreSQL"
         } else {
             "SQLite"
         },
         killed_after.len(),
         killed_after,
-        if db.admin_url.is_some() {
+        if db.is_postgres() {
             ""
         } else {
             "integrity_check ok after each kill, "

@@ -28,6 +28,9 @@
 //! database must pass `PRAGMA integrity_check` (SQLite) and hold every acknowledged write, and
 //! after each restart the audit chain must verify.
 
+#[path = "../../tests/kit/mod.rs"]
+mod kit;
+
 mod args;
 mod crash;
 mod figures;
@@ -40,7 +43,7 @@ mod workflow;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -48,6 +51,10 @@ use awc::http::Method;
 use diesel::prelude::*;
 use futures_util::future::join_all;
 use serde_json::{Value, json};
+
+use kit::database::FreshDatabase;
+use kit::http::Client;
+use kit::process::Process;
 
 use args::*;
 use crash::*;

@@ -1,134 +1,40 @@
-//! The server processes (the release binary, or this tool re-executed as a ceiling server), their databases, and the ceilings.
+//! The databases of the phases, the server processes (the service, or this tool re-executed as
+//! a ceiling server), and the ceilings.
 
 use super::*;
 
-/// A server process of this run, killed on drop.
-pub(crate) struct Server {
-    pub(crate) child: Child,
-    pub(crate) base: String,
+/// A fresh database for one phase: a SQLite file under `dir`, or a new PostgreSQL database on
+/// the server at `spec`, dropped at the end (declare it before its server, so that the server
+/// stops first).
+pub(crate) fn fresh_database(spec: &str, dir: &Path, phase: &str) -> Res<FreshDatabase> {
+    if spec == "sqlite" {
+        return Ok(FreshDatabase::sqlite(&dir.join(format!("{phase}.db"))));
+    }
+    Ok(FreshDatabase::postgres(spec, &format!("csr_load_{phase}"))?)
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// Bytes the database occupies now (SQLite pages including the WAL's, or
+/// `pg_database_size`).
+pub(crate) fn database_size(db: &FreshDatabase) -> Res<i64> {
+    #[derive(QueryableByName)]
+    struct Size {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
     }
+    let mut conn = db.connect()?;
+    let sql = if db.is_postgres() {
+        "SELECT pg_database_size(current_database()) AS n"
+    } else {
+        "SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()"
+    };
+    Ok(diesel::sql_query(sql).get_result::<Size>(&mut conn)?.n)
 }
 
-impl Server {
-    pub(crate) fn start(mut cmd: Command, log: &Path) -> Res<Self> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port();
-        let bind = format!("127.0.0.1:{port}");
-        let log = std::fs::File::create(log)?;
-        let child = cmd
-            .env("CSR_BIND", &bind)
-            .stdout(Stdio::from(log.try_clone()?))
-            .stderr(Stdio::from(log))
-            .spawn()?;
-        Ok(Self {
-            child,
-            base: format!("http://{bind}"),
-        })
-    }
-
-    pub(crate) async fn ready(&self, path: &str) -> Res<()> {
-        let client = awc::Client::default();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if let Ok(res) = client.get(format!("{}{path}", self.base)).send().await
-                && res.status().is_success()
-            {
-                return Ok(());
-            }
-            actix_rt::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err(format!("{} did not become ready", self.base).into())
-    }
-
-    /// Peak resident set size (VmHWM) in MiB.
-    pub(crate) fn peak_rss_mib(&self) -> f64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1))
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-            .map_or(0.0, |kb| kb / 1024.0)
-    }
-}
-
-/// The database of one phase: a fresh SQLite file, or a fresh PostgreSQL database dropped at
-/// the end.
-pub(crate) struct Database {
-    pub(crate) url: String,
-    pub(crate) admin_url: Option<String>,
-    pub(crate) name: String,
-}
-
-impl Database {
-    pub(crate) fn fresh(spec: &str, dir: &Path, phase: &str) -> Res<Self> {
-        if spec == "sqlite" {
-            let path = dir.join(format!("{phase}.db"));
-            return Ok(Self {
-                url: path.display().to_string(),
-                admin_url: None,
-                name: phase.into(),
-            });
-        }
-        let mut url = url::Url::parse(spec)?;
-        let name = format!("csr_load_{}_{phase}", std::process::id());
-        url.set_path(&format!("/{name}"));
-        Ok(Self {
-            url: url.to_string(),
-            admin_url: Some(spec.to_owned()),
-            name,
-        })
-    }
-
-    pub(crate) fn connect(&self) -> Res<csr_assess::db::AnyConnection> {
-        use csr_assess::db::AnyConnection;
-        Ok(match &self.admin_url {
-            None => AnyConnection::Sqlite(SqliteConnection::establish(&self.url)?),
-            Some(_) => AnyConnection::Postgresql(PgConnection::establish(&self.url)?),
-        })
-    }
-
-    /// Bytes the database occupies now (SQLite pages including the WAL's, or
-    /// `pg_database_size`).
-    pub(crate) fn size(&self) -> Res<i64> {
-        #[derive(QueryableByName)]
-        struct Size {
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            n: i64,
-        }
-        let mut conn = self.connect()?;
-        let sql = if self.admin_url.is_none() {
-            "SELECT page_count * page_size AS n FROM pragma_page_count(), pragma_page_size()"
-        } else {
-            "SELECT pg_database_size(current_database()) AS n"
-        };
-        Ok(diesel::sql_query(sql).get_result::<Size>(&mut conn)?.n)
-    }
-}
-
-/// Drops the PostgreSQL database, on success and on every early return alike (declare the
-/// database before its server, so that the server stops first).
-impl Drop for Database {
-    fn drop(&mut self) {
-        if let Some(admin) = &self.admin_url
-            && let Ok(mut conn) = PgConnection::establish(admin)
-        {
-            use diesel::connection::SimpleConnection;
-            let _ = conn.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
+/// Starts a server process and waits until `ready` answers 2xx.
+pub(crate) async fn start_server(cmd: Command, ready: &str) -> Res<Process> {
+    let server = Process::start(cmd)?;
+    server.http.wait_until_ok(ready).await?;
+    Ok(server)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -157,7 +63,7 @@ pub(crate) fn serve_ceiling(kind: &str, bind: &str, database: &str) -> Res<()> {
     };
     let bind = bind.to_owned();
     actix_web::rt::System::new().block_on(async move {
-        HttpServer::new(move || {
+        let server = HttpServer::new(move || {
             let app = App::new().route(
                 "/hello",
                 web::get().to(|| async { HttpResponse::Ok().body("hello") }),
@@ -178,9 +84,12 @@ pub(crate) fn serve_ceiling(kind: &str, bind: &str, database: &str) -> Res<()> {
                 None => app,
             }
         })
-        .bind(bind)?
-        .run()
-        .await
+        .bind(bind)?;
+        // The line the kit's `Process::start` waits for.
+        for addr in server.addrs() {
+            eprintln!("listening on http://{addr}");
+        }
+        server.run().await
     })?;
     Ok(())
 }
@@ -210,14 +119,13 @@ where
 }
 
 pub(crate) async fn ceiling(o: &Options, dir: &Path, kind: &'static str) -> Res<Vec<Row>> {
-    let db = Database::fresh(&o.database, dir, &format!("ceiling_{kind}"))?;
+    let db = fresh_database(&o.database, dir, &format!("ceiling_{kind}"))?;
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.args(["--serve-ceiling", kind, "--database", &db.url]);
-    // `--bind` is passed through CSR_BIND by `Server::start`.
-    let server = Server::start(cmd, &dir.join(format!("ceiling_{kind}.log")))?;
-    server.ready("/hello").await?;
+    // The address comes through CSR_BIND, set by `Process::start`.
+    let server = start_server(cmd, "/hello").await?;
     let rec = Recorder::default();
-    let http = Http::new(server.base.clone(), rec.clone());
+    let http = Http::new(server.http.clone(), rec.clone());
     let (method, path) = if kind == "insert" {
         (Method::POST, "/insert")
     } else {

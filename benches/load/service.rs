@@ -13,28 +13,24 @@ pub(crate) struct ServiceFigures {
 }
 
 /// The service's command line on `db`, its data under `data`.
-pub(crate) fn service_command(db: &Database, data: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csr-assess"));
+pub(crate) fn service_command(db: &FreshDatabase, data: &Path) -> Command {
+    let mut cmd = Process::service_command();
     cmd.arg("serve")
         .env("DATABASE_URL", &db.url)
         .env("CSR_DATA_DIR", data)
         .env("CSR_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("CSR_ADMIN_PASSWORD", PASSWORD)
         // Every client registers from this one address.
-        .env("CSR_REGISTRATIONS_PER_ADDRESS", "100000")
-        .env_remove("CSR_EVIDENCE_DIR")
-        .env_remove("CSR_EVIDENCE_STORE")
-        .env_remove("CSR_KEYS_DIR");
+        .env("CSR_REGISTRATIONS_PER_ADDRESS", "100000");
     cmd
 }
 
 pub(crate) async fn service(o: &Options, dir: &Path) -> Res<ServiceFigures> {
-    let db = Database::fresh(&o.database, dir, "service")?;
+    let db = fresh_database(&o.database, dir, "service")?;
     let cmd = service_command(&db, &dir.join("service-data"));
-    let server = Server::start(cmd, &dir.join("service.log"))?;
-    server.ready("/readyz").await?;
+    let server = start_server(cmd, "/readyz").await?;
     let rec = Recorder::default();
-    let http = Http::new(server.base.clone(), rec.clone());
+    let http = Http::new(server.http.clone(), rec.clone());
     let fx = setup(&http, o.clients).await?;
     let ack = RefCell::new(Acknowledged::default());
 
@@ -63,7 +59,7 @@ pub(crate) async fn service(o: &Options, dir: &Path) -> Res<ServiceFigures> {
     let answer_save = rows(rec.take(), answer_save_wall);
 
     // Whole workflows, at one client and at all of them.
-    let size_before = db.size()?;
+    let size_before = database_size(&db)?;
     let mut workflows = Vec::new();
     let mut total = 0;
     for (clients, per_client) in [(1, o.workflows_single), (o.clients, o.workflows_per_client)] {
@@ -85,7 +81,7 @@ pub(crate) async fn service(o: &Options, dir: &Path) -> Res<ServiceFigures> {
         total += clients * per_client;
         workflows.push((clients, clients * per_client, wall, rows(rec.take(), wall)));
     }
-    let bytes_per_workflow = (db.size()? - size_before) as f64 / total as f64;
+    let bytes_per_workflow = (database_size(&db)? - size_before) as f64 / total as f64;
     let peak_rss_mib = server.peak_rss_mib();
 
     // Kill the server without warning, then look up every acknowledged write.

@@ -9,7 +9,7 @@ pub(crate) fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
-pub(crate) fn verify(db: &Database, ack: &Acknowledged) -> Res<()> {
+pub(crate) fn verify(db: &FreshDatabase, ack: &Acknowledged) -> Res<()> {
     use csr_assess::db::schema::{answers, certificates, submissions};
     let mut conn = db.connect()?;
     let stored: Vec<(i64, String, String)> = answers::table
@@ -62,13 +62,13 @@ pub(crate) fn verify(db: &Database, ack: &Acknowledged) -> Res<()> {
 }
 
 /// `PRAGMA integrity_check` on a SQLite database (PostgreSQL keeps its own consistency).
-pub(crate) fn integrity(db: &Database) -> Res<()> {
+pub(crate) fn integrity(db: &FreshDatabase) -> Res<()> {
     #[derive(QueryableByName)]
     struct Check {
         #[diesel(sql_type = diesel::sql_types::Text)]
         integrity_check: String,
     }
-    if db.admin_url.is_some() {
+    if db.is_postgres() {
         return Ok(());
     }
     let mut conn = db.connect()?;

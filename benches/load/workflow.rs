@@ -142,7 +142,7 @@ pub(crate) async fn create_submission(http: &Http, token: &str) -> Res<(i64, Str
         .await?
         .expect("create_submission", 201)?;
     let id = res.json()["id"].as_i64().ok_or("no id")?;
-    Ok((id, res.etag.ok_or("no etag")?))
+    Ok((id, res.etag()?))
 }
 
 pub(crate) async fn save_answer(
@@ -166,7 +166,7 @@ pub(crate) async fn save_answer(
         )
         .await?
         .expect("answer_save", 200)?;
-    *etag = res.etag.ok_or("no etag")?;
+    *etag = res.etag()?;
     ack.borrow_mut()
         .answers
         .insert((id, criterion.to_owned()), answer["value"].clone());
@@ -225,10 +225,7 @@ pub(crate) async fn workflow(
     let licence = http
         .send(
             "evidence_upload",
-            Req {
-                body: Some((ct, body)),
-                ..Req::new(Method::POST, &path).token(token)
-            },
+            Req::new(Method::POST, &path).token(token).body(ct, body),
         )
         .await?
         .expect("evidence_upload", 201)?
@@ -238,8 +235,7 @@ pub(crate) async fn workflow(
         .send("submission_read", Req::new(Method::GET, &path).token(token))
         .await?
         .expect("submission_read", 200)?
-        .etag
-        .ok_or("no etag")?;
+        .etag()?;
     let path = format!("/api/v1/submissions/{id}/submit");
     http.send(
         "submit",

@@ -4,19 +4,11 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use crate::helpers::{Backend, PASSWORD, spawn_app_with};
+use crate::kit::process::Process;
 
+/// The binary, with no setting inherited from the environment of the tests.
 fn bin() -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_csr-assess"));
-    for var in [
-        "DATABASE_URL",
-        "CSR_DATA_DIR",
-        "CSR_ADMIN_PASSWORD",
-        "CSR_KEYS_DIR",
-        "CSR_JWT_KEYS",
-    ] {
-        cmd.env_remove(var);
-    }
-    cmd
+    Process::service_command()
 }
 
 #[test]
@@ -221,41 +213,18 @@ fn keys_rotate_adds_an_active_key() {
     }
 }
 
-/// The server's log lines on standard error up to "listening on", with `CSR_LOG_FORMAT` set
-/// to `format` (or unset).
+/// The server's log lines on standard error until it listens, with `CSR_LOG_FORMAT` set to
+/// `format` (or unset).
 fn startup_log(format: Option<&str>) -> Vec<String> {
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = bin();
-    cmd.args([
-        "--data-dir",
-        dir.path().to_str().unwrap(),
-        "--bind",
-        "127.0.0.1:0",
-    ])
-    .env_remove("CSR_LOG_FORMAT")
-    .env("CSR_ADMIN_PASSWORD", PASSWORD)
-    .stderr(Stdio::piped());
+    cmd.args(["--data-dir", dir.path().to_str().unwrap()])
+        .env("CSR_ADMIN_PASSWORD", PASSWORD);
     if let Some(format) = format {
         cmd.env("CSR_LOG_FORMAT", format);
     }
-    let mut child = cmd.spawn().unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = Vec::new();
-    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
-        let line = line.unwrap();
-        let done = line.contains("listening on");
-        lines.push(line);
-        if done {
-            break;
-        }
-    }
-    child.kill().unwrap();
-    child.wait().unwrap();
-    assert!(
-        lines.iter().any(|l| l.contains("listening on")),
-        "{lines:?}"
-    );
-    lines
+    let server = Process::start(cmd).unwrap();
+    server.log().lines().map(str::to_owned).collect()
 }
 
 /// Human-readable logs written to a file or a pipe carry no terminal colour codes.
@@ -286,25 +255,11 @@ fn json_logs_on_request() {
 fn first_start_prints_a_generated_admin_password_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap();
-    // `serve` runs until stopped; start it, read stderr until it listens, then stop it.
+    // `serve` runs until stopped; start it, read its log until it listens, then stop it.
     let run = |expect_password: bool| {
-        let mut child = bin()
-            .args(["--data-dir", data, "--bind", "127.0.0.1:0", "serve"])
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut text = String::new();
-        for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
-            let line = line.unwrap();
-            text.push_str(&line);
-            text.push('\n');
-            if line.contains("listening on") {
-                break;
-            }
-        }
-        child.kill().unwrap();
-        child.wait().unwrap();
+        let mut cmd = bin();
+        cmd.args(["--data-dir", data, "serve"]);
+        let text = Process::start(cmd).unwrap().log();
         assert_eq!(
             text.contains("Password (shown once)"),
             expect_password,

@@ -2,18 +2,17 @@
 //! builders and the tenant-isolation assertion.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use actix_web::http::Method;
-use actix_web::http::header::HeaderMap;
 use actix_web::web;
 use csr_assess::config::{Secret, Settings};
 use csr_assess::domain::CreditCode;
 use csr_assess::startup::Application;
 use csr_assess::state::AppState;
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 use serde_json::{Value, json};
+
+pub use crate::kit::database::FreshDatabase;
+pub use crate::kit::http::{Client, Request, Resp};
 
 pub const ADMIN_EMAIL: &str = "admin@test.example";
 pub const ADMIN_PASSWORD: &str = "admin password for tests";
@@ -57,58 +56,10 @@ pub fn postgres_url() -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// A fresh PostgreSQL database, dropped (connections and all) when this value is dropped.
-pub struct PgDatabase {
-    server_url: String,
-    pub name: String,
-    pub url: String,
-}
-
-impl PgDatabase {
-    pub fn create() -> Self {
-        let server_url = postgres_url().expect("CSR_TEST_POSTGRES_URL");
-        let mut conn = PgConnection::establish(&server_url)
-            .unwrap_or_else(|e| panic!("PostgreSQL at CSR_TEST_POSTGRES_URL is unreachable: {e}"));
-        let name = format!("csr_test_{}", uuid::Uuid::new_v4().simple());
-        conn.batch_execute(&format!("CREATE DATABASE {name}"))
-            .expect("create test database");
-        let mut url = url::Url::parse(&server_url).expect("CSR_TEST_POSTGRES_URL is a URL");
-        url.set_path(&format!("/{name}"));
-        Self {
-            server_url,
-            name,
-            url: url.to_string(),
-        }
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut conn) = PgConnection::establish(&self.server_url) {
-            let _ = conn.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
-    }
-}
-
-/// An HTTP client bound to one server: an in-process [`TestApp`] or a server process.
-pub struct Client {
-    pub base: String,
-    client: awc::Client,
-}
-
-impl Client {
-    pub fn new(base: impl Into<String>) -> Self {
-        Self {
-            base: base.into(),
-            client: awc::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .disable_redirects()
-                .finish(),
-        }
-    }
+/// A fresh PostgreSQL database on the server at `CSR_TEST_POSTGRES_URL`, dropped with the value.
+pub fn fresh_postgres() -> FreshDatabase {
+    let server = postgres_url().expect("CSR_TEST_POSTGRES_URL");
+    FreshDatabase::postgres(&server, "csr_test").unwrap_or_else(|e| panic!("{e}"))
 }
 
 pub struct TestApp {
@@ -118,7 +69,7 @@ pub struct TestApp {
     pub state: web::Data<AppState>,
     pub dir: tempfile::TempDir,
     pub backend: Backend,
-    _pg: Option<PgDatabase>,
+    _pg: Option<FreshDatabase>,
 }
 
 impl std::ops::Deref for TestApp {
@@ -129,36 +80,7 @@ impl std::ops::Deref for TestApp {
     }
 }
 
-/// A response with its body read.
-#[derive(Debug)]
-pub struct Resp {
-    pub status: u16,
-    pub headers: HeaderMap,
-    pub body: Vec<u8>,
-}
-
 impl Resp {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
-            panic!(
-                "status {}: body is not JSON: {}",
-                self.status,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    pub fn header(&self, name: &str) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    }
-
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
     /// Asserts a problem+json error with this status and code; returns the problem.
     #[track_caller]
     pub fn problem(&self, status: u16, code: &str) -> Value {
@@ -195,7 +117,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let dir = tempfile::tempdir().expect("tempdir");
-    let pg = (backend == Backend::Postgres).then(PgDatabase::create);
+    let pg = (backend == Backend::Postgres).then(fresh_postgres);
     let mut settings = Settings::from_env().expect("default settings");
     settings.bind = "127.0.0.1:0".into();
     settings.data_dir = dir.path().to_owned();
@@ -227,7 +149,7 @@ pub async fn spawn_sibling(app: &TestApp, tweak: impl FnOnce(&mut Settings)) -> 
 async fn start(
     settings: Settings,
     dir: tempfile::TempDir,
-    pg: Option<PgDatabase>,
+    pg: Option<FreshDatabase>,
     backend: Backend,
 ) -> TestApp {
     let state = AppState::init(settings).await.expect("app state");
@@ -274,15 +196,13 @@ pub struct Enterprise {
 impl TestApp {
     /// The PostgreSQL database of this app, if it made one.
     pub fn database_name(&self) -> Option<String> {
-        self._pg.as_ref().map(|db| db.name.clone())
+        self._pg
+            .as_ref()
+            .and_then(|db| db.name().map(str::to_owned))
     }
 }
 
 impl Client {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
     pub async fn request(
         &self,
         method: Method,
@@ -291,24 +211,11 @@ impl Client {
         body: Option<(&str, Vec<u8>)>,
         headers: &[(&str, &str)],
     ) -> Resp {
-        let mut req = self.client.request(method, self.url(path));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        for (k, v) in headers {
-            req = req.insert_header((*k, *v));
-        }
-        let mut res = match body {
-            Some((ct, bytes)) => req.content_type(ct).send_body(bytes).await,
-            None => req.send().await,
-        }
-        .expect("request sent");
-        let body = res.body().limit(64 * 1024 * 1024).await.expect("body read");
-        Resp {
-            status: res.status().as_u16(),
-            headers: res.headers().clone(),
-            body: body.to_vec(),
-        }
+        let mut r = Request::new(method, path);
+        r.token = token;
+        r.headers = headers.to_vec();
+        r.body = body.map(|(ct, bytes)| (ct.to_owned(), bytes));
+        self.try_send(r).await.expect("request sent and body read")
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Resp {
@@ -781,4 +688,26 @@ pub async fn approve(app: &Client, reviewer: &str, id: i64) -> Value {
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
     res.json()["certificate"].clone()
+}
+
+/// `value` with every member named in `keys`, at any depth, replaced by `"[redacted]"`: the
+/// parts of a response that change from run to run (numbers, dates, signatures, generated
+/// names), so that the rest can be compared with a snapshot.
+pub fn redacted(value: &Value, keys: &[&str]) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if keys.contains(&k.as_str()) && !v.is_null() {
+                        json!("[redacted]")
+                    } else {
+                        redacted(v, keys)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(|v| redacted(v, keys)).collect()),
+        other => other.clone(),
+    }
 }

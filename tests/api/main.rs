@@ -6,6 +6,8 @@
 
 #[macro_use]
 mod helpers;
+#[path = "../kit/mod.rs"]
+mod kit;
 
 mod access;
 mod audit;

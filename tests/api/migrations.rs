@@ -9,7 +9,7 @@ use diesel::sql_types::Text;
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 use diesel_migrations::MigrationHarness;
 
-use crate::helpers::{PgDatabase, postgres_url};
+use crate::helpers::{fresh_postgres, postgres_url};
 
 /// Table name → its column names.
 type Tables = BTreeMap<String, BTreeSet<String>>;
@@ -116,7 +116,7 @@ fn sqlite_tables() -> Tables {
 }
 
 fn postgres_tables() -> Tables {
-    let db = PgDatabase::create();
+    let db = fresh_postgres();
     let mut conn = PgConnection::establish(&db.url).unwrap();
     conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
     let columns = diesel::sql_query(

@@ -342,7 +342,7 @@ mod storage {
     use diesel::{Connection, PgConnection, SqliteConnection};
     use diesel_migrations::MigrationHarness;
 
-    use crate::helpers::{Backend, PgDatabase, postgres_url, spawn_app, spawn_app_with};
+    use crate::helpers::{Backend, fresh_postgres, postgres_url, spawn_app, spawn_app_with};
 
     #[test]
     fn sqlite_migrations_can_be_redone() {
@@ -361,7 +361,7 @@ mod storage {
         if postgres_url().is_none() {
             return;
         }
-        let db = PgDatabase::create();
+        let db = fresh_postgres();
         let mut conn = PgConnection::establish(&db.url).unwrap();
         conn.run_pending_migrations(POSTGRES_MIGRATIONS).unwrap();
         conn.revert_all_migrations(POSTGRES_MIGRATIONS).unwrap();

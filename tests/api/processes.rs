@@ -1,135 +1,45 @@
 //! The service as real processes: graceful shutdown on SIGTERM, and two instances sharing one
 //! PostgreSQL database with nothing else in common.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
 use crate::helpers::{
-    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Client, PNG_BYTES, PgDatabase, approve, claim_and_decide,
-    multipart, submitted,
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Client, FreshDatabase, PNG_BYTES, approve,
+    claim_and_decide, fresh_postgres, multipart, submitted,
 };
+use crate::kit::process::Process;
 
-/// A `csr-assess serve` process, killed on drop if still running.
-pub struct Process {
-    child: Child,
-    pub http: Client,
-    log: Arc<Mutex<String>>,
-}
-
-impl Process {
-    /// Starts the service on `database_url` with its data under `data`, and waits until it
-    /// listens.
-    pub fn start(database_url: &str, data: &Path, env: &[(&str, &str)]) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_csr-assess"));
-        for var in [
-            "CSR_KEYS_DIR",
-            "CSR_EVIDENCE_DIR",
-            "CSR_EVIDENCE_STORE",
-            "CSR_LOG_FORMAT",
-        ] {
-            cmd.env_remove(var);
-        }
-        cmd.arg("serve")
-            .env("DATABASE_URL", database_url)
-            .env("CSR_DATA_DIR", data)
-            .env("CSR_BIND", "127.0.0.1:0")
-            .env("CSR_ADMIN_EMAIL", ADMIN_EMAIL)
-            .env("CSR_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("NO_COLOR", "1")
-            .envs(env.iter().copied())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("start csr-assess");
-        let stderr = child.stderr.take().expect("stderr");
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = std::sync::mpsc::channel();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(at) = line.find("listening on http://") {
-                    let url = line[at + "listening on ".len()..]
-                        .split(';')
-                        .next()
-                        .unwrap_or_default()
-                        .to_owned();
-                    let _ = tx.send(url);
-                }
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        let base = rx
-            .recv_timeout(Duration::from_secs(60))
-            .unwrap_or_else(|_| panic!("the service did not start: {}", log.lock().unwrap()));
-        Self {
-            child,
-            http: Client::new(base),
-            log,
-        }
-    }
-
-    pub fn address(&self) -> String {
-        self.http.base.trim_start_matches("http://").to_owned()
-    }
-
-    pub fn signal(&self, signal: &str) {
-        let status = Command::new("kill")
-            .args(["-s", signal, &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Waits for the process to exit, at most `limit`.
-    pub fn wait(&mut self, limit: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running after {limit:?}: {}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    pub fn log(&self) -> String {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts `csr-assess serve` on `database_url` with its data under `data`, and waits until it
+/// listens.
+fn serve(database_url: &str, data: &Path, env: &[(&str, &str)]) -> Process {
+    let mut cmd = Process::service_command();
+    cmd.arg("serve")
+        .env("DATABASE_URL", database_url)
+        .env("CSR_DATA_DIR", data)
+        .env("CSR_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("CSR_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .envs(env.iter().copied());
+    Process::start(cmd).unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// The database URL of a fresh database on `backend` (kept alive by the returned guard).
-fn database(backend: Backend, dir: &Path) -> (String, Option<PgDatabase>) {
+fn database(backend: Backend, dir: &Path) -> FreshDatabase {
     match backend {
-        Backend::Sqlite => (dir.join("service.db").display().to_string(), None),
-        Backend::Postgres => {
-            let db = PgDatabase::create();
-            (db.url.clone(), Some(db))
-        }
+        Backend::Sqlite => FreshDatabase::sqlite(&dir.join("service.db")),
+        Backend::Postgres => fresh_postgres(),
     }
 }
 
 async fn sigterm_lets_a_slow_request_finish(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
-    let (url, _pg) = database(b, dir.path());
-    let mut server = Process::start(&url, dir.path(), &[]);
+    let db = database(b, dir.path());
+    let mut server = serve(&db.url, dir.path(), &[]);
     let http = &server.http;
     let e = http.enterprise().await;
     let d = http.create_submission(&e.token, "2024").await;
@@ -193,14 +103,14 @@ async fn two_instances_share_one_postgres() {
         eprintln!("CSR_TEST_POSTGRES_URL not set: the two-instance test did not run");
         return;
     }
-    let pg = PgDatabase::create();
+    let pg = fresh_postgres();
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     // One set of signing keys, as a deployment distributes them (CSR_KEYS_DIR or CSR_JWT_KEYS).
     let keys = dir_a.path().join("shared-keys");
     let keys = keys.to_str().unwrap();
     let throttle = [("CSR_KEYS_DIR", keys), ("CSR_LOGIN_MAX_FAILURES", "4")];
-    let one = Process::start(&pg.url, dir_a.path(), &throttle);
-    let two = Process::start(&pg.url, dir_b.path(), &throttle);
+    let one = serve(&pg.url, dir_a.path(), &throttle);
+    let two = serve(&pg.url, dir_b.path(), &throttle);
     let (a, b) = (&one.http, &two.http);
 
     // Registered and logged in through one, working through the other.
@@ -502,7 +412,7 @@ async fn postgres_restart_under_load() {
         conn.batch_execute("CREATE DATABASE csr").unwrap();
     }
     let dir = tempfile::tempdir().unwrap();
-    let server = Process::start(
+    let server = serve(
         &cluster.url("csr"),
         dir.path(),
         &[("CSR_DB_TIMEOUT_SECS", "2")],
