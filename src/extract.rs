@@ -87,8 +87,9 @@ impl FromRequest for DeferredJson {
     }
 }
 
-/// The `If-Match` header as sent (`None` when absent); a value that is not visible ASCII
-/// matches no ETag.
+/// The `If-Match` header as sent (`None` when absent). A value that is neither `*` nor a list
+/// of quoted entity tags (RFC 9110, section 13.1.1) is refused as malformed (400), so that an
+/// unquoted `4-1` is not mistaken for a stale ETag.
 #[derive(Debug, Clone)]
 pub struct IfMatch(pub Option<String>);
 
@@ -98,16 +99,49 @@ impl IfMatch {
     }
 }
 
+/// Whether `value` is `*` or a comma-separated list of entity tags (`"…"` or `W/"…"`).
+pub fn is_valid_if_match(value: &str) -> bool {
+    let value = value.trim();
+    if value == "*" {
+        return true;
+    }
+    let mut any = false;
+    for tag in value.split(',').map(str::trim) {
+        if tag.is_empty() {
+            continue;
+        }
+        let tag = tag.strip_prefix("W/").unwrap_or(tag);
+        let Some(inner) = tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+            return false;
+        };
+        if !inner
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x7e).contains(&b))
+        {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
 impl FromRequest for IfMatch {
     type Error = AppError;
     type Future = Ready<Result<Self, AppError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let value = req
-            .headers()
-            .get(actix_web::http::header::IF_MATCH)
-            .map(|v| v.to_str().unwrap_or("\u{fffd}").to_owned());
-        ready(Ok(Self(value)))
+        let value = match req.headers().get(actix_web::http::header::IF_MATCH) {
+            None => Ok(None),
+            Some(v) => match v.to_str() {
+                Ok(v) if is_valid_if_match(v) => Ok(Some(v.to_owned())),
+                _ => Err(AppError::BadRequest(
+                    "malformed If-Match: send the ETag exactly as received, quotes included \
+                     (e.g. If-Match: \"4-1\"), or *"
+                        .into(),
+                )),
+            },
+        };
+        ready(value.map(Self))
     }
 }
 
@@ -171,5 +205,35 @@ pub struct Page {
 impl Page {
     pub fn bounds(&self) -> Result<(i64, i64), AppError> {
         crate::views::page_bounds(self.after, self.limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_valid_if_match;
+
+    #[test]
+    fn if_match_is_a_star_or_a_list_of_quoted_tags() {
+        for ok in [
+            "*",
+            "\"4-1\"",
+            "W/\"4-1\"",
+            "\"4-1\", \"4-2\"",
+            " \"a\" ,W/\"b\" ",
+        ] {
+            assert!(is_valid_if_match(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "4-1",
+            "\"4-1",
+            "4-1\"",
+            "\"4 1\"",
+            "*, \"4-1\"",
+            "w/\"4-1\"",
+            ",",
+        ] {
+            assert!(!is_valid_if_match(bad), "{bad}");
+        }
     }
 }

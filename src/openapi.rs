@@ -11,9 +11,16 @@ use utoipa::{Modify, OpenApi};
         description = "Self-assessment, review and certification against the CCA guideline on \
                        good enterprises protecting consumer interests (《良好企业保护消费者利益社会责任导则》). \
                        Errors are RFC 9457 `application/problem+json` with a stable `code`.",
-        license(name = "Apache-2.0")
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
-    components(schemas(crate::error::Problem, crate::error::FieldError, crate::domain::Role)),
+    servers((url = "/", description = "This server")),
+    components(schemas(
+        crate::error::Problem,
+        crate::error::FieldError,
+        crate::domain::Role,
+        crate::stats::GroupBy,
+        crate::routes::stats::Format,
+    )),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Login, tokens and passwords"),
@@ -69,6 +76,7 @@ impl Modify for ProblemDefault {
             )
             .build();
         allow_flattened_fields(openapi);
+        reference_page_items(openapi);
         for item in openapi.paths.paths.values_mut() {
             for op in [
                 &mut item.get,
@@ -80,6 +88,11 @@ impl Modify for ProblemDefault {
             .into_iter()
             .flatten()
             {
+                for (status, response) in &mut op.responses.responses {
+                    if let utoipa::openapi::RefOr::T(response) = response {
+                        describe(status, response);
+                    }
+                }
                 op.responses
                     .responses
                     .entry("default".into())
@@ -106,4 +119,89 @@ fn allow_flattened_fields(openapi: &mut utoipa::openapi::OpenApi) {
             }
         }
     }
+}
+
+/// utoipa copies a generic page's item schema into `Page_{Item}`; a client generator then
+/// emits a second, anonymous type for every list. The items refer to the named schema instead.
+fn reference_page_items(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ArrayItems, Schema};
+    use utoipa::openapi::{Ref, RefOr};
+    let Some(components) = openapi.components.as_mut() else {
+        return;
+    };
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for (name, schema) in &mut components.schemas {
+        let Some(item) = name.strip_prefix("Page_") else {
+            continue;
+        };
+        if !names.iter().any(|n| n == item) {
+            continue;
+        }
+        let RefOr::T(Schema::Object(page)) = schema else {
+            continue;
+        };
+        if let Some(RefOr::T(Schema::Array(items))) = page.properties.get_mut("items") {
+            items.items = ArrayItems::RefOrSchema(Box::new(Ref::from_schema_name(item).into()));
+        }
+    }
+}
+
+/// What a status means in this API, for responses whose operation says nothing more.
+fn status_description(status: &str) -> &'static str {
+    match status {
+        "200" => "Success",
+        "201" => "Created; `Location` names the new resource",
+        "202" => "Accepted; the work continues in the background",
+        "204" => "Done; no content",
+        "302" | "303" | "307" | "308" => "Redirect; `Location` names the target",
+        "304" => "Not modified since the given validator",
+        "400" => "Malformed request: a header, parameter or body that cannot be read",
+        "401" => "No valid access token",
+        "403" => "Your role may not do this",
+        "404" => "Not found, or not visible to you",
+        "409" => "Conflicts with the resource's current state",
+        "410" => "Gone",
+        "412" => "`If-Match` does not match the current ETag: read the resource again",
+        "413" => "The body is larger than allowed",
+        "415" => "The body's media type is not accepted here",
+        "422" => "Validation failed; `errors` names each field",
+        "428" => "`If-Match` is required",
+        "429" => "Too many attempts; `Retry-After` says when to try again",
+        "500" => "An error in the service, logged with the request id",
+        "503" => "Temporarily unavailable; `Retry-After` says when to try again",
+        _ => "A response as described by its content",
+    }
+}
+
+/// Fills in a response's description from its status where the operation gave none, and
+/// declares binary bodies as strings of bytes with their media type (a client generator then
+/// hands over the bytes instead of decoding an array of integers).
+fn describe(status: &str, response: &mut utoipa::openapi::Response) {
+    use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+    use utoipa::openapi::{RefOr, Schema};
+    if response.description.trim().is_empty() {
+        response.description = status_description(status).to_owned();
+    }
+    for (media_type, content) in &mut response.content {
+        let RefOr::T(content) = content else {
+            continue;
+        };
+        if is_binary(media_type) {
+            content.schema = Some(RefOr::T(Schema::Object(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)))
+                    .content_media_type(media_type.clone())
+                    .build(),
+            )));
+        }
+    }
+}
+
+/// Media types whose bodies are bytes, not text a JSON schema describes.
+pub fn is_binary(media_type: &str) -> bool {
+    media_type == "application/pdf"
+        || media_type == "application/octet-stream"
+        || media_type.starts_with("application/vnd.openxmlformats")
+        || (media_type.starts_with("image/") && media_type != "image/svg+xml")
 }

@@ -15,7 +15,7 @@ use crate::error::{AppError, AppResult, FieldError};
 use crate::schemas::ResolvedSchema;
 use crate::scope::{load_editable, load_for_evidence, load_visible};
 use crate::state::AppState;
-use crate::submissions::{EvidenceView, evidence_views, record};
+use crate::submissions::{EvidenceView, etag_at, evidence_views, record};
 pub use store::*;
 
 /// A file as received.
@@ -66,7 +66,7 @@ pub async fn upload(
     target: UploadTarget,
     mut upload: Upload,
     criteria: Vec<String>,
-) -> AppResult<EvidenceView> {
+) -> AppResult<(EvidenceView, String)> {
     let UploadTarget {
         submission_id: id,
         schema,
@@ -170,7 +170,7 @@ pub async fn upload(
                 }),
             )?;
             let e = db::find(conn, eid)?.ok_or(AppError::NotFound)?;
-            Ok(EvidenceView::of(&e, criteria))
+            Ok((EvidenceView::of(&e, criteria), etag_at(id, s.revision + 1)))
         })
         .await;
     if result.is_err() {
@@ -232,9 +232,9 @@ pub async fn remove(
     request_id: String,
     id: i64,
     evidence_id: i64,
-) -> AppResult<()> {
+) -> AppResult<String> {
     user.require(roles::ENTERPRISE)?;
-    let (sha, in_use) = state
+    let (sha, in_use, etag) = state
         .db
         .write(move |conn| {
             let s = load_visible(conn, &user, id)?;
@@ -255,11 +255,11 @@ pub async fn remove(
                 serde_json::json!({ "evidence_id": evidence_id, "sha256": e.sha256 }),
             )?;
             let in_use = db::sha_in_use(conn, &e.sha256)?;
-            Ok((e.sha256, in_use))
+            Ok((e.sha256, in_use, etag_at(id, s.revision + 1)))
         })
         .await?;
     if !in_use {
         state.evidence.remove(&sha).await;
     }
-    Ok(())
+    Ok(etag)
 }

@@ -22,6 +22,7 @@ pub struct CheckpointResult {
 /// (administrators). A log without a checkpoint, or whose newest checkpoint is older than the
 /// checkpoint interval plus a minute, fails too.
 #[utoipa::path(
+    operation_id = "verifyAuditLog",
     tag = "audit",
     security(("bearer" = ["admin"])),
     responses((status = 200, body = Report), (status = 403, body = Problem, content_type = "application/problem+json"))
@@ -35,6 +36,7 @@ pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> AppResult<web
 /// time, key id and signature). Keep copies: `csr-assess audit verify --against HEAD.json`
 /// detects any rewrite or truncation of the log behind a head that was once published.
 #[utoipa::path(
+    operation_id = "getAuditHead",
     security(()),
     tag = "public",
     responses(
@@ -53,6 +55,7 @@ pub async fn head(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 
 /// Sign a checkpoint of the audit log now (also taken periodically) (administrators).
 #[utoipa::path(
+    operation_id = "createAuditCheckpoint",
     tag = "audit",
     security(("bearer" = ["admin"])),
     responses((status = 200, body = CheckpointResult), (status = 403, body = Problem, content_type = "application/problem+json"))
@@ -70,7 +73,7 @@ pub async fn checkpoint(
 }
 
 /// The public keys (JWK set) that verify certificates, audit checkpoints and access tokens.
-#[utoipa::path(security(()), tag = "public", responses((status = 200, body = Jwks)))]
+#[utoipa::path(operation_id = "getSigningKeys", security(()), tag = "public", responses((status = 200, body = Jwks)))]
 #[get("/.well-known/csr-assess/keys.json")]
 pub async fn keys(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

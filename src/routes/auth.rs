@@ -37,6 +37,7 @@ pub struct PasswordChange {
 /// Attempts are counted per (account, client address) and per client address before the password
 /// is checked; past the limits the answer is 429 with `Retry-After`.
 #[utoipa::path(
+    operation_id = "loginUser",
     security(()),
     tag = "auth",
     request_body = LoginRequest,
@@ -73,6 +74,7 @@ pub async fn login(
 /// Exchange a refresh token for a new token pair. Each refresh token works once; presenting a
 /// used one revokes every token of its login.
 #[utoipa::path(
+    operation_id = "refreshToken",
     security(()),
     tag = "auth",
     request_body = RefreshRequest,
@@ -94,7 +96,7 @@ pub async fn refresh(
 }
 
 /// End a session: the refresh token and every token rotated from the same login stop working.
-#[utoipa::path(security(()), tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
+#[utoipa::path(operation_id = "logoutUser", security(()), tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
 #[post("/auth/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
@@ -108,6 +110,7 @@ pub async fn logout(
 /// Change the caller's password; all of the caller's sessions are ended. Wrong current passwords
 /// are throttled like failed logins (429 with `Retry-After`).
 #[utoipa::path(
+    operation_id = "changePassword",
     tag = "auth",
     request_body = PasswordChange,
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),

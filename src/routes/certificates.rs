@@ -40,6 +40,7 @@ pub struct DirectoryQuery {
 /// the enterprise: in their region, neither belonging to it nor to a competitor in its industry
 /// division).
 #[utoipa::path(
+    operation_id = "suspendCertificate",
     tag = "certificates",
     params(("number" = String, Path)),
     request_body = StatusChange,
@@ -67,6 +68,7 @@ pub async fn suspend(
 /// Reinstate a suspended certificate, with a reason (administrators, and reviewers who may act
 /// on the enterprise; a suspension by an administrator is lifted only by an administrator).
 #[utoipa::path(
+    operation_id = "reinstateCertificate",
     tag = "certificates",
     params(("number" = String, Path)),
     request_body = StatusChange,
@@ -94,6 +96,7 @@ pub async fn reinstate(
 /// Revoke a certificate for good, with a reason (administrators, and reviewers who may act on
 /// the enterprise).
 #[utoipa::path(
+    operation_id = "revokeCertificate",
     tag = "certificates",
     params(("number" = String, Path)),
     request_body = StatusChange,
@@ -136,6 +139,7 @@ async fn change_status(
 /// Verify a certificate by its number: its content, status and whether its signature holds.
 /// No login needed.
 #[utoipa::path(
+    operation_id = "getPublicCertificate",
     security(()),
     tag = "public",
     params(("number" = String, Path)),
@@ -153,6 +157,7 @@ pub async fn public_get(
 
 /// The directory of active certificates, filterable by industry, region and name. No login.
 #[utoipa::path(
+    operation_id = "listPublicCertificates",
     security(()),
     tag = "public",
     params(DirectoryQuery),

@@ -92,6 +92,7 @@ pub struct AddEnterpriseUser {
 /// Register an enterprise together with its first `enterprise_admin` user. No login needed;
 /// each client address may register a limited number of times an hour (429 with `Retry-After`).
 #[utoipa::path(
+    operation_id = "registerEnterprise",
     security(()),
     tag = "enterprises",
     request_body = RegisterEnterprise,
@@ -123,6 +124,7 @@ pub async fn register(
 
 /// List enterprises (administrators).
 #[utoipa::path(
+    operation_id = "listEnterprises",
     tag = "enterprises",
     params(Page),
     security(("bearer" = ["admin"])),
@@ -142,6 +144,7 @@ pub async fn list(
 
 /// One enterprise: visible to its own users and administrators; 404 for everyone else.
 #[utoipa::path(
+    operation_id = "getEnterprise",
     tag = "enterprises",
     params(("id" = i64, Path)),
     security(("bearer" = ["admin", "enterprise_admin", "enterprise_member"])),
@@ -159,6 +162,7 @@ pub async fn get(
 
 /// The users of an enterprise.
 #[utoipa::path(
+    operation_id = "listEnterpriseUsers",
     tag = "enterprises",
     params(("id" = i64, Path)),
     security(("bearer" = ["admin", "enterprise_admin", "enterprise_member"])),
@@ -177,6 +181,7 @@ pub async fn list_users(
 
 /// Add an `enterprise_member` to an enterprise (its `enterprise_admin` or an administrator).
 #[utoipa::path(
+    operation_id = "addEnterpriseUser",
     tag = "enterprises",
     params(("id" = i64, Path)),
     request_body = AddEnterpriseUser,
@@ -244,6 +249,7 @@ pub struct VerifyEnterprise {
 /// (administrators, and reviewers who may act on the enterprise). Until then it cannot be
 /// certified. Verifying again records the newer check.
 #[utoipa::path(
+    operation_id = "verifyEnterprise",
     tag = "enterprises",
     params(("id" = i64, Path)),
     request_body = VerifyEnterprise,

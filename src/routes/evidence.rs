@@ -135,12 +135,14 @@ async fn read_upload(
 /// review, of criteria the reviewer asked evidence for. PDF, PNG and JPEG only, checked by
 /// content; size and per-enterprise quota are limited.
 #[utoipa::path(
+    operation_id = "uploadEvidence",
     tag = "evidence",
     params(("id" = i64, Path)),
     request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
-        (status = 201, body = EvidenceView),
+        (status = 201, body = EvidenceView, description = "Stored; `ETag` is the submission's new ETag",
+            headers(("ETag" = String, description = "The submission's new ETag"))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
@@ -184,8 +186,9 @@ pub async fn upload(
     let payload = Multipart::new(req.headers(), capped);
     let (received, criteria) = read_upload(payload, state.settings.evidence_max_bytes).await?;
     let upload = received.ok_or_else(|| AppError::validation("file", "attach a file"))?;
-    let view = evidence::upload(&state, user, rid.0, target, upload, criteria).await?;
+    let (view, etag) = evidence::upload(&state, user, rid.0, target, upload, criteria).await?;
     Ok(HttpResponse::Created()
+        .insert_header((header::ETAG, etag))
         .insert_header((
             "Location",
             format!("/api/v1/submissions/{id}/evidence/{}", view.id),
@@ -195,6 +198,7 @@ pub async fn upload(
 
 /// The evidence of a submission.
 #[utoipa::path(
+    operation_id = "listEvidence",
     tag = "evidence",
     params(("id" = i64, Path)),
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
@@ -212,6 +216,7 @@ pub async fn list(
 
 /// Download an evidence file (always as an attachment).
 #[utoipa::path(
+    operation_id = "downloadEvidence",
     tag = "evidence",
     params(("id" = i64, Path), ("evidence_id" = i64, Path)),
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
@@ -267,11 +272,13 @@ pub async fn download(
 
 /// Delete evidence from an editable submission; submitted ones keep theirs (409).
 #[utoipa::path(
+    operation_id = "deleteEvidence",
     tag = "evidence",
     params(("id" = i64, Path), ("evidence_id" = i64, Path)),
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
-        (status = 204),
+        (status = 204, description = "Deleted; `ETag` is the submission's new ETag",
+            headers(("ETag" = String, description = "The submission's new ETag"))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
@@ -284,6 +291,8 @@ pub async fn remove(
     path: web::Path<(i64, i64)>,
 ) -> AppResult<HttpResponse> {
     let (id, eid) = path.into_inner();
-    evidence::remove(&state, user, rid.0, id, eid).await?;
-    Ok(HttpResponse::NoContent().finish())
+    let etag = evidence::remove(&state, user, rid.0, id, eid).await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::ETAG, etag))
+        .finish())
 }

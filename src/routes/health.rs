@@ -16,7 +16,7 @@ pub struct Health {
 }
 
 /// Liveness: the process is up and serving.
-#[utoipa::path(security(()), tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(operation_id = "getHealth", security(()), tag = "operations", responses((status = 200, body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
@@ -24,6 +24,7 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness: the database answers.
 #[utoipa::path(
+    operation_id = "getReadiness",
     security(()),
     tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = Problem, content_type = "application/problem+json"))
@@ -38,6 +39,7 @@ pub async fn readyz(state: web::Data<AppState>) -> AppResult<HttpResponse> {
 /// `Authorization: Bearer <CSR_METRICS_TOKEN>` (404 without it, or when no token is
 /// configured); the address `CSR_METRICS_BIND` serves them without a token.
 #[utoipa::path(
+    operation_id = "getMetrics",
     security(()),
     tag = "operations",
     responses(
@@ -78,7 +80,7 @@ fn exposition(state: &AppState) -> HttpResponse {
 }
 
 /// This API's OpenAPI 3.1 document.
-#[utoipa::path(security(()), tag = "operations", responses((status = 200, body = Object, content_type = "application/json")))]
+#[utoipa::path(operation_id = "getOpenApi", security(()), tag = "operations", responses((status = 200, body = Object, content_type = "application/json")))]
 #[get("/openapi.json")]
 pub async fn openapi(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -10,6 +10,7 @@ use crate::views::MeView;
 
 /// The caller's user, role and, for enterprise users, enterprise.
 #[utoipa::path(
+    operation_id = "getCurrentUser",
     tag = "users",
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = MeView), (status = 401, body = Problem, content_type = "application/problem+json"))

@@ -155,6 +155,7 @@ fn status_text(status: CertificateStatus, en: bool) -> (&'static str, &'static s
 
 /// The public verification page of a certificate (HTML, Chinese by default).
 #[utoipa::path(
+    operation_id = "getVerifyPage",
     security(()),
     tag = "public",
     params(("number" = String, Path), LangQuery),
@@ -227,6 +228,7 @@ pub async fn verify_page(
 
 /// The public directory of active certificates (HTML, Chinese by default).
 #[utoipa::path(
+    operation_id = "getDirectoryPage",
     security(()),
     tag = "public",
     params(DirectoryPageQuery),

@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, get};
 use crate::domain::enterprise::{Named, Section, industry_sections, provinces};
 
 /// GB/T 4754-2017 sections and divisions. No login needed.
-#[utoipa::path(security(()), tag = "reference", responses((status = 200, body = Vec<Section>)))]
+#[utoipa::path(operation_id = "listIndustries", security(()), tag = "reference", responses((status = 200, body = Vec<Section>)))]
 #[get("/reference/industries")]
 pub async fn industries() -> HttpResponse {
     HttpResponse::Ok()
@@ -14,7 +14,7 @@ pub async fn industries() -> HttpResponse {
 }
 
 /// GB/T 2260 provinces (the first two digits of a region code). No login needed.
-#[utoipa::path(security(()), tag = "reference", responses((status = 200, body = Vec<Named>)))]
+#[utoipa::path(operation_id = "listRegions", security(()), tag = "reference", responses((status = 200, body = Vec<Named>)))]
 #[get("/reference/regions")]
 pub async fn regions() -> HttpResponse {
     HttpResponse::Ok()

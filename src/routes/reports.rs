@@ -29,6 +29,7 @@ fn pdf(bytes: Vec<u8>, filename: &str) -> HttpResponse {
 
 /// The self-assessment report as PDF (the enterprise, its reviewers and administrators).
 #[utoipa::path(
+    operation_id = "getSubmissionReport",
     tag = "submissions",
     params(("id" = i64, Path), ReportQuery),
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
@@ -52,6 +53,7 @@ pub async fn report(
 
 /// The certificate as a one-page PDF with a QR code of its verification page. No login.
 #[utoipa::path(
+    operation_id = "getCertificatePdf",
     security(()),
     tag = "public",
     params(("number" = String, Path)),

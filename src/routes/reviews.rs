@@ -15,6 +15,7 @@ use crate::state::AppState;
 
 /// Submitted submissions in the reviewer's scope, oldest first.
 #[utoipa::path(
+    operation_id = "listReviewQueue",
     tag = "reviews",
     params(QueueQuery),
     security(("bearer" = ["admin", "reviewer"])),
@@ -34,6 +35,7 @@ pub async fn queue(
 /// The review of a submission: its answers and evidence, every round's verdicts and the
 /// reviewed score. Visible to reviewers in scope, administrators and the enterprise itself.
 #[utoipa::path(
+    operation_id = "getReview",
     tag = "reviews",
     params(("id" = i64, Path)),
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
@@ -52,6 +54,7 @@ pub async fn get(
 
 /// Claim a submitted submission for review (→ `under_review`). One reviewer at a time.
 #[utoipa::path(
+    operation_id = "claimReview",
     tag = "reviews",
     params(("id" = i64, Path)),
     security(("bearer" = ["reviewer"])),
@@ -77,6 +80,7 @@ pub async fn claim(
 /// Record a verdict on one criterion: accept, adjust (share of the weight 0–1, with a
 /// reason) or request evidence (with a comment). The claimant only.
 #[utoipa::path(
+    operation_id = "recordVerdict",
     tag = "reviews",
     params(("id" = i64, Path), ("criterion" = String, Path)),
     request_body = VerdictInput,
@@ -106,6 +110,7 @@ pub async fn verdict(
 /// Record verdicts on several criteria at once (the same rules as one verdict); all are
 /// recorded or, with any invalid, none. The claimant only.
 #[utoipa::path(
+    operation_id = "recordVerdicts",
     tag = "reviews",
     params(("id" = i64, Path)),
     request_body = VerdictsInput,
@@ -133,6 +138,7 @@ pub async fn verdict_batch(
 
 /// Return the submission to the enterprise with comments; it edits and resubmits.
 #[utoipa::path(
+    operation_id = "returnReview",
     tag = "reviews",
     params(("id" = i64, Path)),
     request_body = DecisionInput,
@@ -160,6 +166,7 @@ pub async fn return_to_enterprise(
 
 /// Reject the certification, with a reason.
 #[utoipa::path(
+    operation_id = "rejectReview",
     tag = "reviews",
     params(("id" = i64, Path)),
     request_body = DecisionInput,
@@ -188,6 +195,7 @@ pub async fn reject(
 /// Approve: the certificate is issued in the same transaction. At levels the schema version
 /// marks for four-eyes review, the claimant's approval waits for a second reviewer's.
 #[utoipa::path(
+    operation_id = "approveReview",
     tag = "reviews",
     params(("id" = i64, Path)),
     request_body = DecisionInput,

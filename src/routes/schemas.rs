@@ -27,6 +27,7 @@ pub struct DiffQuery {
 
 /// Every assessment schema with its versions.
 #[utoipa::path(
+    operation_id = "listSchemas",
     tag = "schemas",
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = Vec<SchemaSummary>), (status = 401, body = Problem, content_type = "application/problem+json"))
@@ -41,6 +42,7 @@ pub async fn list(
 
 /// The versions of one schema, oldest first.
 #[utoipa::path(
+    operation_id = "listSchemaVersions",
     tag = "schemas",
     params(("id" = String, Path)),
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
@@ -57,6 +59,7 @@ pub async fn versions(
 
 /// One version with its whole document. Drafts are visible to administrators only.
 #[utoipa::path(
+    operation_id = "getSchemaVersion",
     tag = "schemas",
     params(("id" = String, Path), ("version" = String, Path)),
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
@@ -78,6 +81,7 @@ pub async fn get(
 /// The criteria an enterprise of `industry` must answer: the base criteria with the industry
 /// profile applied (added criteria, changed weights, criteria not applicable).
 #[utoipa::path(
+    operation_id = "getResolvedSchema",
     tag = "schemas",
     params(("id" = String, Path), ("version" = String, Path), ResolveQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
@@ -104,6 +108,7 @@ pub async fn resolved(
 /// What changed between two versions: added, removed, renamed, re-weighted and re-worded
 /// criteria, and those whose answer rules changed.
 #[utoipa::path(
+    operation_id = "diffSchemaVersions",
     tag = "schemas",
     params(("id" = String, Path), DiffQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
@@ -125,6 +130,7 @@ pub async fn diff(
 /// Add a draft version (administrators). The document must match the meta-schema; the full
 /// semantic checks run when it is published.
 #[utoipa::path(
+    operation_id = "createSchemaVersion",
     tag = "schemas",
     params(("id" = String, Path)),
     request_body = SchemaDoc,
@@ -158,6 +164,7 @@ pub async fn create(
 
 /// Replace a draft (administrators). Published and retired versions cannot be edited (409).
 #[utoipa::path(
+    operation_id = "updateSchemaVersion",
     tag = "schemas",
     params(("id" = String, Path), ("version" = String, Path)),
     request_body = SchemaDoc,
@@ -186,6 +193,7 @@ pub async fn update(
 /// Publish a draft (administrators): the whole document and its changelog against the
 /// predecessor are checked, and the version becomes immutable.
 #[utoipa::path(
+    operation_id = "publishSchemaVersion",
     tag = "schemas",
     params(("id" = String, Path), ("version" = String, Path)),
     security(("bearer" = ["admin"])),
@@ -212,6 +220,7 @@ pub async fn publish(
 /// Retire a published version (administrators): no new submissions start on it; existing
 /// submissions and certificates keep referring to it.
 #[utoipa::path(
+    operation_id = "retireSchemaVersion",
     tag = "schemas",
     params(("id" = String, Path), ("version" = String, Path)),
     security(("bearer" = ["admin"])),

@@ -24,8 +24,11 @@ pub struct StatsQuery {
     /// Schema version of the self-assessments.
     pub version: Option<String>,
     /// `none` (default), `section`, `division` or `province`.
+    #[param(value_type = Option<stats::GroupBy>)]
     pub group_by: Option<String>,
-    /// `json` (default) or `csv`.
+    /// `json` (default), `csv`, `xlsx` or `svg` (figures with a chart); without it, the
+    /// `Accept` header chooses.
+    #[param(value_type = Option<Format>)]
     pub format: Option<String>,
 }
 
@@ -35,8 +38,9 @@ pub struct PopulationsSaved {
 }
 
 /// How a figure is sent: JSON, or a CSV/XLSX table, or an SVG chart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum Format {
     Json,
     Csv,
     Xlsx,
@@ -138,11 +142,12 @@ fn prepare(
 /// active certificate, and with one expiring within 90 days; the adoption rate where a
 /// population was uploaded.
 #[utoipa::path(
+    operation_id = "getFunnelStats",
     tag = "stats",
     params(StatsQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
-        (status = 200, body = Funnel),
+        (status = 200, description = "The funnel as JSON, a CSV or XLSX table (`format` or `Accept`), or an SVG chart", content((Funnel = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "image/svg+xml"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -207,11 +212,12 @@ pub async fn funnel(
 
 /// Active certificates by level.
 #[utoipa::path(
+    operation_id = "getLevelStats",
     tag = "stats",
     params(StatsQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
-        (status = 200, body = Vec<LevelRow>),
+        (status = 200, description = "Certificates by level as JSON, or a CSV or XLSX table (`format` or `Accept`)", content((Vec<LevelRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -249,6 +255,7 @@ pub async fn levels(
 /// Upload enterprise populations (CSV lines `industry,region,count`, region empty for the whole
 /// country) to compute adoption rates. Industry bodies within their scope, and administrators.
 #[utoipa::path(
+    operation_id = "uploadPopulations",
     tag = "stats",
     request_body(content = String, content_type = "text/csv"),
     security(("bearer" = ["admin", "industry_body"])),
@@ -286,11 +293,12 @@ pub async fn populations(
 /// Score distribution of each enterprise's latest self-assessment: mean, median and quartiles
 /// of the total and of each theme, and a histogram of the total.
 #[utoipa::path(
+    operation_id = "getScoreStats",
     tag = "stats",
     params(StatsQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
-        (status = 200, body = stats::Distribution),
+        (status = 200, description = "The score distribution as JSON, a CSV or XLSX table (`format` or `Accept`), or an SVG chart", content((stats::Distribution = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "image/svg+xml"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -342,11 +350,12 @@ pub async fn scores(
 /// The criteria with the lowest pass rates (share of enterprises earning at least half of the
 /// criterion's weight): where training should go.
 #[utoipa::path(
+    operation_id = "getCriteriaStats",
     tag = "stats",
     params(StatsQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
-        (status = 200, body = stats::PassRates),
+        (status = 200, description = "Pass rates by criterion as JSON, or a CSV or XLSX table (`format` or `Accept`)", content((stats::PassRates = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -386,11 +395,12 @@ pub async fn criteria(
 
 /// Trends by quarter: enterprises self-assessing, their mean score, certificates issued.
 #[utoipa::path(
+    operation_id = "getTrendStats",
     tag = "stats",
     params(StatsQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
-        (status = 200, body = Vec<stats::TrendRow>),
+        (status = 200, description = "Quarterly trends as JSON, a CSV or XLSX table (`format` or `Accept`), or an SVG chart", content((Vec<stats::TrendRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "image/svg+xml"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )

@@ -49,6 +49,7 @@ fn saved_response((saved, criteria): (Submission, Vec<String>)) -> HttpResponse 
 /// applied and the version's content hash recorded. With `Idempotency-Key`, a repeated request
 /// returns the first response and creates nothing.
 #[utoipa::path(
+    operation_id = "createSubmission",
     tag = "submissions",
     request_body = CreateSubmission,
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
@@ -90,6 +91,7 @@ pub async fn create(
 
 /// The caller's enterprise's submissions, oldest first.
 #[utoipa::path(
+    operation_id = "listSubmissions",
     tag = "submissions",
     params(Page),
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
@@ -107,6 +109,7 @@ pub async fn list(
 
 /// A submission with its answers, completeness and a live score with its explanation.
 #[utoipa::path(
+    operation_id = "getSubmission",
     tag = "submissions",
     params(("id" = i64, Path)),
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
@@ -128,6 +131,7 @@ pub async fn get(
 
 /// Answer one criterion (a form's autosave). Requires `If-Match`.
 #[utoipa::path(
+    operation_id = "saveAnswer",
     tag = "submissions",
     params(("id" = i64, Path), ("criterion" = String, Path), ("If-Match" = String, Header)),
     request_body = AnswerInput,
@@ -159,6 +163,7 @@ pub async fn put_answer(
 /// Answer many criteria at once: `{answers: {criterion_id: answer, ...}}`. All or nothing.
 /// Requires `If-Match`.
 #[utoipa::path(
+    operation_id = "saveAnswers",
     tag = "submissions",
     params(("id" = i64, Path), ("If-Match" = String, Header)),
     request_body = BulkAnswers,
@@ -194,6 +199,7 @@ pub async fn patch_answers(
 
 /// Clear one answer; it stays in the history. Requires `If-Match`.
 #[utoipa::path(
+    operation_id = "clearAnswer",
     tag = "submissions",
     params(("id" = i64, Path), ("criterion" = String, Path), ("If-Match" = String, Header)),
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
@@ -220,6 +226,7 @@ pub async fn delete_answer(
 /// Submit for review (the enterprise's administrator). Refused with 422 listing unanswered
 /// criteria and criteria lacking required evidence. Requires `If-Match`.
 #[utoipa::path(
+    operation_id = "submitSubmission",
     tag = "submissions",
     params(("id" = i64, Path), ("If-Match" = String, Header)),
     security(("bearer" = ["enterprise_admin"])),
@@ -248,6 +255,7 @@ pub async fn submit(
 /// Withdraw a submitted or returned submission (the enterprise's administrator). Requires
 /// `If-Match`.
 #[utoipa::path(
+    operation_id = "withdrawSubmission",
     tag = "submissions",
     params(("id" = i64, Path), ("If-Match" = String, Header)),
     security(("bearer" = ["enterprise_admin"])),
@@ -276,6 +284,7 @@ pub async fn withdraw(
 /// is unchanged (following renames); answers to changed or dropped criteria move to the
 /// history, never lost. Returns the plan. Requires `If-Match`.
 #[utoipa::path(
+    operation_id = "upgradeSubmission",
     tag = "submissions",
     params(("id" = i64, Path), UpgradeQuery, ("If-Match" = String, Header)),
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
@@ -307,6 +316,7 @@ pub async fn upgrade(
 /// Every answer ever written to a submission, including those cleared or left behind by an
 /// upgrade.
 #[utoipa::path(
+    operation_id = "getSubmissionHistory",
     tag = "submissions",
     params(("id" = i64, Path)),
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
@@ -330,6 +340,7 @@ pub async fn history(
 /// review or returned: upload the files first (`POST …/evidence` takes them for the requested
 /// criteria under review), then say what they show. The reviewer then decides the criterion.
 #[utoipa::path(
+    operation_id = "answerEvidenceRequest",
     tag = "submissions",
     params(("id" = i64, Path), ("criterion" = String, Path)),
     request_body = RequestAnswerInput,

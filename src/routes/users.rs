@@ -41,6 +41,7 @@ pub struct UserFilter {
 
 /// Create a reviewer, industry-body or administrator account (administrators).
 #[utoipa::path(
+    operation_id = "createUser",
     tag = "users",
     request_body = CreateUser,
     security(("bearer" = ["admin"])),
@@ -88,6 +89,7 @@ pub async fn create(
 
 /// List users (administrators), optionally of one role.
 #[utoipa::path(
+    operation_id = "listUsers",
     tag = "users",
     params(UserFilter),
     security(("bearer" = ["admin"])),
@@ -111,6 +113,7 @@ pub async fn list(
 /// One user: administrators see everyone, others only themselves and, for enterprise
 /// administrators, the users of their enterprise.
 #[utoipa::path(
+    operation_id = "getUser",
     tag = "users",
     params(("id" = i64, Path)),
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
@@ -137,6 +140,7 @@ pub struct AccountChange {
 /// Disable a user (administrators): logins are refused and every session ends at once, access
 /// tokens included, on every instance. Administrators cannot disable themselves.
 #[utoipa::path(
+    operation_id = "disableUser",
     tag = "users",
     params(("id" = i64, Path)),
     request_body = AccountChange,
@@ -164,6 +168,7 @@ pub async fn disable(
 
 /// Re-enable a disabled user (administrators). Sessions ended by disabling stay ended.
 #[utoipa::path(
+    operation_id = "enableUser",
     tag = "users",
     params(("id" = i64, Path)),
     request_body = AccountChange,

@@ -8,8 +8,9 @@ use crate::domain::disclosure::Pattern;
 use crate::domain::{IndustryCode, RegionCode, Role};
 use crate::error::{AppError, AppResult};
 
-/// How rows are grouped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How rows are grouped (`division` is also accepted as `industry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::ToSchema)]
+#[schema(rename_all = "snake_case")]
 pub enum GroupBy {
     None,
     /// GB/T 4754 section letter.

@@ -14,7 +14,12 @@ use utoipa::ToSchema;
 
 /// The strong ETag of a submission's current revision.
 pub fn etag(s: &Submission) -> String {
-    format!("\"{}-{}\"", s.id, s.revision)
+    etag_at(s.id, s.revision)
+}
+
+/// The strong ETag of submission `id` at `revision`.
+pub fn etag_at(id: i64, revision: i64) -> String {
+    format!("\"{id}-{revision}\"")
 }
 
 /// Checks the `If-Match` header's value against the submission: missing is 428, a different

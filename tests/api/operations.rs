@@ -8,6 +8,7 @@ use crate::helpers::{Backend, spawn_app, spawn_app_with};
 backend_tests!(
     health_readiness_and_metrics,
     openapi_lists_every_route,
+    openapi_is_a_contract_generators_accept,
     docs_page_is_served_offline,
     errors_are_problem_json,
     request_ids_go_in_and_out,
@@ -164,6 +165,96 @@ async fn openapi_lists_every_route(b: Backend) {
         }
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}
+
+/// What client generators need: a description on every response, one `verbNoun` operationId
+/// per operation, and bytes declared as bytes.
+async fn openapi_is_a_contract_generators_accept(b: Backend) {
+    let app = spawn_app(b).await;
+    let doc = app.get("/openapi.json", None).await.json();
+    let mut ids = std::collections::BTreeMap::new();
+    let mut binary_bodies = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let at = format!("{} {path}", method.to_uppercase());
+            let id = op["operationId"].as_str().unwrap_or_default();
+            let verb_noun = id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                && id.chars().any(|c| c.is_ascii_uppercase())
+                && id.chars().all(|c| c.is_ascii_alphanumeric());
+            assert!(verb_noun, "{at}: operationId {id:?} is not verbNoun");
+            if let Some(other) = ids.insert(id.to_owned(), at.clone()) {
+                panic!("operationId {id} names both {other} and {at}");
+            }
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let description = response["description"].as_str().unwrap_or_default();
+                assert!(
+                    !description.trim().is_empty(),
+                    "{at} {status}: no description"
+                );
+                for (media_type, content) in response["content"].as_object().into_iter().flatten() {
+                    let schema = &content["schema"];
+                    if csr_assess::openapi::is_binary(media_type) {
+                        binary_bodies += 1;
+                        assert_eq!(schema["type"], "string", "{at} {status} {media_type}");
+                        assert_eq!(schema["format"], "binary", "{at} {status} {media_type}");
+                        assert_eq!(schema["contentMediaType"], media_type.as_str());
+                    } else if !media_type.ends_with("json") {
+                        assert_eq!(schema["type"], "string", "{at} {status} {media_type}");
+                    }
+                }
+            }
+        }
+    }
+    // Report, certificate and evidence downloads, and the statistics' XLSX.
+    assert!(binary_bodies >= 8, "only {binary_bodies} binary bodies");
+    // The statistics declare each format they answer in, and their closed sets are enums.
+    let funnel = &doc["paths"]["/api/v1/stats/funnel"]["get"];
+    let content = funnel["responses"]["200"]["content"].as_object().unwrap();
+    for media_type in ["application/json", "text/csv"] {
+        assert!(
+            content.contains_key(media_type),
+            "funnel lacks {media_type}"
+        );
+    }
+    // A list refers to its item's schema, so generators make one type of it, not two.
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    let pages: Vec<_> = schemas.keys().filter(|k| k.starts_with("Page_")).collect();
+    assert!(pages.len() >= 4, "{pages:?}");
+    for page in pages {
+        let item = &schemas[page]["properties"]["items"]["items"]["$ref"];
+        let expected = format!("#/components/schemas/{}", &page["Page_".len()..]);
+        assert_eq!(item.as_str(), Some(expected.as_str()), "{page}");
+    }
+    for (name, member) in [("group_by", "province"), ("format", "xlsx")] {
+        let param = funnel["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("funnel lacks {name}"));
+        let schema = resolve(&doc, &param["schema"]);
+        let members = schema.to_string();
+        assert!(
+            members.contains(&format!("\"{member}\"")),
+            "{name}: {members}"
+        );
+        assert!(members.contains("enum"), "{name} is not an enum: {members}");
+    }
+}
+
+/// The schema itself, following `$ref`s and the `oneOf` utoipa writes for an optional reference.
+fn resolve<'a>(doc: &'a serde_json::Value, schema: &'a serde_json::Value) -> &'a serde_json::Value {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.trim_start_matches("#/components/schemas/");
+        return resolve(doc, &doc["components"]["schemas"][name]);
+    }
+    if let Some(first) = schema["oneOf"]
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["type"] != "null"))
+    {
+        return resolve(doc, first);
+    }
+    schema
 }
 
 async fn docs_page_is_served_offline(b: Backend) {

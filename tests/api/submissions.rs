@@ -13,6 +13,7 @@ backend_tests!(
     the_whole_enterprise_flow,
     answers_are_checked_against_their_criterion,
     writes_need_the_current_etag,
+    evidence_writes_return_the_new_etag,
     creation_is_idempotent,
     idempotent_creation_under_parallel_requests,
     submit_refuses_incomplete_and_only_admins_submit,
@@ -323,6 +324,18 @@ async fn writes_need_the_current_etag(b: Backend) {
     )
     .await
     .problem(412, "precondition_failed");
+    // A value that is not an entity tag is malformed, not stale.
+    for malformed in ["4-1", "\"4-1", "\"4 1\""] {
+        app.request(
+            Method::PUT,
+            &path,
+            Some(&e.token),
+            Some(("application/json", body.clone())),
+            &[("if-match", malformed)],
+        )
+        .await
+        .problem(400, "malformed_request");
+    }
     let weak = format!("W/{}", d.etag);
     app.request(
         Method::PUT,
@@ -384,6 +397,59 @@ async fn writes_need_the_current_etag(b: Backend) {
         .await
         .problem(428, "precondition_required");
     }
+}
+
+async fn evidence_writes_return_the_new_etag(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let mut d = app.create_submission(&e.token, "2024").await;
+    let before = d.etag.clone();
+    let uploaded = app
+        .upload(
+            &e.token,
+            &d,
+            "policy.pdf",
+            "application/pdf",
+            &pdf_bytes("policy"),
+            "lawful.no_unfair_conditions",
+        )
+        .await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.text());
+    d.etag = uploaded.header("etag").expect("upload returns the ETag");
+    assert_ne!(d.etag, before);
+    // The returned ETag is the current one: the next write goes through with it.
+    let path = format!("{}/answers/lawful.no_unfair_conditions", d.path);
+    let saved = app
+        .send_if_match(
+            Method::PUT,
+            &path,
+            &e.token,
+            &d.etag,
+            Some(&json!({ "value": true })),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    d.etag = saved.header("etag").expect("etag");
+    let evidence = uploaded.json()["id"].as_i64().unwrap();
+    let deleted = app
+        .request(
+            Method::DELETE,
+            &format!("{}/evidence/{evidence}", d.path),
+            Some(&e.token),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    let after_delete = deleted.header("etag").expect("delete returns the ETag");
+    assert_ne!(after_delete, d.etag);
+    assert_eq!(
+        app.get(&d.path, Some(&e.token))
+            .await
+            .header("etag")
+            .as_deref(),
+        Some(after_delete.as_str())
+    );
 }
 
 async fn creation_is_idempotent(b: Backend) {
