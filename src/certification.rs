@@ -74,14 +74,28 @@ impl SignedCertificate {
                 self.alg
             ));
         }
+        let message = signed_message(&self.payload).map_err(|e| e.to_string())?;
+        let verified = signing::verify(jwks, &self.kid, message.as_bytes(), &self.signature);
+        if verified.is_ok() {
+            return verified;
+        }
+        // Certificates issued before signatures followed RFC 8785 were signed over the same
+        // keys in the same order, with whole numbers written as `85.0`; they stay valid.
         let value = serde_json::to_value(&self.payload).map_err(|e| e.to_string())?;
-        signing::verify(
-            jwks,
-            &self.kid,
-            canonical_json(&value).as_bytes(),
-            &self.signature,
-        )
+        let legacy = canonical_json(&value);
+        if legacy != message
+            && signing::verify(jwks, &self.kid, legacy.as_bytes(), &self.signature).is_ok()
+        {
+            return Ok(());
+        }
+        verified
     }
+}
+
+/// The bytes a certificate's signature covers: the payload canonicalised by RFC 8785 (JSON
+/// Canonicalization Scheme), so that a verifier in any language rebuilds them exactly.
+pub fn signed_message(payload: &Payload) -> Result<String, serde_json::Error> {
+    serde_json_canonicalizer::to_string(payload)
 }
 
 /// Reads a signed certificate from JSON text (the `signed` object of the public certificate
@@ -216,8 +230,7 @@ pub fn issue(
         issued_on: issued.to_string(),
         expires_on: expires.to_string(),
     };
-    let value = serde_json::to_value(&payload).map_err(AppError::internal)?;
-    let text = canonical_json(&value);
+    let text = signed_message(&payload).map_err(AppError::internal)?;
     let (kid, signature) = keys.sign(text.as_bytes());
     for old in certificates::of_enterprise(conn, enterprise.id, CertificateStatus::Active)? {
         certificates::transition(
@@ -418,4 +431,103 @@ pub async fn directory(state: &AppState, f: DirectoryFilter) -> AppResult<Page<P
         .map(|(c, ..)| public_view(c, &jwks))
         .collect::<AppResult<_>>()?;
     Ok(Page { items, next_cursor })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::jwt::KeyFile;
+
+    fn payload(score: f64) -> Payload {
+        Payload {
+            number: "CCA-2026-000001".into(),
+            issuer: Text {
+                zh: "中国消费者协会".into(),
+                en: "China Consumers' Association".into(),
+            },
+            enterprise: PayloadEnterprise {
+                name: "杭州放心食品有限公司".into(),
+                credit_code: "91330100MA27XYZ12A".into(),
+            },
+            level: "good".into(),
+            level_label: Text {
+                zh: "良好".into(),
+                en: "Good".into(),
+            },
+            score,
+            schema: PayloadSchema {
+                id: "cca-good-enterprise".into(),
+                version: "2024".into(),
+                content_hash: "ab".repeat(32),
+            },
+            submission_id: 7,
+            issued_on: "2026-12-06".into(),
+            expires_on: "2029-12-06".into(),
+        }
+    }
+
+    fn keys() -> (ServiceKeys, Jwks) {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = ServiceKeys::new(&KeyFile::load_or_create(dir.path()).unwrap()).unwrap();
+        let jwks = keys.jwks();
+        (keys, jwks)
+    }
+
+    /// RFC 8785 writes numbers as ECMAScript does: a whole score has no `.0`, keys are sorted
+    /// at every level and text is written as UTF-8, not escaped.
+    #[test]
+    fn the_signed_bytes_are_rfc_8785() {
+        let text = signed_message(&payload(85.0)).unwrap();
+        assert!(text.contains(r#""score":85,"#), "{text}");
+        assert!(
+            text.starts_with(r#"{"enterprise":{"credit_code":"#),
+            "{text}"
+        );
+        assert!(text.contains("杭州放心食品有限公司"), "{text}");
+        assert!(
+            signed_message(&payload(72.5))
+                .unwrap()
+                .contains(r#""score":72.5,"#)
+        );
+        assert!(
+            signed_message(&payload(1e-7))
+                .unwrap()
+                .contains(r#""score":1e-7,"#)
+        );
+    }
+
+    #[test]
+    fn a_signature_over_rfc_8785_verifies_and_a_changed_payload_does_not() {
+        let (keys, jwks) = keys();
+        let p = payload(85.0);
+        let (kid, signature) = keys.sign(signed_message(&p).unwrap().as_bytes());
+        let mut cert = SignedCertificate {
+            payload: p,
+            alg: "EdDSA".into(),
+            kid,
+            signature,
+        };
+        cert.verify(&jwks).unwrap();
+        cert.payload.score = 85.5;
+        assert!(cert.verify(&jwks).is_err());
+    }
+
+    /// Certificates signed before the switch to RFC 8785 (whole numbers as `85.0`) still verify.
+    #[test]
+    fn certificates_signed_over_the_earlier_form_still_verify() {
+        let (keys, jwks) = keys();
+        let p = payload(85.0);
+        let legacy = canonical_json(&serde_json::to_value(&p).unwrap());
+        assert!(legacy.contains(r#""score":85.0,"#), "{legacy}");
+        let (kid, signature) = keys.sign(legacy.as_bytes());
+        let mut cert = SignedCertificate {
+            payload: p,
+            alg: "EdDSA".into(),
+            kid,
+            signature,
+        };
+        cert.verify(&jwks).unwrap();
+        cert.payload.enterprise.name.push('X');
+        assert!(cert.verify(&jwks).is_err());
+    }
 }

@@ -25,6 +25,7 @@ backend_tests!(
     approval_issues_a_signed_certificate,
     a_certificate_file_verifies_offline_and_forgeries_fail,
     online_verification_asks_the_issuer_for_the_status,
+    an_independent_verifier_in_python_agrees,
     exemplary_needs_four_eyes,
     not_applicable_duties_are_accepted_or_contested,
     certificate_status_changes_and_supersession,
@@ -1007,9 +1008,9 @@ async fn online_verification_asks_the_issuer_for_the_status(b: Backend) {
     // signature holds offline, the issuer's record does not match.
     let mut other = t.cert.clone();
     other["signed"]["payload"]["score"] = json!(99.5);
-    let (_, signature) = t.app.state.signing.sign(
-        csr_assess::domain::canonical::canonical_json(&other["signed"]["payload"]).as_bytes(),
-    );
+    let payload = serde_json::from_value(other["signed"]["payload"].clone()).unwrap();
+    let message = csr_assess::certification::signed_message(&payload).unwrap();
+    let (_, signature) = t.app.state.signing.sign(message.as_bytes());
     other["signed"]["signature"] = json!(signature);
     t.write("other.json", &other);
     assert!(
@@ -1036,6 +1037,79 @@ async fn online_verification_asks_the_issuer_for_the_status(b: Backend) {
     let out = t.verify_online("cert.json").await;
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!out.status.success() && err.contains("suspended"), "{err}");
+}
+
+/// The Python interpreter with `rfc8785` and `cryptography`, for `docs/verify_certificate.py`:
+/// `CSR_VERIFIER_PYTHON` or `python3`. `.ci/run` sets `CSR_REQUIRE_VERIFIER`, so there the test
+/// fails rather than skips without them.
+fn verifier_python() -> Option<String> {
+    let python = std::env::var("CSR_VERIFIER_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ready = std::process::Command::new(&python)
+        .args(["-c", "import rfc8785, cryptography"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        assert!(
+            std::env::var("CSR_REQUIRE_VERIFIER").is_err(),
+            "CSR_REQUIRE_VERIFIER is set but {python} lacks rfc8785 or cryptography"
+        );
+        eprintln!("{python} lacks rfc8785 or cryptography: independent verifier not run");
+    }
+    ready.then_some(python)
+}
+
+/// The independent verifier of docs/VERIFYING.md (Python, RFC 8785 from PyPI), run exactly as
+/// the document says, against the issuer's URLs: it accepts a real certificate and rejects the
+/// same certificate with one byte changed.
+async fn an_independent_verifier_in_python_agrees(b: Backend) {
+    let Some(python) = verifier_python() else {
+        return;
+    };
+    let t = Issued::new(b).await;
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/verify_certificate.py");
+    let run = |certificate: String, keys: String| {
+        let python = python.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            std::process::Command::new(python)
+                .args([script, &certificate, &keys])
+                .output()
+                .unwrap()
+        })
+    };
+    let certificate = format!("{}/api/v1/public/certificates/{}", t.app.base, t.number());
+    let keys = format!("{}/.well-known/csr-assess/keys.json", t.app.base);
+    let out = run(certificate.clone(), keys.clone()).await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success() && text.starts_with("VALID") && text.contains(t.number()),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // One byte of the signed content changed: a digit of the issue date.
+    let served = t
+        .app
+        .get(&certificate[t.app.base.len()..], None)
+        .await
+        .text();
+    let signed_at = served.find("\"signed\"").expect("signed");
+    let key = "\"issued_on\":\"";
+    let date_at = signed_at + served[signed_at..].find(key).unwrap() + key.len();
+    let mut bytes = served.into_bytes();
+    bytes[date_at] = if bytes[date_at] == b'9' {
+        b'8'
+    } else {
+        bytes[date_at] + 1
+    };
+    let changed = t.app.dir.path().join("changed.json");
+    std::fs::write(&changed, bytes).unwrap();
+    let out = run(changed.display().to_string(), keys).await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.code() == Some(1) && text.contains("does not match"),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 async fn exemplary_needs_four_eyes(b: Backend) {
