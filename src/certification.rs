@@ -345,7 +345,7 @@ pub async fn change_status(
             if !certificates::transition(conn, c.id, change, Some(&reason), Some(user.id))? {
                 return Err(AppError::conflict(
                     Code::InvalidTransition,
-                    format!("a {} certificate cannot be {to}", c.status),
+                    format!("the certificate is {} and cannot be {to}", c.status),
                 ));
             }
             audit::append(

@@ -41,7 +41,7 @@ pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let docs = req.path().starts_with("/docs");
+    let docs = req.path().starts_with("/docs") && !req.path().starts_with("/docs/problems");
     let authenticated = req.headers().contains_key(header::AUTHORIZATION);
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();

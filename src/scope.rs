@@ -80,7 +80,7 @@ pub fn load_editable(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppR
     if !s.status.editable() {
         return Err(AppError::conflict(
             Code::NotEditable,
-            format!("a {} submission cannot be changed", s.status),
+            format!("the submission is {} and cannot be changed", s.status),
         ));
     }
     Ok(s)

@@ -269,6 +269,7 @@ enum Rotation {
     /// The user, the session (refresh-token family) and the next refresh token.
     Issued(Box<users::User>, String, String),
     Rejected,
+    Reused,
 }
 
 /// Exchanges a refresh token for a new pair. A token that was already used revokes its whole
@@ -307,7 +308,7 @@ pub async fn refresh(
                     user_id = row.user_id,
                     "refresh token reused; family revoked"
                 );
-                return Ok(Rotation::Rejected);
+                return Ok(Rotation::Reused);
             }
             let user = users::find(conn, row.user_id)?.ok_or(AppError::NotFound)?;
             if user.disabled {
@@ -321,6 +322,7 @@ pub async fn refresh(
     match outcome {
         Rotation::Issued(user, family, next) => token_response(&state, &user, &family, next),
         Rotation::Rejected => Err(AppError::Unauthorized(Code::InvalidRefreshToken)),
+        Rotation::Reused => Err(AppError::Unauthorized(Code::RefreshTokenReused)),
     }
 }
 

@@ -9,6 +9,8 @@ pub enum Code {
     MissingToken,
     InvalidToken,
     InvalidRefreshToken,
+    /// A refresh token presented a second time: its whole family was logged out.
+    RefreshTokenReused,
     // 409
     AlreadyExists,
     ReferenceConflict,
@@ -37,10 +39,11 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Self; 25] = [
+    pub const ALL: [Self; 26] = [
         Self::MissingToken,
         Self::InvalidToken,
         Self::InvalidRefreshToken,
+        Self::RefreshTokenReused,
         Self::AlreadyExists,
         Self::ReferenceConflict,
         Self::AlreadyApproved,
@@ -65,11 +68,28 @@ impl Code {
         Self::VerdictsRequired,
     ];
 
+    /// The status this code is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            Self::MissingToken
+            | Self::InvalidToken
+            | Self::InvalidRefreshToken
+            | Self::RefreshTokenReused => 401,
+            Self::EvidenceRequested
+            | Self::IdempotencyKeyReused
+            | Self::NotCertifiable
+            | Self::SubmissionIncomplete
+            | Self::VerdictsRequired => 422,
+            _ => 409,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::MissingToken => "missing_token",
             Self::InvalidToken => "invalid_token",
             Self::InvalidRefreshToken => "invalid_refresh_token",
+            Self::RefreshTokenReused => "refresh_token_reused",
             Self::AlreadyExists => "already_exists",
             Self::ReferenceConflict => "reference_conflict",
             Self::AlreadyApproved => "already_approved",

@@ -5,6 +5,7 @@
 //! route, wrong method, actix internals) into the same shape. Internal details are logged and
 //! never echoed.
 
+pub mod catalogue;
 mod codes;
 
 pub use codes::Code;
@@ -53,7 +54,8 @@ fn bounded(field: &str) -> String {
 /// RFC 9457 problem details, as every error of this API is rendered.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
-    /// A URI naming the problem type (`about:blank` or a stable URN per code).
+    /// The problem type: `/docs/problems/{code}`, a page saying what the code means and what
+    /// to do about it.
     #[serde(rename = "type")]
     pub type_: String,
     pub title: String,
@@ -179,6 +181,17 @@ impl AppError {
                 ),
                 many => format!("{} fields are invalid", many.len()),
             },
+            Self::Unauthorized(Code::InvalidRefreshToken) => {
+                "The refresh token is unknown, expired or revoked: log in again.".into()
+            }
+            Self::Unauthorized(Code::RefreshTokenReused) => {
+                "This refresh token was already used once, so it may have been copied: every \
+                 session of this login has been ended. Log in again."
+                    .into()
+            }
+            Self::Unauthorized(Code::InvalidToken) => {
+                "The bearer access token is invalid or expired: refresh it or log in again.".into()
+            }
             Self::Unauthorized(_) => "A valid bearer access token is required.".into(),
             Self::InvalidCredentials => "The e-mail or the password is wrong.".into(),
             Self::Forbidden(msg) => msg.clone(),
@@ -217,7 +230,7 @@ impl AppError {
     pub fn to_problem(&self) -> Problem {
         let status = self.status_code();
         Problem {
-            type_: format!("urn:csr-assess:problem:{}", self.code()),
+            type_: catalogue::type_uri(self.code()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: self.detail(),
@@ -418,6 +431,59 @@ fn between_backticks(msg: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One of each variant, with every specific code.
+    fn every_error() -> Vec<AppError> {
+        let mut all = vec![
+            AppError::BadRequest(String::new()),
+            AppError::Validation(Vec::new()),
+            AppError::InvalidCredentials,
+            AppError::Forbidden(String::new()),
+            AppError::NotFound,
+            AppError::MethodNotAllowed(String::new()),
+            AppError::PayloadTooLarge,
+            AppError::QuotaExceeded(String::new()),
+            AppError::PreconditionRequired,
+            AppError::PreconditionFailed,
+            AppError::UnsupportedMediaType(String::new()),
+            AppError::TooManyRequests {
+                retry_after_secs: 1,
+            },
+            AppError::Unavailable(String::new()),
+            AppError::Busy {
+                retry_after_secs: 1,
+            },
+            AppError::InsufficientStorage(String::new()),
+            AppError::Internal(String::new()),
+        ];
+        for code in Code::ALL {
+            all.push(match code.status() {
+                401 => AppError::Unauthorized(code),
+                422 => AppError::unprocessable(code, String::new(), Vec::new()),
+                _ => AppError::conflict(code, String::new()),
+            });
+        }
+        all
+    }
+
+    /// Every code has its page, with the status it is answered with, and every page a code.
+    #[test]
+    fn the_catalogue_covers_every_code_exactly() {
+        let errors = every_error();
+        for e in &errors {
+            let page = catalogue::problem_type(e.code())
+                .unwrap_or_else(|| panic!("no page for {}", e.code()));
+            assert_eq!(page.status, e.status_code().as_u16(), "{}", e.code());
+            assert_eq!(e.to_problem().type_, format!("/docs/problems/{}", e.code()));
+        }
+        for page in catalogue::PROBLEM_TYPES {
+            assert!(
+                errors.iter().any(|e| e.code() == page.code),
+                "{} is never answered",
+                page.code
+            );
+        }
+    }
 
     #[test]
     fn database_faults_are_500_and_outages_503() {

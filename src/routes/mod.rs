@@ -30,6 +30,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audit::head)
         .service(pages::verify_page)
         .service(pages::directory_page)
+        .service(pages::problems_page)
+        .service(pages::problem_page)
+        .service(pages::docs_redirect)
         .service(
             scope("/api/v1")
                 .service(audit::verify)

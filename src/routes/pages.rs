@@ -10,7 +10,8 @@ use utoipa::IntoParams;
 
 use crate::certification::{self, DirectoryFilter, PublicCertificate};
 use crate::domain::certificate::CertificateStatus;
-use crate::error::{AppError, AppResult};
+use crate::error::catalogue::{PROBLEM_TYPES, ProblemType, problem_type};
+use crate::error::{AppError, AppResult, Problem};
 use crate::state::AppState;
 
 /// The one stylesheet of the pages, inlined and allowed by its hash in the pages'
@@ -69,6 +70,7 @@ struct VerifyLabels {
     expires: &'static str,
     signature: &'static str,
     issued_by: &'static str,
+    json: &'static str,
 }
 
 const ZH: VerifyLabels = VerifyLabels {
@@ -82,6 +84,7 @@ const ZH: VerifyLabels = VerifyLabels {
     expires: "有效期至",
     signature: "数字签名",
     issued_by: "评价机构",
+    json: "机器可读的证书（JSON，含签名）",
 };
 
 const EN: VerifyLabels = VerifyLabels {
@@ -95,6 +98,7 @@ const EN: VerifyLabels = VerifyLabels {
     expires: "Expires",
     signature: "Signature",
     issued_by: "Issued by",
+    json: "Machine-readable certificate (JSON, with its signature)",
 };
 
 #[derive(Template)]
@@ -110,6 +114,7 @@ struct VerifyPage<'a> {
     signature: &'static str,
     issuer: &'a str,
     disclaimer: &'static str,
+    json_url: String,
 }
 
 #[derive(Template)]
@@ -159,7 +164,12 @@ fn status_text(status: CertificateStatus, en: bool) -> (&'static str, &'static s
     security(()),
     tag = "public",
     params(("number" = String, Path), LangQuery),
-    responses((status = 200, content_type = "text/html", body = String), (status = 404, content_type = "text/html", body = String))
+    responses(
+        (status = 200, content_type = "text/html", body = String,
+            description = "The page; `Link: rel=alternate` names the certificate's JSON",
+            headers(("Link" = String, description = "The certificate's public JSON"))),
+        (status = 404, content_type = "text/html", body = String, description = "No such certificate"),
+    )
 )]
 #[get("/verify/{number}")]
 pub async fn verify_page(
@@ -209,6 +219,13 @@ pub async fn verify_page(
         (false, false) => "验证失败",
         (false, true) => "INVALID",
     };
+    let json_url = format!("/api/v1/public/certificates/{}", c.number);
+    let mut res = HttpResponse::Ok();
+    res.insert_header(("Cache-Control", "no-cache"));
+    res.insert_header((
+        header::LINK,
+        format!("<{json_url}>; rel=\"alternate\"; type=\"application/json\""),
+    ));
     let page = VerifyPage {
         en,
         style: STYLE,
@@ -220,9 +237,8 @@ pub async fn verify_page(
         signature,
         issuer,
         disclaimer,
+        json_url,
     };
-    let mut res = HttpResponse::Ok();
-    res.insert_header(("Cache-Control", "no-cache"));
     html(res, &page)
 }
 
@@ -275,4 +291,80 @@ pub async fn directory_page(
         rows,
     };
     html(HttpResponse::Ok(), &page)
+}
+
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct ProblemPage {
+    en: bool,
+    style: &'static str,
+    p: &'static ProblemType,
+    reason: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "problems.html")]
+struct ProblemsPage {
+    en: bool,
+    style: &'static str,
+    types: &'static [ProblemType],
+}
+
+/// What a problem `code` means and what to do about it: the page every problem's `type` names.
+#[utoipa::path(
+    operation_id = "getProblemType",
+    security(()),
+    tag = "public",
+    params(("code" = String, Path, description = "A problem's `code`")),
+    responses(
+        (status = 200, content_type = "text/html", body = String, description = "The code's page"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/docs/problems/{code}")]
+pub async fn problem_page(code: web::Path<String>) -> AppResult<HttpResponse> {
+    let p = problem_type(&code).ok_or(AppError::NotFound)?;
+    let reason = actix_web::http::StatusCode::from_u16(p.status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let page = ProblemPage {
+        en: true,
+        style: STYLE,
+        p,
+        reason,
+    };
+    html(HttpResponse::Ok(), &page)
+}
+
+/// Every problem code, with its status and meaning.
+#[utoipa::path(
+    operation_id = "listProblemTypes",
+    security(()),
+    tag = "public",
+    responses((status = 200, content_type = "text/html", body = String, description = "The list of codes"))
+)]
+#[get("/docs/problems/")]
+pub async fn problems_page() -> AppResult<HttpResponse> {
+    let page = ProblemsPage {
+        en: true,
+        style: STYLE,
+        types: PROBLEM_TYPES,
+    };
+    html(HttpResponse::Ok(), &page)
+}
+
+/// The API browser's address without its trailing slash.
+#[utoipa::path(
+    operation_id = "redirectDocs",
+    security(()),
+    tag = "operations",
+    responses((status = 308, description = "To `/docs/`, the API browser",
+        headers(("Location" = String, description = "`/docs/`"))))
+)]
+#[get("/docs")]
+pub async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
 }

@@ -313,7 +313,7 @@ async fn enterprise_move(
             let Some(to) = s.status.after(m) else {
                 return Err(AppError::conflict(
                     Code::InvalidTransition,
-                    format!("a {} submission cannot be {}", s.status, m.past()),
+                    format!("the submission is {} and cannot be {}", s.status, m.past()),
                 ));
             };
             if !db::bump(conn, id, s.revision)? {
@@ -537,7 +537,7 @@ pub async fn answer_evidence_request(
                 return Err(AppError::conflict(
                     Code::NotUnderReview,
                     format!(
-                        "a {} submission has no evidence requests to answer",
+                        "the submission is {}: it has no evidence requests to answer",
                         s.status
                     ),
                 ));

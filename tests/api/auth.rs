@@ -220,14 +220,19 @@ async fn refresh_rotates_and_reuse_revokes_the_family(b: Backend) {
     let access = res.json()["access_token"].as_str().unwrap().to_owned();
     assert_eq!(app.get("/api/v1/me", Some(&access)).await.status, 200);
 
-    // Replaying the first token is reuse: refused, and the whole family dies with it.
-    app.post(
-        "/api/v1/auth/refresh",
-        None,
-        &json!({ "refresh_token": first }),
-    )
-    .await
-    .problem(401, "invalid_refresh_token");
+    // Replaying the first token is reuse: refused as such, and the whole family dies with it.
+    let reused = app
+        .post(
+            "/api/v1/auth/refresh",
+            None,
+            &json!({ "refresh_token": first }),
+        )
+        .await;
+    let problem = reused.problem(401, "refresh_token_reused");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("already used"),
+        "{problem}"
+    );
     app.post(
         "/api/v1/auth/refresh",
         None,
@@ -547,7 +552,7 @@ async fn access_tokens_stop_when_their_session_ends(b: Backend) {
         &json!({ "refresh_token": second["refresh_token"] }),
     )
     .await
-    .problem(401, "invalid_refresh_token");
+    .problem(401, "refresh_token_reused");
     assert_eq!(me_status(&sibling, &rotated_token).await, 401);
     assert_eq!(me_status(&sibling, &second_token).await, 401);
 

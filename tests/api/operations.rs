@@ -10,6 +10,7 @@ backend_tests!(
     openapi_lists_every_route,
     openapi_is_a_contract_generators_accept,
     docs_page_is_served_offline,
+    problem_types_lead_to_pages,
     errors_are_problem_json,
     request_ids_go_in_and_out,
     security_headers_on_every_response,
@@ -143,6 +144,9 @@ async fn openapi_lists_every_route(b: Backend) {
         "GET /api/v1/public/certificates",
         "GET /verify/{number}",
         "GET /directory",
+        "GET /docs",
+        "GET /docs/problems/",
+        "GET /docs/problems/{code}",
         "GET /api/v1/submissions/{id}/report.pdf",
         "GET /api/v1/public/certificates/{number}.pdf",
         "GET /api/v1/stats/funnel",
@@ -267,6 +271,52 @@ async fn docs_page_is_served_offline(b: Backend) {
     let script = app.get("/docs/swagger-ui-bundle.js", None).await;
     assert_eq!(script.status, 200);
     assert!(script.body.len() > 100_000);
+    // Without the slash, a redirect to it.
+    let bare = app.get("/docs", None).await;
+    assert_eq!(bare.status, 308);
+    assert_eq!(bare.header("location").as_deref(), Some("/docs/"));
+}
+
+/// A problem's `type` leads to a page about its code, served by the binary; the index lists
+/// every code.
+async fn problem_types_lead_to_pages(b: Backend) {
+    let app = spawn_app(b).await;
+    let problem = app
+        .get("/api/v1/me", None)
+        .await
+        .problem(401, "missing_token");
+    let uri = problem["type"].as_str().unwrap();
+    assert_eq!(uri, "/docs/problems/missing_token");
+    let page = app.get(uri, None).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.header("content-type")
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let text = page.text();
+    assert!(
+        text.contains("missing_token") && text.contains("401"),
+        "{text}"
+    );
+    assert!(text.contains("Authorization: Bearer"), "{text}");
+    // The strict page policy, not the API browser's.
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("style-src 'sha256-"), "{csp}");
+    let index = app.get("/docs/problems/", None).await.text();
+    for code in [
+        "precondition_failed",
+        "refresh_token_reused",
+        "not_certifiable",
+    ] {
+        assert!(
+            index.contains(&format!("/docs/problems/{code}")),
+            "{code} not listed"
+        );
+    }
+    app.get("/docs/problems/no_such_code", None)
+        .await
+        .problem(404, "not_found");
 }
 
 async fn errors_are_problem_json(b: Backend) {

@@ -1606,6 +1606,20 @@ async fn public_pages_and_directory(b: Backend) {
     ] {
         assert!(html.contains(text), "{text} missing");
     }
+    // The page names its machine-readable twin, in the head and in a header.
+    let json_url = format!("/api/v1/public/certificates/{active}");
+    assert!(
+        html.contains(&format!(
+            r#"<link rel="alternate" type="application/json" href="{json_url}">"#
+        )),
+        "{html}"
+    );
+    let link = page.header("link").expect("Link header");
+    assert!(link.starts_with(&format!("<{json_url}>")), "{link}");
+    assert_eq!(
+        app.get(&json_url, None).await.json()["number"],
+        active.as_str()
+    );
     let en = app
         .get(&format!("/verify/{active}?lang=en"), None)
         .await
