@@ -344,7 +344,7 @@ pub async fn problem_page(code: web::Path<String>) -> AppResult<HttpResponse> {
     tag = "public",
     responses((status = 200, content_type = "text/html", body = String, description = "The list of codes"))
 )]
-#[get("/docs/problems/")]
+#[get("/docs/problems")]
 pub async fn problems_page() -> AppResult<HttpResponse> {
     let page = ProblemsPage {
         en: true,

@@ -145,7 +145,7 @@ async fn openapi_lists_every_route(b: Backend) {
         "GET /verify/{number}",
         "GET /directory",
         "GET /docs",
-        "GET /docs/problems/",
+        "GET /docs/problems",
         "GET /docs/problems/{code}",
         "GET /api/v1/submissions/{id}/report.pdf",
         "GET /api/v1/public/certificates/{number}.pdf",
@@ -303,7 +303,7 @@ async fn problem_types_lead_to_pages(b: Backend) {
     // The strict page policy, not the API browser's.
     let csp = page.header("content-security-policy").unwrap();
     assert!(csp.contains("style-src 'sha256-"), "{csp}");
-    let index = app.get("/docs/problems/", None).await.text();
+    let index = app.get("/docs/problems", None).await.text();
     for code in [
         "precondition_failed",
         "refresh_token_reused",
