@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::state::AppState;
-use crate::stats::{self, Figure, Funnel, LevelRow, figures};
+use crate::stats::{self, Bar, Cell, Funnel, LevelRow, figures};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -78,9 +78,8 @@ fn format(req: &HttpRequest, format: Option<&str>) -> AppResult<Format> {
     }
 }
 
-fn cell(f: &Figure) -> String {
-    f.value
-        .map_or_else(|| "suppressed".to_owned(), |v| v.to_string())
+fn cell(f: &impl Cell) -> String {
+    f.cell()
 }
 
 /// A figure as a table (for CSV and XLSX) and, where it has one, a chart.
@@ -177,10 +176,7 @@ pub async fn funnel(
         })
         .collect();
     let t = &f.total;
-    let bar = |label: &str, figure| stats::Bar {
-        label: label.into(),
-        figure,
-    };
+    let bar = |label: &str, figure| Bar::of(label, figure);
     let chart = stats::svg_bars(
         "Adoption funnel",
         &[
@@ -325,13 +321,10 @@ pub async fn scores(
     let rows = std::iter::once(summary_row("total", &d.total))
         .chain(d.themes.iter().map(|(t, s)| summary_row(t, s)))
         .collect();
-    let bars: Vec<stats::Bar<'_>> = d
+    let bars: Vec<Bar> = d
         .histogram
         .iter()
-        .map(|b| stats::Bar {
-            label: format!("{}–{}", b.from, b.to),
-            figure: &b.enterprises,
-        })
+        .map(|b| Bar::of(format!("{}–{}", b.from, b.to), &b.enterprises))
         .collect();
     let chart = stats::svg_bars("Total scores (enterprises per band)", &bars);
     let header = ["scope", "enterprises", "mean", "median", "q1", "q3"];
@@ -425,12 +418,9 @@ pub async fn trends(
             ]
         })
         .collect();
-    let bars: Vec<stats::Bar<'_>> = rows
+    let bars: Vec<Bar> = rows
         .iter()
-        .map(|r| stats::Bar {
-            label: r.quarter.clone(),
-            figure: &r.self_assessed,
-        })
+        .map(|r| Bar::of(r.quarter.clone(), &r.self_assessed))
         .collect();
     let chart = stats::svg_bars("Enterprises self-assessing per quarter", &bars);
     let header = ["quarter", "self_assessed", "mean_score", "certified"];

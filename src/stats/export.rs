@@ -24,11 +24,20 @@ pub fn csv(header: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// One bar of a chart: a label and its figure (suppressed bars are drawn hatched, without a
-/// value).
-pub struct Bar<'a> {
+/// One bar of a chart: a label and its value (suppressed bars, `None`, are drawn hatched,
+/// without a value).
+pub struct Bar {
     pub label: String,
-    pub figure: &'a Figure,
+    pub value: Option<f64>,
+}
+
+impl Bar {
+    pub fn of(label: impl Into<String>, figure: &impl Cell) -> Self {
+        Self {
+            label: label.into(),
+            value: figure.number(),
+        }
+    }
 }
 
 pub(super) fn xml(s: &str) -> String {
@@ -39,14 +48,14 @@ pub(super) fn xml(s: &str) -> String {
 }
 
 /// A horizontal bar chart as standalone SVG.
-pub fn svg_bars(title: &str, bars: &[Bar<'_>]) -> String {
+pub fn svg_bars(title: &str, bars: &[Bar]) -> String {
     let width = 640.0;
     let label_w = 150.0;
     let bar_h = 22.0;
     let height = 50.0 + bars.len() as f64 * (bar_h + 8.0) + 20.0;
     let max = bars
         .iter()
-        .filter_map(|b| b.figure.value)
+        .filter_map(|b| b.value)
         .fold(0.0_f64, f64::max)
         .max(1.0);
     let mut out = format!(
@@ -65,7 +74,7 @@ pub fn svg_bars(title: &str, bars: &[Bar<'_>]) -> String {
             y + bar_h * 0.7,
             xml(&b.label)
         ));
-        match b.figure.value {
+        match b.value {
             Some(v) => {
                 let w = (v / max * plot_w).max(1.0);
                 out.push_str(&format!(

@@ -72,10 +72,10 @@ impl Figure {
 pub struct FunnelRow {
     /// The group: industry section or division, province code, or `total`.
     pub group: String,
-    pub registered: Figure,
-    pub self_assessed: Figure,
-    pub certified: Figure,
-    pub expiring_90_days: Figure,
+    pub registered: Count,
+    pub self_assessed: Count,
+    pub certified: Count,
+    pub expiring_90_days: Count,
     /// Active certificates per enterprise of the uploaded population, where one matches.
     pub adoption_rate: Figure,
 }
@@ -155,7 +155,7 @@ pub fn funnel(
         .keys()
         .filter(|g| sel.shown(pattern, g))
         .collect();
-    let get = |m: &BTreeMap<String, i64>, g: &str| m.get(g).copied().unwrap_or(0) as f64;
+    let get = |m: &BTreeMap<String, i64>, g: &str| m.get(g).copied().unwrap_or(0);
     let row = |g: &str, hide: bool, population: Option<i64>| {
         let certified_n = get(&certified, g);
         FunnelRow {
@@ -164,14 +164,12 @@ pub fn funnel(
             } else {
                 g.to_owned()
             },
-            registered: Figure::of(get(&registered, g), hide),
-            self_assessed: Figure::of(get(&assessed, g), hide),
-            certified: Figure::of(certified_n, hide),
-            expiring_90_days: Figure::of(get(&expiring, g), hide),
+            registered: Count::of(get(&registered, g), hide),
+            self_assessed: Count::of(get(&assessed, g), hide),
+            certified: Count::of(certified_n, hide),
+            expiring_90_days: Count::of(get(&expiring, g), hide),
             adoption_rate: match population {
-                Some(p) if p > 0 && !hide => {
-                    Figure::shown((certified_n / p as f64 * 10_000.0).round() / 10_000.0)
-                }
+                Some(p) if p > 0 && !hide => Figure::shown(rate(certified_n, p)),
                 _ => Figure::hidden(),
             },
         }
@@ -190,7 +188,7 @@ pub fn funnel(
             .collect()
     };
     let total_size: i64 = registered.values().sum();
-    let sum = |m: &BTreeMap<String, i64>| m.values().sum::<i64>() as f64;
+    let sum = |m: &BTreeMap<String, i64>| m.values().sum::<i64>();
     let total_population = match sel.industries.as_slice() {
         [one] => population_of(one),
         _ => None,
@@ -199,14 +197,12 @@ pub fn funnel(
     let total_certified = sum(&certified);
     let total = FunnelRow {
         group: "total".into(),
-        registered: Figure::of(total_size as f64, hide_total),
-        self_assessed: Figure::of(sum(&assessed), hide_total),
-        certified: Figure::of(total_certified, hide_total),
-        expiring_90_days: Figure::of(sum(&expiring), hide_total),
+        registered: Count::of(total_size, hide_total),
+        self_assessed: Count::of(sum(&assessed), hide_total),
+        certified: Count::of(total_certified, hide_total),
+        expiring_90_days: Count::of(sum(&expiring), hide_total),
         adoption_rate: match total_population {
-            Some(p) if p > 0 && !hide_total => {
-                Figure::shown((total_certified / p as f64 * 10_000.0).round() / 10_000.0)
-            }
+            Some(p) if p > 0 && !hide_total => Figure::shown(rate(total_certified, p)),
             _ => Figure::hidden(),
         },
     };
@@ -217,11 +213,62 @@ pub fn funnel(
     })
 }
 
+/// A count of enterprises that may be suppressed: `value` is `null` and `suppressed` true for
+/// small groups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Count {
+    #[schema(minimum = 0)]
+    pub value: Option<i64>,
+    pub suppressed: bool,
+}
+
+impl Count {
+    pub(super) fn of(n: i64, hide: bool) -> Self {
+        Self {
+            value: (!hide).then_some(n),
+            suppressed: hide,
+        }
+    }
+}
+
+/// What exports need of a figure or a count: the number to draw, and the text of its cell.
+pub trait Cell {
+    /// The number, `None` when suppressed.
+    fn number(&self) -> Option<f64>;
+    /// The cell of a CSV or XLSX table: the number, or `suppressed`.
+    fn cell(&self) -> String;
+}
+
+impl Cell for Figure {
+    fn number(&self) -> Option<f64> {
+        self.value
+    }
+    fn cell(&self) -> String {
+        self.value
+            .map_or_else(|| "suppressed".to_owned(), |v| v.to_string())
+    }
+}
+
+impl Cell for Count {
+    fn number(&self) -> Option<f64> {
+        self.value.map(|n| n as f64)
+    }
+    fn cell(&self) -> String {
+        self.value
+            .map_or_else(|| "suppressed".to_owned(), |v| v.to_string())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct LevelRow {
     pub group: String,
     /// Active certificates by level id.
-    pub levels: BTreeMap<String, Figure>,
+    pub levels: BTreeMap<String, Count>,
+}
+
+/// `certified` of `population`, to four decimals.
+fn rate(certified: i64, population: i64) -> f64 {
+    (certified as f64 / population as f64 * 10_000.0).round() / 10_000.0
 }
 
 /// Active certificates by level, per group the disclosure pattern publishes; within a group,
@@ -264,7 +311,7 @@ pub fn levels(
                 levels: level_ids
                     .into_iter()
                     .zip(level_sizes.iter().zip(hidden_levels))
-                    .map(|(l, (n, h))| (l.clone(), Figure::of(*n as f64, h)))
+                    .map(|(l, (n, h))| (l.clone(), Count::of(*n, h)))
                     .collect(),
             }
         })

@@ -100,7 +100,7 @@ pub fn distribution(
         .map(|(i, (n, h))| Bucket {
             from: i as f64 * 10.0,
             to: (i as f64 + 1.0) * 10.0,
-            enterprises: Figure::of(*n as f64, h || all_hidden),
+            enterprises: Count::of(*n, h || all_hidden),
         })
         .collect();
     Ok(Distribution {
@@ -186,10 +186,10 @@ pub struct TrendRow {
     /// `2026Q4`.
     pub quarter: String,
     /// Enterprises that submitted a self-assessment in the quarter.
-    pub self_assessed: Figure,
+    pub self_assessed: Count,
     pub mean_score: Figure,
     /// Certificates issued in the quarter.
-    pub certified: Figure,
+    pub certified: Count,
 }
 
 pub(super) fn quarter_sql(conn: &AnyConnection, column: &str) -> String {
@@ -254,12 +254,12 @@ pub fn trends(
         .enumerate()
         .map(|(i, q)| TrendRow {
             quarter: q.clone(),
-            self_assessed: Figure::of(sizes[i] as f64, hidden[i]),
+            self_assessed: Count::of(sizes[i] as i64, hidden[i]),
             mean_score: match means.iter().find(|m| &m.grp == q) {
                 Some(m) if !hidden[i] && sizes[i] >= k => Figure::shown(round2(m.v)),
                 _ => Figure::hidden(),
             },
-            certified: Figure::of(cert_sizes[i] as f64, cert_hidden[i]),
+            certified: Count::of(cert_sizes[i] as i64, cert_hidden[i]),
         })
         .collect())
 }

@@ -13,7 +13,7 @@ use super::*;
 /// Location figures of a set of scores, hidden below `k` enterprises.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Summary {
-    pub enterprises: Figure,
+    pub enterprises: Count,
     pub mean: Figure,
     pub median: Figure,
     pub q1: Figure,
@@ -44,7 +44,7 @@ pub fn summary(mut values: Vec<f64>, k: i64, withheld: bool) -> Summary {
     let hide = hide_n || n == 0;
     let mean = values.iter().sum::<f64>() / values.len().max(1) as f64;
     Summary {
-        enterprises: Figure::of(n as f64, hide_n),
+        enterprises: Count::of(n, hide_n),
         mean: Figure::of(round2(mean), hide),
         median: Figure::of(round2(quantile(&values, 0.5)), hide),
         q1: Figure::of(round2(quantile(&values, 0.25)), hide),
@@ -57,7 +57,7 @@ pub struct Bucket {
     /// Scores from `from` (inclusive) to `to` (exclusive; 100 is in the last bucket).
     pub from: f64,
     pub to: f64,
-    pub enterprises: Figure,
+    pub enterprises: Count,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

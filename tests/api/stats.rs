@@ -71,6 +71,16 @@ fn fig(v: &Value) -> Option<f64> {
     v["value"].as_f64()
 }
 
+/// A count: an integer, or null when suppressed.
+fn count(v: &Value) -> Option<i64> {
+    let value = &v["value"];
+    assert!(
+        value.is_null() || value.is_i64(),
+        "not an integer count: {v}"
+    );
+    value.as_i64()
+}
+
 /// The review's attack, generalised: ask the funnel for every filter and grouping over the
 /// fixture, and work out every cell (industry prefix, region prefix) the answers describe.
 /// Every figure covers five enterprises or more, the same cell always has the same figure, and
@@ -200,14 +210,34 @@ async fn whole_country_divisions_and_provinces(b: Backend) {
     let t = &f["total"];
     assert_eq!(
         (
-            fig(&t["registered"]),
-            fig(&t["self_assessed"]),
-            fig(&t["certified"]),
-            fig(&t["expiring_90_days"])
+            count(&t["registered"]),
+            count(&t["self_assessed"]),
+            count(&t["certified"]),
+            count(&t["expiring_90_days"])
         ),
-        (Some(22.0), Some(6.0), Some(2.0), Some(1.0)),
+        (Some(22), Some(6), Some(2), Some(1)),
         "{f}"
     );
+    // Counts are written as integers (`22`, not `22.0`), in every grouping.
+    for group_by in ["none", "section", "division", "province"] {
+        let f = app
+            .get(
+                &format!("/api/v1/stats/funnel?group_by={group_by}"),
+                Some(&admin),
+            )
+            .await
+            .json();
+        for row in f["rows"].as_array().unwrap().iter().chain([&f["total"]]) {
+            for field in [
+                "registered",
+                "self_assessed",
+                "certified",
+                "expiring_90_days",
+            ] {
+                count(&row[field]);
+            }
+        }
+    }
     assert_eq!(f["min_group"], 5);
 
     // By division: C27 (3) is not listed, nor is the smallest other division (C15, 5), or C27
@@ -471,7 +501,7 @@ async fn quarterly_trends(b: Backend) {
         .find(|r| r["quarter"] == quarter.as_str())
         .unwrap()
         .clone();
-    assert_eq!(fig(&row["self_assessed"]), Some(6.0));
+    assert_eq!(count(&row["self_assessed"]), Some(6));
     assert_eq!(fig(&row["mean_score"]), Some(mean));
     assert_eq!(row["certified"]["suppressed"], true);
     let csv = app
