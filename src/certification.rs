@@ -19,7 +19,7 @@ use crate::domain::{IndustryCode, RegionCode, Role};
 use crate::error::{AppError, AppResult, Code};
 use crate::scope::reviewer_may_act;
 use crate::state::AppState;
-use crate::views::{Page, next_cursor, page_bounds};
+use crate::views::{Page, page_bounds, paged};
 
 /// What a certificate says, signed as canonical JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -385,7 +385,8 @@ pub struct DirectoryFilter {
     pub region: Option<String>,
     /// Part of the enterprise name or certificate number.
     pub q: Option<String>,
-    pub after: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
     pub limit: Option<i64>,
 }
 
@@ -405,7 +406,7 @@ pub async fn directory(state: &AppState, f: DirectoryFilter) -> AppResult<Page<P
         .map(RegionCode::parse_prefix)
         .transpose()
         .map_err(|e| AppError::validation("region", e))?;
-    let (after, limit) = page_bounds(f.after, f.limit)?;
+    let (after, limit) = page_bounds(f.cursor.as_deref(), f.limit)?;
     let text =
         f.q.filter(|s| !s.trim().is_empty())
             .map(|s| s.trim().chars().take(100).collect::<String>());
@@ -420,12 +421,12 @@ pub async fn directory(state: &AppState, f: DirectoryFilter) -> AppResult<Page<P
                 region.as_deref(),
                 text.as_deref(),
                 after,
-                limit,
+                limit + 1,
             )
         })
         .await?;
     let jwks = state.signing.jwks();
-    let next_cursor = next_cursor(&rows, limit, |r| r.0.id);
+    let (rows, next_cursor) = paged(rows, limit, |r| r.0.id.to_string());
     let items = rows
         .iter()
         .map(|(c, ..)| public_view(c, &jwks))

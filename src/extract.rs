@@ -24,6 +24,54 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// Query parameters. Unlike `web::Query`, an unknown parameter is refused naming it and the
+/// parameters the operation takes, and a value of the wrong type names its parameter (400).
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = AppError;
+    type Future = Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// Reads a query string into `T`, naming the parameter any error is about.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, AppError> {
+    let de = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let message = e.inner().to_string();
+        if let Some((name, rest)) = message
+            .strip_prefix("unknown field `")
+            .and_then(|m| m.split_once('`'))
+        {
+            let takes = rest
+                .trim_start_matches(", ")
+                .replace("expected", "this operation takes");
+            return AppError::BadRequest(format!("unknown query parameter `{name}`; {takes}"));
+        }
+        match e.path().to_string().as_str() {
+            "." => AppError::BadRequest(format!("query string: {message}")),
+            name => AppError::BadRequest(format!("query parameter `{name}`: {message}")),
+        }
+    })
+}
+
 /// A JSON request body read (within the size limit) but not parsed yet. Handlers of an
 /// enterprise's objects parse it only after checking that the caller may see the object, so a
 /// malformed body tells an outsider no more than a missing object would: both are 404.
@@ -190,13 +238,12 @@ impl FromRequest for RequestId {
     }
 }
 
-/// Paging parameters shared by list endpoints: `after` is the last id of the previous page.
+/// Paging parameters shared by list endpoints.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct Page {
-    /// Return items with an id greater than this (the `next_cursor` of the previous page).
-    #[param(minimum = 0)]
-    pub after: Option<i64>,
+    /// The `next_cursor` of the previous page; without it, the first page.
+    pub cursor: Option<String>,
     /// Items per page, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -204,13 +251,36 @@ pub struct Page {
 
 impl Page {
     pub fn bounds(&self) -> Result<(i64, i64), AppError> {
-        crate::views::page_bounds(self.after, self.limit)
+        crate::views::page_bounds(self.cursor.as_deref(), self.limit)
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::is_valid_if_match;
+    use super::{Page, is_valid_if_match, parse_query};
+    use crate::error::AppError;
+
+    fn refusal(query: &str) -> String {
+        match parse_query::<Page>(query) {
+            Err(AppError::BadRequest(detail)) => detail,
+            other => panic!("{query}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        let page: Page = parse_query("limit=5&cursor=abc").unwrap();
+        assert_eq!((page.limit, page.cursor.as_deref()), (Some(5), Some("abc")));
+        let unknown = refusal("limit=5&after=3");
+        assert!(
+            unknown.starts_with("unknown query parameter `after`;")
+                && unknown.contains("`cursor`")
+                && unknown.contains("`limit`"),
+            "{unknown}"
+        );
+        let typed = refusal("limit=many");
+        assert!(typed.starts_with("query parameter `limit`:"), "{typed}");
+    }
 
     #[test]
     fn if_match_is_a_star_or_a_list_of_quoted_tags() {

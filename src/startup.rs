@@ -94,9 +94,6 @@ impl Application {
                 .app_data(data.clone())
                 .app_data(route_table.clone())
                 .app_data(web::PayloadConfig::new(json_limit))
-                .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                    AppError::BadRequest(format!("invalid query string: {e}")).into()
-                }))
                 .app_data(
                     web::PathConfig::default().error_handler(|_, _| AppError::NotFound.into()),
                 )

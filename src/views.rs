@@ -97,32 +97,78 @@ pub struct MeView {
     pub enterprise: Option<EnterpriseView>,
 }
 
-/// A page of items; pass `next_cursor` as `after` to get the next page.
+/// A page of a list. `next_cursor` is `null` on the last page; otherwise pass it as `cursor`
+/// for the next one (the `Link: rel="next"` header carries the whole address).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    pub next_cursor: Option<i64>,
+    /// Opaque; `null` when there is nothing more.
+    pub next_cursor: Option<String>,
 }
 
-/// Checks paging parameters: `limit` 1–200 (default 50), `after` not negative (default 0).
-pub fn page_bounds(after: Option<i64>, limit: Option<i64>) -> AppResult<(i64, i64)> {
+/// Opaque list cursors: a position in a list (an id, or a time and an id), encoded so that
+/// clients pass it back rather than build it.
+pub mod cursor {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use crate::error::{AppError, AppResult};
+
+    const PREFIX: &str = "p1:";
+
+    pub fn encode(position: &str) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{PREFIX}{position}"))
+    }
+
+    /// The position a cursor names; a string this API did not hand out is refused, naming the
+    /// `cursor` parameter.
+    pub fn decode(cursor: &str) -> AppResult<String> {
+        URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .and_then(|text| text.strip_prefix(PREFIX).map(str::to_owned))
+            .ok_or_else(|| {
+                AppError::validation(
+                    "cursor",
+                    "not a cursor from this API: pass `next_cursor` as is",
+                )
+            })
+    }
+}
+
+/// Checks paging parameters: `limit` 1–200 (default 50); `cursor` names the last id of the
+/// previous page (0 without one).
+pub fn page_bounds(cursor: Option<&str>, limit: Option<i64>) -> AppResult<(i64, i64)> {
     let limit = limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         return Err(AppError::validation("limit", "must be between 1 and 200"));
     }
-    if after.is_some_and(|a| a < 0) {
-        return Err(AppError::validation("after", "must not be negative"));
-    }
-    Ok((after.unwrap_or(0), limit))
+    let after = match cursor {
+        None => 0,
+        Some(c) => cursor::decode(c)?
+            .parse::<i64>()
+            .ok()
+            .filter(|id| *id >= 0)
+            .ok_or_else(|| AppError::validation("cursor", "not a cursor of this list"))?,
+    };
+    Ok((after, limit))
 }
 
-/// The cursor for the page after `rows`: the last id when the page is full.
-pub fn next_cursor<R>(rows: &[R], limit: i64, id: impl Fn(&R) -> i64) -> Option<i64> {
-    if rows.len() as i64 == limit {
-        rows.last().map(id)
-    } else {
-        None
+/// One page of `rows`, which were read with `limit + 1` so that a following page is known to
+/// exist: at most `limit` rows, and the cursor of the next page if there is one.
+pub fn paged<R>(
+    mut rows: Vec<R>,
+    limit: i64,
+    position: impl Fn(&R) -> String,
+) -> (Vec<R>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(0);
+    if rows.len() <= limit {
+        return (rows, None);
     }
+    rows.truncate(limit);
+    let next = rows.last().map(|r| cursor::encode(&position(r)));
+    (rows, next)
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -9,7 +9,7 @@ use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role,
 use crate::error::{AppError, AppResult, Code};
 use crate::scope::reviewer_may_act;
 use crate::state::AppState;
-use crate::views::{EnterpriseView, Page, UserView, next_cursor};
+use crate::views::{EnterpriseView, Page, UserView, paged};
 
 /// A validated enterprise registration.
 #[derive(Debug)]
@@ -118,9 +118,9 @@ pub async fn list_enterprises(
     user.require(roles::ADMIN)?;
     let rows = state
         .db
-        .read(move |conn| enterprises::list(conn, after, limit))
+        .read(move |conn| enterprises::list(conn, after, limit + 1))
         .await?;
-    let next_cursor = next_cursor(&rows, limit, |r| r.id);
+    let (rows, next_cursor) = paged(rows, limit, |r| r.id.to_string());
     Ok(Page {
         items: rows.into_iter().map(Into::into).collect(),
         next_cursor,

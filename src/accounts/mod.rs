@@ -16,7 +16,7 @@ use crate::db::{self, AnyConnection, audit, enterprises, tokens, users};
 use crate::domain::{Email, IndustryCode, Password, RegionCode, Role};
 use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::state::AppState;
-use crate::views::{MeView, Page, UserView, next_cursor};
+use crate::views::{MeView, Page, UserView, paged};
 
 /// A validated account to create.
 #[derive(Debug)]
@@ -302,9 +302,9 @@ pub async fn list_users(
     let role = role.map(Role::as_str);
     let rows = state
         .db
-        .read(move |conn| users::list(conn, role, after, limit))
+        .read(move |conn| users::list(conn, role, after, limit + 1))
         .await?;
-    let next_cursor = next_cursor(&rows, limit, |r| r.id);
+    let (rows, next_cursor) = paged(rows, limit, |r| r.id.to_string());
     Ok(Page {
         items: rows.into_iter().map(Into::into).collect(),
         next_cursor,

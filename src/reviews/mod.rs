@@ -19,13 +19,13 @@ use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::scope::{load_visible, reviewer_may_act};
 use crate::state::AppState;
 use crate::submissions::{load, record};
-use crate::views::{page_bounds, utc};
+use crate::views::{Page, cursor, page_bounds, paged, utc};
 pub use approval::{Approval, approve};
 use views::review_view;
 pub use views::*;
 
 /// Submitted submissions in the reviewer's scope, oldest first.
-pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResult<QueuePage> {
+pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResult<Page<QueueItem>> {
     user.require(roles::ADMIN_OR_REVIEWER)?;
     let (_, limit) = page_bounds(None, q.limit)?;
     let industry = q
@@ -37,7 +37,8 @@ pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResul
     let after = match q.cursor.as_deref() {
         None => None,
         Some(c) => {
-            let (micros, id) = c
+            let position = cursor::decode(c)?;
+            let (micros, id) = position
                 .split_once('.')
                 .and_then(|(t, i)| Some((t.parse::<i64>().ok()?, i.parse::<i64>().ok()?)))
                 .ok_or_else(|| AppError::validation("cursor", "not a cursor from this API"))?;
@@ -56,7 +57,7 @@ pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResul
         level: q.level,
         submitted_before: min_age.map(|d| crate::db::now() - chrono::Duration::days(d)),
         after,
-        limit,
+        limit: limit + 1,
     };
     let affiliation = user.enterprise_id.filter(|_| user.role == Role::Reviewer);
     let (rows, own_division) = state
@@ -70,16 +71,11 @@ pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResul
             Ok((db::queue(conn, &filter)?, own))
         })
         .await?;
-    let next_cursor = (rows.len() as i64 == limit)
-        .then(|| rows.last())
-        .flatten()
-        .and_then(|(s, ..)| {
-            Some(format!(
-                "{}.{}",
-                s.submitted_at?.and_utc().timestamp_micros(),
-                s.id
-            ))
-        });
+    // Every queued submission has been submitted; the position is (submission time, id).
+    let (rows, next_cursor) = paged(rows, limit, |(s, ..)| {
+        let micros = s.submitted_at.map_or(0, |t| t.and_utc().timestamp_micros());
+        format!("{micros}.{}", s.id)
+    });
     let items = rows
         .into_iter()
         // Reviewers see neither their own enterprise nor its competitors (same division).
@@ -102,7 +98,7 @@ pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResul
             self_assessed_level: s.score_level,
         })
         .collect();
-    Ok(QueuePage { items, next_cursor })
+    Ok(Page { items, next_cursor })
 }
 
 /// The review of a submission: its answers and evidence, every round's verdicts and the

@@ -47,12 +47,6 @@ pub struct QueueItem {
     pub self_assessed_level: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QueuePage {
-    pub items: Vec<QueueItem>,
-    pub next_cursor: Option<String>,
-}
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerdictInput {

@@ -1,7 +1,7 @@
 //! Certificates over HTTP: status changes by the association, and public verification and
 //! directory as JSON (the HTML pages are in `pages`).
 
-use actix_web::{get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::certification::{self, PublicCertificate};
 use crate::domain::certificate::CertificateChange;
 use crate::error::{AppResult, Problem};
-use crate::extract::{Json, RequestId};
+use crate::extract::{Json, Query, RequestId};
 use crate::state::AppState;
 use crate::views;
 
@@ -29,8 +29,7 @@ pub struct DirectoryQuery {
     /// Part of the enterprise name or certificate number.
     pub q: Option<String>,
     /// The `next_cursor` of the previous page.
-    #[param(minimum = 0)]
-    pub after: Option<i64>,
+    pub cursor: Option<String>,
     /// Items per page, 1–200 (default 50).
     #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
@@ -161,16 +160,16 @@ pub async fn public_get(
     security(()),
     tag = "public",
     params(DirectoryQuery),
-    responses((status = 200, body = views::Page<PublicCertificate>), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = views::Page<PublicCertificate>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/public/certificates")]
 pub async fn public_list(
     state: web::Data<AppState>,
-    query: web::Query<DirectoryQuery>,
-) -> AppResult<web::Json<views::Page<PublicCertificate>>> {
-    Ok(web::Json(
-        certification::directory(&state, query.into_inner().into()).await?,
-    ))
+    req: HttpRequest,
+    query: Query<DirectoryQuery>,
+) -> AppResult<HttpResponse> {
+    let page = certification::directory(&state, query.into_inner().into()).await?;
+    Ok(super::page_response(&req, page))
 }
 
 impl From<DirectoryQuery> for certification::DirectoryFilter {
@@ -179,7 +178,7 @@ impl From<DirectoryQuery> for certification::DirectoryFilter {
             industry: q.industry,
             region: q.region,
             q: q.q,
-            after: q.after,
+            cursor: q.cursor,
             limit: q.limit,
         }
     }

@@ -1,6 +1,6 @@
 //! Enterprises: registration, reading, and their users.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -8,7 +8,7 @@ use crate::accounts::{self, Actor, Fields, NewAccount, Registration};
 use crate::auth::{AuthUser, roles};
 use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
 use crate::error::{AppError, AppResult, Problem};
-use crate::extract::{DeferredJson, Json, Page, RequestId};
+use crate::extract::{DeferredJson, Json, Page, Query, RequestId};
 use crate::state::AppState;
 use crate::views::{self, EnterpriseView, UserView};
 
@@ -128,18 +128,18 @@ pub async fn register(
     tag = "enterprises",
     params(Page),
     security(("bearer" = ["admin"])),
-    responses((status = 200, body = views::Page<EnterpriseView>), (status = 403, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = views::Page<EnterpriseView>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/enterprises")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    page: web::Query<Page>,
-) -> AppResult<web::Json<views::Page<EnterpriseView>>> {
+    req: HttpRequest,
+    page: Query<Page>,
+) -> AppResult<HttpResponse> {
     let (after, limit) = page.bounds()?;
-    Ok(web::Json(
-        accounts::list_enterprises(&state, &user, after, limit).await?,
-    ))
+    let page = accounts::list_enterprises(&state, &user, after, limit).await?;
+    Ok(super::page_response(&req, page))
 }
 
 /// One enterprise: visible to its own users and administrators; 404 for everyone else.

@@ -103,5 +103,28 @@ pub fn configure(cfg: &mut ServiceConfig) {
         );
 }
 
+/// A page of a list as JSON, with `Link: <…>; rel="next"` (RFC 8288) when a next page exists:
+/// the request's own address with its `cursor` replaced by the page's `next_cursor`.
+pub fn page_response<T: serde::Serialize>(
+    req: &actix_web::HttpRequest,
+    page: crate::views::Page<T>,
+) -> actix_web::HttpResponse {
+    let mut res = actix_web::HttpResponse::Ok();
+    if let Some(next) = &page.next_cursor {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (name, value) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+            if name != "cursor" {
+                query.append_pair(&name, &value);
+            }
+        }
+        query.append_pair("cursor", next);
+        res.insert_header((
+            actix_web::http::header::LINK,
+            format!("<{}?{}>; rel=\"next\"", req.path(), query.finish()),
+        ));
+    }
+    res.json(page)
+}
+
 /// Where the API browser (Swagger UI) is served.
 pub const DOCS_PATTERN: &str = "/docs/{_:.*}";

@@ -12,6 +12,7 @@ use crate::certification::{self, DirectoryFilter, PublicCertificate};
 use crate::domain::certificate::CertificateStatus;
 use crate::error::catalogue::{PROBLEM_TYPES, ProblemType, problem_type};
 use crate::error::{AppError, AppResult, Problem};
+use crate::extract::Query;
 use crate::state::AppState;
 
 /// The one stylesheet of the pages, inlined and allowed by its hash in the pages'
@@ -34,9 +35,8 @@ pub struct DirectoryPageQuery {
     pub region: Option<String>,
     /// Part of the enterprise name or certificate number.
     pub q: Option<String>,
-    /// The last certificate id of the previous page.
-    #[param(minimum = 0)]
-    pub after: Option<i64>,
+    /// Where the previous page ended (from its "next page" link).
+    pub cursor: Option<String>,
     /// `zh` (default) or `en`; otherwise the first `Accept-Language`.
     pub lang: Option<String>,
 }
@@ -176,7 +176,7 @@ pub async fn verify_page(
     state: web::Data<AppState>,
     req: HttpRequest,
     number: web::Path<String>,
-    query: web::Query<LangQuery>,
+    query: Query<LangQuery>,
 ) -> AppResult<HttpResponse> {
     let en = english(&req, query.lang.as_deref());
     let c = match certification::public_certificate(&state, &number).await {
@@ -254,7 +254,7 @@ pub async fn verify_page(
 pub async fn directory_page(
     state: web::Data<AppState>,
     req: HttpRequest,
-    query: web::Query<DirectoryPageQuery>,
+    query: Query<DirectoryPageQuery>,
 ) -> AppResult<HttpResponse> {
     let q = query.into_inner();
     let en = english(&req, q.lang.as_deref());
@@ -262,7 +262,7 @@ pub async fn directory_page(
         industry: q.industry,
         region: q.region,
         q: q.q,
-        after: q.after,
+        cursor: q.cursor,
         limit: Some(100),
     };
     let found = certification::directory(&state, filter).await?;

@@ -6,6 +6,7 @@ use utoipa::IntoParams;
 
 use crate::auth::AuthUser;
 use crate::error::{AppResult, Problem};
+use crate::extract::Query;
 use crate::reports::{self, Lang};
 use crate::state::AppState;
 
@@ -43,7 +44,7 @@ pub async fn report(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
-    query: web::Query<ReportQuery>,
+    query: Query<ReportQuery>,
 ) -> AppResult<HttpResponse> {
     let id = id.into_inner();
     let lang = Lang::parse(query.lang.as_deref());

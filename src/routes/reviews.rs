@@ -6,9 +6,9 @@ use crate::auth::AuthUser;
 use crate::certification;
 use crate::domain::ReviewDecision;
 use crate::error::{AppResult, Problem};
-use crate::extract::{Json, RequestId};
+use crate::extract::{Json, Query, RequestId};
 use crate::reviews::{
-    self, Approval, ApprovalResult, ApprovalStatus, DecisionInput, QueuePage, QueueQuery,
+    self, Approval, ApprovalResult, ApprovalStatus, DecisionInput, QueueItem, QueueQuery,
     ReviewView, VerdictInput, VerdictsInput,
 };
 use crate::state::AppState;
@@ -19,17 +19,17 @@ use crate::state::AppState;
     tag = "reviews",
     params(QueueQuery),
     security(("bearer" = ["admin", "reviewer"])),
-    responses((status = 200, body = QueuePage), (status = 403, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = crate::views::Page<QueueItem>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/reviews/queue")]
 pub async fn queue(
     state: web::Data<AppState>,
     user: AuthUser,
-    query: web::Query<QueueQuery>,
-) -> AppResult<web::Json<QueuePage>> {
-    Ok(web::Json(
-        reviews::queue(&state, &user, query.into_inner()).await?,
-    ))
+    req: actix_web::HttpRequest,
+    query: Query<QueueQuery>,
+) -> AppResult<HttpResponse> {
+    let page = reviews::queue(&state, &user, query.into_inner()).await?;
+    Ok(super::page_response(&req, page))
 }
 
 /// The review of a submission: its answers and evidence, every round's verdicts and the

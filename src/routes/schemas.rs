@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use crate::auth::AuthUser;
 use crate::domain::schema::{Diff, Resolved, SchemaDoc};
 use crate::error::{AppResult, Problem};
-use crate::extract::{Json, RequestId};
+use crate::extract::{Json, Query, RequestId};
 use crate::schemas::versions::{self as svc, SchemaSummary, VersionSummary, VersionView};
 use crate::state::AppState;
 
@@ -96,7 +96,7 @@ pub async fn resolved(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<(String, String)>,
-    query: web::Query<ResolveQuery>,
+    query: Query<ResolveQuery>,
 ) -> AppResult<web::Json<Resolved>> {
     let (id, version) = path.into_inner();
     let industry = query.industry.as_deref();
@@ -119,7 +119,7 @@ pub async fn diff(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<String>,
-    query: web::Query<DiffQuery>,
+    query: Query<DiffQuery>,
 ) -> AppResult<web::Json<Diff>> {
     let DiffQuery { from, to } = query.into_inner();
     Ok(web::Json(

@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Problem};
+use crate::extract::Query;
 use crate::state::AppState;
 use crate::stats::{self, Bar, Cell, Funnel, LevelRow, figures};
 
@@ -30,6 +31,38 @@ pub struct StatsQuery {
     /// `Accept` header chooses.
     #[param(value_type = Option<Format>)]
     pub format: Option<String>,
+}
+
+/// The parameters of figures that are not broken down by group (scores, weakest criteria,
+/// trends): `group_by` is refused there rather than ignored.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FigureQuery {
+    /// GB/T 4754 prefix within your scope.
+    pub industry: Option<String>,
+    /// GB/T 2260 prefix.
+    pub region: Option<String>,
+    /// `2026`, `2026Q3` or `2026-01-01..2026-07-01` (when self-assessments were submitted).
+    pub period: Option<String>,
+    /// Schema version of the self-assessments.
+    pub version: Option<String>,
+    /// `json` (default), `csv`, `xlsx` or `svg` (figures with a chart); without it, the
+    /// `Accept` header chooses.
+    #[param(value_type = Option<Format>)]
+    pub format: Option<String>,
+}
+
+impl From<FigureQuery> for StatsQuery {
+    fn from(q: FigureQuery) -> Self {
+        Self {
+            industry: q.industry,
+            region: q.region,
+            period: q.period,
+            version: q.version,
+            group_by: None,
+            format: q.format,
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -156,7 +189,7 @@ pub async fn funnel(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    query: web::Query<StatsQuery>,
+    query: Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query)?;
     let f = figures::adoption(&state, &user, sel).await?;
@@ -223,7 +256,7 @@ pub async fn levels(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    query: web::Query<StatsQuery>,
+    query: Query<StatsQuery>,
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query)?;
     let rows = figures::certificate_levels(&state, &user, sel).await?;
@@ -291,7 +324,7 @@ pub async fn populations(
 #[utoipa::path(
     operation_id = "getScoreStats",
     tag = "stats",
-    params(StatsQuery),
+    params(FigureQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
         (status = 200, description = "The score distribution as JSON, a CSV or XLSX table (`format` or `Accept`), or an SVG chart", content((stats::Distribution = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "image/svg+xml"))),
@@ -304,9 +337,9 @@ pub async fn scores(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    query: web::Query<StatsQuery>,
+    query: Query<FigureQuery>,
 ) -> AppResult<HttpResponse> {
-    let (sel, fmt) = prepare(&user, &req, &query)?;
+    let (sel, fmt) = prepare(&user, &req, &query.into_inner().into())?;
     let d = figures::scores(&state, &user, sel).await?;
     let summary_row = |name: &str, s: &stats::Summary| {
         vec![
@@ -345,7 +378,7 @@ pub async fn scores(
 #[utoipa::path(
     operation_id = "getCriteriaStats",
     tag = "stats",
-    params(StatsQuery),
+    params(FigureQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
         (status = 200, description = "Pass rates by criterion as JSON, or a CSV or XLSX table (`format` or `Accept`)", content((stats::PassRates = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
@@ -358,9 +391,9 @@ pub async fn criteria(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    query: web::Query<StatsQuery>,
+    query: Query<FigureQuery>,
 ) -> AppResult<HttpResponse> {
-    let (sel, fmt) = prepare(&user, &req, &query)?;
+    let (sel, fmt) = prepare(&user, &req, &query.into_inner().into())?;
     let p = figures::weakest_criteria(&state, &user, sel).await?;
     let rows = p
         .criteria
@@ -390,7 +423,7 @@ pub async fn criteria(
 #[utoipa::path(
     operation_id = "getTrendStats",
     tag = "stats",
-    params(StatsQuery),
+    params(FigureQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
         (status = 200, description = "Quarterly trends as JSON, a CSV or XLSX table (`format` or `Accept`), or an SVG chart", content((Vec<stats::TrendRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "image/svg+xml"))),
@@ -403,9 +436,9 @@ pub async fn trends(
     state: web::Data<AppState>,
     user: AuthUser,
     req: HttpRequest,
-    query: web::Query<StatsQuery>,
+    query: Query<FigureQuery>,
 ) -> AppResult<HttpResponse> {
-    let (sel, fmt) = prepare(&user, &req, &query)?;
+    let (sel, fmt) = prepare(&user, &req, &query.into_inner().into())?;
     let rows = figures::quarterly(&state, &user, sel).await?;
     let lines = rows
         .iter()

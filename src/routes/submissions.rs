@@ -1,13 +1,13 @@
 //! Self-assessment submissions over HTTP: extractors, `If-Match` and `Idempotency-Key`,
 //! status codes, `ETag` and `Location`. The workflows are in [`crate::submissions`].
 
-use actix_web::{HttpResponse, delete, get, patch, post, put, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Problem};
-use crate::extract::{DeferredJson, IdempotencyKey, IfMatch, Json, Page, RequestId};
+use crate::extract::{DeferredJson, IdempotencyKey, IfMatch, Json, Page, Query, RequestId};
 use crate::state::AppState;
 use crate::submissions::{
     self as svc, AnswerInput, AnswersSaved, BulkAnswers, CreateSubmission, Created, HistoryEntry,
@@ -95,16 +95,18 @@ pub async fn create(
     tag = "submissions",
     params(Page),
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
-    responses((status = 200, body = views::Page<SubmissionSummary>))
+    responses((status = 200, body = views::Page<SubmissionSummary>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))))
 )]
 #[get("/submissions")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    page: web::Query<Page>,
-) -> AppResult<web::Json<views::Page<SubmissionSummary>>> {
+    req: HttpRequest,
+    page: Query<Page>,
+) -> AppResult<HttpResponse> {
     let (after, limit) = page.bounds()?;
-    Ok(web::Json(svc::list(&state, &user, after, limit).await?))
+    let page = svc::list(&state, &user, after, limit).await?;
+    Ok(super::page_response(&req, page))
 }
 
 /// A submission with its answers, completeness and a live score with its explanation.
@@ -304,7 +306,7 @@ pub async fn upgrade(
     rid: RequestId,
     if_match: IfMatch,
     id: web::Path<i64>,
-    query: web::Query<UpgradeQuery>,
+    query: Query<UpgradeQuery>,
 ) -> AppResult<HttpResponse> {
     let to = query.into_inner().to;
     let upgraded: Upgraded =

@@ -1,6 +1,6 @@
 //! Association and administration accounts, managed by administrators.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -8,7 +8,7 @@ use crate::accounts::{self, Actor};
 use crate::auth::{AuthUser, roles};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, Problem};
-use crate::extract::{Json, Page, RequestId};
+use crate::extract::{Json, Page, Query, RequestId};
 use crate::state::AppState;
 use crate::views::{self, UserView};
 
@@ -35,7 +35,10 @@ pub struct CreateUser {
 pub struct UserFilter {
     /// Only users of this role.
     pub role: Option<Role>,
-    pub after: Option<i64>,
+    /// The `next_cursor` of the previous page; without it, the first page.
+    pub cursor: Option<String>,
+    /// Items per page, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
 }
 
@@ -93,21 +96,22 @@ pub async fn create(
     tag = "users",
     params(UserFilter),
     security(("bearer" = ["admin"])),
-    responses((status = 200, body = views::Page<UserView>), (status = 403, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = views::Page<UserView>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/users")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
-    filter: web::Query<UserFilter>,
-) -> AppResult<web::Json<views::Page<UserView>>> {
+    req: HttpRequest,
+    filter: Query<UserFilter>,
+) -> AppResult<HttpResponse> {
     let (after, limit) = Page {
-        after: filter.after,
+        cursor: filter.cursor.clone(),
         limit: filter.limit,
     }
     .bounds()?;
     let page = accounts::list_users(&state, &user, filter.role, after, limit).await?;
-    Ok(web::Json(page))
+    Ok(super::page_response(&req, page))
 }
 
 /// One user: administrators see everyone, others only themselves and, for enterprise

@@ -21,7 +21,7 @@ use crate::domain::{Role, SubmissionStatus};
 use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::scope::{load_editable, load_visible};
 use crate::state::AppState;
-use crate::views::{Page, next_cursor, utc};
+use crate::views::{Page, paged, utc};
 pub use answers::*;
 pub use loaded::*;
 pub use views::*;
@@ -179,9 +179,9 @@ pub async fn list(
     };
     let rows = state
         .db
-        .read(move |conn| db::list_for_enterprise(conn, enterprise_id, after, limit))
+        .read(move |conn| db::list_for_enterprise(conn, enterprise_id, after, limit + 1))
         .await?;
-    let next_cursor = next_cursor(&rows, limit, |r| r.id);
+    let (rows, next_cursor) = paged(rows, limit, |r| r.id.to_string());
     Ok(Page {
         items: rows.into_iter().map(SubmissionSummary::from).collect(),
         next_cursor,

@@ -492,8 +492,8 @@ async fn postgres_restart_under_load() {
                 .iter()
                 .map(|s| s["id"].as_i64().unwrap()),
         );
-        match listed["next_cursor"].as_i64() {
-            Some(after) => page = format!("/api/v1/submissions?limit=200&after={after}"),
+        match listed["next_cursor"].as_str() {
+            Some(cursor) => page = format!("/api/v1/submissions?limit=200&cursor={cursor}"),
             None => break,
         }
     }

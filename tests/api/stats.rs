@@ -517,6 +517,20 @@ async fn quarterly_trends(b: Backend) {
         .await
         .text();
     assert!(csv.lines().count() >= 2 && csv.lines().all(|l| l.split(',').count() == 6));
+    // Figures without groups refuse `group_by` instead of ignoring it.
+    for figure in ["scores", "criteria", "trends"] {
+        let p = app
+            .get(
+                &format!("/api/v1/stats/{figure}?group_by=division"),
+                Some(&admin),
+            )
+            .await
+            .problem(400, "malformed_request");
+        assert!(
+            p["detail"].as_str().unwrap().contains("`group_by`"),
+            "{figure}: {p}"
+        );
+    }
 }
 
 /// XLSX opens as a workbook and SVG as XML, both checked by an independent parser.

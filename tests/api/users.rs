@@ -48,17 +48,58 @@ async fn admin_creates_reviewers_and_industry_bodies(b: Backend) {
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 1);
     assert_eq!(items[0]["id"], id);
-    // Paging: one at a time, following the cursor.
-    let first = app.get("/api/v1/users?limit=1", Some(&admin)).await.json();
-    let cursor = first["next_cursor"].as_i64().unwrap();
-    let second = app
-        .get(
-            &format!("/api/v1/users?limit=1&after={cursor}"),
-            Some(&admin),
-        )
+    // Paging: one at a time, following the `Link: rel="next"` header, meets every user once,
+    // in order; the last page has no next cursor and no link.
+    let all: Vec<i64> = app
+        .get("/api/v1/users?limit=200", Some(&admin))
         .await
-        .json();
-    assert!(second["items"][0]["id"].as_i64().unwrap() > cursor);
+        .json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_i64().unwrap())
+        .collect();
+    assert!(all.len() >= 2, "{all:?}");
+    let mut walked = Vec::new();
+    let mut next = Some("/api/v1/users?limit=1".to_owned());
+    while let Some(page) = next.take() {
+        let res = app.get(&page, Some(&admin)).await;
+        let body = res.json();
+        walked.extend(
+            body["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_i64().unwrap()),
+        );
+        let link = res.header("link");
+        assert_eq!(
+            link.is_some(),
+            body["next_cursor"].is_string(),
+            "{body} {link:?}"
+        );
+        next = link.map(|l| {
+            let target = l
+                .strip_prefix('<')
+                .and_then(|l| l.split_once(">; rel=\"next\""))
+                .unwrap()
+                .0;
+            assert!(target.contains(&format!("cursor={}", body["next_cursor"].as_str().unwrap())));
+            assert!(target.contains("limit=1"), "{target}");
+            target.to_owned()
+        });
+        assert!(walked.len() <= all.len(), "{walked:?}");
+    }
+    assert_eq!(walked, all);
+    // The old parameter, and cursors not handed out, are refused, naming the parameter.
+    let p = app
+        .get("/api/v1/users?after=1", Some(&admin))
+        .await
+        .problem(400, "malformed_request");
+    assert!(p["detail"].as_str().unwrap().contains("`after`"), "{p}");
+    app.get("/api/v1/users?cursor=123", Some(&admin))
+        .await
+        .invalid_fields();
 }
 
 async fn staff_accounts_are_validated(b: Backend) {
