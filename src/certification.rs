@@ -19,7 +19,7 @@ use crate::domain::{IndustryCode, RegionCode, Role};
 use crate::error::{AppError, AppResult, Code};
 use crate::scope::reviewer_may_act;
 use crate::state::AppState;
-use crate::views::{Page, page_bounds, paged};
+use crate::views::{CertificateSummary, Page, page_bounds, paged};
 
 /// What a certificate says, signed as canonical JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -176,10 +176,7 @@ pub fn signed(c: &Certificate) -> AppResult<SignedCertificate> {
 
 /// The status shown to people: `expired` is derived from the date.
 pub fn effective_status(c: &Certificate, today: NaiveDate) -> CertificateStatus {
-    match NaiveDate::parse_from_str(&c.expires_on, "%Y-%m-%d") {
-        Ok(expires_on) => c.status.shown(expires_on, today),
-        Err(_) => c.status,
-    }
+    c.status_on(today)
 }
 
 pub fn today() -> NaiveDate {
@@ -388,6 +385,40 @@ pub struct DirectoryFilter {
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     pub limit: Option<i64>,
+}
+
+/// The certificates an enterprise holds, in any status, oldest first: its own users see their
+/// enterprise's, administrators everyone's.
+pub async fn list(
+    state: &AppState,
+    user: &AuthUser,
+    after: i64,
+    limit: i64,
+) -> AppResult<Page<CertificateSummary>> {
+    let enterprise = match user.role {
+        Role::Admin => None,
+        _ => {
+            user.require(roles::ENTERPRISE)?;
+            match user.enterprise_id.filter(|e| user.belongs_to(*e)) {
+                Some(e) => Some(e),
+                None => {
+                    return Ok(Page {
+                        items: Vec::new(),
+                        next_cursor: None,
+                    });
+                }
+            }
+        }
+    };
+    let rows = state
+        .db
+        .read(move |conn| certificates::list(conn, enterprise, after, limit + 1))
+        .await?;
+    let (rows, next_cursor) = paged(rows, limit, |c| c.id.to_string());
+    Ok(Page {
+        items: rows.iter().map(Into::into).collect(),
+        next_cursor,
+    })
 }
 
 /// Active, unexpired certificates matching the filter, by id after the cursor.

@@ -4,7 +4,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::certificates::Certificate;
 use crate::db::{enterprises::Enterprise, users::User};
+use crate::domain::certificate::CertificateStatus;
 use crate::domain::{Role, Size};
 use crate::error::{AppError, AppResult};
 
@@ -95,6 +97,46 @@ pub struct MeView {
     #[serde(flatten)]
     pub user: UserView,
     pub enterprise: Option<EnterpriseView>,
+}
+
+/// A certificate as its holder sees it in lists and on its submission: what it says, its status
+/// now, and where to verify and download it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CertificateSummary {
+    pub number: String,
+    pub enterprise_id: i64,
+    pub submission_id: i64,
+    pub level: String,
+    pub score: f64,
+    pub issued_on: String,
+    pub expires_on: String,
+    /// Today's status: `expired` once `expires_on` has passed.
+    pub status: CertificateStatus,
+    /// The public verification page.
+    pub verify_url: String,
+    /// The signed certificate as JSON (`GET`, no login).
+    pub json_url: String,
+    /// The certificate as PDF (`GET`, no login).
+    pub pdf_url: String,
+}
+
+impl From<&Certificate> for CertificateSummary {
+    fn from(c: &Certificate) -> Self {
+        let status = c.status_on(Utc::now().date_naive());
+        Self {
+            number: c.number.clone(),
+            enterprise_id: c.enterprise_id,
+            submission_id: c.submission_id,
+            level: c.level.clone(),
+            score: c.score,
+            issued_on: c.issued_on.clone(),
+            expires_on: c.expires_on.clone(),
+            status,
+            verify_url: format!("/verify/{}", c.number),
+            json_url: format!("/api/v1/public/certificates/{}", c.number),
+            pdf_url: format!("/api/v1/public/certificates/{}.pdf", c.number),
+        }
+    }
 }
 
 /// A page of a list. `next_cursor` is `null` on the last page; otherwise pass it as `cursor`

@@ -30,6 +30,16 @@ pub struct Certificate {
     pub created_at: NaiveDateTime,
 }
 
+impl Certificate {
+    /// The status shown to people on `today`: `expired` is derived from the date.
+    pub fn status_on(&self, today: chrono::NaiveDate) -> CertificateStatus {
+        match chrono::NaiveDate::parse_from_str(&self.expires_on, "%Y-%m-%d") {
+            Ok(expires_on) => self.status.shown(expires_on, today),
+            Err(_) => self.status,
+        }
+    }
+}
+
 #[derive(Debug, Insertable)]
 #[diesel(table_name = certificates)]
 pub struct NewCertificate<'a> {
@@ -103,6 +113,36 @@ pub fn of_enterprise(
     Ok(certificates::table
         .filter(certificates::enterprise_id.eq(enterprise))
         .filter(certificates::status.eq(status.as_str()))
+        .select(Certificate::as_select())
+        .load(conn)?)
+}
+
+/// The newest certificate issued on submission `id`.
+pub fn of_submission(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Certificate>> {
+    Ok(certificates::table
+        .filter(certificates::submission_id.eq(id))
+        .order(certificates::id.desc())
+        .select(Certificate::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// A page of certificates by id after `after`, of one enterprise or of all.
+pub fn list(
+    conn: &mut AnyConnection,
+    enterprise: Option<i64>,
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<Certificate>> {
+    let mut query = certificates::table
+        .filter(certificates::id.gt(after))
+        .into_boxed();
+    if let Some(e) = enterprise {
+        query = query.filter(certificates::enterprise_id.eq(e));
+    }
+    Ok(query
+        .order(certificates::id)
+        .limit(limit)
         .select(Certificate::as_select())
         .load(conn)?)
 }

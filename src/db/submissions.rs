@@ -101,6 +101,23 @@ pub fn all_ids(conn: &mut AnyConnection) -> AppResult<Vec<i64>> {
         .load(conn)?)
 }
 
+/// Deletes a draft's rows: its answers and their history, its creation's idempotency key and
+/// the submission itself (its evidence goes first, through `evidence::delete`).
+pub fn delete_draft(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
+    diesel::delete(answer_history::table.filter(answer_history::submission_id.eq(id)))
+        .execute(conn)?;
+    diesel::delete(answers::table.filter(answers::submission_id.eq(id))).execute(conn)?;
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::submission_id.eq(id)))
+        .execute(conn)?;
+    diesel::delete(
+        submissions::table
+            .find(id)
+            .filter(submissions::status.eq(SubmissionStatus::Draft.as_str())),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Advances the revision if it is still `expected`; false when someone else wrote first.
 pub fn bump(conn: &mut AnyConnection, id: i64, expected: i64) -> AppResult<bool> {
     let n = diesel::update(

@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::certification::{self, PublicCertificate};
 use crate::domain::certificate::CertificateChange;
 use crate::error::{AppResult, Problem};
-use crate::extract::{Json, Query, RequestId};
+use crate::extract::{Json, Page, Query, RequestId};
 use crate::state::AppState;
 use crate::views;
 
@@ -133,6 +133,30 @@ async fn change_status(
         &c,
         &state.signing.jwks(),
     )?))
+}
+
+/// The certificates of the caller's enterprise in any status (administrators: everyone's),
+/// oldest first, with their status today and where to verify and download each.
+#[utoipa::path(
+    operation_id = "listCertificates",
+    tag = "certificates",
+    params(Page),
+    security(("bearer" = ["admin", "enterprise_admin", "enterprise_member"])),
+    responses(
+        (status = 200, body = crate::views::Page<crate::views::CertificateSummary>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/certificates")]
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    page: Query<Page>,
+) -> AppResult<HttpResponse> {
+    let (after, limit) = page.bounds()?;
+    let page = certification::list(&state, &user, after, limit).await?;
+    Ok(super::page_response(&req, page))
 }
 
 /// Verify a certificate by its number: its content, status and whether its signature holds.

@@ -282,6 +282,35 @@ pub async fn withdraw(
     Ok(view_response(view))
 }
 
+/// Discard a draft (the enterprise's administrator): its answers and evidence are deleted; the
+/// audit log keeps that it existed. Submitted ones are withdrawn instead (409). Requires
+/// `If-Match`.
+#[utoipa::path(
+    operation_id = "deleteSubmission",
+    tag = "submissions",
+    params(("id" = i64, Path), ("If-Match" = String, Header)),
+    security(("bearer" = ["enterprise_admin"])),
+    responses(
+        (status = 204, description = "Discarded"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json"),
+        (status = 428, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/submissions/{id}")]
+pub async fn discard(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    if_match: IfMatch,
+    id: web::Path<i64>,
+) -> AppResult<HttpResponse> {
+    svc::discard(&state, user, rid.0, id.into_inner(), if_match.0).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 /// Move a draft to a newer version of its schema. Answers are carried over where the criterion
 /// is unchanged (following renames); answers to changed or dropped criteria move to the
 /// history, never lost. Returns the plan. Requires `If-Match`.

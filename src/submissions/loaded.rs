@@ -43,6 +43,8 @@ pub struct Loaded {
     /// The verdicts of the latest review round, while the submission is under review or
     /// returned (the enterprise's open evidence requests are among them).
     pub round: Vec<VerdictRow>,
+    /// The certificate issued on an approved submission.
+    pub certificate: Option<crate::db::certificates::Certificate>,
 }
 
 pub fn load(conn: &mut AnyConnection, cache: &SchemaCache, s: Submission) -> AppResult<Loaded> {
@@ -70,8 +72,13 @@ pub fn load(conn: &mut AnyConnection, cache: &SchemaCache, s: Submission) -> App
         }
         _ => Vec::new(),
     };
+    let certificate = match s.status {
+        SubmissionStatus::Approved => crate::db::certificates::of_submission(conn, s.id)?,
+        _ => None,
+    };
     Ok(Loaded {
         round,
+        certificate,
         evidence: evidence_db::of_submission(conn, s.id)?,
         with_evidence: links.iter().map(|(_, c)| c.clone()).collect(),
         engine_answers,
@@ -200,6 +207,7 @@ impl Loaded {
             score: self.score(),
             evidence: evidence_views(&self.evidence, &self.links),
             evidence_requests: self.evidence_requests(),
+            certificate: self.certificate.as_ref().map(Into::into),
         }
     }
 

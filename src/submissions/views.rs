@@ -64,6 +64,8 @@ pub struct SubmissionView {
     /// the submission is under review or returned, the enterprise answers each with files for
     /// the criterion and a comment (`POST …/evidence-requests/{criterion}/answer`).
     pub evidence_requests: Vec<EvidenceRequestView>,
+    /// Once approved: the certificate issued on this submission, with its status today.
+    pub certificate: Option<crate::views::CertificateSummary>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -23,6 +23,7 @@ backend_tests!(
     verdicts_and_decisions_name_the_field_they_miss,
     return_and_resubmit_then_reject,
     approval_issues_a_signed_certificate,
+    enterprises_find_their_certificates,
     a_certificate_file_verifies_offline_and_forgeries_fail,
     online_verification_asks_the_issuer_for_the_status,
     an_independent_verifier_in_python_agrees,
@@ -868,6 +869,80 @@ async fn approval_issues_a_signed_certificate(b: Backend) {
         reviewed
     );
     assert_eq!(review["submission"]["status"], "approved");
+}
+
+/// The enterprise finds its certificate without the reviewer's help: in its list, and on the
+/// submission it was issued on, with the status today and the addresses to verify and
+/// download it. Another enterprise's list stays empty.
+async fn enterprises_find_their_certificates(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let other = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 2).await;
+    let submission = app
+        .get(&format!("/api/v1/submissions/{id}"), Some(&e.token))
+        .await
+        .json();
+    assert!(submission["certificate"].is_null(), "{submission}");
+    let (_, r) = app.staff("reviewer", json!({})).await;
+    let number = approve(&app, &r, id).await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let listed = app.get("/api/v1/certificates", Some(&e.token)).await.json();
+    assert_eq!(listed["next_cursor"], Value::Null);
+    let items = listed["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{listed}");
+    let c = &items[0];
+    assert_eq!(
+        (c["number"].as_str(), c["status"].as_str()),
+        (Some(number.as_str()), Some("active"))
+    );
+    assert_eq!(c["submission_id"], id);
+    for (field, path) in [
+        ("verify_url", format!("/verify/{number}")),
+        ("json_url", format!("/api/v1/public/certificates/{number}")),
+        (
+            "pdf_url",
+            format!("/api/v1/public/certificates/{number}.pdf"),
+        ),
+    ] {
+        assert_eq!(c[field], path.as_str());
+        assert_eq!(app.get(&path, None).await.status, 200, "{path}");
+    }
+    let submission = app
+        .get(&format!("/api/v1/submissions/{id}"), Some(&e.token))
+        .await
+        .json();
+    assert_eq!(&submission["certificate"], c);
+
+    // Suspended, it stays in the list with its new status.
+    let admin = app.admin_token().await;
+    app.post(
+        &format!("/api/v1/certificates/{number}/suspend"),
+        Some(&admin),
+        &json!({ "reason": "投诉调查" }),
+    )
+    .await;
+    let listed = app.get("/api/v1/certificates", Some(&e.token)).await.json();
+    assert_eq!(listed["items"][0]["status"], "suspended");
+    let theirs = app
+        .get("/api/v1/certificates", Some(&other.token))
+        .await
+        .json();
+    assert_eq!(theirs["items"], json!([]));
+    let all = app.get("/api/v1/certificates", Some(&admin)).await.json();
+    assert!(
+        all["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["number"] == number.as_str())
+    );
+    app.get("/api/v1/certificates", Some(&r))
+        .await
+        .problem(403, "forbidden");
 }
 
 /// A certificate issued to a fresh enterprise, and the folder its files are written to.

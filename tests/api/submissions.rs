@@ -14,6 +14,7 @@ backend_tests!(
     answers_are_checked_against_their_criterion,
     writes_need_the_current_etag,
     evidence_writes_return_the_new_etag,
+    a_draft_can_be_discarded,
     creation_is_idempotent,
     idempotent_creation_under_parallel_requests,
     submit_refuses_incomplete_and_only_admins_submit,
@@ -397,6 +398,92 @@ async fn writes_need_the_current_etag(b: Backend) {
         .await
         .problem(428, "precondition_required");
     }
+}
+
+/// The enterprise's administrator discards a draft with its ETag: it is gone with its answers
+/// and evidence, and the audit log says so; members, stale ETags, outsiders and anything once
+/// submitted are refused.
+async fn a_draft_can_be_discarded(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let mut d = app.create_submission(&e.token, "2024").await;
+    let saved = app
+        .send_if_match(
+            Method::PUT,
+            &format!("{}/answers/lawful.no_unfair_conditions", d.path),
+            &e.token,
+            &d.etag,
+            Some(&json!({ "value": true })),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    let uploaded = app
+        .upload(
+            &e.token,
+            &d,
+            "policy.pdf",
+            "application/pdf",
+            &pdf_bytes("discard"),
+            "lawful.no_unfair_conditions",
+        )
+        .await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.text());
+    let evidence = uploaded.json()["id"].as_i64().unwrap();
+    let stale = d.etag.clone();
+    d.etag = uploaded.header("etag").unwrap();
+
+    let member_email = unique_email("member");
+    app.post(
+        &format!("/api/v1/enterprises/{}/users", e.id),
+        Some(&e.token),
+        &json!({ "email": member_email, "password": PASSWORD }),
+    )
+    .await;
+    let member = app.token(&member_email, PASSWORD).await;
+    app.send_if_match(Method::DELETE, &d.path, &member, &d.etag, None)
+        .await
+        .problem(403, "forbidden");
+    let outsider = app.enterprise().await;
+    app.send_if_match(Method::DELETE, &d.path, &outsider.token, &d.etag, None)
+        .await
+        .problem(404, "not_found");
+    app.request(Method::DELETE, &d.path, Some(&e.token), None, &[])
+        .await
+        .problem(428, "precondition_required");
+    app.send_if_match(Method::DELETE, &d.path, &e.token, &stale, None)
+        .await
+        .problem(412, "precondition_failed");
+
+    let gone = app
+        .send_if_match(Method::DELETE, &d.path, &e.token, &d.etag, None)
+        .await;
+    assert_eq!(gone.status, 204, "{}", gone.text());
+    app.get(&d.path, Some(&e.token))
+        .await
+        .problem(404, "not_found");
+    app.get(&format!("{}/evidence/{evidence}", d.path), Some(&e.token))
+        .await
+        .problem(404, "not_found");
+    let listed = app.get("/api/v1/submissions", Some(&e.token)).await.json();
+    assert_eq!(listed["items"], json!([]));
+    let discarded = app
+        .state
+        .db
+        .read(move |conn| csr_assess::db::audit::for_entity(conn, "submission", &d.id.to_string()))
+        .await
+        .unwrap();
+    assert!(
+        discarded.iter().any(|a| a.action == "submission.discarded"),
+        "{discarded:?}"
+    );
+
+    // Once submitted, a submission keeps its record.
+    let id = crate::helpers::submitted(&app, &e, "C1491", 2).await;
+    let path = format!("/api/v1/submissions/{id}");
+    let etag = app.get(&path, Some(&e.token)).await.header("etag").unwrap();
+    app.send_if_match(Method::DELETE, &path, &e.token, &etag, None)
+        .await
+        .problem(409, "invalid_transition");
 }
 
 async fn evidence_writes_return_the_new_etag(b: Backend) {
