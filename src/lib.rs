@@ -15,6 +15,7 @@ pub mod evidence;
 pub mod extract;
 pub mod files;
 pub mod hardening;
+pub mod idempotency;
 pub mod issuer;
 pub mod metrics;
 pub mod openapi;

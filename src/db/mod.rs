@@ -8,6 +8,7 @@ pub mod audit;
 pub mod certificates;
 pub mod enterprises;
 pub mod evidence;
+pub mod idempotency;
 pub mod reviews;
 pub mod schema;
 pub mod schema_versions;

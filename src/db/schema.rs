@@ -141,6 +141,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotent_requests (user_id, operation, key) {
+        user_id -> BigInt,
+        operation -> Text,
+        key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        body -> Text,
+        etag -> Nullable<Text>,
+        location -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     answers (id) {
         id -> BigInt,
         submission_id -> BigInt,
@@ -318,6 +332,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     schema_versions,
     submissions,
     idempotency_keys,
+    idempotent_requests,
     answers,
     answer_history,
     evidence,

@@ -12,6 +12,7 @@ use crate::db::evidence::{self as db, Evidence, NewEvidence};
 use crate::db::{enterprises, submissions as submissions_db};
 use crate::domain::canonical::sha256_hex;
 use crate::error::{AppError, AppResult, FieldError};
+use crate::idempotency::{self, Keyed, Outcome};
 use crate::schemas::ResolvedSchema;
 use crate::scope::{load_editable, load_for_evidence, load_visible};
 use crate::state::AppState;
@@ -58,7 +59,8 @@ fn over_quota(used: i64, quota: i64) -> AppError {
 /// Stores an uploaded file as evidence for `criteria` of the target submission: the names, the
 /// criteria and the type (by content) are checked, then the enterprise's quota, before and
 /// again under the enterprise's lock when the row is written. Content no row refers to after a
-/// failure is removed.
+/// failure is removed. With an idempotency key, a retry of the same upload is answered with the
+/// first response and stores nothing.
 pub async fn upload(
     state: &AppState,
     user: AuthUser,
@@ -66,13 +68,37 @@ pub async fn upload(
     target: UploadTarget,
     mut upload: Upload,
     criteria: Vec<String>,
-) -> AppResult<(EvidenceView, String)> {
+    key: Option<String>,
+) -> AppResult<Outcome<(EvidenceView, String)>> {
     let UploadTarget {
         submission_id: id,
         schema,
     } = target;
     if !upload.filename.is_empty() {
         upload.filename = crate::domain::text::filename(&upload.filename);
+    }
+    let keyed = key.map(|key| {
+        let mut sorted = criteria.clone();
+        sorted.sort();
+        let request = serde_json::json!({
+            "submission": id, "sha256": sha256_hex(&upload.bytes), "filename": upload.filename,
+            "content_type": upload.content_type, "criteria": sorted,
+        });
+        Keyed {
+            user_id: user.id,
+            operation: "uploadEvidence",
+            key,
+            request_hash: sha256_hex(request.to_string().as_bytes()),
+        }
+    });
+    if let Some(k) = keyed.clone() {
+        let replay = state
+            .db
+            .read(move |conn| idempotency::recall(conn, &k))
+            .await?;
+        if let Some(replay) = replay {
+            return Ok(Outcome::Replayed(replay));
+        }
     }
     let mut errors = Vec::new();
     if criteria.is_empty() {
@@ -115,9 +141,15 @@ pub async fn upload(
 
     let (filename, content_type) = (upload.filename, upload.content_type);
     let sha_w = sha.clone();
+    let keyed_w = keyed.clone();
     let result = state
         .db
         .write(move |conn| {
+            if let Some(k) = &keyed_w
+                && let Some(replay) = idempotency::recall(conn, k)?
+            {
+                return Ok(Outcome::Replayed(replay));
+            }
             // Under review, a verdict or the approval may be deciding this criterion right now.
             submissions_db::lock(conn, id)?;
             let (s, requested) = load_for_evidence(conn, &user, id)?;
@@ -170,9 +202,31 @@ pub async fn upload(
                 }),
             )?;
             let e = db::find(conn, eid)?.ok_or(AppError::NotFound)?;
-            Ok((EvidenceView::of(&e, criteria), etag_at(id, s.revision + 1)))
+            let view = EvidenceView::of(&e, criteria);
+            let etag = etag_at(id, s.revision + 1);
+            if let Some(k) = &keyed_w {
+                let location = location(id, eid);
+                idempotency::keep(conn, k, 201, &view, Some(&etag), Some(&location))?;
+            }
+            Ok(Outcome::Done((view, etag)))
         })
         .await;
+    // A concurrent request with the same key kept its response first: answer with it.
+    let result = match (result, keyed) {
+        (Err(AppError::Conflict { .. }), Some(k)) => {
+            match state
+                .db
+                .read(move |conn| idempotency::recall(conn, &k))
+                .await?
+            {
+                Some(replay) => Ok(Outcome::Replayed(replay)),
+                None => Err(AppError::Unavailable(
+                    "concurrent idempotent request".into(),
+                )),
+            }
+        }
+        (other, _) => other,
+    };
     if result.is_err() {
         // Leave nothing behind that no row refers to.
         let sha_c = sha.clone();
@@ -186,6 +240,11 @@ pub async fn upload(
         }
     }
     result
+}
+
+/// Where evidence `evidence_id` of submission `id` is read.
+pub fn location(id: i64, evidence_id: i64) -> String {
+    format!("/api/v1/submissions/{id}/evidence/{evidence_id}")
 }
 
 /// The evidence of a submission the caller may see.

@@ -2,7 +2,10 @@
 //! legal duty decided and met, a level reached), the four-eyes rule, and the certificate issued
 //! in the same transaction.
 
-use super::{apply, decided_meanwhile, four_eyes, not_under_review, reviewable};
+use super::{
+    ApprovalResult, ApprovalStatus, apply, decided_meanwhile, four_eyes, not_under_review,
+    reviewable,
+};
 use crate::auth::{AuthUser, roles};
 use crate::certification;
 use crate::db::certificates::Certificate;
@@ -14,6 +17,7 @@ use crate::domain::scoring::Refusal;
 use crate::domain::submission::Move;
 use crate::domain::{ReviewDecision, SubmissionStatus};
 use crate::error::{AppError, AppResult, Code, FieldError};
+use crate::idempotency::{self, Keyed, Outcome};
 use crate::state::AppState;
 use crate::submissions::{load, record};
 
@@ -25,17 +29,52 @@ pub enum Approval {
     Issued(Box<Certificate>),
 }
 
+impl Approval {
+    /// The status and body an approval is answered with: 202 while a second approval is
+    /// awaited, 200 with the certificate once issued.
+    pub fn result(&self, jwks: &crate::auth::signing::Jwks) -> AppResult<(u16, ApprovalResult)> {
+        Ok(match self {
+            Approval::Pending => (
+                202,
+                ApprovalResult {
+                    status: ApprovalStatus::AwaitingSecondApproval,
+                    certificate: None,
+                },
+            ),
+            Approval::Issued(c) => (
+                200,
+                ApprovalResult {
+                    status: ApprovalStatus::Approved,
+                    certificate: Some(certification::public_view(c, jwks)?),
+                },
+            ),
+        })
+    }
+}
+
 /// Approves: the certificate is issued in the same transaction. At levels the schema version
 /// marks for four-eyes review, the claimant's approval waits for a second reviewer's. Two
 /// approvals of different submissions may draw the same certificate number: the loser retries.
+/// With an idempotency key, a retried approval is answered with the first response.
 pub async fn approve(
     state: &AppState,
     user: AuthUser,
     request_id: String,
     id: i64,
     comment: Option<String>,
-) -> AppResult<Approval> {
+    key: Option<String>,
+) -> AppResult<Outcome<Approval>> {
     user.require(roles::REVIEWER)?;
+    let keyed = key.map(|key| Keyed {
+        user_id: user.id,
+        operation: "approveReview",
+        key,
+        request_hash: crate::domain::canonical::sha256_hex(
+            serde_json::json!({ "submission": id, "comment": comment })
+                .to_string()
+                .as_bytes(),
+        ),
+    });
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -45,9 +84,15 @@ pub async fn approve(
             state.settings.issuer(),
         );
         let (user, request_id, comment) = (user.clone(), request_id.clone(), comment.clone());
+        let keyed_w = keyed.clone();
         let result = state
             .db
             .write(move |conn| {
+                if let Some(k) = &keyed_w
+                    && let Some(replay) = idempotency::recall(conn, k)?
+                {
+                    return Ok(Outcome::Replayed(replay));
+                }
                 let ctx = Approver {
                     schemas: &schemas,
                     keys: &keys,
@@ -55,7 +100,12 @@ pub async fn approve(
                     user: &user,
                     request_id: &request_id,
                 };
-                ctx.approve(conn, id, comment.as_deref())
+                let approval = ctx.approve(conn, id, comment.as_deref())?;
+                if let Some(k) = &keyed_w {
+                    let (status, body) = approval.result(&keys.jwks())?;
+                    idempotency::keep(conn, k, status, &body, None, None)?;
+                }
+                Ok(Outcome::Done(approval))
             })
             .await;
         match result {
@@ -67,6 +117,20 @@ pub async fn approve(
                 code: Code::CertificateNumberTaken,
                 detail,
             }) => return Err(AppError::conflict(Code::AlreadyExists, detail)),
+            // A concurrent request with the same key kept its response first: answer with it.
+            Err(e @ AppError::Conflict { .. }) => {
+                let Some(k) = keyed.clone() else {
+                    return Err(e);
+                };
+                return match state
+                    .db
+                    .read(move |conn| idempotency::recall(conn, &k))
+                    .await?
+                {
+                    Some(replay) => Ok(Outcome::Replayed(replay)),
+                    None => Err(e),
+                };
+            }
             other => return other,
         }
     }

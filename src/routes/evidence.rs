@@ -10,7 +10,8 @@ use utoipa::ToSchema;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::evidence::{self, Upload};
-use crate::extract::RequestId;
+use crate::extract::{IdempotencyKey, RequestId};
+use crate::idempotency::Outcome;
 use crate::state::AppState;
 use crate::submissions::EvidenceView;
 
@@ -133,11 +134,12 @@ async fn read_upload(
 
 /// Upload an evidence file for one or more criteria of an editable submission, or, under
 /// review, of criteria the reviewer asked evidence for. PDF, PNG and JPEG only, checked by
-/// content; size and per-enterprise quota are limited.
+/// content; size and per-enterprise quota are limited. With `Idempotency-Key`, a retried
+/// upload is answered with the first response (`Idempotent-Replayed: true`) and stores nothing.
 #[utoipa::path(
     operation_id = "uploadEvidence",
     tag = "evidence",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "1–255 printable ASCII characters; a retry with the same key and file is answered with the first response")),
     request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
@@ -156,6 +158,7 @@ pub async fn upload(
     req: HttpRequest,
     user: AuthUser,
     rid: RequestId,
+    key: IdempotencyKey,
     id: web::Path<i64>,
     payload: web::Payload,
 ) -> AppResult<HttpResponse> {
@@ -186,13 +189,14 @@ pub async fn upload(
     let payload = Multipart::new(req.headers(), capped);
     let (received, criteria) = read_upload(payload, state.settings.evidence_max_bytes).await?;
     let upload = received.ok_or_else(|| AppError::validation("file", "attach a file"))?;
-    let (view, etag) = evidence::upload(&state, user, rid.0, target, upload, criteria).await?;
+    let (view, etag) =
+        match evidence::upload(&state, user, rid.0, target, upload, criteria, key.0).await? {
+            Outcome::Done(done) => done,
+            Outcome::Replayed(replay) => return Ok(super::replayed(replay)),
+        };
     Ok(HttpResponse::Created()
         .insert_header((header::ETAG, etag))
-        .insert_header((
-            "Location",
-            format!("/api/v1/submissions/{id}/evidence/{}", view.id),
-        ))
+        .insert_header((header::LOCATION, evidence::location(id, view.id)))
         .json(view))
 }
 

@@ -128,5 +128,22 @@ pub fn page_response<T: serde::Serialize>(
     res.json(page)
 }
 
+/// The response kept for an earlier request with the same `Idempotency-Key`, sent again and
+/// marked `Idempotent-Replayed: true`.
+pub fn replayed(r: crate::idempotency::Replay) -> actix_web::HttpResponse {
+    use actix_web::http::{StatusCode, header};
+    let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK);
+    let mut res = actix_web::HttpResponse::build(status);
+    res.insert_header((header::CONTENT_TYPE, "application/json"))
+        .insert_header(("Idempotent-Replayed", "true"));
+    if let Some(etag) = r.etag {
+        res.insert_header((header::ETAG, etag));
+    }
+    if let Some(location) = r.location {
+        res.insert_header((header::LOCATION, location));
+    }
+    res.body(r.body)
+}
+
 /// Where the API browser (Swagger UI) is served.
 pub const DOCS_PATTERN: &str = "/docs/{_:.*}";

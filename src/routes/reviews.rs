@@ -3,13 +3,13 @@
 use actix_web::{HttpResponse, get, post, put, web};
 
 use crate::auth::AuthUser;
-use crate::certification;
 use crate::domain::ReviewDecision;
-use crate::error::{AppResult, Problem};
-use crate::extract::{Json, Query, RequestId};
+use crate::error::{AppError, AppResult, Problem};
+use crate::extract::{IdempotencyKey, Json, Query, RequestId};
+use crate::idempotency::Outcome;
 use crate::reviews::{
-    self, Approval, ApprovalResult, ApprovalStatus, DecisionInput, QueueItem, QueueQuery,
-    ReviewView, VerdictInput, VerdictsInput,
+    self, ApprovalResult, DecisionInput, QueueItem, QueueQuery, ReviewView, VerdictInput,
+    VerdictsInput,
 };
 use crate::state::AppState;
 
@@ -193,11 +193,13 @@ pub async fn reject(
 }
 
 /// Approve: the certificate is issued in the same transaction. At levels the schema version
-/// marks for four-eyes review, the claimant's approval waits for a second reviewer's.
+/// marks for four-eyes review, the claimant's approval waits for a second reviewer's. With
+/// `Idempotency-Key`, a retried approval is answered with the first response
+/// (`Idempotent-Replayed: true`).
 #[utoipa::path(
     operation_id = "approveReview",
     tag = "reviews",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "1–255 printable ASCII characters; a retry with the same key and body is answered with the first response")),
     request_body = DecisionInput,
     security(("bearer" = ["reviewer"])),
     responses(
@@ -214,18 +216,16 @@ pub async fn approve(
     state: web::Data<AppState>,
     user: AuthUser,
     rid: RequestId,
+    key: IdempotencyKey,
     id: web::Path<i64>,
     body: Json<DecisionInput>,
 ) -> AppResult<HttpResponse> {
-    let outcome = reviews::approve(&state, user, rid.0, id.into_inner(), body.0.comment).await?;
-    Ok(match outcome {
-        Approval::Pending => HttpResponse::Accepted().json(ApprovalResult {
-            status: ApprovalStatus::AwaitingSecondApproval,
-            certificate: None,
-        }),
-        Approval::Issued(c) => HttpResponse::Ok().json(ApprovalResult {
-            status: ApprovalStatus::Approved,
-            certificate: Some(certification::public_view(&c, &state.signing.jwks())?),
-        }),
-    })
+    let (id, comment) = (id.into_inner(), body.0.comment);
+    let approval = match reviews::approve(&state, user, rid.0, id, comment, key.0).await? {
+        Outcome::Done(approval) => approval,
+        Outcome::Replayed(replay) => return Ok(super::replayed(replay)),
+    };
+    let (status, result) = approval.result(&state.signing.jwks())?;
+    let status = actix_web::http::StatusCode::from_u16(status).map_err(AppError::internal)?;
+    Ok(HttpResponse::build(status).json(result))
 }

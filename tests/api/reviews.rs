@@ -24,6 +24,7 @@ backend_tests!(
     return_and_resubmit_then_reject,
     approval_issues_a_signed_certificate,
     enterprises_find_their_certificates,
+    a_retried_approval_issues_one_certificate,
     a_certificate_file_verifies_offline_and_forgeries_fail,
     online_verification_asks_the_issuer_for_the_status,
     an_independent_verifier_in_python_agrees,
@@ -943,6 +944,54 @@ async fn enterprises_find_their_certificates(b: Backend) {
     app.get("/api/v1/certificates", Some(&r))
         .await
         .problem(403, "forbidden");
+}
+
+/// An approval retried with its `Idempotency-Key` (the reviewer's connection dropped before the
+/// answer) gets the same certificate back; without the key the retry is refused, and another
+/// reviewer's identical key is theirs, not a replay.
+async fn a_retried_approval_issues_one_certificate(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 2).await;
+    let (_, r) = app.staff("reviewer", json!({})).await;
+    claim_and_decide(&app, &r, id).await;
+    let path = format!("/api/v1/reviews/{id}/approve");
+    let body = serde_json::to_vec(&json!({ "comment": "符合要求" })).unwrap();
+    let approve = |token: String, key: &'static str, body: Vec<u8>| {
+        let (app, path) = (&app, path.clone());
+        async move {
+            app.request(
+                Method::POST,
+                &path,
+                Some(&token),
+                Some(("application/json", body)),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let first = approve(r.clone(), "approve-1", body.clone()).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let again = approve(r.clone(), "approve-1", body.clone()).await;
+    assert_eq!(again.status, 200, "{}", again.text());
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(
+        again.json()["certificate"]["number"],
+        first.json()["certificate"]["number"]
+    );
+    let other_comment = serde_json::to_vec(&json!({ "comment": "另一条意见" })).unwrap();
+    approve(r.clone(), "approve-1", other_comment)
+        .await
+        .problem(422, "idempotency_key_reused");
+    post(&app, &r, &path, json!({ "comment": "符合要求" }))
+        .await
+        .problem(409, "not_under_review");
+    let (_, other) = app.staff("reviewer", json!({})).await;
+    let theirs = approve(other, "approve-1", body).await;
+    assert_eq!(theirs.status, 409, "{}", theirs.text());
+    assert!(theirs.header("idempotent-replayed").is_none());
+    let listed = app.get("/api/v1/certificates", Some(&e.token)).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
 }
 
 /// A certificate issued to a fresh enterprise, and the folder its files are written to.

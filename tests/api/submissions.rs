@@ -14,6 +14,7 @@ backend_tests!(
     answers_are_checked_against_their_criterion,
     writes_need_the_current_etag,
     evidence_writes_return_the_new_etag,
+    a_retried_upload_stores_one_file,
     a_draft_can_be_discarded,
     creation_is_idempotent,
     idempotent_creation_under_parallel_requests,
@@ -484,6 +485,60 @@ async fn a_draft_can_be_discarded(b: Backend) {
     app.send_if_match(Method::DELETE, &path, &e.token, &etag, None)
         .await
         .problem(409, "invalid_transition");
+}
+
+/// An upload retried with its `Idempotency-Key` — one after the other or eight at once — is
+/// answered with the first response and stores one file; the key with another file is refused.
+async fn a_retried_upload_stores_one_file(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let d = app.create_submission(&e.token, "2024").await;
+    let send = |key: &'static str, text: &'static str| {
+        let (ct, body) = crate::helpers::multipart(
+            "policy.pdf",
+            "application/pdf",
+            &pdf_bytes(text),
+            "lawful.no_unfair_conditions",
+        );
+        let (app, path, token) = (&app, format!("{}/evidence", d.path), e.token.clone());
+        async move {
+            app.request(
+                Method::POST,
+                &path,
+                Some(&token),
+                Some((ct.as_str(), body)),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+    let first = send("upload-1", "one").await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    assert!(first.header("idempotent-replayed").is_none());
+    let again = send("upload-1", "one").await;
+    assert_eq!(again.status, 201, "{}", again.text());
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.json(), first.json());
+    assert_eq!(again.header("etag"), first.header("etag"));
+    assert_eq!(again.header("location"), first.header("location"));
+    send("upload-1", "another file")
+        .await
+        .problem(422, "idempotency_key_reused");
+    // Eight at once with a fresh key: one file, one answer.
+    let all = futures_util::future::join_all((0..8).map(|_| send("upload-2", "two"))).await;
+    let ids: std::collections::BTreeSet<i64> = all
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 201, "{}", r.text());
+            r.json()["id"].as_i64().unwrap()
+        })
+        .collect();
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    let listed = app
+        .get(&format!("{}/evidence", d.path), Some(&e.token))
+        .await
+        .json();
+    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
 }
 
 async fn evidence_writes_return_the_new_etag(b: Backend) {
