@@ -15,11 +15,13 @@ use crate::domain::canonical::canonical_json;
 use crate::domain::certificate::{self, CertificateChange, CertificateStatus};
 use crate::domain::schema::Text;
 use crate::domain::scoring::Score;
+use crate::domain::webhook::EventType;
 use crate::domain::{IndustryCode, RegionCode, Role};
 use crate::error::{AppError, AppResult, Code};
 use crate::scope::reviewer_may_act;
 use crate::state::AppState;
 use crate::views::{CertificateSummary, Page, page_bounds, paged};
+use crate::webhooks;
 
 /// What a certificate says, signed as canonical JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -357,7 +359,20 @@ pub async fn change_status(
                     details: serde_json::json!({ "from": c.status, "to": to, "reason": reason }),
                 },
             )?;
-            certificates::by_number(conn, &c.number)?.ok_or(AppError::NotFound)
+            let changed = certificates::by_number(conn, &c.number)?.ok_or(AppError::NotFound)?;
+            let kind = match change {
+                CertificateChange::Suspend => Some(EventType::CertificateSuspended),
+                CertificateChange::Reinstate => Some(EventType::CertificateReinstated),
+                CertificateChange::Revoke => Some(EventType::CertificateRevoked),
+                CertificateChange::Supersede => None,
+            };
+            if let Some(kind) = kind {
+                let e = enterprises::find(conn, c.enterprise_id)?.ok_or(AppError::NotFound)?;
+                let event =
+                    webhooks::certificate_event(kind, &changed, &e.industry_code, Some(&reason));
+                webhooks::emit(conn, event)?;
+            }
+            Ok(changed)
         })
         .await
 }

@@ -204,6 +204,29 @@ pub struct Settings {
     #[arg(long, env = "CSR_AUDIT_CHECKPOINT_SECS", default_value_t = 300)]
     pub audit_checkpoint_secs: u64,
 
+    /// Milliseconds between the webhook worker's rounds (0: this instance sends no webhooks).
+    #[arg(long, env = "CSR_WEBHOOK_POLL_MS", default_value_t = 1000)]
+    pub webhook_poll_ms: u64,
+
+    /// The first retry of a failed webhook delivery waits this long; each next one twice as
+    /// long, at most eight hours.
+    #[arg(long, env = "CSR_WEBHOOK_RETRY_BASE_MS", default_value_t = 5000)]
+    pub webhook_retry_base_ms: u64,
+
+    /// How long a failing webhook delivery is retried (default 26 hours) before it is given up
+    /// and its endpoint disabled.
+    #[arg(long, env = "CSR_WEBHOOK_RETRY_WINDOW_SECS", default_value_t = 26 * 3600)]
+    pub webhook_retry_window_secs: u64,
+
+    /// Seconds a webhook endpoint has to answer.
+    #[arg(long, env = "CSR_WEBHOOK_TIMEOUT_SECS", default_value_t = 10)]
+    pub webhook_timeout_secs: u64,
+
+    /// Hosts webhooks may reach over plain http and at private or loopback addresses
+    /// (comma-separated); all others must be https on public addresses.
+    #[arg(long, env = "CSR_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub webhook_allowed_hosts: Vec<String>,
+
     /// E-mail of the administrator created on first start.
     #[arg(
         long,

@@ -31,4 +31,5 @@ pub mod stats;
 pub mod submissions;
 pub mod telemetry;
 pub mod views;
+pub mod webhooks;
 pub mod workers;

@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         (name = "certificates", description = "Certificate status changes"),
         (name = "stats", description = "Adoption statistics, with small groups suppressed"),
         (name = "audit", description = "Integrity of the audit log"),
+        (name = "webhooks", description = "Events pushed to your endpoints, signed as Standard Webhooks prescribe"),
         (name = "public", description = "No login: verification of certificates and keys"),
         (name = "reference", description = "GB/T 4754 industries and GB/T 2260 regions"),
         (name = "operations", description = "Health, readiness, metrics and this document"),

@@ -117,6 +117,7 @@ impl Application {
         if let Some(n) = workers {
             server = server.workers(n.max(1));
         }
+        crate::webhooks::delivery::spawn(state.clone());
         let metrics_port = match &state.settings.metrics_bind {
             Some(bind) => Some(metrics_listener(bind, state.clone())?),
             None => None,

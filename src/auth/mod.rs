@@ -26,6 +26,8 @@ pub mod roles {
     pub const ENTERPRISE: &[Role] = &[Role::EnterpriseAdmin, Role::EnterpriseMember];
     pub const ENTERPRISE_ADMIN: &[Role] = &[Role::EnterpriseAdmin];
     pub const ENTERPRISE_MANAGERS: &[Role] = &[Role::Admin, Role::EnterpriseAdmin];
+    pub const WEBHOOK_OWNERS: &[Role] = &[Role::EnterpriseAdmin, Role::IndustryBody];
+    pub const WEBHOOK_READERS: &[Role] = &[Role::Admin, Role::EnterpriseAdmin, Role::IndustryBody];
 }
 
 /// The client address that throttling counts for: the peer's (never a header it could forge),

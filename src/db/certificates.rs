@@ -117,6 +117,21 @@ pub fn of_enterprise(
         .load(conn)?)
 }
 
+/// Active certificates expiring in `[from, until]`, with their enterprise's industry code.
+pub fn expiring(
+    conn: &mut AnyConnection,
+    from: chrono::NaiveDate,
+    until: chrono::NaiveDate,
+) -> AppResult<Vec<(Certificate, String)>> {
+    Ok(certificates::table
+        .inner_join(enterprises::table)
+        .filter(certificates::status.eq(CertificateStatus::Active.as_str()))
+        .filter(certificates::expires_on.ge(from.to_string()))
+        .filter(certificates::expires_on.le(until.to_string()))
+        .select((Certificate::as_select(), enterprises::industry_code))
+        .load(conn)?)
+}
+
 /// The newest certificate issued on submission `id`.
 pub fn of_submission(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Certificate>> {
     Ok(certificates::table

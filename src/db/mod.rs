@@ -16,6 +16,7 @@ pub mod submissions;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};

@@ -18,6 +18,7 @@ pub mod submission;
 pub mod text;
 pub mod upgrade;
 pub mod user;
+pub mod webhook;
 
 pub use credit_code::CreditCode;
 pub use enterprise::{IndustryCode, RegionCode, Size};

@@ -15,11 +15,13 @@ use crate::db::{AnyConnection, audit, enterprises};
 use crate::domain::review::{ApprovalStep, FourEyesRefusal, approval_step};
 use crate::domain::scoring::Refusal;
 use crate::domain::submission::Move;
+use crate::domain::webhook::EventType;
 use crate::domain::{ReviewDecision, SubmissionStatus};
 use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::idempotency::{self, Keyed, Outcome};
 use crate::state::AppState;
 use crate::submissions::{load, record};
+use crate::webhooks;
 
 /// What an approval did.
 pub enum Approval {
@@ -261,6 +263,18 @@ impl Approver<'_> {
                     "submission_id": s.id, "level": c.level, "expires_on": c.expires_on,
                 }),
             },
+        )?;
+        webhooks::emit(
+            conn,
+            webhooks::submission_event(
+                EventType::SubmissionApproved,
+                &s,
+                serde_json::json!({ "status": "approved", "comment": comment, "certificate": c.number }),
+            ),
+        )?;
+        webhooks::emit(
+            conn,
+            webhooks::certificate_event(EventType::CertificateIssued, &c, &s.industry_code, None),
         )?;
         Ok(Approval::Issued(Box::new(c)))
     }

@@ -14,12 +14,14 @@ use crate::db::submissions::{self as db_submissions, Submission};
 use crate::db::{AnyConnection, enterprises, schema_versions};
 use crate::domain::scoring::Answer;
 use crate::domain::submission::Move;
+use crate::domain::webhook::EventType;
 use crate::domain::{IndustryCode, ReviewDecision, Role, SubmissionStatus, VerdictKind};
 use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::scope::{load_visible, reviewer_may_act};
 use crate::state::AppState;
 use crate::submissions::{load, record};
 use crate::views::{Page, cursor, page_bounds, paged, utc};
+use crate::webhooks;
 pub use approval::{Approval, approve};
 use views::review_view;
 pub use views::*;
@@ -248,6 +250,16 @@ pub async fn set_verdicts(
                         "criterion": criterion, "verdict": v.verdict, "points": v.fraction,
                     }),
                 )?;
+                if v.verdict == VerdictKind::RequestEvidence {
+                    webhooks::emit(
+                        conn,
+                        webhooks::submission_event(
+                            EventType::EvidenceRequested,
+                            &s,
+                            serde_json::json!({ "criterion_id": criterion, "request": v.comment }),
+                        ),
+                    )?;
+                }
             }
             // A first approval approved the verdicts as they were: it no longer stands.
             if db::clear_first_approval(conn, r.id)? {
@@ -367,6 +379,18 @@ pub async fn decide(
                 &s,
                 &format!("review.{}", decision.as_str()),
                 serde_json::json!({ "comment": comment }),
+            )?;
+            let kind = match decision {
+                ReviewDecision::Returned => EventType::SubmissionReturned,
+                _ => EventType::SubmissionRejected,
+            };
+            webhooks::emit(
+                conn,
+                webhooks::submission_event(
+                    kind,
+                    &s,
+                    serde_json::json!({ "status": decision.to_move().past(), "comment": comment }),
+                ),
             )?;
             let s = find(conn, id)?;
             review_view(conn, &schemas, s)

@@ -16,6 +16,7 @@ pub mod schemas;
 pub mod stats;
 pub mod submissions;
 pub mod users;
+pub mod webhooks;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -101,7 +102,14 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(stats::scores)
                 .service(stats::criteria)
                 .service(stats::trends)
-                .service(stats::populations),
+                .service(stats::populations)
+                .service(webhooks::create)
+                .service(webhooks::list)
+                .service(webhooks::get)
+                .service(webhooks::remove)
+                .service(webhooks::enable)
+                .service(webhooks::deliveries)
+                .service(webhooks::redeliver),
         );
 }
 

@@ -711,3 +711,23 @@ pub fn redacted(value: &Value, keys: &[&str]) -> Value {
         other => other.clone(),
     }
 }
+
+/// A Python interpreter that imports `modules` (comma-separated), for the independent checks
+/// written in Python (the certificate verifier, the Standard Webhooks reference library):
+/// `CSR_VERIFIER_PYTHON` or `python3`. `.ci/run` installs them and sets `CSR_REQUIRE_VERIFIER`,
+/// so there a test fails rather than skips without them.
+pub fn python_with(modules: &str) -> Option<String> {
+    let python = std::env::var("CSR_VERIFIER_PYTHON").unwrap_or_else(|_| "python3".into());
+    let ready = std::process::Command::new(&python)
+        .args(["-c", &format!("import {modules}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ready {
+        assert!(
+            std::env::var("CSR_REQUIRE_VERIFIER").is_err(),
+            "CSR_REQUIRE_VERIFIER is set but {python} lacks {modules}"
+        );
+        eprintln!("{python} lacks {modules}: the check in Python is not run");
+    }
+    ready.then_some(python)
+}

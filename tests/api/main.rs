@@ -27,3 +27,4 @@ mod security;
 mod stats;
 mod submissions;
 mod users;
+mod webhooks;

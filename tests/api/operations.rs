@@ -157,6 +157,13 @@ async fn openapi_lists_every_route(b: Backend) {
         "GET /api/v1/stats/scores",
         "GET /api/v1/stats/criteria",
         "GET /api/v1/stats/trends",
+        "POST /api/v1/webhooks",
+        "GET /api/v1/webhooks",
+        "GET /api/v1/webhooks/{id}",
+        "DELETE /api/v1/webhooks/{id}",
+        "POST /api/v1/webhooks/{id}/enable",
+        "GET /api/v1/webhooks/{id}/deliveries",
+        "POST /api/v1/webhooks/{id}/deliveries/{delivery_id}/redeliver",
     ];
     expected.sort();
     assert_eq!(found, expected);

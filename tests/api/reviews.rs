@@ -1163,30 +1163,11 @@ async fn online_verification_asks_the_issuer_for_the_status(b: Backend) {
     assert!(!out.status.success() && err.contains("suspended"), "{err}");
 }
 
-/// The Python interpreter with `rfc8785` and `cryptography`, for `docs/verify_certificate.py`:
-/// `CSR_VERIFIER_PYTHON` or `python3`. `.ci/run` sets `CSR_REQUIRE_VERIFIER`, so there the test
-/// fails rather than skips without them.
-fn verifier_python() -> Option<String> {
-    let python = std::env::var("CSR_VERIFIER_PYTHON").unwrap_or_else(|_| "python3".into());
-    let ready = std::process::Command::new(&python)
-        .args(["-c", "import rfc8785, cryptography"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ready {
-        assert!(
-            std::env::var("CSR_REQUIRE_VERIFIER").is_err(),
-            "CSR_REQUIRE_VERIFIER is set but {python} lacks rfc8785 or cryptography"
-        );
-        eprintln!("{python} lacks rfc8785 or cryptography: independent verifier not run");
-    }
-    ready.then_some(python)
-}
-
 /// The independent verifier of docs/VERIFYING.md (Python, RFC 8785 from PyPI), run exactly as
 /// the document says, against the issuer's URLs: it accepts a real certificate and rejects the
 /// same certificate with one byte changed.
 async fn an_independent_verifier_in_python_agrees(b: Backend) {
-    let Some(python) = verifier_python() else {
+    let Some(python) = crate::helpers::python_with("rfc8785, cryptography") else {
         return;
     };
     let t = Issued::new(b).await;
