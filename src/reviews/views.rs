@@ -51,6 +51,7 @@ pub struct QueueItem {
 #[serde(deny_unknown_fields)]
 pub struct VerdictInput {
     /// `accept`, `adjust` or `request_evidence`.
+    #[schema(value_type = crate::domain::VerdictKind)]
     pub verdict: String,
     /// With `adjust`: the share of the criterion's weight to give, 0–1.
     pub points: Option<f64>,

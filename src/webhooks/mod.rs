@@ -64,8 +64,7 @@ pub struct DeliveryView {
     pub event_type: String,
     /// The `webhook-id` header: the same on every attempt and redelivery of one event.
     pub message_id: String,
-    /// `pending`, `delivered` or `failed`.
-    pub state: String,
+    pub state: DeliveryState,
     pub attempts: i32,
     /// The endpoint's last HTTP status, if it answered.
     pub last_status: Option<i32>,
@@ -75,6 +74,27 @@ pub struct DeliveryView {
     pub next_attempt_at: Option<DateTime<Utc>>,
     pub delivered_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not sent yet, or failed and due again at `next_attempt_at`.
+    Pending,
+    Delivered,
+    /// Given up after the retry window; `POST …/redeliver` sends it again.
+    Failed,
+}
+
+impl DeliveryState {
+    fn parse(s: &str) -> Self {
+        match s {
+            "delivered" => Self::Delivered,
+            "failed" => Self::Failed,
+            _ => Self::Pending,
+        }
+    }
 }
 
 fn view(e: &Endpoint) -> WebhookView {
@@ -100,7 +120,7 @@ fn delivery_view((d, event_type, message_id): (db::Delivery, String, String)) ->
         event_type,
         message_id,
         next_attempt_at: (d.state == "pending").then(|| utc(d.next_attempt_at)),
-        state: d.state,
+        state: DeliveryState::parse(&d.state),
         attempts: d.attempts,
         last_status: d.last_status,
         last_error: d.last_error,
