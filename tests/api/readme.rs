@@ -50,3 +50,47 @@ async fn readme_walkthrough_works() {
         "{stdout}"
     );
 }
+
+/// The integration walkthrough of docs/INTEGRATION.md (`docs/integration_walkthrough.py`), run
+/// as written against a live server: register, subscribe, answer, submit, approval by the
+/// association, signed webhooks received, certificate fetched and verified offline.
+#[actix_rt::test]
+async fn the_integration_walkthrough_runs() {
+    let Some(python) = crate::helpers::python_with("rfc8785, cryptography") else {
+        return;
+    };
+    let app = crate::helpers::spawn_app_with(Backend::Sqlite, |s| {
+        s.webhook_poll_ms = 50;
+        s.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+    })
+    .await;
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/docs/integration_walkthrough.py"
+    );
+    let args = [
+        script.to_owned(),
+        app.base.clone(),
+        crate::helpers::ADMIN_EMAIL.to_owned(),
+        crate::helpers::ADMIN_PASSWORD.to_owned(),
+        crate::helpers::credit_code(),
+    ];
+    let out = actix_web::web::block(move || Command::new(python).args(args).output().unwrap())
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for step in [
+        "webhook registered",
+        "submitted",
+        "webhook: submission.approved",
+        "webhook: certificate.issued",
+        "certificate verified offline",
+    ] {
+        assert!(stdout.contains(step), "{step} missing:\n{stdout}");
+    }
+}
