@@ -13,13 +13,17 @@ use std::time::Duration;
 use actix_web::http::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, spawn_app_with, spawn_sibling, submitted};
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, Client, FreshDatabase, TestApp, fresh_postgres,
+    spawn_app_with, spawn_sibling, submitted,
+};
 
 backend_tests!(
     review_events_arrive_signed,
     a_failing_endpoint_gets_every_event_once_in_order,
     two_instances_deliver_each_event_once,
     a_dead_instances_lease_is_taken_over,
+    a_killed_server_delivers_after_restart,
     an_endpoint_that_keeps_failing_is_disabled,
     targets_and_subscriptions_are_checked,
 );
@@ -31,68 +35,104 @@ struct Received {
     body: String,
 }
 
-/// A webhook receiver on 127.0.0.1: answers 500 to the first `fail_first` requests (or to all
-/// when `fail_always`), 204 to the others, and keeps what it accepted.
+/// How a receiver answers.
+#[derive(Clone, Copy)]
+enum Answer {
+    /// 500 to the first n requests, 204 to the others.
+    FailFirst(usize),
+    /// 500 to every request.
+    FailAlways,
+    /// Never answers the first request (its sender dies waiting), 204 to the others.
+    StallFirst,
+}
+
+/// A webhook receiver on 127.0.0.1 that keeps the requests it acknowledged (2xx).
 #[derive(Clone)]
 struct Receiver {
     url: String,
     accepted: Arc<Mutex<Vec<Received>>>,
     requests: Arc<AtomicUsize>,
+    /// Every request's `webhook-id`, acknowledged or not.
+    seen: Arc<Mutex<Vec<String>>>,
 }
 
 impl Receiver {
     fn start(fail_first: usize, fail_always: bool) -> Self {
+        Self::answering(if fail_always {
+            Answer::FailAlways
+        } else {
+            Answer::FailFirst(fail_first)
+        })
+    }
+
+    fn answering(answer: Answer) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let accepted: Arc<Mutex<Vec<Received>>> = Arc::default();
-        let requests: Arc<AtomicUsize> = Arc::default();
-        let (acc, reqs) = (accepted.clone(), requests.clone());
+        let r = Self {
+            url,
+            accepted: Arc::default(),
+            requests: Arc::default(),
+            seen: Arc::default(),
+        };
+        let shared = r.clone();
         std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let mut reader = BufReader::new(stream.try_clone().unwrap());
-                let mut headers = BTreeMap::new();
-                let mut line = String::new();
-                reader.read_line(&mut line).unwrap_or_default();
-                loop {
-                    line.clear();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
-                        break;
-                    }
-                    if let Some((k, v)) = line.split_once(':') {
-                        headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
-                    }
-                }
-                let len: usize = headers
-                    .get("content-length")
-                    .and_then(|l| l.parse().ok())
-                    .unwrap_or(0);
-                let mut body = vec![0; len];
-                reader.read_exact(&mut body).unwrap_or_default();
-                let n = reqs.fetch_add(1, Ordering::SeqCst);
-                let fail = fail_always || n < fail_first;
-                if !fail {
-                    acc.lock().unwrap().push(Received {
-                        headers,
-                        body: String::from_utf8_lossy(&body).into_owned(),
-                    });
-                }
-                let status = if fail {
-                    "500 Internal Server Error"
-                } else {
-                    "204 No Content"
-                };
-                let _ = stream.write_all(
-                    format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
-                        .as_bytes(),
-                );
+            for stream in listener.incoming().flatten() {
+                let shared = shared.clone();
+                std::thread::spawn(move || shared.serve_one(stream, answer));
             }
         });
-        Self {
-            url,
-            accepted,
-            requests,
+        r
+    }
+
+    fn serve_one(&self, mut stream: std::net::TcpStream, answer: Answer) {
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut headers = BTreeMap::new();
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap_or_default();
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line.trim().is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+            }
         }
+        let len: usize = headers
+            .get("content-length")
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap_or_default();
+        let n = self.requests.fetch_add(1, Ordering::SeqCst);
+        self.seen
+            .lock()
+            .unwrap()
+            .push(headers.get("webhook-id").cloned().unwrap_or_default());
+        let fail = match answer {
+            Answer::FailFirst(first) => n < first,
+            Answer::FailAlways => true,
+            Answer::StallFirst if n == 0 => {
+                std::thread::sleep(Duration::from_secs(60));
+                return;
+            }
+            Answer::StallFirst => false,
+        };
+        if !fail {
+            self.accepted.lock().unwrap().push(Received {
+                headers,
+                body: String::from_utf8_lossy(&body).into_owned(),
+            });
+        }
+        let status = if fail {
+            "500 Internal Server Error"
+        } else {
+            "204 No Content"
+        };
+        let _ = stream.write_all(
+            format!("HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                .as_bytes(),
+        );
     }
 
     fn accepted(&self) -> Vec<Received> {
@@ -131,7 +171,7 @@ async fn webhook_app(b: Backend, tweak: impl FnOnce(&mut csr_assess::config::Set
 }
 
 /// Registers `url` for `types` with `token`; returns (id, secret).
-async fn register(app: &TestApp, token: &str, url: &str, types: &[&str]) -> (i64, String) {
+async fn register(app: &Client, token: &str, url: &str, types: &[&str]) -> (i64, String) {
     let res = app
         .post(
             "/api/v1/webhooks",
@@ -333,7 +373,7 @@ async fn review_events_arrive_signed(b: Backend) {
 }
 
 /// Raises `n` events for enterprise `e`: evidence requests on its claimed submission.
-async fn raise(app: &TestApp, reviewer: &str, id: i64, criteria: &[String]) {
+async fn raise(app: &Client, reviewer: &str, id: i64, criteria: &[String]) {
     for c in criteria {
         let res = app
             .send_json(
@@ -348,10 +388,7 @@ async fn raise(app: &TestApp, reviewer: &str, id: i64, criteria: &[String]) {
 }
 
 /// A submitted submission claimed by a reviewer, and `n` of its criteria.
-async fn claimed(
-    app: &TestApp,
-    n: usize,
-) -> (crate::helpers::Enterprise, String, i64, Vec<String>) {
+async fn claimed(app: &Client, n: usize) -> (crate::helpers::Enterprise, String, i64, Vec<String>) {
     let e = app.enterprise().await;
     let id = submitted(app, &e, "C1491", 2).await;
     let (_, r) = app.staff("reviewer", json!({})).await;
@@ -618,4 +655,59 @@ async fn targets_and_subscriptions_are_checked(b: Backend) {
     let listed = app.get("/api/v1/webhooks", Some(&e.token)).await.json();
     assert_eq!(listed["items"][0]["id"], id);
     assert!(listed["items"][0].get("secret").is_none(), "{listed}");
+}
+
+/// A real server is killed (SIGKILL) while an endpoint holds its request unanswered; after a
+/// restart on the same database, the delivery's lease runs out and the event is sent again,
+/// with the same `webhook-id`, and acknowledged.
+async fn a_killed_server_delivers_after_restart(b: Backend) {
+    use crate::kit::process::Process;
+    let dir = tempfile::tempdir().unwrap();
+    let db = match b {
+        Backend::Sqlite => FreshDatabase::sqlite(&dir.path().join("service.db")),
+        Backend::Postgres => fresh_postgres(),
+    };
+    let serve = || {
+        let mut cmd = Process::service_command();
+        cmd.arg("serve")
+            .env("DATABASE_URL", &db.url)
+            .env("CSR_DATA_DIR", dir.path())
+            .env("CSR_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("CSR_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("CSR_WEBHOOK_POLL_MS", "50")
+            .env("CSR_WEBHOOK_TIMEOUT_SECS", "1")
+            .env("CSR_WEBHOOK_ALLOWED_HOSTS", "127.0.0.1");
+        Process::start(cmd).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let mut first = serve();
+    let (e, r, id, criteria) = claimed(&first.http, 1).await;
+    let receiver = Receiver::answering(Answer::StallFirst);
+    register(
+        &first.http,
+        &e.token,
+        &receiver.url,
+        &["evidence.requested"],
+    )
+    .await;
+    raise(&first.http, &r, id, &criteria).await;
+    for _ in 0..200 {
+        if receiver.requests.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        actix_web::rt::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert_eq!(
+        receiver.requests.load(Ordering::SeqCst),
+        1,
+        "no delivery started"
+    );
+    first.signal("KILL");
+    first.wait(Duration::from_secs(10));
+    let second = serve();
+    let got = receiver.wait_for(1).await;
+    assert_eq!(requested_criteria(&got), criteria);
+    let seen = receiver.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_eq!(seen[0], seen[1], "the redelivery is the same message");
+    drop(second);
 }
