@@ -94,6 +94,11 @@ impl Modify for ProblemDefault {
                         describe(status, response);
                     }
                 }
+                for parameter in op.parameters.iter_mut().flatten() {
+                    if let utoipa::openapi::RefOr::T(parameter) = parameter {
+                        constrain_header(parameter);
+                    }
+                }
                 op.responses
                     .responses
                     .entry("default".into())
@@ -146,6 +151,34 @@ fn reference_page_items(openapi: &mut utoipa::openapi::OpenApi) {
         }
     }
 }
+
+/// The form of `If-Match` and `Idempotency-Key` values as the service reads them (RFC 9110
+/// entity tags; 1–255 printable ASCII characters), so that a client — or a fuzzer — knows a
+/// value outside it is refused (400, 422) rather than read.
+fn constrain_header(parameter: &mut utoipa::openapi::path::Parameter) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::{RefOr, Schema};
+    if parameter.parameter_in != ParameterIn::Header {
+        return;
+    }
+    let schema = match parameter.name.as_str() {
+        "If-Match" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(IF_MATCH_PATTERN))
+            .examples(["\"12-3\""]),
+        "Idempotency-Key" => ObjectBuilder::new()
+            .schema_type(Type::String)
+            .min_length(Some(1))
+            .max_length(Some(255))
+            .pattern(Some("^[!-~]+$")),
+        _ => return,
+    };
+    parameter.schema = Some(RefOr::T(Schema::Object(schema.build())));
+}
+
+/// `*`, or a comma-separated list of strong or weak entity tags.
+pub const IF_MATCH_PATTERN: &str = r#"^(\*|(W/)?"[!#-~]*"([ \t]*,[ \t]*(W/)?"[!#-~]*")*)$"#;
 
 /// What a status means in this API, for responses whose operation says nothing more.
 fn status_description(status: &str) -> &'static str {

@@ -249,9 +249,7 @@ pub fn checkpoint(
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct Break {
     pub seq: i64,
-    /// `altered`, `missing`, `truncated`, `unchained`, `bad_checkpoint`, `no_checkpoint`,
-    /// `stale_checkpoint` or `bad_head`.
-    pub kind: String,
+    pub kind: BreakKind,
     pub message: String,
 }
 
@@ -263,12 +261,30 @@ pub struct Report {
     pub first_broken: Option<Break>,
 }
 
-fn broken(seq: i64, kind: &str, message: String) -> Option<Break> {
-    Some(Break {
-        seq,
-        kind: kind.into(),
-        message,
-    })
+/// What is wrong with the log at a break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BreakKind {
+    /// An entry's content no longer matches its hash.
+    Altered,
+    /// A sequence number is missing.
+    Missing,
+    /// The log is shorter than a signed checkpoint or the published head says.
+    Truncated,
+    /// An entry's hash does not follow from the one before.
+    Unchained,
+    /// A checkpoint's signature does not verify.
+    BadCheckpoint,
+    /// No signed checkpoint covers the log.
+    NoCheckpoint,
+    /// The newest checkpoint is older than the interval allows.
+    StaleCheckpoint,
+    /// The published head given to compare with does not verify or match.
+    BadHead,
+}
+
+fn broken(seq: i64, kind: BreakKind, message: String) -> Option<Break> {
+    Some(Break { seq, kind, message })
 }
 
 /// What [`verify`] holds the log to beyond its own chain and checkpoints.
@@ -320,7 +336,7 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
             if seq != expected_seq {
                 first_broken = broken(
                     expected_seq,
-                    "missing",
+                    BreakKind::Missing,
                     format!(
                         "entry {expected_seq} is missing: the log jumps from {} to {seq}",
                         expected_seq - 1
@@ -349,7 +365,7 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
             if !intact {
                 first_broken = broken(
                     seq,
-                    "altered",
+                    BreakKind::Altered,
                     format!(
                         "entry {seq} ({} on {} {}) does not match its hash",
                         e.action, e.entity_type, e.entity_id
@@ -368,7 +384,7 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
     if first_broken.is_none() && unchained > 0 {
         first_broken = broken(
             entries + 1,
-            "unchained",
+            BreakKind::Unchained,
             format!("{unchained} entries carry no chain hash"),
         );
     }
@@ -378,7 +394,7 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
             if let Err(e) = signing::verify(jwks, kid, message.as_bytes(), signature) {
                 first_broken = broken(
                     *count,
-                    "bad_checkpoint",
+                    BreakKind::BadCheckpoint,
                     format!("checkpoint of {count} entries: {e}"),
                 );
                 break;
@@ -386,7 +402,7 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
             if *count > entries {
                 first_broken = broken(
                     entries + 1,
-                    "truncated",
+                    BreakKind::Truncated,
                     format!(
                         "the log ends at entry {entries}, but a checkpoint signed at {} covered {count} entries",
                         timestamp(*at)
@@ -397,7 +413,7 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
             if hashes_at_checkpoints.get(count) != Some(head_hash) {
                 first_broken = broken(
                     *count,
-                    "altered",
+                    BreakKind::Altered,
                     format!("entry {count} differs from the signed checkpoint"),
                 );
                 break;
@@ -412,13 +428,13 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
         {
             broken(
                 head.entries,
-                "bad_head",
+                BreakKind::BadHead,
                 format!("the published head does not verify: {e}"),
             )
         } else if head.entries > entries {
             broken(
                 entries + 1,
-                "truncated",
+                BreakKind::Truncated,
                 format!(
                     "the log ends at entry {entries}, but the head published at {} covered {} entries",
                     timestamp(at),
@@ -428,7 +444,7 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
         } else if hashes_at_checkpoints.get(&head.entries) != Some(&head.head_hash) {
             broken(
                 head.entries,
-                "altered",
+                BreakKind::Altered,
                 format!(
                     "entry {} differs from the head published at {}",
                     head.entries,
@@ -442,7 +458,7 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
     if first_broken.is_none() && entries > 0 && checkpoints.is_empty() {
         first_broken = broken(
             entries,
-            "no_checkpoint",
+            BreakKind::NoCheckpoint,
             format!("the log has {entries} entries and no signed checkpoint"),
         );
     }
@@ -451,7 +467,7 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
     {
         first_broken = broken(
             newest.0,
-            "stale_checkpoint",
+            BreakKind::StaleCheckpoint,
             format!(
                 "the newest checkpoint was signed at {}, more than {} s ago: checkpoints were \
                  removed, or the log was cut off after it",

@@ -7,6 +7,7 @@ use super::schema::{
     users, webhook_deliveries as d, webhook_endpoints as ep, webhook_events as ev,
 };
 use super::{AnyConnection, now};
+use crate::domain::webhook::DeliveryState;
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -152,7 +153,7 @@ pub fn insert_delivery(conn: &mut AnyConnection, event: i64, endpoint: i64) -> A
         .values((
             d::event_id.eq(event),
             d::endpoint_id.eq(endpoint),
-            d::state.eq("pending"),
+            d::state.eq(DeliveryState::Pending.as_str()),
             d::attempts.eq(0),
             d::next_attempt_at.eq(at),
             d::created_at.eq(at),
@@ -233,14 +234,15 @@ pub fn claim(
     limit: i64,
 ) -> AppResult<Vec<Job>> {
     let at_sql = at.format("%Y-%m-%d %H:%M:%S%.f");
+    let pending = DeliveryState::Pending.as_str();
     let select = format!(
         "SELECT d.id AS id FROM webhook_deliveries d \
-         WHERE d.state = 'pending' AND d.next_attempt_at <= '{at_sql}' \
+         WHERE d.state = '{pending}' AND d.next_attempt_at <= '{at_sql}' \
          AND (d.leased_until IS NULL OR d.leased_until < '{at_sql}') \
          AND d.endpoint_id IN (SELECT e.id FROM webhook_endpoints e \
              WHERE e.disabled_at IS NULL AND e.deleted_at IS NULL) \
          AND NOT EXISTS (SELECT 1 FROM webhook_deliveries p WHERE p.endpoint_id = d.endpoint_id \
-             AND p.state = 'pending' AND p.id < d.id) \
+             AND p.state = '{pending}' AND p.id < d.id) \
          ORDER BY d.id LIMIT {limit}"
     );
     let ids: Vec<Id> = match conn {
@@ -285,13 +287,13 @@ pub fn record_attempt(
 ) -> AppResult<()> {
     let at = now();
     let state = match (delivered, next) {
-        (true, _) => "delivered",
-        (false, Some(_)) => "pending",
-        (false, None) => "failed",
+        (true, _) => DeliveryState::Delivered,
+        (false, Some(_)) => DeliveryState::Pending,
+        (false, None) => DeliveryState::Failed,
     };
     diesel::update(d::table.find(id))
         .set((
-            d::state.eq(state),
+            d::state.eq(state.as_str()),
             d::attempts.eq(d::attempts + 1),
             d::last_status.eq(status),
             d::last_error.eq(error),

@@ -7,6 +7,7 @@ pub mod certificate;
 pub mod credit_code;
 pub mod disclosure;
 pub mod enterprise;
+pub mod etag;
 pub mod label;
 pub mod laws;
 pub mod review;

@@ -73,6 +73,35 @@ impl EventType {
     }
 }
 
+/// Where a delivery stands (`webhook_deliveries.state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    /// Not sent yet, or failed and due again at `next_attempt_at`.
+    Pending,
+    Delivered,
+    /// Given up after the retry window; `POST …/redeliver` sends it again.
+    Failed,
+}
+
+impl DeliveryState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// The state stored as `s`; anything unknown is treated as pending.
+    pub fn parse(s: &str) -> Self {
+        [Self::Delivered, Self::Failed]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .unwrap_or(Self::Pending)
+    }
+}
+
 /// The secret as shown to the endpoint's owner: `whsec_` and the key in base64.
 pub fn secret_text(key: &[u8]) -> String {
     format!("whsec_{}", STANDARD.encode(key))

@@ -269,7 +269,10 @@ impl Approver<'_> {
             webhooks::submission_event(
                 EventType::SubmissionApproved,
                 &s,
-                serde_json::json!({ "status": "approved", "comment": comment, "certificate": c.number }),
+                serde_json::json!({
+                    "status": SubmissionStatus::Approved, "comment": comment,
+                    "certificate": c.number,
+                }),
             ),
         )?;
         webhooks::emit(

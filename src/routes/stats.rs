@@ -286,7 +286,14 @@ pub async fn levels(
 #[utoipa::path(
     operation_id = "uploadPopulations",
     tag = "stats",
-    request_body(content = String, content_type = "text/csv"),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "UTF-8 CSV, one line per population: `industry,region,count` (GB/T 4754 \
+                       code, GB/T 2260 code or empty for the whole country, number of \
+                       enterprises); an optional header line `industry,region,count`",
+        example = "industry,region,count\nC14,,1200\nC14,33,180\n"
+    ),
     security(("bearer" = ["admin", "industry_body"])),
     responses(
         (status = 200, body = PopulationsSaved),

@@ -377,7 +377,7 @@ pub async fn history(
     request_body = RequestAnswerInput,
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
-        (status = 200, body = SubmissionView),
+        (status = 200, body = SubmissionView, headers(("ETag" = String, description = "The submission's current ETag"))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
@@ -390,10 +390,9 @@ pub async fn answer_evidence_request(
     rid: RequestId,
     path: web::Path<(i64, String)>,
     body: DeferredJson,
-) -> AppResult<web::Json<SubmissionView>> {
+) -> AppResult<HttpResponse> {
     let (id, criterion) = path.into_inner();
     let input = move || body.parse::<RequestAnswerInput>();
-    Ok(web::Json(
-        svc::answer_evidence_request(&state, user, rid.0, id, criterion, input).await?,
-    ))
+    let view = svc::answer_evidence_request(&state, user, rid.0, id, criterion, input).await?;
+    Ok(view_response(view))
 }

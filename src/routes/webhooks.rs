@@ -6,17 +6,20 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 
 use crate::auth::AuthUser;
 use crate::error::{AppResult, Problem};
-use crate::extract::{Json, Page, Query, RequestId};
+use crate::extract::{IdempotencyKey, Json, Page, Query, RequestId};
+use crate::idempotency::Outcome;
 use crate::state::AppState;
 use crate::views;
 use crate::webhooks::{self, CreatedWebhook, DeliveryView, NewWebhook, WebhookView};
 
 /// Register an endpoint for event types (an enterprise's administrator: the enterprise's
 /// events; an industry body: certificate events in its scopes). Each request is signed as the
-/// Standard Webhooks specification describes, with the `secret` returned here once.
+/// Standard Webhooks specification describes, with the `secret` returned here once. With
+/// `Idempotency-Key`, a retry is answered with the first response and registers nothing.
 #[utoipa::path(
     operation_id = "createWebhook",
     tag = "webhooks",
+    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 printable ASCII characters; a retry with the same key and body is answered with the first response")),
     request_body = NewWebhook,
     security(("bearer" = ["enterprise_admin", "industry_body"])),
     responses(
@@ -30,14 +33,15 @@ pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     rid: RequestId,
+    key: IdempotencyKey,
     body: Json<NewWebhook>,
 ) -> AppResult<HttpResponse> {
-    let created = webhooks::register(&state, user, rid.0, body.0).await?;
+    let created = match webhooks::register(&state, user, rid.0, body.0, key.0).await? {
+        Outcome::Done(created) => created,
+        Outcome::Replayed(replay) => return Ok(super::replayed(replay)),
+    };
     Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/webhooks/{}", created.webhook.id),
-        ))
+        .insert_header((header::LOCATION, webhooks::location(created.webhook.id)))
         .json(created))
 }
 

@@ -29,11 +29,8 @@ pub fn check_precondition(if_match: Option<&str>, s: &Submission) -> AppResult<(
         return Err(AppError::PreconditionRequired);
     };
     let current = etag(s);
-    if value
-        .split(',')
-        .map(str::trim)
-        .any(|t| t == "*" || t == current)
-    {
+    let tags = crate::domain::etag::if_match_tags(value).unwrap_or_default();
+    if tags.iter().any(|t| *t == "*" || *t == current) {
         Ok(())
     } else {
         Err(AppError::PreconditionFailed)

@@ -5,11 +5,11 @@
 //! see the submission (`input` closures), so an outsider learns nothing from a validation error.
 
 mod answers;
+mod discard;
 mod loaded;
 mod views;
 
 use crate::auth::{AuthUser, roles};
-use crate::db::evidence as evidence_db;
 pub use crate::db::submissions::Submission;
 use crate::db::submissions::{self as db, NewSubmission};
 use crate::db::{AnyConnection, enterprises, now, reviews as db_reviews, schema_versions};
@@ -24,6 +24,7 @@ use crate::scope::{load_editable, load_visible};
 use crate::state::AppState;
 use crate::views::{Page, paged, utc};
 pub use answers::*;
+pub use discard::discard;
 pub use loaded::*;
 pub use views::*;
 
@@ -273,68 +274,6 @@ pub async fn submit(
     if_match: Option<String>,
 ) -> AppResult<SubmissionView> {
     enterprise_move(state, user, request_id, id, if_match, Move::Submit).await
-}
-
-/// Discards a draft (its enterprise's administrator): its answers, their history and its
-/// evidence go, and the audit log keeps that it existed. Anything once submitted keeps its
-/// record (409): withdraw it instead.
-pub async fn discard(
-    state: &AppState,
-    user: AuthUser,
-    request_id: String,
-    id: i64,
-    if_match: Option<String>,
-) -> AppResult<()> {
-    user.require(roles::ENTERPRISE_ADMIN)?;
-    let unused = state
-        .db
-        .write(move |conn| {
-            let s = load_visible(conn, &user, id)?;
-            if !user.belongs_to(s.enterprise_id) {
-                return Err(AppError::Forbidden(
-                    "only the enterprise's administrator can discard a draft".into(),
-                ));
-            }
-            check_precondition(if_match.as_deref(), &s)?;
-            if s.status != SubmissionStatus::Draft {
-                return Err(AppError::conflict(
-                    Code::InvalidTransition,
-                    format!(
-                        "the submission is {} and cannot be discarded: only drafts can (withdraw \
-                         a submitted one)",
-                        s.status
-                    ),
-                ));
-            }
-            let evidence = evidence_db::of_submission(conn, id)?;
-            for e in &evidence {
-                evidence_db::delete(conn, e.id)?;
-            }
-            db::delete_draft(conn, id)?;
-            record(
-                conn,
-                user.id,
-                &request_id,
-                &s,
-                "submission.discarded",
-                serde_json::json!({
-                    "revision": s.revision,
-                    "evidence": evidence.iter().map(|e| &e.sha256).collect::<Vec<_>>(),
-                }),
-            )?;
-            let mut unused = Vec::new();
-            for e in evidence {
-                if !evidence_db::sha_in_use(conn, &e.sha256)? && !unused.contains(&e.sha256) {
-                    unused.push(e.sha256);
-                }
-            }
-            Ok(unused)
-        })
-        .await?;
-    for sha in unused {
-        state.evidence.remove(&sha).await;
-    }
-    Ok(())
 }
 
 /// Withdraws a submitted or returned submission (its enterprise's administrator).

@@ -17,8 +17,9 @@ use crate::auth::{AuthUser, roles};
 use crate::db::webhooks::{self as db, Endpoint, NewEndpoint};
 use crate::db::{AnyConnection, audit, now};
 use crate::domain::Role;
-use crate::domain::webhook::{EventType, secret_text};
+use crate::domain::webhook::{DeliveryState, EventType, secret_text};
 use crate::error::{AppError, AppResult, FieldError};
+use crate::idempotency::{self, Keyed, Outcome};
 use crate::state::AppState;
 use crate::views::{Page, paged, utc};
 
@@ -76,27 +77,6 @@ pub struct DeliveryView {
     pub created_at: DateTime<Utc>,
 }
 
-/// Where a delivery stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeliveryState {
-    /// Not sent yet, or failed and due again at `next_attempt_at`.
-    Pending,
-    Delivered,
-    /// Given up after the retry window; `POST …/redeliver` sends it again.
-    Failed,
-}
-
-impl DeliveryState {
-    fn parse(s: &str) -> Self {
-        match s {
-            "delivered" => Self::Delivered,
-            "failed" => Self::Failed,
-            _ => Self::Pending,
-        }
-    }
-}
-
 fn view(e: &Endpoint) -> WebhookView {
     WebhookView {
         id: e.id,
@@ -119,7 +99,8 @@ fn delivery_view((d, event_type, message_id): (db::Delivery, String, String)) ->
         id: d.id,
         event_type,
         message_id,
-        next_attempt_at: (d.state == "pending").then(|| utc(d.next_attempt_at)),
+        next_attempt_at: (DeliveryState::parse(&d.state) == DeliveryState::Pending)
+            .then(|| utc(d.next_attempt_at)),
         state: DeliveryState::parse(&d.state),
         attempts: d.attempts,
         last_status: d.last_status,
@@ -153,13 +134,15 @@ fn record(
 }
 
 /// Registers an endpoint: an enterprise's administrator for the enterprise's events, an
-/// industry body for certificate events in its scopes. The secret is returned once.
+/// industry body for certificate events in its scopes. The secret is returned once (and again
+/// to a retry with the same idempotency key).
 pub async fn register(
     state: &AppState,
     user: AuthUser,
     request_id: String,
     input: NewWebhook,
-) -> AppResult<CreatedWebhook> {
+    key: Option<String>,
+) -> AppResult<Outcome<CreatedWebhook>> {
     user.require(roles::WEBHOOK_OWNERS)?;
     let mut errors = Vec::new();
     if let Err(e) = check_url(&input.url, &state.settings.webhook_allowed_hosts) {
@@ -201,13 +184,31 @@ pub async fn register(
     let mut types: Vec<&str> = input.event_types.iter().map(|t| t.as_str()).collect();
     types.sort_unstable();
     types.dedup();
+    let keyed = key.map(|key| Keyed {
+        user_id: user.id,
+        operation: "createWebhook",
+        key,
+        request_hash: crate::domain::canonical::sha256_hex(
+            serde_json::json!({
+                "url": input.url, "event_types": types, "description": description,
+            })
+            .to_string()
+            .as_bytes(),
+        ),
+    });
     let event_types = serde_json::to_string(&types).map_err(AppError::internal)?;
-    let key: [u8; 32] = crate::auth::random_bytes();
-    let secret = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, key);
+    let secret_key: [u8; 32] = crate::auth::random_bytes();
+    let secret = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret_key);
     let url = input.url.clone();
-    let created = state
+    let keyed_w = keyed.clone();
+    let outcome = state
         .db
         .write(move |conn| {
+            if let Some(k) = &keyed_w
+                && let Some(replay) = idempotency::recall(conn, k)?
+            {
+                return Ok(Outcome::Replayed(replay));
+            }
             let id = db::insert_endpoint(
                 conn,
                 &NewEndpoint {
@@ -229,13 +230,35 @@ pub async fn register(
                 "webhook.created",
                 serde_json::json!({ "url": e.url, "event_types": types }),
             )?;
-            Ok(e)
+            let created = CreatedWebhook {
+                webhook: view(&e),
+                secret: secret_text(&secret_key),
+            };
+            if let Some(k) = &keyed_w {
+                idempotency::keep(conn, k, 201, &created, None, Some(&location(e.id)))?;
+            }
+            Ok(Outcome::Done(created))
         })
-        .await?;
-    Ok(CreatedWebhook {
-        webhook: view(&created),
-        secret: secret_text(&key),
-    })
+        .await;
+    match (outcome, keyed) {
+        // A concurrent request with the same key kept its response first: answer with it.
+        (Err(e @ AppError::Conflict { .. }), Some(k)) => {
+            match state
+                .db
+                .read(move |conn| idempotency::recall(conn, &k))
+                .await?
+            {
+                Some(replay) => Ok(Outcome::Replayed(replay)),
+                None => Err(e),
+            }
+        }
+        (other, _) => other,
+    }
+}
+
+/// Where endpoint `id` is read.
+pub fn location(id: i64) -> String {
+    format!("/api/v1/webhooks/{id}")
 }
 
 /// The endpoint if the caller may see it: its owner, the administrators of its enterprise, and

@@ -102,19 +102,6 @@ impl Fixture {
     }
 }
 
-async fn member_token(app: &TestApp, enterprise: i64, admin_token: &str) -> String {
-    let email = unique_email("member");
-    let res = app
-        .post(
-            &format!("/api/v1/enterprises/{enterprise}/users"),
-            Some(admin_token),
-            &json!({ "email": email, "password": PASSWORD }),
-        )
-        .await;
-    assert_eq!(res.status, 201, "{}", res.text());
-    app.token(&email, PASSWORD).await
-}
-
 async fn call(app: &TestApp, op: &Operation, path: &str, token: Option<&str>) -> (u16, Value) {
     let body = (op.method != Method::GET && op.method != Method::DELETE)
         .then(|| ("application/json", b"{}".to_vec()));
@@ -157,8 +144,8 @@ async fn matrix(b: Backend) -> Matrix {
         .staff("industry_body", json!({ "industry_scopes": ["C14"] }))
         .await;
     let admin = app.admin_token().await;
-    let a_member = member_token(&app, a.id, &a.token).await;
-    let b_member = member_token(&app, b_ent.id, &b_ent.token).await;
+    let a_member = app.member_token(&a).await;
+    let b_member = app.member_token(&b_ent).await;
     let submission = submitted(&app, &a, "C1491", 2).await;
     let certificate = approve(&app, &reviewer, submission).await["number"]
         .as_str()
@@ -422,7 +409,7 @@ async fn encoded_paths_grant_no_more_access(b: Backend) {
 async fn percent_encoded_path_does_not_make_an_administrator(b: Backend) {
     let app = spawn_app(b).await;
     let a = app.enterprise().await;
-    let member = member_token(&app, a.id, &a.token).await;
+    let member = app.member_token(&a).await;
     let email = unique_email("evil-admin");
     let body = json!({ "email": email, "password": PASSWORD, "role": "admin" });
     for path in [

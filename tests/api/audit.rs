@@ -302,14 +302,21 @@ async fn a_rewritten_chain_is_found_behind_a_published_head(b: Backend) {
     assert_eq!(r["first_broken"]["kind"], "no_checkpoint", "{r}");
     let r = verify_against(&app, head.clone()).await;
     let broken = r.first_broken.expect("the rewrite is found");
-    assert_eq!(broken.kind, "altered", "{broken:?}");
+    assert_eq!(
+        broken.kind,
+        csr_assess::db::audit::BreakKind::Altered,
+        "{broken:?}"
+    );
     assert_eq!(broken.seq, head.entries);
 
     // A head whose signature does not verify is refused.
     let mut forged = head.clone();
     forged.entries += 1;
     let r = verify_against(&app, forged).await;
-    assert_eq!(r.first_broken.expect("refused").kind, "bad_head");
+    assert_eq!(
+        r.first_broken.expect("refused").kind,
+        csr_assess::db::audit::BreakKind::BadHead
+    );
 
     if app.backend == Backend::Sqlite {
         let file = app.dir.path().join("HEAD.json");
@@ -352,7 +359,10 @@ async fn a_cut_tail_shows_as_a_stale_checkpoint(b: Backend) {
     )
     .await;
     let r = verify_against(&app, head).await;
-    assert_eq!(r.first_broken.expect("found").kind, "truncated");
+    assert_eq!(
+        r.first_broken.expect("found").kind,
+        csr_assess::db::audit::BreakKind::Truncated
+    );
     // Without the published head: the remaining checkpoint is older than allowed.
     std::thread::sleep(std::time::Duration::from_millis(1_100));
     let jwks = app.state.signing.jwks();
@@ -368,5 +378,8 @@ async fn a_cut_tail_shows_as_a_stale_checkpoint(b: Backend) {
         })
         .await
         .unwrap();
-    assert_eq!(r.first_broken.expect("found").kind, "stale_checkpoint");
+    assert_eq!(
+        r.first_broken.expect("found").kind,
+        csr_assess::db::audit::BreakKind::StaleCheckpoint
+    );
 }

@@ -302,6 +302,20 @@ impl Client {
     }
 
     /// Creates a staff user through the admin API and returns their access token.
+    /// A new member of enterprise `e`, added by its administrator, logged in.
+    pub async fn member_token(&self, e: &Enterprise) -> String {
+        let email = unique_email("member");
+        let res = self
+            .post(
+                &format!("/api/v1/enterprises/{}/users", e.id),
+                Some(&e.token),
+                &json!({ "email": email, "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text());
+        self.token(&email, PASSWORD).await
+    }
+
     pub async fn staff(&self, role: &str, extra: Value) -> (i64, String) {
         let admin = self.admin_token().await;
         let email = unique_email(role);

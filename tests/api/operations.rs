@@ -198,6 +198,14 @@ async fn openapi_is_a_contract_generators_accept(b: Backend) {
             if let Some(other) = ids.insert(id.to_owned(), at.clone()) {
                 panic!("operationId {id} names both {other} and {at}");
             }
+            // Header values the service reads in a fixed form say so.
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] == "header"
+                    && (p["name"] == "If-Match" || p["name"] == "Idempotency-Key")
+                {
+                    assert!(p["schema"]["pattern"].is_string(), "{at}: {p}");
+                }
+            }
             for (status, response) in op["responses"].as_object().unwrap() {
                 let description = response["description"].as_str().unwrap_or_default();
                 assert!(

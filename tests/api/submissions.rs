@@ -349,14 +349,7 @@ async fn writes_need_the_current_etag(b: Backend) {
     .await
     .problem(412, "precondition_failed");
     // Two editors start from the same ETag: the first wins, the second is told.
-    let member_email = unique_email("member");
-    app.post(
-        &format!("/api/v1/enterprises/{}/users", e.id),
-        Some(&e.token),
-        &json!({ "email": member_email, "password": PASSWORD }),
-    )
-    .await;
-    let member = app.token(&member_email, PASSWORD).await;
+    let member = app.member_token(&e).await;
     let first = app
         .send_if_match(
             Method::PUT,
@@ -433,14 +426,7 @@ async fn a_draft_can_be_discarded(b: Backend) {
     let stale = d.etag.clone();
     d.etag = uploaded.header("etag").unwrap();
 
-    let member_email = unique_email("member");
-    app.post(
-        &format!("/api/v1/enterprises/{}/users", e.id),
-        Some(&e.token),
-        &json!({ "email": member_email, "password": PASSWORD }),
-    )
-    .await;
-    let member = app.token(&member_email, PASSWORD).await;
+    let member = app.member_token(&e).await;
     app.send_if_match(Method::DELETE, &d.path, &member, &d.etag, None)
         .await
         .problem(403, "forbidden");

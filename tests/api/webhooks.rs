@@ -655,6 +655,28 @@ async fn targets_and_subscriptions_are_checked(b: Backend) {
     let listed = app.get("/api/v1/webhooks", Some(&e.token)).await.json();
     assert_eq!(listed["items"][0]["id"], id);
     assert!(listed["items"][0].get("secret").is_none(), "{listed}");
+    // A retried registration with its Idempotency-Key registers nothing more.
+    let body = serde_json::to_vec(&json!({
+        "url": "https://hooks.example.com/erp", "event_types": ["certificate.revoked"],
+    }))
+    .unwrap();
+    let send = || {
+        app.request(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(&e.token),
+            Some(("application/json", body.clone())),
+            &[("idempotency-key", "register-erp")],
+        )
+    };
+    let first = send().await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    let again = send().await;
+    assert_eq!(again.status, 201, "{}", again.text());
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.json(), first.json());
+    let listed = app.get("/api/v1/webhooks", Some(&e.token)).await.json();
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
 }
 
 /// A real server is killed (SIGKILL) while an endpoint holds its request unanswered; after a
