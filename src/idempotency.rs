@@ -59,6 +59,26 @@ pub fn recall(conn: &mut AnyConnection, k: &Keyed) -> AppResult<Option<Replay>> 
     }
 }
 
+/// Settles a keyed operation's result: a conflict is answered with the response kept under the
+/// key if a concurrent request with it committed first (the unique key refused this one), and
+/// is the conflict itself otherwise.
+pub async fn or_replay<T>(
+    state: &crate::state::AppState,
+    result: AppResult<Outcome<T>>,
+    keyed: Option<&Keyed>,
+) -> AppResult<Outcome<T>> {
+    match (result, keyed) {
+        (Err(e @ AppError::Conflict { .. }), Some(k)) => {
+            let k = k.clone();
+            match state.db.read(move |conn| recall(conn, &k)).await? {
+                Some(replay) => Ok(Outcome::Replayed(replay)),
+                None => Err(e),
+            }
+        }
+        (other, _) => other,
+    }
+}
+
 /// Keeps the response to `k`, in the transaction that made it.
 pub fn keep(
     conn: &mut AnyConnection,

@@ -212,21 +212,7 @@ pub async fn upload(
         })
         .await;
     // A concurrent request with the same key kept its response first: answer with it.
-    let result = match (result, keyed) {
-        (Err(AppError::Conflict { .. }), Some(k)) => {
-            match state
-                .db
-                .read(move |conn| idempotency::recall(conn, &k))
-                .await?
-            {
-                Some(replay) => Ok(Outcome::Replayed(replay)),
-                None => Err(AppError::Unavailable(
-                    "concurrent idempotent request".into(),
-                )),
-            }
-        }
-        (other, _) => other,
-    };
+    let result = idempotency::or_replay(state, result, keyed.as_ref()).await;
     if result.is_err() {
         // Leave nothing behind that no row refers to.
         let sha_c = sha.clone();

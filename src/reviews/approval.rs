@@ -119,21 +119,7 @@ pub async fn approve(
                 code: Code::CertificateNumberTaken,
                 detail,
             }) => return Err(AppError::conflict(Code::AlreadyExists, detail)),
-            // A concurrent request with the same key kept its response first: answer with it.
-            Err(e @ AppError::Conflict { .. }) => {
-                let Some(k) = keyed.clone() else {
-                    return Err(e);
-                };
-                return match state
-                    .db
-                    .read(move |conn| idempotency::recall(conn, &k))
-                    .await?
-                {
-                    Some(replay) => Ok(Outcome::Replayed(replay)),
-                    None => Err(e),
-                };
-            }
-            other => return other,
+            other => return idempotency::or_replay(state, other, keyed.as_ref()).await,
         }
     }
 }

@@ -41,6 +41,11 @@ pub async fn discard(
                     ),
                 ));
             }
+            // Like every other write: the row's revision must still be the one If-Match named,
+            // which also waits for (and then refuses after) a concurrent write.
+            if !db::bump(conn, id, s.revision)? {
+                return Err(AppError::PreconditionFailed);
+            }
             let evidence = evidence_db::of_submission(conn, id)?;
             for e in &evidence {
                 evidence_db::delete(conn, e.id)?;

@@ -240,20 +240,7 @@ pub async fn register(
             Ok(Outcome::Done(created))
         })
         .await;
-    match (outcome, keyed) {
-        // A concurrent request with the same key kept its response first: answer with it.
-        (Err(e @ AppError::Conflict { .. }), Some(k)) => {
-            match state
-                .db
-                .read(move |conn| idempotency::recall(conn, &k))
-                .await?
-            {
-                Some(replay) => Ok(Outcome::Replayed(replay)),
-                None => Err(e),
-            }
-        }
-        (other, _) => other,
-    }
+    idempotency::or_replay(state, outcome, keyed.as_ref()).await
 }
 
 /// Where endpoint `id` is read.

@@ -468,6 +468,30 @@ async fn a_failing_endpoint_gets_every_event_once_in_order(b: Backend) {
             .await
             .problem(404, "not_found");
     }
+    // Nor can they change it, nor can an industry body.
+    let (_, body) = app
+        .staff("industry_body", json!({ "industry_scopes": ["C"] }))
+        .await;
+    for token in [&outsider.token, &body] {
+        for (method, path) in [
+            (Method::POST, format!("/api/v1/webhooks/{hook}/enable")),
+            (
+                Method::POST,
+                format!("/api/v1/webhooks/{hook}/deliveries/{first}/redeliver"),
+            ),
+            (Method::DELETE, format!("/api/v1/webhooks/{hook}")),
+        ] {
+            app.request(method, &path, Some(token), None, &[])
+                .await
+                .problem(404, "not_found");
+        }
+    }
+    assert_eq!(
+        app.get(&format!("/api/v1/webhooks/{hook}"), Some(&e.token))
+            .await
+            .status,
+        200
+    );
 }
 
 /// Two instances on one database, both polling: each event is delivered once.
