@@ -7,7 +7,10 @@ use crate::config::Settings;
 use crate::db::audit;
 pub use crate::db::audit::{Checkpoint, Report};
 use crate::error::{AppError, AppResult};
+use crate::idempotency::{self, Keyed, Made, Outcome};
 use crate::state::AppState;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// How old the newest checkpoint may be while the service runs: the checkpoint interval plus a
 /// minute of slack.
@@ -31,15 +34,37 @@ pub async fn verify(state: &AppState, user: &AuthUser) -> AppResult<Report> {
         .await
 }
 
-/// Signs a checkpoint of the log now (administrators); `None` when the last one already covers
-/// every entry.
-pub async fn checkpoint(state: &AppState, user: &AuthUser) -> AppResult<Option<Checkpoint>> {
+/// What signing a checkpoint on request made.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckpointResult {
+    /// False when the last checkpoint already covers every entry.
+    pub created: bool,
+    pub checkpoint: Option<Checkpoint>,
+}
+
+/// Signs a checkpoint of the log now (administrators); none when the last one already covers
+/// every entry. With an idempotency key, a retry is answered with the first result.
+pub async fn checkpoint(
+    state: &AppState,
+    user: &AuthUser,
+    key: Option<String>,
+) -> AppResult<Outcome<Made<CheckpointResult>>> {
     user.require(roles::ADMIN)?;
     let keys = state.signing.clone();
-    state
-        .db
-        .write(move |conn| audit::checkpoint(conn, &keys, false))
-        .await
+    let keyed = Keyed::new(
+        user.id,
+        "createAuditCheckpoint",
+        key,
+        &serde_json::json!({}),
+    );
+    idempotency::write(state, keyed, move |conn| {
+        let checkpoint = audit::checkpoint(conn, &keys, false)?;
+        Ok(Made::ok(CheckpointResult {
+            created: checkpoint.is_some(),
+            checkpoint,
+        }))
+    })
+    .await
 }
 
 /// The newest checkpoint: the chain head anyone may keep a copy of.

@@ -227,6 +227,11 @@ pub struct Settings {
     #[arg(long, env = "CSR_WEBHOOK_ALLOWED_HOSTS", value_delimiter = ',')]
     pub webhook_allowed_hosts: Vec<String>,
 
+    /// Hours a response kept for an `Idempotency-Key` is replayed to retries; after that the key
+    /// is forgotten.
+    #[arg(long, env = "CSR_IDEMPOTENCY_KEEP_HOURS", default_value_t = 24)]
+    pub idempotency_keep_hours: u64,
+
     /// E-mail of the administrator created on first start.
     #[arg(
         long,

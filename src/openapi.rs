@@ -167,11 +167,21 @@ fn constrain_header(parameter: &mut utoipa::openapi::path::Parameter) {
             .schema_type(Type::String)
             .pattern(Some(IF_MATCH_PATTERN))
             .examples(["\"12-3\""]),
-        "Idempotency-Key" => ObjectBuilder::new()
-            .schema_type(Type::String)
-            .min_length(Some(1))
-            .max_length(Some(255))
-            .pattern(Some("^[!-~]+$")),
+        "Idempotency-Key" => {
+            parameter.description = Some(
+                "Makes a retry safe: 1–255 printable ASCII characters, unique per request (a \
+                 UUID). A retry with the same key and request is answered with the first \
+                 response (`Idempotent-Replayed: true`) and changes nothing; the same key with \
+                 another request is 422. Keys are kept for `CSR_IDEMPOTENCY_KEEP_HOURS` \
+                 (default 24)."
+                    .into(),
+            );
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]+$"))
+        }
         _ => return,
     };
     parameter.schema = Some(RefOr::T(Schema::Object(schema.build())));

@@ -118,6 +118,7 @@ impl Application {
             server = server.workers(n.max(1));
         }
         crate::webhooks::delivery::spawn(state.clone());
+        crate::idempotency::spawn_pruning(state.clone());
         let metrics_port = match &state.settings.metrics_bind {
             Some(bind) => Some(metrics_listener(bind, state.clone())?),
             None => None,

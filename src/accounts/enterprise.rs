@@ -7,9 +7,11 @@ use crate::db::enterprises::Enterprise;
 use crate::db::{self, audit, enterprises, evidence, throttle, users};
 use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
 use crate::error::{AppError, AppResult, Code};
+use crate::idempotency::{self, Keyed, Made, Outcome, Replay};
 use crate::scope::reviewer_may_act;
 use crate::state::AppState;
 use crate::views::{EnterpriseView, Page, UserView, paged};
+use actix_web::web;
 
 /// A validated enterprise registration.
 #[derive(Debug)]
@@ -33,23 +35,32 @@ pub async fn register_enterprise(
     reg: Registration,
     client: &str,
     actor: Actor,
-) -> AppResult<EnterpriseView> {
-    let key = format!("register:{client}");
+    key: Option<String>,
+) -> AppResult<Outcome<Made<EnterpriseView>>> {
+    let throttle_key = format!("register:{client}");
     let limit = state.settings.registrations_per_address;
     let wait = state
         .db
         .write(move |conn| {
             let now = db::now();
             let hour = chrono::Duration::hours(1);
-            let (attempts, start) = throttle::reserve(conn, &key, now, now - hour)?;
+            let (attempts, start) = throttle::reserve(conn, &throttle_key, now, now - hour)?;
             Ok((attempts > limit).then(|| (start + hour - now).num_seconds().max(1) as u64))
         })
         .await?;
     if let Some(retry_after_secs) = wait {
         return Err(AppError::TooManyRequests { retry_after_secs });
     }
+    // The key's owner is not known before the administrator exists: a retry is recognised by
+    // the request (without the password) and proves itself with the password it set.
+    let keyed = Keyed::new(0, REGISTER, key, &reg.digest_input());
+    if let Some(replay) = recall_registration(state, keyed.as_ref(), &reg.admin_password).await? {
+        return Ok(Outcome::Replayed(replay));
+    }
     let hash = hash(state, &reg.admin_password).await?;
-    let enterprise = state
+    let password = reg.admin_password.clone();
+    let keyed_w = keyed.clone();
+    let result = state
         .db
         .write(move |conn| {
             let id = enterprises::insert(
@@ -89,23 +100,101 @@ pub async fn register_enterprise(
                 industry_scopes: Vec::new(),
                 display_name: None,
             };
-            insert_user(conn, &admin, &hash, &actor)?;
-            enterprises::find(conn, id)?.ok_or(AppError::NotFound)
+            let admin = insert_user(conn, &admin, &hash, &actor)?;
+            let view: EnterpriseView = enterprises::find(conn, id)?
+                .ok_or(AppError::NotFound)?
+                .into();
+            let made = Made::created(view, enterprise_location(id));
+            if let Some(k) = keyed_w.map(|k| Keyed {
+                user_id: admin.id,
+                ..k
+            }) {
+                idempotency::keep(
+                    conn,
+                    &k,
+                    made.status,
+                    &made.value,
+                    None,
+                    made.location.as_deref(),
+                )?;
+            }
+            Ok(made)
         })
-        .await
-        .map_err(|e| match e {
-            AppError::Conflict {
-                code: Code::AlreadyExists,
-                ..
-            } => AppError::conflict(
+        .await;
+    match result {
+        Ok(made) => Ok(Outcome::Done(made)),
+        Err(AppError::Conflict {
+            code: Code::AlreadyExists,
+            ..
+        }) => {
+            // A concurrent retry with the same key may have registered first.
+            if let Some(replay) = recall_registration(state, keyed.as_ref(), &password).await? {
+                return Ok(Outcome::Replayed(replay));
+            }
+            Err(AppError::conflict(
                 Code::AlreadyExists,
                 "The credit code or the administrator's e-mail is already registered; if the \
                  enterprise is yours, log in or ask the association."
                     .into(),
-            ),
-            other => other,
-        })?;
-    Ok(enterprise.into())
+            ))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The idempotency operation of a registration.
+const REGISTER: &str = "registerEnterprise";
+
+/// Where enterprise `id` is read.
+pub fn enterprise_location(id: i64) -> String {
+    format!("/api/v1/enterprises/{id}")
+}
+
+impl Registration {
+    /// What a registration asks for, without the password.
+    fn digest_input(&self) -> serde_json::Value {
+        serde_json::json!({
+            "credit_code": self.credit_code.as_str(), "name": self.name,
+            "industry_code": self.industry.as_str(), "region_code": self.region.as_str(),
+            "size": self.size.as_str(), "contact_email": self.contact_email.as_str(),
+            "admin_email": self.admin_email.as_str(),
+        })
+    }
+}
+
+/// The response kept for a registration under this key, if the retry names the same enterprise
+/// and administrator and carries the password that administrator was given (verified like a
+/// login, after the registration throttle); 422 otherwise.
+async fn recall_registration(
+    state: &AppState,
+    keyed: Option<&Keyed>,
+    password: &Password,
+) -> AppResult<Option<Replay>> {
+    let Some(k) = keyed.cloned() else {
+        return Ok(None);
+    };
+    let found = state
+        .db
+        .read(move |conn| {
+            let Some((user_id, row)) = db::idempotency::find_anonymous(conn, REGISTER, &k.key)?
+            else {
+                return Ok(None);
+            };
+            let stored = users::find(conn, user_id)?.map(|u| u.password_hash);
+            Ok(Some((row, k.request_hash, stored)))
+        })
+        .await?;
+    let Some((row, request_hash, stored)) = found else {
+        return Ok(None);
+    };
+    let hasher = state.hasher.clone();
+    let password = password.clone();
+    let same_password =
+        web::block(move || hasher.verify(password.expose(), stored.as_deref())).await?;
+    if row.request_hash != request_hash || !same_password {
+        return Err(idempotency::key_reused());
+    }
+    Ok(Some(Replay::from(row)))
 }
 
 /// Enterprises by id after the cursor (administrators).

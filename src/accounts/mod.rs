@@ -15,6 +15,7 @@ use crate::auth::{AuthUser, random_token, roles};
 use crate::db::{self, AnyConnection, audit, enterprises, tokens, users};
 use crate::domain::{Email, IndustryCode, Password, RegionCode, Role};
 use crate::error::{AppError, AppResult, Code, FieldError};
+use crate::idempotency::{self, Keyed, Made, Outcome};
 use crate::state::AppState;
 use crate::views::{MeView, Page, UserView, paged};
 
@@ -122,12 +123,52 @@ pub async fn create_user(
     account: NewAccount,
     actor: Actor,
 ) -> AppResult<UserView> {
+    match create_user_keyed(state, account, actor, None).await? {
+        Outcome::Done(made) => Ok(made.value),
+        Outcome::Replayed(_) => Err(AppError::internal("replayed without a key")),
+    }
+}
+
+/// Where user `id` is read.
+pub fn user_location(id: i64) -> String {
+    format!("/api/v1/users/{id}")
+}
+
+/// [`create_user`] under an `Idempotency-Key` of the actor's for `operation`. The password is
+/// not part of the request's digest (a digest of it would be a fast hash of it): a retry is
+/// compared on everything else.
+pub async fn create_user_keyed(
+    state: &AppState,
+    account: NewAccount,
+    actor: Actor,
+    key: Option<(&'static str, String)>,
+) -> AppResult<Outcome<Made<UserView>>> {
+    let keyed = match (key, actor.user_id) {
+        (Some((operation, key)), Some(user_id)) => {
+            let request = serde_json::json!({
+                "email": account.email.as_str(), "role": account.role,
+                "enterprise_id": account.enterprise_id, "region_scope": account.region_scope,
+                "industry_scopes": account.industry_scopes, "display_name": account.display_name,
+            });
+            Keyed::new(user_id, operation, Some(key), &request)
+        }
+        _ => None,
+    };
+    if let Some(k) = keyed.clone()
+        && let Some(replay) = state
+            .db
+            .read(move |conn| idempotency::recall(conn, &k))
+            .await?
+    {
+        return Ok(Outcome::Replayed(replay));
+    }
     let hash = hash(state, &account.password).await?;
-    let user = state
-        .db
-        .write(move |conn| insert_user(conn, &account, &hash, &actor))
-        .await?;
-    Ok(user.into())
+    idempotency::write(state, keyed, move |conn| {
+        let user: UserView = insert_user(conn, &account, &hash, &actor)?.into();
+        let location = user_location(user.id);
+        Ok(Made::created(user, location))
+    })
+    .await
 }
 
 /// Disables or re-enables user `id`, with the reason in the audit log. Disabling ends every

@@ -54,3 +54,36 @@ pub fn insert(
         .execute(conn)?;
     Ok(())
 }
+
+/// The response kept for `key` of an operation anyone may call without logging in (a
+/// registration), with the user it was kept under.
+pub fn find_anonymous(
+    conn: &mut AnyConnection,
+    operation: &str,
+    key: &str,
+) -> AppResult<Option<(i64, KeptRow)>> {
+    Ok(kept::table
+        .filter(kept::operation.eq(operation).and(kept::key.eq(key)))
+        .select((kept::user_id, KeptRow::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// Forgets the responses kept for submission `id`'s creation (when the draft is discarded, a
+/// retry of its creation creates a new one).
+pub fn forget_location(conn: &mut AnyConnection, operation: &str, location: &str) -> AppResult<()> {
+    diesel::delete(
+        kept::table.filter(
+            kept::operation
+                .eq(operation)
+                .and(kept::location.eq(location)),
+        ),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets responses kept before `before`.
+pub fn prune(conn: &mut AnyConnection, before: chrono::NaiveDateTime) -> AppResult<usize> {
+    Ok(diesel::delete(kept::table.filter(kept::created_at.lt(before))).execute(conn)?)
+}

@@ -130,17 +130,6 @@ diesel::table! {
 }
 
 diesel::table! {
-    idempotency_keys (enterprise_id, key) {
-        enterprise_id -> BigInt,
-        key -> Text,
-        request_hash -> Text,
-        submission_id -> BigInt,
-        response -> Text,
-        created_at -> Timestamp,
-    }
-}
-
-diesel::table! {
     idempotent_requests (user_id, operation, key) {
         user_id -> BigInt,
         operation -> Text,
@@ -380,7 +369,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_checkpoints,
     schema_versions,
     submissions,
-    idempotency_keys,
     idempotent_requests,
     answers,
     answer_history,

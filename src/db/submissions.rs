@@ -1,11 +1,10 @@
-//! Submission, answer, history and idempotency rows.
+//! Submission, answer and history rows.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{
-    answer_history, answers, enterprises, idempotency_keys, latest_self_assessments as latest,
-    submissions,
+    answer_history, answers, enterprises, latest_self_assessments as latest, submissions,
 };
 use super::{AnyConnection, now};
 use crate::domain::SubmissionStatus;
@@ -107,8 +106,11 @@ pub fn delete_draft(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
     diesel::delete(answer_history::table.filter(answer_history::submission_id.eq(id)))
         .execute(conn)?;
     diesel::delete(answers::table.filter(answers::submission_id.eq(id))).execute(conn)?;
-    diesel::delete(idempotency_keys::table.filter(idempotency_keys::submission_id.eq(id)))
-        .execute(conn)?;
+    super::idempotency::forget_location(
+        conn,
+        "createSubmission",
+        &format!("/api/v1/submissions/{id}"),
+    )?;
     diesel::delete(
         submissions::table
             .find(id)
@@ -476,42 +478,4 @@ pub fn history_of(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Vec
         .order(answer_history::id)
         .select(HistoryRow::as_select())
         .load(conn)?)
-}
-
-/// The submission and stored response of an earlier request with this key.
-pub fn idempotent(
-    conn: &mut AnyConnection,
-    enterprise_id: i64,
-    key: &str,
-) -> AppResult<Option<(String, i64, String)>> {
-    Ok(idempotency_keys::table
-        .find((enterprise_id, key))
-        .select((
-            idempotency_keys::request_hash,
-            idempotency_keys::submission_id,
-            idempotency_keys::response,
-        ))
-        .first(conn)
-        .optional()?)
-}
-
-pub fn remember(
-    conn: &mut AnyConnection,
-    enterprise_id: i64,
-    key: &str,
-    request_hash: &str,
-    submission_id: i64,
-    response: &str,
-) -> AppResult<()> {
-    diesel::insert_into(idempotency_keys::table)
-        .values((
-            idempotency_keys::enterprise_id.eq(enterprise_id),
-            idempotency_keys::key.eq(key),
-            idempotency_keys::request_hash.eq(request_hash),
-            idempotency_keys::submission_id.eq(submission_id),
-            idempotency_keys::response.eq(response),
-            idempotency_keys::created_at.eq(now()),
-        ))
-        .execute(conn)?;
-    Ok(())
 }

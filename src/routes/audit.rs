@@ -2,21 +2,13 @@
 //! public keys anyone needs to check signatures offline.
 
 use actix_web::{HttpResponse, get, post, web};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use crate::audit::{self, Checkpoint, Report};
+use crate::audit::{self, Checkpoint, CheckpointResult, Report};
 use crate::auth::AuthUser;
 use crate::auth::signing::Jwks;
 use crate::error::{AppResult, Problem};
+use crate::extract::IdempotencyKey;
 use crate::state::AppState;
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CheckpointResult {
-    /// False when the last checkpoint already covers every entry.
-    pub created: bool,
-    pub checkpoint: Option<Checkpoint>,
-}
 
 /// Walk the whole audit chain and its signed checkpoints; the first broken entry is named
 /// (administrators). A log without a checkpoint, or whose newest checkpoint is older than the
@@ -58,18 +50,17 @@ pub async fn head(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     operation_id = "createAuditCheckpoint",
     tag = "audit",
     security(("bearer" = ["admin"])),
+    params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = CheckpointResult), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/audit/checkpoints")]
 pub async fn checkpoint(
     state: web::Data<AppState>,
     user: AuthUser,
-) -> AppResult<web::Json<CheckpointResult>> {
-    let checkpoint = audit::checkpoint(&state, &user).await?;
-    Ok(web::Json(CheckpointResult {
-        created: checkpoint.is_some(),
-        checkpoint,
-    }))
+    key: IdempotencyKey,
+) -> AppResult<HttpResponse> {
+    let outcome = audit::checkpoint(&state, &user, key.0).await?;
+    Ok(super::keyed_response(outcome))
 }
 
 /// The public keys (JWK set) that verify certificates, audit checkpoints and access tokens.

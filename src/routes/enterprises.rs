@@ -8,7 +8,7 @@ use crate::accounts::{self, Actor, Fields, NewAccount, Registration};
 use crate::auth::{AuthUser, roles};
 use crate::domain::{CreditCode, Email, IndustryCode, Password, RegionCode, Role, Size};
 use crate::error::{AppError, AppResult, Problem};
-use crate::extract::{DeferredJson, Json, Page, Query, RequestId};
+use crate::extract::{DeferredJson, IdempotencyKey, Json, Page, Query, RequestId};
 use crate::state::AppState;
 use crate::views::{self, EnterpriseView, UserView};
 
@@ -96,6 +96,7 @@ pub struct AddEnterpriseUser {
     security(()),
     tag = "enterprises",
     request_body = RegisterEnterprise,
+    params(("Idempotency-Key" = Option<String>, Header)),
     responses(
         (status = 201, body = EnterpriseView),
         (status = 409, body = Problem, content_type = "application/problem+json"),
@@ -108,6 +109,7 @@ pub async fn register(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
     rid: RequestId,
+    key: IdempotencyKey,
     body: Json<RegisterEnterprise>,
 ) -> AppResult<HttpResponse> {
     let registration = body.0.parse()?;
@@ -116,10 +118,9 @@ pub async fn register(
         request_id: Some(rid.0),
     };
     let client = crate::auth::client_address(&req);
-    let enterprise = accounts::register_enterprise(&state, registration, &client, actor).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/enterprises/{}", enterprise.id)))
-        .json(enterprise))
+    let outcome =
+        accounts::register_enterprise(&state, registration, &client, actor, key.0).await?;
+    Ok(super::keyed_response(outcome))
 }
 
 /// List enterprises (administrators).
@@ -183,7 +184,7 @@ pub async fn list_users(
 #[utoipa::path(
     operation_id = "addEnterpriseUser",
     tag = "enterprises",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = AddEnterpriseUser,
     security(("bearer" = ["admin", "enterprise_admin"])),
     responses(
@@ -200,6 +201,7 @@ pub async fn add_user(
     user: AuthUser,
     rid: RequestId,
     id: web::Path<i64>,
+    key: IdempotencyKey,
     body: DeferredJson,
 ) -> AppResult<HttpResponse> {
     user.require(roles::ENTERPRISE_MANAGERS)?;
@@ -231,8 +233,10 @@ pub async fn add_user(
         industry_scopes: Vec::new(),
         display_name,
     };
-    let created = accounts::create_user(&state, account, Actor::user(&user, &rid.0)).await?;
-    Ok(HttpResponse::Created().json(created))
+    let actor = Actor::user(&user, &rid.0);
+    let key = key.0.map(|k| ("addEnterpriseUser", k));
+    let outcome = accounts::create_user_keyed(&state, account, actor, key).await?;
+    Ok(super::keyed_response(outcome))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -139,7 +139,7 @@ async fn read_upload(
 #[utoipa::path(
     operation_id = "uploadEvidence",
     tag = "evidence",
-    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "1–255 printable ASCII characters; a retry with the same key and file is answered with the first response")),
+    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body(content = EvidenceUpload, content_type = "multipart/form-data"),
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(

@@ -153,5 +153,27 @@ pub fn replayed(r: crate::idempotency::Replay) -> actix_web::HttpResponse {
     res.body(r.body)
 }
 
+/// A keyed operation's answer: what it made, with its status, ETag and Location, or the
+/// response kept for an earlier request with the same key.
+pub fn keyed_response<T: serde::Serialize>(
+    outcome: crate::idempotency::Outcome<crate::idempotency::Made<T>>,
+) -> actix_web::HttpResponse {
+    use actix_web::http::{StatusCode, header};
+    match outcome {
+        crate::idempotency::Outcome::Replayed(r) => replayed(r),
+        crate::idempotency::Outcome::Done(made) => {
+            let status = StatusCode::from_u16(made.status).unwrap_or(StatusCode::OK);
+            let mut res = actix_web::HttpResponse::build(status);
+            if let Some(etag) = made.etag {
+                res.insert_header((header::ETAG, etag));
+            }
+            if let Some(location) = made.location {
+                res.insert_header((header::LOCATION, location));
+            }
+            res.json(made.value)
+        }
+    }
+}
+
 /// Where the API browser (Swagger UI) is served.
 pub const DOCS_PATTERN: &str = "/docs/{_:.*}";

@@ -199,7 +199,7 @@ pub async fn reject(
 #[utoipa::path(
     operation_id = "approveReview",
     tag = "reviews",
-    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "1–255 printable ASCII characters; a retry with the same key and body is answered with the first response")),
+    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = DecisionInput,
     security(("bearer" = ["reviewer"])),
     responses(

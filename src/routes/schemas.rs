@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use crate::auth::AuthUser;
 use crate::domain::schema::{Diff, Resolved, SchemaDoc};
 use crate::error::{AppResult, Problem};
-use crate::extract::{Json, Query, RequestId};
+use crate::extract::{IdempotencyKey, Json, Query, RequestId};
 use crate::schemas::versions::{self as svc, SchemaSummary, VersionSummary, VersionView};
 use crate::state::AppState;
 
@@ -132,7 +132,7 @@ pub async fn diff(
 #[utoipa::path(
     operation_id = "createSchemaVersion",
     tag = "schemas",
-    params(("id" = String, Path)),
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = SchemaDoc,
     security(("bearer" = ["admin"])),
     responses(
@@ -148,18 +148,11 @@ pub async fn create(
     user: AuthUser,
     rid: RequestId,
     id: web::Path<String>,
+    key: IdempotencyKey,
     body: Json<serde_json::Value>,
 ) -> AppResult<HttpResponse> {
-    let view = svc::create_draft(&state, &user, rid.0, &id, &body.0).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            "Location",
-            format!(
-                "/api/v1/schemas/{}/versions/{}",
-                view.summary.schema_id, view.summary.version
-            ),
-        ))
-        .json(view))
+    let outcome = svc::create_draft(&state, &user, rid.0, &id, &body.0, key.0).await?;
+    Ok(super::keyed_response(outcome))
 }
 
 /// Replace a draft (administrators). Published and retired versions cannot be edited (409).

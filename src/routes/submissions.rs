@@ -10,7 +10,7 @@ use crate::error::{AppError, AppResult, Problem};
 use crate::extract::{DeferredJson, IdempotencyKey, IfMatch, Json, Page, Query, RequestId};
 use crate::state::AppState;
 use crate::submissions::{
-    self as svc, AnswerInput, AnswersSaved, BulkAnswers, CreateSubmission, Created, HistoryEntry,
+    self as svc, AnswerInput, AnswersSaved, BulkAnswers, CreateSubmission, HistoryEntry,
     RequestAnswerInput, Submission, SubmissionSummary, SubmissionView, Upgraded, etag,
 };
 use crate::views;
@@ -52,7 +52,7 @@ fn saved_response((saved, criteria): (Submission, Vec<String>)) -> HttpResponse 
     operation_id = "createSubmission",
     tag = "submissions",
     request_body = CreateSubmission,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe")),
+    params(("Idempotency-Key" = Option<String>, Header)),
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses(
         (status = 201, body = SubmissionView, headers(("ETag" = String))),
@@ -68,25 +68,8 @@ pub async fn create(
     body: Json<CreateSubmission>,
     key: IdempotencyKey,
 ) -> AppResult<HttpResponse> {
-    let created = svc::create(&state, user, rid.0, body.0, key.0).await?;
-    let (text, id, revision) = match created {
-        Created::New(view) => (
-            serde_json::to_string(&view).map_err(AppError::internal)?,
-            view.id,
-            view.revision,
-        ),
-        Created::Replay(text) => {
-            let v: serde_json::Value = serde_json::from_str(&text).map_err(AppError::internal)?;
-            let id = v["id"].as_i64().unwrap_or_default();
-            let revision = v["revision"].as_i64().unwrap_or_default();
-            (text, id, revision)
-        }
-    };
-    let res = HttpResponse::Created()
-        .content_type("application/json")
-        .insert_header(("Location", format!("/api/v1/submissions/{id}")))
-        .body(text);
-    Ok(with_etag(res, format!("\"{id}-{revision}\"")))
+    let outcome = svc::create(&state, user, rid.0, body.0, key.0).await?;
+    Ok(super::keyed_response(outcome))
 }
 
 /// The caller's enterprise's submissions, oldest first.

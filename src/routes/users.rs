@@ -8,7 +8,7 @@ use crate::accounts::{self, Actor};
 use crate::auth::{AuthUser, roles};
 use crate::domain::Role;
 use crate::error::{AppError, AppResult, Problem};
-use crate::extract::{Json, Page, Query, RequestId};
+use crate::extract::{IdempotencyKey, Json, Page, Query, RequestId};
 use crate::state::AppState;
 use crate::views::{self, UserView};
 
@@ -47,6 +47,7 @@ pub struct UserFilter {
     operation_id = "createUser",
     tag = "users",
     request_body = CreateUser,
+    params(("Idempotency-Key" = Option<String>, Header)),
     security(("bearer" = ["admin"])),
     responses(
         (status = 201, body = UserView),
@@ -60,6 +61,7 @@ pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     rid: RequestId,
+    key: IdempotencyKey,
     body: Json<CreateUser>,
 ) -> AppResult<HttpResponse> {
     user.require(roles::ADMIN)?;
@@ -84,10 +86,10 @@ pub async fn create(
         }
         account.enterprise_id = Some(e);
     }
-    let created = accounts::create_user(&state, account, Actor::user(&user, &rid.0)).await?;
-    Ok(HttpResponse::Created()
-        .insert_header(("Location", format!("/api/v1/users/{}", created.id)))
-        .json(created))
+    let actor = Actor::user(&user, &rid.0);
+    let key = key.0.map(|k| ("createUser", k));
+    let outcome = accounts::create_user_keyed(&state, account, actor, key).await?;
+    Ok(super::keyed_response(outcome))
 }
 
 /// List users (administrators), optionally of one role.

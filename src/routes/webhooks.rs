@@ -1,13 +1,11 @@
 //! Webhook endpoints, their delivery log and redelivery over HTTP; the workflows are in
 //! [`crate::webhooks`].
 
-use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
 
 use crate::auth::AuthUser;
 use crate::error::{AppResult, Problem};
 use crate::extract::{IdempotencyKey, Json, Page, Query, RequestId};
-use crate::idempotency::Outcome;
 use crate::state::AppState;
 use crate::views;
 use crate::webhooks::{self, CreatedWebhook, DeliveryView, NewWebhook, WebhookView};
@@ -19,7 +17,7 @@ use crate::webhooks::{self, CreatedWebhook, DeliveryView, NewWebhook, WebhookVie
 #[utoipa::path(
     operation_id = "createWebhook",
     tag = "webhooks",
-    params(("Idempotency-Key" = Option<String>, Header, description = "1–255 printable ASCII characters; a retry with the same key and body is answered with the first response")),
+    params(("Idempotency-Key" = Option<String>, Header)),
     request_body = NewWebhook,
     security(("bearer" = ["enterprise_admin", "industry_body"])),
     responses(
@@ -36,13 +34,8 @@ pub async fn create(
     key: IdempotencyKey,
     body: Json<NewWebhook>,
 ) -> AppResult<HttpResponse> {
-    let created = match webhooks::register(&state, user, rid.0, body.0, key.0).await? {
-        Outcome::Done(created) => created,
-        Outcome::Replayed(replay) => return Ok(super::replayed(replay)),
-    };
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, webhooks::location(created.webhook.id)))
-        .json(created))
+    let outcome = webhooks::register(&state, user, rid.0, body.0, key.0).await?;
+    Ok(super::keyed_response(outcome))
 }
 
 /// Your endpoints (administrators: everyone's).

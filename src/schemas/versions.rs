@@ -15,6 +15,7 @@ use crate::db::schema_versions::{self, SchemaVersion};
 use crate::domain::schema::{self, Diff, Issue, Resolved, SchemaDoc, Status, Text};
 use crate::domain::{IndustryCode, Role};
 use crate::error::{AppError, AppResult, Code, FieldError};
+use crate::idempotency::{self, Keyed, Made, Outcome};
 use crate::state::AppState;
 use crate::views::utc;
 
@@ -245,34 +246,38 @@ pub async fn create_draft(
     request_id: String,
     id: &str,
     body: &serde_json::Value,
-) -> AppResult<VersionView> {
+    key: Option<String>,
+) -> AppResult<Outcome<Made<VersionView>>> {
     user.require(roles::ADMIN)?;
     let doc = parse_draft(id, None, body)?;
     let hash = doc.content_hash();
     let actor = user.id;
-    let row = state
-        .db
-        .write(move |conn| {
-            if schema_versions::find(conn, &doc.id, &doc.version)?.is_some() {
-                return Err(AppError::conflict(
-                    Code::VersionExists,
-                    format!("{} {} already exists", doc.id, doc.version),
-                ));
-            }
-            let text = serde_json::to_string(&doc).map_err(AppError::internal)?;
-            schema_versions::insert(conn, &doc, &hash, &text, Status::Draft, "api")?;
-            record(
-                conn,
-                Some(actor),
-                Some(&request_id),
-                "schema.draft_created",
-                &doc,
-                &hash,
-            )?;
-            schema_versions::find(conn, &doc.id, &doc.version)?.ok_or(AppError::NotFound)
-        })
-        .await?;
-    VersionView::of(&row)
+    let request = serde_json::json!({
+        "schema_id": doc.id, "version": doc.version, "content_hash": hash,
+    });
+    let keyed = Keyed::new(actor, "createSchemaVersion", key, &request);
+    idempotency::write(state, keyed, move |conn| {
+        if schema_versions::find(conn, &doc.id, &doc.version)?.is_some() {
+            return Err(AppError::conflict(
+                Code::VersionExists,
+                format!("{} {} already exists", doc.id, doc.version),
+            ));
+        }
+        let text = serde_json::to_string(&doc).map_err(AppError::internal)?;
+        schema_versions::insert(conn, &doc, &hash, &text, Status::Draft, "api")?;
+        record(
+            conn,
+            Some(actor),
+            Some(&request_id),
+            "schema.draft_created",
+            &doc,
+            &hash,
+        )?;
+        let row = schema_versions::find(conn, &doc.id, &doc.version)?.ok_or(AppError::NotFound)?;
+        let location = format!("/api/v1/schemas/{}/versions/{}", row.schema_id, row.version);
+        Ok(Made::created(VersionView::of(&row)?, location))
+    })
+    .await
 }
 
 /// Replaces a draft (administrators). Published and retired versions cannot be edited (409).

@@ -14,12 +14,12 @@ pub use crate::db::submissions::Submission;
 use crate::db::submissions::{self as db, NewSubmission};
 use crate::db::{AnyConnection, enterprises, now, reviews as db_reviews, schema_versions};
 use crate::domain::answers::MAX_TEXT_CHARS;
-use crate::domain::canonical::{canonical_json, sha256_hex};
 use crate::domain::schema::{SchemaDoc, Status};
 use crate::domain::submission::Move;
 use crate::domain::upgrade::{UpgradePlan, plan_upgrade, version_chain};
 use crate::domain::{Role, SubmissionStatus};
 use crate::error::{AppError, AppResult, Code, FieldError};
+use crate::idempotency::{self, Keyed, Made, Outcome};
 use crate::scope::{load_editable, load_visible};
 use crate::state::AppState;
 use crate::views::{Page, paged, utc};
@@ -28,11 +28,9 @@ pub use discard::discard;
 pub use loaded::*;
 pub use views::*;
 
-/// A created submission, or the stored response of an earlier request with the same
-/// idempotency key.
-pub enum Created {
-    New(Box<SubmissionView>),
-    Replay(String),
+/// Where submission `id` is read.
+pub fn location(id: i64) -> String {
+    format!("/api/v1/submissions/{id}")
 }
 
 /// Starts a self-assessment on a published schema version: the enterprise's industry profile
@@ -44,7 +42,7 @@ pub async fn create(
     request_id: String,
     body: CreateSubmission,
     key: Option<String>,
-) -> AppResult<Created> {
+) -> AppResult<Outcome<Made<SubmissionView>>> {
     user.require(roles::ENTERPRISE)?;
     let enterprise_id = match (user.role, user.enterprise_id) {
         (Role::EnterpriseAdmin | Role::EnterpriseMember, Some(e)) => e,
@@ -54,115 +52,69 @@ pub async fn create(
             ));
         }
     };
-    let request_hash = {
-        let value = serde_json::to_value(&body).map_err(AppError::internal)?;
-        sha256_hex(canonical_json(&value).as_bytes())
-    };
-    let attempt = {
-        let (schemas, key, hash) = (state.schemas.clone(), key.clone(), request_hash.clone());
-        state
-            .db
-            .write(move |conn| {
-                if let Some(key) = &key
-                    && let Some(found) = replay(conn, enterprise_id, key, &hash)?
-                {
-                    return Ok(Created::Replay(found));
-                }
-                let enterprise =
-                    enterprises::find(conn, enterprise_id)?.ok_or(AppError::NotFound)?;
-                let row = schema_versions::find(conn, &body.schema_id, &body.version)?
-                    .filter(|r| r.status() != Status::Draft)
-                    .ok_or_else(|| {
-                        AppError::validation(
-                            "version",
-                            format!(
-                                "{} {} is not a published version",
-                                body.schema_id, body.version
-                            ),
-                        )
-                    })?;
-                if row.status() == Status::Retired {
-                    return Err(AppError::validation(
-                        "version",
-                        "this version is retired; start on a current one",
-                    ));
-                }
-                let schema = schemas.get(
-                    conn,
-                    &row.schema_id,
-                    &row.version,
-                    Some(&row.content_hash),
-                    &enterprise.industry_code,
-                )?;
-                let at = now();
-                let id = db::insert(
-                    conn,
-                    &NewSubmission {
-                        enterprise_id,
-                        schema_id: &row.schema_id,
-                        version: &row.version,
-                        schema_hash: &row.content_hash,
-                        industry_code: &enterprise.industry_code,
-                        profile_id: schema.resolved.profile.as_ref().map(|p| p.id.as_str()),
-                        status: SubmissionStatus::Draft.as_str(),
-                        revision: 1,
-                        created_by: user.id,
-                        created_at: at,
-                        updated_at: at,
-                    },
-                )?;
-                let s = find(conn, id)?;
-                record(
-                    conn,
-                    user.id,
-                    &request_id,
-                    &s,
-                    "submission.created",
-                    serde_json::json!({
-                        "schema_id": s.schema_id, "version": s.version,
-                        "schema_hash": s.schema_hash,
-                    }),
-                )?;
-                let view = load(conn, &schemas, s)?.view();
-                if let Some(key) = &key {
-                    let text = serde_json::to_string(&view).map_err(AppError::internal)?;
-                    db::remember(conn, enterprise_id, key, &hash, id, &text)?;
-                }
-                Ok(Created::New(Box::new(view)))
-            })
-            .await
-    };
-    match (attempt, key) {
-        // A concurrent request with the same key won the race: answer with its response.
-        (Err(AppError::Conflict { .. }), Some(key)) => state
-            .db
-            .read(move |conn| replay(conn, enterprise_id, &key, &request_hash))
-            .await?
-            .map(Created::Replay)
-            .ok_or_else(|| AppError::Unavailable("concurrent idempotent request".into())),
-        (other, _) => other,
-    }
-}
-
-/// The stored response of an earlier request with this key; 422 if its body differed.
-fn replay(
-    conn: &mut AnyConnection,
-    enterprise_id: i64,
-    key: &str,
-    hash: &str,
-) -> AppResult<Option<String>> {
-    match db::idempotent(conn, enterprise_id, key)? {
-        None => Ok(None),
-        Some((stored, _, response)) if stored == hash => Ok(Some(response)),
-        Some(_) => Err(AppError::unprocessable(
-            Code::IdempotencyKeyReused,
-            "This Idempotency-Key was used with a different request body.".into(),
-            vec![FieldError::new(
-                "Idempotency-Key",
-                "already used for a different request",
-            )],
-        )),
-    }
+    let request = serde_json::to_value(&body).map_err(AppError::internal)?;
+    let keyed = Keyed::new(user.id, "createSubmission", key, &request);
+    let schemas = state.schemas.clone();
+    idempotency::write(state, keyed, move |conn| {
+        let enterprise = enterprises::find(conn, enterprise_id)?.ok_or(AppError::NotFound)?;
+        let row = schema_versions::find(conn, &body.schema_id, &body.version)?
+            .filter(|r| r.status() != Status::Draft)
+            .ok_or_else(|| {
+                AppError::validation(
+                    "version",
+                    format!(
+                        "{} {} is not a published version",
+                        body.schema_id, body.version
+                    ),
+                )
+            })?;
+        if row.status() == Status::Retired {
+            return Err(AppError::validation(
+                "version",
+                "this version is retired; start on a current one",
+            ));
+        }
+        let schema = schemas.get(
+            conn,
+            &row.schema_id,
+            &row.version,
+            Some(&row.content_hash),
+            &enterprise.industry_code,
+        )?;
+        let at = now();
+        let id = db::insert(
+            conn,
+            &NewSubmission {
+                enterprise_id,
+                schema_id: &row.schema_id,
+                version: &row.version,
+                schema_hash: &row.content_hash,
+                industry_code: &enterprise.industry_code,
+                profile_id: schema.resolved.profile.as_ref().map(|p| p.id.as_str()),
+                status: SubmissionStatus::Draft.as_str(),
+                revision: 1,
+                created_by: user.id,
+                created_at: at,
+                updated_at: at,
+            },
+        )?;
+        let s = find(conn, id)?;
+        record(
+            conn,
+            user.id,
+            &request_id,
+            &s,
+            "submission.created",
+            serde_json::json!({
+                "schema_id": s.schema_id, "version": s.version,
+                "schema_hash": s.schema_hash,
+            }),
+        )?;
+        let etag = etag(&s);
+        let view = load(conn, &schemas, s)?.view();
+        Ok(Made::created(view, location(id)).with_etag(etag))
+    })
+    .await
 }
 
 /// The caller's enterprise's submissions, oldest first, after the cursor.

@@ -19,7 +19,7 @@ use crate::db::{AnyConnection, audit, now};
 use crate::domain::Role;
 use crate::domain::webhook::{DeliveryState, EventType, secret_text};
 use crate::error::{AppError, AppResult, FieldError};
-use crate::idempotency::{self, Keyed, Outcome};
+use crate::idempotency::{self, Keyed, Made, Outcome};
 use crate::state::AppState;
 use crate::views::{Page, paged, utc};
 
@@ -142,7 +142,7 @@ pub async fn register(
     request_id: String,
     input: NewWebhook,
     key: Option<String>,
-) -> AppResult<Outcome<CreatedWebhook>> {
+) -> AppResult<Outcome<Made<CreatedWebhook>>> {
     user.require(roles::WEBHOOK_OWNERS)?;
     let mut errors = Vec::new();
     if let Err(e) = check_url(&input.url, &state.settings.webhook_allowed_hosts) {
@@ -184,63 +184,43 @@ pub async fn register(
     let mut types: Vec<&str> = input.event_types.iter().map(|t| t.as_str()).collect();
     types.sort_unstable();
     types.dedup();
-    let keyed = key.map(|key| Keyed {
-        user_id: user.id,
-        operation: "createWebhook",
-        key,
-        request_hash: crate::domain::canonical::sha256_hex(
-            serde_json::json!({
-                "url": input.url, "event_types": types, "description": description,
-            })
-            .to_string()
-            .as_bytes(),
-        ),
+    let request = serde_json::json!({
+        "url": input.url, "event_types": types, "description": description,
     });
+    let keyed = Keyed::new(user.id, "createWebhook", key, &request);
     let event_types = serde_json::to_string(&types).map_err(AppError::internal)?;
     let secret_key: [u8; 32] = crate::auth::random_bytes();
     let secret = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, secret_key);
     let url = input.url.clone();
-    let keyed_w = keyed.clone();
-    let outcome = state
-        .db
-        .write(move |conn| {
-            if let Some(k) = &keyed_w
-                && let Some(replay) = idempotency::recall(conn, k)?
-            {
-                return Ok(Outcome::Replayed(replay));
-            }
-            let id = db::insert_endpoint(
-                conn,
-                &NewEndpoint {
-                    owner_id: user.id,
-                    enterprise_id,
-                    url: &url,
-                    description: description.as_deref(),
-                    event_types: &event_types,
-                    secret: &secret,
-                    created_at: now(),
-                },
-            )?;
-            let e = db::endpoint(conn, id)?.ok_or(AppError::NotFound)?;
-            record(
-                conn,
-                &user,
-                &request_id,
-                &e,
-                "webhook.created",
-                serde_json::json!({ "url": e.url, "event_types": types }),
-            )?;
-            let created = CreatedWebhook {
-                webhook: view(&e),
-                secret: secret_text(&secret_key),
-            };
-            if let Some(k) = &keyed_w {
-                idempotency::keep(conn, k, 201, &created, None, Some(&location(e.id)))?;
-            }
-            Ok(Outcome::Done(created))
-        })
-        .await;
-    idempotency::or_replay(state, outcome, keyed.as_ref()).await
+    idempotency::write(state, keyed, move |conn| {
+        let id = db::insert_endpoint(
+            conn,
+            &NewEndpoint {
+                owner_id: user.id,
+                enterprise_id,
+                url: &url,
+                description: description.as_deref(),
+                event_types: &event_types,
+                secret: &secret,
+                created_at: now(),
+            },
+        )?;
+        let e = db::endpoint(conn, id)?.ok_or(AppError::NotFound)?;
+        record(
+            conn,
+            &user,
+            &request_id,
+            &e,
+            "webhook.created",
+            serde_json::json!({ "url": e.url, "event_types": types }),
+        )?;
+        let created = CreatedWebhook {
+            webhook: view(&e),
+            secret: secret_text(&secret_key),
+        };
+        Ok(Made::created(created, location(e.id)))
+    })
+    .await
 }
 
 /// Where endpoint `id` is read.

@@ -435,7 +435,7 @@ async fn an_unknown_database_error_is_a_500_not_an_outage(b: Backend) {
     let e = app.enterprise().await;
     app.state
         .db
-        .write(|conn| Ok(conn.batch_execute("DROP TABLE idempotency_keys")?))
+        .write(|conn| Ok(conn.batch_execute("DROP TABLE idempotent_requests")?))
         .await
         .expect("drop");
     let body = json!({ "schema_id": "cca-good-enterprise", "version": "2024" });
@@ -452,7 +452,7 @@ async fn an_unknown_database_error_is_a_500_not_an_outage(b: Backend) {
     assert!(res.header("retry-after").is_none());
     let request_id = res.header("x-request-id").unwrap();
     assert_eq!(problem["request_id"], request_id.as_str());
-    assert!(!res.text().contains("idempotency_keys"), "{}", res.text());
+    assert!(!res.text().contains("idempotent_requests"), "{}", res.text());
     assert_alive(&app).await;
 }
 

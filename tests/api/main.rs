@@ -16,6 +16,7 @@ mod bad_input;
 mod browser;
 mod cli;
 mod enterprises;
+mod idempotency;
 mod migrations;
 mod operations;
 mod processes;

@@ -174,3 +174,85 @@ fn table_differences((a_name, a): (&str, &Tables), (b_name, b): (&str, &Tables))
 fn assert_no_differences(differences: Vec<String>) {
     assert!(differences.is_empty(), "{}", differences.join("\n"));
 }
+
+#[derive(QueryableByName, Debug, PartialEq)]
+struct Kept {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    user_id: i64,
+    #[diesel(sql_type = Text)]
+    operation: String,
+    #[diesel(sql_type = Text)]
+    key: String,
+    #[diesel(sql_type = Text)]
+    body: String,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    etag: Option<String>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
+    location: Option<String>,
+}
+
+/// Runs the migrations up to (not including) `stop`, inserts a submission created under an
+/// `Idempotency-Key` in the old per-enterprise store, runs the rest, and reads the key back
+/// from the one store every creating request uses.
+macro_rules! old_keys_move {
+    ($conn:expr, $migrations:expr) => {{
+    let conn = $conn;
+    let stop = "2026-12-06-000017";
+    let pending = conn.pending_migrations($migrations).unwrap();
+    for m in &pending {
+        if m.name().to_string().starts_with(stop) {
+            break;
+        }
+        conn.run_migration(m.as_ref()).unwrap();
+    }
+    for sql in [
+        "INSERT INTO enterprises (id, credit_code, name, industry_code, region_code, size, \
+         contact_email, created_at) VALUES (7, '91350100M000100Y43', 'x', 'C1491', '330106', \
+         'small', 'c@example.com', '2026-12-01 08:00:00')",
+        "INSERT INTO users (id, email, password_hash, role, enterprise_id, disabled, created_at, \
+         password_changed_at) VALUES (70, 'a@example.com', 'h', 'enterprise_admin', 7, false, \
+         '2026-12-01 08:00:00', '2026-12-01 08:00:00')",
+        "INSERT INTO submissions (id, enterprise_id, schema_id, version, schema_hash, \
+         industry_code, status, revision, created_by, created_at, updated_at) VALUES (700, 7, \
+         'cca-good-enterprise', '2024', 'h', 'C1491', 'draft', 3, 70, '2026-12-01 08:00:00', \
+         '2026-12-01 08:00:00')",
+        "INSERT INTO idempotency_keys (enterprise_id, key, request_hash, submission_id, \
+         response, created_at) VALUES (7, 'k-1', 'digest', 700, '{\"id\":700}', \
+         '2026-12-01 08:00:00')",
+    ] {
+        diesel::sql_query(sql).execute(conn).unwrap();
+    }
+    for m in conn.pending_migrations($migrations).unwrap() {
+        conn.run_migration(m.as_ref()).unwrap();
+    }
+    let kept: Vec<Kept> = diesel::sql_query(
+        "SELECT user_id, operation, key, body, etag, location FROM idempotent_requests",
+    )
+    .load(conn)
+    .unwrap();
+    assert_eq!(
+        kept,
+        vec![Kept {
+            user_id: 70,
+            operation: "createSubmission".into(),
+            key: "k-1".into(),
+            body: "{\"id\":700}".into(),
+            etag: Some("\"700-1\"".into()),
+            location: Some("/api/v1/submissions/700".into()),
+        }]
+    );
+    }};
+}
+
+#[test]
+fn old_submission_keys_move_to_the_one_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db").display().to_string();
+    let mut conn = SqliteConnection::establish(&path).unwrap();
+    old_keys_move!(&mut conn, SQLITE_MIGRATIONS);
+    if postgres_url().is_some() {
+        let db = fresh_postgres();
+        let mut conn = PgConnection::establish(&db.url).unwrap();
+        old_keys_move!(&mut conn, POSTGRES_MIGRATIONS);
+    }
+}

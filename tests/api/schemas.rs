@@ -245,7 +245,7 @@ async fn diff_matches_the_changelog(b: Backend) {
 }
 
 /// A draft 2025 that repeats 2024 with one criterion re-worded.
-async fn draft_2025(app: &TestApp, admin: &str) -> Value {
+pub async fn draft_2025(app: &TestApp, admin: &str) -> Value {
     let mut doc = version_doc(app, admin, "2024").await["document"].clone();
     doc["version"] = json!("2025");
     doc["predecessor"] = json!("2024");
