@@ -237,13 +237,19 @@ pub async fn enterprise_users(
     state: &AppState,
     user: &AuthUser,
     id: i64,
-) -> AppResult<Vec<UserView>> {
+    after: i64,
+    limit: i64,
+) -> AppResult<Page<UserView>> {
     let e = visible_enterprise(state, user, id).await?;
     let rows = state
         .db
-        .read(move |conn| users::of_enterprise(conn, e.id))
+        .read(move |conn| users::of_enterprise(conn, e.id, after, limit + 1))
         .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    let (rows, next_cursor) = paged(rows, limit, |u| u.id.to_string());
+    Ok(Page {
+        items: rows.into_iter().map(Into::into).collect(),
+        next_cursor,
+    })
 }
 
 /// Records that the enterprise's business licence (one of its evidence files) was checked

@@ -79,6 +79,22 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Evidence>> {
         .optional()?)
 }
 
+/// Up to `limit` evidence files of a submission after id `after`, oldest first.
+pub fn page_of_submission(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<Evidence>> {
+    Ok(evidence::table
+        .filter(evidence::submission_id.eq(submission_id))
+        .filter(evidence::id.gt(after))
+        .order(evidence::id)
+        .limit(limit)
+        .select(Evidence::as_select())
+        .load(conn)?)
+}
+
 pub fn of_submission(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Vec<Evidence>> {
     Ok(evidence::table
         .filter(evidence::submission_id.eq(submission_id))

@@ -472,9 +472,17 @@ pub struct HistoryRow {
     pub changed_at: NaiveDateTime,
 }
 
-pub fn history_of(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Vec<HistoryRow>> {
+/// Up to `limit` history rows of a submission after row `after`, oldest first.
+pub fn history_of(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<HistoryRow>> {
     Ok(answer_history::table
         .filter(answer_history::submission_id.eq(submission_id))
+        .filter(answer_history::id.gt(after))
+        .limit(limit)
         .order(answer_history::id)
         .select(HistoryRow::as_select())
         .load(conn)?)

@@ -98,9 +98,17 @@ pub fn any_admin(conn: &mut AnyConnection) -> AppResult<bool> {
 }
 
 /// Users of one enterprise, oldest first.
-pub fn of_enterprise(conn: &mut AnyConnection, enterprise_id: i64) -> AppResult<Vec<User>> {
+/// Up to `limit` users of an enterprise after id `after`.
+pub fn of_enterprise(
+    conn: &mut AnyConnection,
+    enterprise_id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<Vec<User>> {
     Ok(users::table
         .filter(users::enterprise_id.eq(enterprise_id))
+        .filter(users::id.gt(after))
+        .limit(limit)
         .order(users::id)
         .select(User::as_select())
         .load(conn)?)

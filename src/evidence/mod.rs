@@ -17,6 +17,7 @@ use crate::schemas::ResolvedSchema;
 use crate::scope::{load_editable, load_for_evidence, load_visible};
 use crate::state::AppState;
 use crate::submissions::{EvidenceView, etag_at, evidence_views, record};
+use crate::views::{Page, paged};
 pub use store::*;
 
 /// A file as received.
@@ -234,17 +235,26 @@ pub fn location(id: i64, evidence_id: i64) -> String {
 }
 
 /// The evidence of a submission the caller may see.
-pub async fn list(state: &AppState, user: AuthUser, id: i64) -> AppResult<Vec<EvidenceView>> {
-    state
+pub async fn list(
+    state: &AppState,
+    user: AuthUser,
+    id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<Page<EvidenceView>> {
+    let (rows, links) = state
         .db
         .read(move |conn| {
             load_visible(conn, &user, id)?;
-            Ok(evidence_views(
-                &db::of_submission(conn, id)?,
-                &db::links_of(conn, id)?,
-            ))
+            let rows = db::page_of_submission(conn, id, after, limit + 1)?;
+            Ok((rows, db::links_of(conn, id)?))
         })
-        .await
+        .await?;
+    let (rows, next_cursor) = paged(rows, limit, |e| e.id.to_string());
+    Ok(Page {
+        items: evidence_views(&rows, &links),
+        next_cursor,
+    })
 }
 
 /// One evidence file of a submission the caller may see, with its content.

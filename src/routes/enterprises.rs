@@ -165,19 +165,21 @@ pub async fn get(
 #[utoipa::path(
     operation_id = "listEnterpriseUsers",
     tag = "enterprises",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path), Page),
     security(("bearer" = ["admin", "enterprise_admin", "enterprise_member"])),
-    responses((status = 200, body = Vec<UserView>), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = views::Page<UserView>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/enterprises/{id}/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     id: web::Path<i64>,
-) -> AppResult<web::Json<Vec<UserView>>> {
-    Ok(web::Json(
-        accounts::enterprise_users(&state, &user, id.into_inner()).await?,
-    ))
+    page: Query<Page>,
+) -> AppResult<HttpResponse> {
+    let (after, limit) = page.bounds()?;
+    let page = accounts::enterprise_users(&state, &user, id.into_inner(), after, limit).await?;
+    Ok(super::page_response(&req, page))
 }
 
 /// Add an `enterprise_member` to an enterprise (its `enterprise_admin` or an administrator).

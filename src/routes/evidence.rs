@@ -10,10 +10,11 @@ use utoipa::ToSchema;
 use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::evidence::{self, Upload};
-use crate::extract::{IdempotencyKey, RequestId};
+use crate::extract::{IdempotencyKey, Page, Query, RequestId};
 use crate::idempotency::Outcome;
 use crate::state::AppState;
 use crate::submissions::EvidenceView;
+use crate::views;
 
 /// A multipart upload: one file and the criteria it supports, and no other parts.
 #[derive(ToSchema)]
@@ -204,18 +205,21 @@ pub async fn upload(
 #[utoipa::path(
     operation_id = "listEvidence",
     tag = "evidence",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path), Page),
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
-    responses((status = 200, body = Vec<EvidenceView>), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = views::Page<EvidenceView>, description = "A page, oldest first; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/submissions/{id}/evidence")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     id: web::Path<i64>,
-) -> AppResult<web::Json<Vec<EvidenceView>>> {
-    let views = evidence::list(&state, user, id.into_inner()).await?;
-    Ok(web::Json(views))
+    page: Query<Page>,
+) -> AppResult<HttpResponse> {
+    let (after, limit) = page.bounds()?;
+    let page = evidence::list(&state, user, id.into_inner(), after, limit).await?;
+    Ok(super::page_response(&req, page))
 }
 
 /// Download an evidence file (always as an attachment).

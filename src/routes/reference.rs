@@ -4,7 +4,8 @@ use actix_web::{HttpResponse, get};
 
 use crate::domain::enterprise::{Named, Section, industry_sections, provinces};
 
-/// GB/T 4754-2017 sections and divisions. No login needed.
+/// GB/T 4754-2017 sections and divisions. No login needed. A fixed catalogue (20 sections),
+/// served whole rather than paged, and cacheable for a day.
 #[utoipa::path(operation_id = "listIndustries", security(()), tag = "reference", responses((status = 200, body = Vec<Section>)))]
 #[get("/reference/industries")]
 pub async fn industries() -> HttpResponse {
@@ -13,7 +14,8 @@ pub async fn industries() -> HttpResponse {
         .json(industry_sections())
 }
 
-/// GB/T 2260 provinces (the first two digits of a region code). No login needed.
+/// GB/T 2260 provinces (the first two digits of a region code). No login needed. A fixed
+/// catalogue (34 entries), served whole rather than paged, and cacheable for a day.
 #[utoipa::path(operation_id = "listRegions", security(()), tag = "reference", responses((status = 200, body = Vec<Named>)))]
 #[get("/reference/regions")]
 pub async fn regions() -> HttpResponse {

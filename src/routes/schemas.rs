@@ -25,7 +25,8 @@ pub struct DiffQuery {
     pub to: String,
 }
 
-/// Every assessment schema with its versions.
+/// Every assessment schema with its versions: a catalogue kept in `schemas/` and published by
+/// administrators, served whole rather than paged.
 #[utoipa::path(
     operation_id = "listSchemas",
     tag = "schemas",
@@ -40,7 +41,8 @@ pub async fn list(
     Ok(web::Json(svc::list(&state, &user).await?))
 }
 
-/// The versions of one schema, oldest first.
+/// The versions of one schema, oldest first: a catalogue (one version every few years), served
+/// whole rather than paged.
 #[utoipa::path(
     operation_id = "listSchemaVersions",
     tag = "schemas",

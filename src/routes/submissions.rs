@@ -332,10 +332,10 @@ pub async fn upgrade(
 #[utoipa::path(
     operation_id = "getSubmissionHistory",
     tag = "submissions",
-    params(("id" = i64, Path)),
+    params(("id" = i64, Path), Page),
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses(
-        (status = 200, body = Vec<HistoryEntry>),
+        (status = 200, body = views::Page<HistoryEntry>, description = "A page, oldest first; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -343,11 +343,13 @@ pub async fn upgrade(
 pub async fn history(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     id: web::Path<i64>,
-) -> AppResult<web::Json<Vec<HistoryEntry>>> {
-    Ok(web::Json(
-        svc::history(&state, user, id.into_inner()).await?,
-    ))
+    page: Query<Page>,
+) -> AppResult<HttpResponse> {
+    let (after, limit) = page.bounds()?;
+    let page = svc::history(&state, user, id.into_inner(), after, limit).await?;
+    Ok(super::page_response(&req, page))
 }
 
 /// Answer the reviewer's request for evidence on one criterion, while the submission is under

@@ -430,15 +430,22 @@ pub async fn upgrade(
 
 /// Every answer ever written to a submission, including those cleared or left behind by an
 /// upgrade.
-pub async fn history(state: &AppState, user: AuthUser, id: i64) -> AppResult<Vec<HistoryEntry>> {
+pub async fn history(
+    state: &AppState,
+    user: AuthUser,
+    id: i64,
+    after: i64,
+    limit: i64,
+) -> AppResult<Page<HistoryEntry>> {
     let rows = state
         .db
         .read(move |conn| {
             load_visible(conn, &user, id)?;
-            db::history_of(conn, id)
+            db::history_of(conn, id, after, limit + 1)
         })
         .await?;
-    Ok(rows
+    let (rows, next_cursor) = paged(rows, limit, |r| r.id.to_string());
+    let items = rows
         .into_iter()
         .map(|h| HistoryEntry {
             criterion_id: h.criterion_id,
@@ -450,7 +457,8 @@ pub async fn history(state: &AppState, user: AuthUser, id: i64) -> AppResult<Vec
             changed_by: h.changed_by,
             changed_at: utc(h.changed_at),
         })
-        .collect())
+        .collect();
+    Ok(Page { items, next_cursor })
 }
 
 /// Answers the reviewer's request for evidence on one criterion, while the submission is under

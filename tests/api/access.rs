@@ -157,7 +157,7 @@ async fn matrix(b: Backend) -> Matrix {
             Some(&a.token),
         )
         .await
-        .json()[0]["id"]
+        .json()["items"][0]["id"]
         .as_i64()
         .unwrap();
     let me = app.get("/api/v1/me", Some(&a.token)).await.json();

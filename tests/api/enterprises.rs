@@ -181,7 +181,7 @@ async fn enterprise_admin_adds_members(b: Backend) {
     assert_eq!(res.invalid_fields(), ["email", "password"]);
     // The member list shows both users.
     let users = app.get(&path, Some(&member)).await.json();
-    assert_eq!(users.as_array().unwrap().len(), 2);
+    assert_eq!(users["items"].as_array().unwrap().len(), 2);
 }
 
 async fn enterprises_are_invisible_to_other_tenants(b: Backend) {
@@ -215,7 +215,7 @@ async fn enterprises_are_invisible_to_other_tenants(b: Backend) {
         )
         .await
         .json();
-    assert_eq!(users.as_array().unwrap().len(), 1);
+    assert_eq!(users["items"].as_array().unwrap().len(), 1);
     // A user of A is invisible to B's admin too.
     let a_users = app
         .get(
@@ -224,7 +224,7 @@ async fn enterprises_are_invisible_to_other_tenants(b: Backend) {
         )
         .await
         .json();
-    let a_admin_id = a_users[0]["id"].as_i64().unwrap();
+    let a_admin_id = a_users["items"][0]["id"].as_i64().unwrap();
     assert_invisible(
         &app,
         &b_ent.token,

@@ -634,7 +634,7 @@ pub async fn verify_enterprise(app: &Client, enterprise_token: &str, id: i64) {
         .post(
             &format!("/api/v1/enterprises/{}/verify", s["enterprise_id"]),
             Some(&admin),
-            &json!({ "evidence_id": files[0]["id"], "note": "营业执照与信用代码一致" }),
+            &json!({ "evidence_id": files["items"][0]["id"], "note": "营业执照与信用代码一致" }),
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());

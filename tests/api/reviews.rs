@@ -1430,7 +1430,7 @@ async fn unverified_enterprises_are_not_certified(b: Backend) {
         async move {
             app.get(&format!("/api/v1/submissions/{s}/evidence"), Some(&token))
                 .await
-                .json()[0]["id"]
+                .json()["items"][0]["id"]
                 .as_i64()
                 .unwrap()
         }

@@ -22,6 +22,7 @@ backend_tests!(
     other_enterprises_see_nothing,
     upgrade_from_2014_to_2024,
     evidence_types_sizes_and_quota,
+    lists_under_a_submission_or_enterprise_are_paged,
 );
 
 /// Best answers for every criterion, and the criteria needing evidence.
@@ -524,7 +525,7 @@ async fn a_retried_upload_stores_one_file(b: Backend) {
         .get(&format!("{}/evidence", d.path), Some(&e.token))
         .await
         .json();
-    assert_eq!(listed.as_array().unwrap().len(), 2, "{listed}");
+    assert_eq!(listed["items"].as_array().unwrap().len(), 2, "{listed}");
 }
 
 async fn evidence_writes_return_the_new_etag(b: Backend) {
@@ -951,7 +952,7 @@ async fn upgrade_from_2014_to_2024(b: Backend) {
         .get(&format!("{}/history", d.path), Some(&e.token))
         .await
         .json();
-    let dropped = history
+    let dropped = history["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -1082,4 +1083,88 @@ async fn evidence_types_sizes_and_quota(b: Backend) {
     app.get(&format!("{}/evidence/{first}", d.path), Some(&e.token))
         .await
         .problem(404, "not_found");
+}
+
+/// Walks a list page by page (`limit`), following `next_cursor` and checking that the `Link`
+/// header names the same next page; returns every item.
+async fn walk(app: &TestApp, path: &str, token: &str, limit: usize) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut next = format!("{path}?limit={limit}");
+    loop {
+        let res = app.get(&next, Some(token)).await;
+        assert_eq!(res.status, 200, "{next}: {}", res.text());
+        let page = res.json();
+        let got = page["items"].as_array().unwrap();
+        assert!(got.len() <= limit, "{next}: {page}");
+        items.extend(got.iter().cloned());
+        let Some(cursor) = page["next_cursor"].as_str() else {
+            assert!(
+                res.header("link").is_none(),
+                "{next}: a Link on the last page"
+            );
+            assert!(
+                !got.is_empty() || items.is_empty(),
+                "{next}: an empty last page"
+            );
+            return items;
+        };
+        let link = res.header("link").expect("Link header while pages follow");
+        assert!(
+            link.contains(cursor) && link.ends_with("rel=\"next\""),
+            "{link}"
+        );
+        next = format!("{path}?limit={limit}&cursor={cursor}");
+    }
+}
+
+/// The lists that grow under one submission or enterprise (evidence, answer history, users)
+/// follow the convention of every list: `limit`, opaque `cursor`, `next_cursor` and `Link`.
+async fn lists_under_a_submission_or_enterprise_are_paged(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let mut d = app.create_submission(&e.token, "2024").await;
+    for i in 0..5 {
+        let text = format!("file {i}");
+        let res = app
+            .upload(
+                &e.token,
+                &d,
+                &format!("f{i}.pdf"),
+                "application/pdf",
+                &pdf_bytes(&text),
+                "lawful.compliance_system",
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text());
+    }
+    app.etag_of(&e.token, &mut d).await;
+    let criteria = app.criteria_of(&e.token, "C1491", "2024").await;
+    let (answers, _) = best_answers(&criteria[..7]);
+    app.answer_all(&e.token, &mut d, answers).await;
+    for _ in 0..3 {
+        app.member_token(&e).await;
+    }
+    for (path, expected) in [
+        (format!("{}/evidence", d.path), 5),
+        (format!("{}/history", d.path), 7),
+        (format!("/api/v1/enterprises/{}/users", e.id), 4),
+    ] {
+        let all = walk(&app, &path, &e.token, 200).await;
+        assert_eq!(all.len(), expected, "{path}");
+        for limit in [1, 2, 3] {
+            assert_eq!(
+                walk(&app, &path, &e.token, limit).await,
+                all,
+                "{path} by {limit}"
+            );
+        }
+        let res = app.get(&format!("{path}?limit=0"), Some(&e.token)).await;
+        assert_eq!(res.invalid_fields(), ["limit"], "{path}");
+        let res = app.get(&format!("{path}?after=3"), Some(&e.token)).await;
+        let problem = res.problem(400, "malformed_request");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("`after`"),
+            "{problem}"
+        );
+    }
 }
