@@ -82,7 +82,11 @@ impl SignedCertificate {
             return verified;
         }
         // Certificates issued before signatures followed RFC 8785 were signed over the same
-        // keys in the same order, with whole numbers written as `85.0`; they stay valid.
+        // keys in the same order, with whole numbers written as `85.0`; they stay valid. The
+        // earlier form is accepted for them only, so a signature made later over it is not.
+        if self.payload.issued_on.as_str() > LAST_LEGACY_ISSUE {
+            return verified;
+        }
         let value = serde_json::to_value(&self.payload).map_err(|e| e.to_string())?;
         let legacy = canonical_json(&value);
         if legacy != message
@@ -93,6 +97,9 @@ impl SignedCertificate {
         verified
     }
 }
+
+/// The last day a certificate was signed over the earlier canonical form (before RFC 8785).
+pub const LAST_LEGACY_ISSUE: &str = "2026-12-06";
 
 /// The bytes a certificate's signature covers: the payload canonicalised by RFC 8785 (JSON
 /// Canonicalization Scheme), so that a verifier in any language rebuilds them exactly.
@@ -575,6 +582,23 @@ mod tests {
         };
         cert.verify(&jwks).unwrap();
         cert.payload.enterprise.name.push('X');
+        assert!(cert.verify(&jwks).is_err());
+    }
+
+    /// The earlier form is accepted only for certificates issued while it was in use.
+    #[test]
+    fn the_earlier_form_is_refused_for_later_certificates() {
+        let (keys, jwks) = keys();
+        let mut p = payload(85.0);
+        p.issued_on = "2026-12-07".into();
+        let legacy = canonical_json(&serde_json::to_value(&p).unwrap());
+        let (kid, signature) = keys.sign(legacy.as_bytes());
+        let cert = SignedCertificate {
+            payload: p,
+            alg: "EdDSA".into(),
+            kid,
+            signature,
+        };
         assert!(cert.verify(&jwks).is_err());
     }
 }

@@ -99,18 +99,19 @@ pub async fn run_once(state: &AppState) -> AppResult<usize> {
 type Attempt = Result<u16, String>;
 
 fn send(job: &Job, allowed: &[String], timeout: Duration) -> Attempt {
-    check_resolved(&job.url, allowed)?;
+    let pinned = check_resolved(&job.url, allowed)?;
     let key = STANDARD
         .decode(&job.secret)
         .map_err(|_| "the endpoint's secret is unreadable".to_owned())?;
     let timestamp = chrono::Utc::now().timestamp();
-    let agent: ureq::Agent = ureq::Agent::config_builder()
+    let config = ureq::Agent::config_builder()
         .timeout_global(Some(timeout))
         .max_redirects(0)
         .http_status_as_error(false)
         .user_agent("csr-assess-webhooks")
-        .build()
-        .into();
+        .build();
+    let connector = ureq::unversioned::transport::DefaultConnector::default();
+    let agent = ureq::Agent::with_parts(config, connector, pinned);
     let response = agent
         .post(&job.url)
         .header("content-type", "application/json")

@@ -1,9 +1,15 @@
 //! Where webhooks may go: `https` URLs of public hosts. A host the operator lists in
 //! `CSR_WEBHOOK_ALLOWED_HOSTS` may also be reached over `http` and at a private or loopback
 //! address (a receiver on the same network, or a test). Checked when an endpoint is registered
-//! and again before each delivery, against the addresses the host resolves to then.
+//! and again before each delivery, against the addresses the host resolves to then; the
+//! delivery connects to exactly those addresses ([`Pinned`]), so a name that resolves to a
+//! public address for the check and to a private one a moment later (DNS rebinding) reaches
+//! nothing it should not.
 
-use std::net::{IpAddr, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+
+use ureq::unversioned::resolver::{ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::NextTimeout;
 
 /// Checks a URL an endpoint is registered with.
 pub fn check_url(url: &str, allowed: &[String]) -> Result<(), String> {
@@ -35,27 +41,52 @@ pub fn check_url(url: &str, allowed: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// Before a delivery: the host must still resolve to public addresses only, unless listed.
-pub fn check_resolved(url: &str, allowed: &[String]) -> Result<(), String> {
+/// Before a delivery: the addresses the host resolves to now, which must all be public unless
+/// the host is listed. The delivery connects to these and no others.
+pub fn check_resolved(url: &str, allowed: &[String]) -> Result<Pinned, String> {
     let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
     let host = parsed.host_str().ok_or("no host")?;
-    if is_allowed(host, allowed) {
-        return Ok(());
-    }
     let port = parsed.port_or_known_default().unwrap_or(443);
     let bare = host.trim_start_matches('[').trim_end_matches(']');
-    let addresses = (bare, port)
+    let addresses: Vec<SocketAddr> = (bare, port)
         .to_socket_addrs()
-        .map_err(|e| format!("cannot resolve {host}: {e}"))?;
-    for a in addresses {
-        if !is_public(a.ip()) {
-            return Err(format!(
-                "{host} resolves to {}, not a public address",
-                a.ip()
-            ));
-        }
+        .map_err(|e| format!("cannot resolve {host}: {e}"))?
+        .collect();
+    if !is_allowed(host, allowed)
+        && let Some(a) = addresses.iter().find(|a| !is_public(a.ip()))
+    {
+        return Err(format!(
+            "{host} resolves to {}, not a public address",
+            a.ip()
+        ));
     }
-    Ok(())
+    if addresses.is_empty() {
+        return Err(format!("{host} resolves to no address"));
+    }
+    Ok(Pinned(addresses))
+}
+
+/// A resolver that answers with the addresses checked before the delivery, whatever the name
+/// resolves to by the time the connection is made.
+#[derive(Debug, Clone)]
+pub struct Pinned(Vec<SocketAddr>);
+
+impl Resolver for Pinned {
+    fn resolve(
+        &self,
+        _uri: &ureq::http::Uri,
+        _config: &ureq::config::Config,
+        _timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let mut out = self.empty();
+        for a in self.0.iter().take(16) {
+            out.push(*a);
+        }
+        if out.is_empty() {
+            return Err(ureq::Error::HostNotFound);
+        }
+        Ok(out)
+    }
 }
 
 fn is_allowed(host: &str, allowed: &[String]) -> bool {
@@ -122,5 +153,38 @@ mod tests {
         assert!(check_resolved("http://127.0.0.1:9000/hook", &listed).is_ok());
         assert!(check_resolved("http://127.0.0.1:9000/hook", &none).is_err());
         assert!(check_resolved("http://localhost:9000/hook", &none).is_err());
+    }
+
+    /// The delivery connects where the check looked, not where the name points later: a name
+    /// that does not resolve at all is reached at the pinned address.
+    #[test]
+    fn a_delivery_connects_to_the_checked_address() {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let server = std::thread::spawn(move || {
+            let (mut stream, _) = listener.accept().unwrap();
+            let mut buf = [0u8; 4096];
+            let n = stream.read(&mut buf).unwrap();
+            stream
+                .write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n")
+                .unwrap();
+            String::from_utf8_lossy(&buf[..n]).into_owned()
+        });
+        let config = ureq::Agent::config_builder()
+            .timeout_global(Some(std::time::Duration::from_secs(5)))
+            .build();
+        let connector = ureq::unversioned::transport::DefaultConnector::default();
+        let agent = ureq::Agent::with_parts(config, connector, Pinned(vec![address]));
+        let url = format!("http://rebinding.invalid:{}/hook", address.port());
+        let response = agent.post(&url).send("{}").unwrap();
+        assert_eq!(response.status().as_u16(), 204);
+        let request = server.join().unwrap();
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("host: rebinding.invalid"),
+            "{request}"
+        );
     }
 }
