@@ -232,6 +232,14 @@ pub struct Settings {
     #[arg(long, env = "CSR_IDEMPOTENCY_KEEP_HOURS", default_value_t = 24)]
     pub idempotency_keep_hours: u64,
 
+    /// Seconds a web-console session may stay unused before it ends.
+    #[arg(long, env = "CSR_CONSOLE_IDLE_SECS", default_value_t = 30 * 60)]
+    pub console_idle_secs: i64,
+
+    /// Seconds a web-console session lasts at most, however busy.
+    #[arg(long, env = "CSR_CONSOLE_SESSION_SECS", default_value_t = 12 * 3600)]
+    pub console_session_secs: i64,
+
     /// E-mail of the administrator created on first start.
     #[arg(
         long,

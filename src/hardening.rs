@@ -28,6 +28,12 @@ static PAGE_POLICY: LazyLock<HeaderValue> = LazyLock::new(|| {
     HeaderValue::from_str(&policy).unwrap_or(HeaderValue::from_static("default-src 'none'"))
 });
 
+/// The console's policy: its one script (htmx) and stylesheet from this service, no inline
+/// script or style, requests only to itself, forms only to itself, no framing.
+const CONSOLE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+     img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
+     frame-ancestors 'none'";
+
 /// The API browser's policy: its own scripts and styles from this service, no inline script.
 const DOCS_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
@@ -42,7 +48,10 @@ pub async fn security_headers(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let docs = req.path().starts_with("/docs") && !req.path().starts_with("/docs/problems");
-    let authenticated = req.headers().contains_key(header::AUTHORIZATION);
+    let console = req.path().starts_with("/console");
+    // A console page is the signed-in user's; only its versioned assets may be kept.
+    let authenticated = req.headers().contains_key(header::AUTHORIZATION)
+        || (console && !req.path().starts_with("/console/static/"));
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
     // No response is ever sniffed into another type, and nothing answered to a caller who
@@ -59,11 +68,19 @@ pub async fn security_headers(
         .is_some_and(|v| v.as_bytes().starts_with(b"text/html"));
     headers.insert(
         header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
+        // The console's forms must name their origin, which browsers replace by `null` under
+        // `no-referrer`: within the site, the console keeps it.
+        HeaderValue::from_static(if console {
+            "same-origin"
+        } else {
+            "no-referrer"
+        }),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if html || docs {
-        let policy = if docs {
+        let policy = if console {
+            HeaderValue::from_static(CONSOLE_POLICY)
+        } else if docs {
             HeaderValue::from_static(DOCS_POLICY)
         } else {
             PAGE_POLICY.clone()

@@ -9,7 +9,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::{Config as SwaggerConfig, SwaggerUi};
 
-use crate::auth::access::RouteTable;
+use crate::auth::access::{Access, RouteTable};
 use crate::auth::jwt::{JwtKeys, KeyFile};
 use crate::auth::password::Hasher;
 use crate::config::Settings;
@@ -82,10 +82,9 @@ impl Application {
         let workers = state.settings.workers;
         let state = web::Data::new(state);
         let data = state.clone();
-        let route_table = web::Data::new(RouteTable::from_openapi(
-            &openapi(),
-            &[routes::DOCS_PATTERN],
-        ));
+        let mut beside = vec![(routes::DOCS_PATTERN, "GET", Access::Public)];
+        beside.extend_from_slice(crate::console::ROUTES);
+        let route_table = web::Data::new(RouteTable::from_openapi(&openapi(), &beside));
         let mut server = HttpServer::new(move || {
             let json_limit = data.settings.json_limit_bytes;
             let (app, _) = App::new()
@@ -102,6 +101,7 @@ impl Application {
             app.service(
                 SwaggerUi::new(routes::DOCS_PATTERN).config(SwaggerConfig::from("/openapi.json")),
             )
+            .configure(crate::console::configure)
             .default_service(web::to(problem::fallback))
             .wrap(from_fn(crate::auth::access::authorize))
             .wrap(from_fn(crate::hardening::body_deadline))

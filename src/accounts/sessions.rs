@@ -155,16 +155,26 @@ fn attempt_succeeded(conn: &mut AnyConnection, keys: &[(String, i32)]) -> AppRes
     throttle::refund(conn, &keys[2].0)
 }
 
-/// Logs a user in. Unknown accounts, wrong passwords and disabled accounts all cost one argon2
-/// verification and give the same 401. Each attempt is counted before the password is checked,
-/// per (account, address) and per address; past the limits the answer is 429 with `Retry-After`.
-pub async fn login(
-    state: web::Data<AppState>,
+/// A password checked at login: the account, the throttling keys to settle, and the new hash
+/// when the stored one uses weaker parameters than today's.
+pub struct Verified {
+    user: users::User,
+    keys: [(String, i32); 3],
+    rehash: Option<String>,
+    client: String,
+}
+
+/// Checks a login's e-mail and password. Unknown accounts, wrong passwords and disabled
+/// accounts all cost one argon2 verification and give the same 401. Each attempt is counted
+/// before the password is checked, per (account, address) and per address; past the limits the
+/// answer is 429 with `Retry-After`. The API and the console log in through this one check.
+pub async fn verify_login(
+    state: &AppState,
     email: &str,
     password: String,
     client: String,
-    request_id: String,
-) -> AppResult<TokenResponse> {
+    request_id: &str,
+) -> AppResult<Verified> {
     let parsed = Email::parse(email).map(|e| e.as_str().to_owned());
     // What the audit log names for an unknown account: never more than an e-mail address.
     let label = parsed
@@ -178,7 +188,7 @@ pub async fn login(
             email.clone(),
             label.clone(),
             keys.clone(),
-            request_id.clone(),
+            request_id.to_owned(),
         );
         state
             .db
@@ -206,8 +216,13 @@ pub async fn login(
     })
     .await?;
 
-    let user = match user {
-        Some(u) if verified && !u.disabled => u,
+    match user {
+        Some(u) if verified && !u.disabled => Ok(Verified {
+            user: u,
+            keys,
+            rehash,
+            client,
+        }),
         // The attempt was counted before the check; what remains is to record it.
         user => {
             let reason = match &user {
@@ -215,7 +230,7 @@ pub async fn login(
                 Some(u) if verified && u.disabled => "disabled",
                 Some(_) => "wrong_password",
             };
-            let rid = request_id.clone();
+            let rid = request_id.to_owned();
             state
                 .db
                 .write(move |conn| {
@@ -223,46 +238,78 @@ pub async fn login(
                     audit_failure(conn, failed, user.as_ref(), &label, &client, reason, &rid)
                 })
                 .await?;
+            Err(AppError::InvalidCredentials)
+        }
+    }
+}
+
+impl Verified {
+    /// The account logged in.
+    pub fn user(&self) -> &users::User {
+        &self.user
+    }
+
+    /// Completes a login in the transaction that opens its session: the password checked must
+    /// still be the account's (a change or disabling while argon2 ran wins over the login), the
+    /// throttling counters are settled, a due rehash is stored and the login is audited with the
+    /// `channel` it came through (`api`, `console`).
+    pub fn settle(
+        &self,
+        conn: &mut AnyConnection,
+        request_id: &str,
+        channel: &str,
+    ) -> AppResult<()> {
+        let user = &self.user;
+        let current = users::find(conn, user.id)?;
+        if current.is_none_or(|c| {
+            c.disabled
+                || c.password_changed_at != user.password_changed_at
+                || c.password_hash != user.password_hash
+        }) {
             return Err(AppError::InvalidCredentials);
         }
-    };
+        attempt_succeeded(conn, &self.keys)?;
+        if let Some(h) = &self.rehash {
+            users::set_password_hash(conn, user.id, h, None)?;
+        }
+        audit::append(
+            conn,
+            audit::Event {
+                actor_user_id: Some(user.id),
+                action: "auth.login",
+                entity_type: "user",
+                entity_id: user.id.to_string(),
+                enterprise_id: user.enterprise_id,
+                request_id: Some(request_id),
+                details: serde_json::json!({
+                    "rehashed": self.rehash.is_some(), "client": self.client, "channel": channel,
+                }),
+            },
+        )
+    }
+}
 
+/// Logs a user in to the API ([`verify_login`]) and opens a session: an access token and the
+/// first refresh token of a new family.
+pub async fn login(
+    state: web::Data<AppState>,
+    email: &str,
+    password: String,
+    client: String,
+    request_id: String,
+) -> AppResult<TokenResponse> {
+    let verified = verify_login(&state, email, password, client, &request_id).await?;
     let st = state.clone();
-    let (user, family, refresh) = state
+    let (verified, family, refresh) = state
         .db
         .write(move |conn| {
-            // The password checked must still be the account's: a change (or disabling) while
-            // argon2 ran wins over this login.
-            let current = users::find(conn, user.id)?;
-            if current.is_none_or(|c| {
-                c.disabled
-                    || c.password_changed_at != user.password_changed_at
-                    || c.password_hash != user.password_hash
-            }) {
-                return Err(AppError::InvalidCredentials);
-            }
-            attempt_succeeded(conn, &keys)?;
-            if let Some(h) = &rehash {
-                users::set_password_hash(conn, user.id, h, None)?;
-            }
+            verified.settle(conn, &request_id, "api")?;
             let family = uuid::Uuid::new_v4().to_string();
-            let refresh = new_refresh_token(conn, &st, user.id, &family)?;
-            audit::append(
-                conn,
-                audit::Event {
-                    actor_user_id: Some(user.id),
-                    action: "auth.login",
-                    entity_type: "user",
-                    entity_id: user.id.to_string(),
-                    enterprise_id: user.enterprise_id,
-                    request_id: Some(&request_id),
-                    details: serde_json::json!({ "rehashed": rehash.is_some(), "client": client }),
-                },
-            )?;
-            Ok((user, family, refresh))
+            let refresh = new_refresh_token(conn, &st, verified.user.id, &family)?;
+            Ok((verified, family, refresh))
         })
         .await?;
-    token_response(&state, &user, &family, refresh)
+    token_response(&state, &verified.user, &family, refresh)
 }
 
 enum Rotation {

@@ -31,6 +31,9 @@ pub enum Access {
     Roles(Vec<Role>),
     /// Nothing declared (or a role name that does not exist): nobody may call it.
     Undeclared,
+    /// A web-console page: a live console session (cookie), and for a POST a request from the
+    /// console's own origin. The page checks the role itself.
+    Console,
 }
 
 /// Reads an operation's `security` requirement list.
@@ -88,9 +91,29 @@ pub async fn authorize(
     let access = pattern
         .as_deref()
         .and_then(|p| routes.access(req.method().as_str(), p));
+    let console_post = routed.starts_with("/console/")
+        && !matches!(req.method().as_str(), "GET" | "HEAD")
+        && !crate::console::session::same_origin(&state, &req);
+    if console_post && access.is_some() {
+        let e =
+            AppError::Forbidden("a console form must be sent from the console's own pages".into());
+        return Ok(req.into_response(e.error_response()).map_into_right_body());
+    }
     let verdict = match access {
         None => Err(routes.unrouted(routed)),
         Some(Access::Public) => Ok(()),
+        Some(Access::Console) => {
+            match crate::console::session::authenticate(&state, req.request()).await {
+                Ok(caller) => {
+                    req.extensions_mut().insert(caller);
+                    Ok(())
+                }
+                Err(_) => {
+                    let res = crate::console::sign_in_first(req.request());
+                    return Ok(req.into_response(res).map_into_right_body());
+                }
+            }
+        }
         Some(Access::Undeclared) => Err(AppError::Forbidden(
             "this operation declares no roles, so nobody may call it".into(),
         )),
@@ -194,9 +217,9 @@ pub struct RouteTable {
 const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
 
 impl RouteTable {
-    /// The table of `api`'s operations, plus `public` path templates anyone may `GET` (pages
-    /// served beside the documented operations, such as the API browser).
-    pub fn from_openapi(api: &utoipa::openapi::OpenApi, public: &[&str]) -> Self {
+    /// The table of `api`'s operations, plus the routes served beside the documented operations
+    /// (the API browser, the console's pages), each as (template, method, access).
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi, beside: &[(&str, &str, Access)]) -> Self {
         let mut table = Self::default();
         for (path, item) in api.paths.paths.iter() {
             let value = serde_json::to_value(item).unwrap_or_default();
@@ -209,8 +232,12 @@ impl RouteTable {
                 .collect();
             table.add(path, methods);
         }
-        for template in public {
-            table.add(template, vec![("GET".to_owned(), Access::Public)]);
+        for (template, method, access) in beside {
+            let entry = (method.to_string(), access.clone());
+            match table.by_template.get(*template) {
+                Some(&i) => table.routes[i].methods.push(entry),
+                None => table.add(template, vec![entry]),
+            }
         }
         table
     }
@@ -290,7 +317,7 @@ fn routed_caller(req: &HttpRequest) -> Result<AuthUser, AppError> {
         Some(Access::Roles(roles)) => user.require(roles)?,
         // A public operation that reads its caller when there is one.
         Some(Access::Public) => {}
-        Some(Access::Undeclared) | None => {
+        Some(Access::Undeclared | Access::Console) | None => {
             return Err(AppError::Forbidden(
                 "this request reached no operation that declares its roles".into(),
             ));

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod certificates;
+pub mod console_sessions;
 pub mod enterprises;
 pub mod evidence;
 pub mod idempotency;

@@ -330,3 +330,43 @@ pub fn queue(
         ))
         .load(conn)?)
 }
+
+/// Open review rounds in a region scope that wait for `reviewer`: those they claimed, and those
+/// whose first approval (by someone else) waits for a second. With the enterprise's name and
+/// region, and whether the round waits for a second approval.
+pub fn open_rounds_for(
+    conn: &mut AnyConnection,
+    reviewer: i64,
+    region_prefix: Option<&str>,
+) -> AppResult<Vec<(Submission, String, String, bool)>> {
+    let mut q = reviews::table
+        .inner_join(submissions::table.on(submissions::id.eq(reviews::submission_id)))
+        .inner_join(enterprises::table.on(enterprises::id.eq(submissions::enterprise_id)))
+        .filter(reviews::decision.is_null())
+        .filter(submissions::status.eq(SubmissionStatus::UnderReview.as_str()))
+        .filter(
+            reviews::reviewer_id
+                .eq(reviewer)
+                .or(reviews::first_approver_id
+                    .is_not_null()
+                    .and(reviews::first_approver_id.ne(reviewer))),
+        )
+        .into_boxed();
+    if let Some(p) = region_prefix {
+        q = q.filter(enterprises::region_code.like(format!("{p}%")));
+    }
+    let rows: Vec<(Submission, String, String, Option<i64>)> = q
+        .order(reviews::claimed_at)
+        .limit(200)
+        .select((
+            Submission::as_select(),
+            enterprises::name,
+            enterprises::region_code,
+            reviews::first_approver_id,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(s, name, region, first)| (s, name, region, first.is_some()))
+        .collect())
+}

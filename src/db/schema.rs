@@ -46,6 +46,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    console_sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        csrf_token -> Text,
+        client -> Text,
+        user_agent -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(console_sessions -> users (user_id));
+
+diesel::table! {
     login_throttle (key) {
         key -> Text,
         failures -> Integer,
@@ -370,6 +387,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     schema_versions,
     submissions,
     idempotent_requests,
+    console_sessions,
     answers,
     answer_history,
     evidence,

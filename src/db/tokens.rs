@@ -86,12 +86,15 @@ pub fn revoke_family(
     .execute(conn)?)
 }
 
+/// Ends every session of the user, the API's (refresh tokens) and the console's; returns how
+/// many tokens and console sessions were revoked.
 pub fn revoke_user(conn: &mut AnyConnection, user_id: i64, at: NaiveDateTime) -> AppResult<usize> {
-    Ok(diesel::update(
+    let tokens = diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user_id))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(at))
-    .execute(conn)?)
+    .execute(conn)?;
+    Ok(tokens + super::console_sessions::revoke_user(conn, user_id, at)?)
 }

@@ -170,7 +170,7 @@ impl AppError {
         }
     }
 
-    fn detail(&self) -> String {
+    pub fn detail(&self) -> String {
         match self {
             Self::BadRequest(msg) => msg.clone(),
             Self::Validation(errors) => match errors.as_slice() {

@@ -103,6 +103,58 @@ pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResul
     Ok(Page { items, next_cursor })
 }
 
+/// A review round waiting for the caller.
+#[derive(Debug)]
+pub struct InProgress {
+    pub item: QueueItem,
+    /// The round's first approval is recorded; it waits for a second reviewer.
+    pub awaiting_second_approval: bool,
+}
+
+/// The open review rounds that wait for a reviewer: the ones they claimed, and, in their
+/// region, first approvals by others that wait for a second (never of their own enterprise or
+/// its competitors, as in the queue).
+pub async fn in_progress(state: &AppState, user: &AuthUser) -> AppResult<Vec<InProgress>> {
+    user.require(roles::REVIEWER)?;
+    let (me, region) = (user.id, user.region_scope.clone());
+    let affiliation = user.enterprise_id;
+    let (rows, own_division) = state
+        .db
+        .read(move |conn| {
+            let own = match affiliation {
+                Some(e) => enterprises::find(conn, e)?
+                    .and_then(|e| e.industry_code.get(..3).map(str::to_owned)),
+                None => None,
+            };
+            Ok((db::open_rounds_for(conn, me, region.as_deref())?, own))
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter(|(s, ..)| Some(s.enterprise_id) != affiliation)
+        .filter(|(s, ..)| {
+            own_division
+                .as_deref()
+                .is_none_or(|d| !s.industry_code.starts_with(d))
+        })
+        .map(|(s, name, region, awaiting)| InProgress {
+            item: QueueItem {
+                submission_id: s.id,
+                enterprise_id: s.enterprise_id,
+                enterprise_name: name,
+                region_code: region,
+                industry_code: s.industry_code,
+                schema_id: s.schema_id,
+                version: s.version,
+                submitted_at: s.submitted_at.map(utc),
+                self_assessed_total: s.score_total,
+                self_assessed_level: s.score_level,
+            },
+            awaiting_second_approval: awaiting,
+        })
+        .collect())
+}
+
 /// The review of a submission: its answers and evidence, every round's verdicts and the
 /// reviewed score. Visible to reviewers in scope, administrators and the enterprise itself.
 pub async fn view(state: &AppState, user: AuthUser, id: i64) -> AppResult<ReviewView> {

@@ -245,33 +245,11 @@ pub async fn download(
 ) -> AppResult<HttpResponse> {
     let (id, eid) = path.into_inner();
     let (e, bytes) = evidence::read(&state, user, id, eid).await?;
-    let ascii: String = e
-        .filename
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    let encoded: String = e
-        .filename
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
     Ok(HttpResponse::Ok()
         .content_type(e.content_type.as_str())
         .insert_header((
             "Content-Disposition",
-            format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}"),
+            disposition("attachment", &e.filename),
         ))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Cache-Control", "private, no-store"))
@@ -303,4 +281,30 @@ pub async fn remove(
     Ok(HttpResponse::NoContent()
         .insert_header((header::ETAG, etag))
         .finish())
+}
+
+/// A `Content-Disposition` value (`attachment` or `inline`) naming `filename`: an ASCII
+/// fallback and the UTF-8 name (RFC 6266, RFC 8187), so Chinese names survive.
+pub fn disposition(kind: &str, filename: &str) -> String {
+    let ascii: String = filename
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = filename
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }

@@ -15,6 +15,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod cli;
+mod console;
 mod enterprises;
 mod idempotency;
 mod migrations;

@@ -1,0 +1,196 @@
+//! The web console: server-rendered pages for the association's reviewers, industry bodies and
+//! administrators (and a read-only view for enterprise users), Chinese by default with an
+//! English switch. Pages are askama templates (`src/templates/console/`), checked when the
+//! crate compiles and escaping every value they print; partial updates use htmx, vendored in
+//! `static/` and served by the binary, so the console loads nothing from another host. Every
+//! action goes through the same workflow functions as the API (`reviews`, `certification`, …),
+//! with the same rules and the same audit log.
+//!
+//! The console is a user interface, not part of the integration API: its routes are not in the
+//! OpenAPI document. They are in [`ROUTES`], which the access middleware reads like the
+//! document's declarations: a page needs a live console session, a POST must come from the
+//! console's own origin and carry the session's CSRF token ([`session::Form`]).
+
+mod auth_pages;
+mod chrome;
+mod review_pages;
+pub mod session;
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use crate::auth::access::Access;
+use crate::error::{AppError, AppResult};
+pub use chrome::{Chrome, Lang};
+
+/// Every console route with its method and access; the access middleware admits nothing else.
+pub const ROUTES: &[(&str, &str, Access)] = &[
+    ("/console/static/{file}", "GET", Access::Public),
+    ("/console/login", "GET", Access::Public),
+    ("/console/login", "POST", Access::Public),
+    ("/console/lang/{lang}", "GET", Access::Public),
+    ("/console/", "GET", Access::Console),
+    ("/console/logout", "POST", Access::Console),
+    ("/console/sessions", "GET", Access::Console),
+    ("/console/sessions/{id}/revoke", "POST", Access::Console),
+    ("/console/reviews", "GET", Access::Console),
+    ("/console/reviews/{id}", "GET", Access::Console),
+    ("/console/reviews/{id}/claim", "POST", Access::Console),
+    (
+        "/console/reviews/{id}/verdicts/{criterion}",
+        "POST",
+        Access::Console,
+    ),
+    ("/console/reviews/{id}/decision", "POST", Access::Console),
+    ("/console/reviews/{id}/approve", "POST", Access::Console),
+    (
+        "/console/submissions/{id}/evidence/{evidence_id}",
+        "GET",
+        Access::Console,
+    ),
+];
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/console/static/{file}", web::get().to(asset))
+        .route("/console/login", web::get().to(auth_pages::login_form))
+        .route("/console/login", web::post().to(auth_pages::login))
+        .route("/console/lang/{lang}", web::get().to(auth_pages::language))
+        .route("/console/", web::get().to(auth_pages::home))
+        .route("/console", web::get().to(auth_pages::to_home))
+        .route("/console/logout", web::post().to(auth_pages::logout))
+        .route("/console/sessions", web::get().to(auth_pages::sessions))
+        .route(
+            "/console/sessions/{id}/revoke",
+            web::post().to(auth_pages::revoke),
+        )
+        .route("/console/reviews", web::get().to(review_pages::queue))
+        .route("/console/reviews/{id}", web::get().to(review_pages::review))
+        .route(
+            "/console/reviews/{id}/claim",
+            web::post().to(review_pages::claim),
+        )
+        .route(
+            "/console/reviews/{id}/verdicts/{criterion}",
+            web::post().to(review_pages::verdict),
+        )
+        .route(
+            "/console/reviews/{id}/decision",
+            web::post().to(review_pages::decide),
+        )
+        .route(
+            "/console/reviews/{id}/approve",
+            web::post().to(review_pages::approve),
+        )
+        .route(
+            "/console/submissions/{id}/evidence/{evidence_id}",
+            web::get().to(review_pages::evidence),
+        );
+}
+
+/// The console's script (htmx, vendored) and stylesheet, served by the binary. Their names
+/// carry their version, so they are cached for a year.
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    (
+        "htmx-2.0.11.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("static/htmx-2.0.11.min.js"),
+    ),
+    (
+        "console-1.css",
+        "text/css; charset=utf-8",
+        include_bytes!("static/console.css"),
+    ),
+];
+
+async fn asset(file: web::Path<String>) -> AppResult<HttpResponse> {
+    let (_, content_type, bytes) = ASSETS
+        .iter()
+        .find(|(name, _, _)| *name == file.as_str())
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(*content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        .body(*bytes))
+}
+
+/// The answer to a console request without a live session: the login page, coming back here
+/// afterwards (for htmx, through `HX-Redirect`, so the whole page goes there).
+pub fn sign_in_first(req: &HttpRequest) -> HttpResponse {
+    let back = if req.method() == actix_web::http::Method::GET {
+        req.uri()
+            .path_and_query()
+            .map_or("/console/", |p| p.as_str())
+    } else {
+        "/console/"
+    };
+    let target = format!(
+        "/console/login?{}",
+        serde_urlencoded::to_string([("next", back)]).unwrap_or_default()
+    );
+    if req.headers().contains_key("hx-request") {
+        return HttpResponse::Unauthorized()
+            .insert_header(("HX-Redirect", target))
+            .finish();
+    }
+    see_other(&target)
+}
+
+/// `303 See Other` to a console page (after a form, or to a page the caller should see).
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location.to_owned()))
+        .finish()
+}
+
+/// A page rendered as HTML with `status`.
+pub fn page(status: actix_web::http::StatusCode, t: &impl Template) -> AppResult<HttpResponse> {
+    let body = t.render().map_err(AppError::internal)?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+/// A page rendered as HTML (200).
+pub fn html(t: &impl Template) -> AppResult<HttpResponse> {
+    page(actix_web::http::StatusCode::OK, t)
+}
+
+/// A path inside the console to come back to after logging in; anything else (another host,
+/// `//evil`, a path outside the console) becomes the console's home.
+pub fn local_target(next: Option<&str>) -> String {
+    match next {
+        Some(n)
+            if n.starts_with("/console/")
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n.to_owned()
+        }
+        _ => "/console/".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_target;
+
+    #[test]
+    fn only_console_paths_are_returned_to() {
+        assert_eq!(
+            local_target(Some("/console/reviews?x=1")),
+            "/console/reviews?x=1"
+        );
+        for bad in [
+            "https://evil.example/console/",
+            "//evil.example/console/",
+            "/console/\\evil",
+            "/api/v1/users",
+            "/console/\r\nSet-Cookie: x",
+        ] {
+            assert_eq!(local_target(Some(bad)), "/console/", "{bad}");
+        }
+        assert_eq!(local_target(None), "/console/");
+    }
+}

@@ -1,0 +1,433 @@
+//! The web console over HTTP — sessions, cookies, CSRF and `Origin` checks, timeouts, roles —
+//! and in a real browser: `tests/console/flow.mjs` (Playwright on Debian's Chromium, axe-core)
+//! drives a reviewer from login to a four-eyes certificate. `.ci/run` installs the npm packages
+//! and sets `CSR_REQUIRE_BROWSER=1`, so there the browser test fails rather than skips.
+
+use std::path::Path;
+
+use actix_web::http::Method;
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Backend, PASSWORD, Resp, TestApp, spawn_app, spawn_app_with,
+    submitted, unique_email,
+};
+
+backend_tests!(
+    sessions_are_cookies_the_browser_cannot_read,
+    forms_need_the_token_and_the_origin,
+    sessions_end_when_idle_revoked_or_the_password_changes,
+    pages_check_the_role_and_the_reach,
+    a_reviewer_reaches_a_certificate_in_a_browser,
+);
+
+fn origin(app: &TestApp) -> String {
+    app.base.clone()
+}
+
+/// Signs in through the console's form; returns the `Cookie` header value.
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> String {
+    let res = form(
+        app,
+        "/console/login",
+        None,
+        &[("email", email), ("password", password)],
+    )
+    .await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let set = res.header("set-cookie").expect("a session cookie");
+    set.split(';').next().unwrap().to_owned()
+}
+
+/// POSTs a URL-encoded form from the console's own origin.
+async fn form(app: &TestApp, path: &str, cookie: Option<&str>, fields: &[(&str, &str)]) -> Resp {
+    let body = serde_urlencoded::to_string(fields).unwrap().into_bytes();
+    let origin = origin(app);
+    let mut headers = vec![("Origin", origin.as_str())];
+    if let Some(c) = cookie {
+        headers.push(("Cookie", c));
+    }
+    app.request(
+        Method::POST,
+        path,
+        None,
+        Some(("application/x-www-form-urlencoded", body)),
+        &headers,
+    )
+    .await
+}
+
+async fn page(app: &TestApp, path: &str, cookie: &str) -> Resp {
+    app.request(Method::GET, path, None, None, &[("Cookie", cookie)])
+        .await
+}
+
+/// The CSRF token in a page's forms.
+fn csrf(res: &Resp) -> String {
+    let text = res.text();
+    let at = text
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token");
+    let rest = &text[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn sessions_are_cookies_the_browser_cannot_read(b: Backend) {
+    let app = spawn_app(b).await;
+    // Signed out, a page sends to the login form and back.
+    let res = app.get("/console/reviews?industry=C14", None).await;
+    assert_eq!(res.status, 303);
+    assert_eq!(
+        res.header("location").as_deref(),
+        Some("/console/login?next=%2Fconsole%2Freviews%3Findustry%3DC14")
+    );
+    let login = app.get("/console/login", None).await;
+    assert_eq!(login.status, 200);
+    let policy = login.header("content-security-policy").unwrap();
+    assert!(
+        policy.contains("script-src 'self'") && !policy.contains("unsafe"),
+        "{policy}"
+    );
+    // The cookie: HttpOnly, SameSite=Strict, the whole host; the answer is not stored.
+    let res = form(
+        &app,
+        "/console/login",
+        None,
+        &[
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+            ("next", "//evil.example/"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    assert_eq!(
+        res.header("location").as_deref(),
+        Some("/console/"),
+        "no open redirect"
+    );
+    let cookie = res.header("set-cookie").unwrap();
+    for part in ["csr_console=", "HttpOnly", "SameSite=Strict", "Path=/"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain http here: {cookie}");
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let home = page(&app, "/console/", &cookie).await;
+    assert_eq!(home.status, 200);
+    assert_eq!(home.header("cache-control").as_deref(), Some("no-store"));
+    // The token is stored only as its digest.
+    let token = cookie.split('=').nth(1).unwrap().to_owned();
+    let stored: Vec<String> = app
+        .state
+        .db
+        .read(|conn| {
+            use csr_assess::db::schema::console_sessions::dsl::*;
+            use diesel::prelude::*;
+            Ok(console_sessions.select(token_hash).load(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_ne!(stored[0], token);
+    // A wrong password: the same throttled, audited check as the API's login.
+    let res = form(
+        &app,
+        "/console/login",
+        None,
+        &[("email", ADMIN_EMAIL), ("password", "wrong-password-1")],
+    )
+    .await;
+    assert_eq!(res.status, 401);
+    assert!(
+        res.text().contains(ADMIN_EMAIL),
+        "the e-mail stays in the form"
+    );
+    assert!(res.header("set-cookie").is_none());
+
+    // Behind https, the cookie is Secure and carries the __Host- prefix.
+    let https = spawn_app_with(b, |s| s.public_url = Some("https://csr.example.org".into())).await;
+    let body = serde_urlencoded::to_string([("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .unwrap();
+    let res = https
+        .request(
+            Method::POST,
+            "/console/login",
+            None,
+            Some(("application/x-www-form-urlencoded", body.into_bytes())),
+            &[("Origin", "https://csr.example.org")],
+        )
+        .await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let cookie = res.header("set-cookie").unwrap();
+    assert!(
+        cookie.starts_with("__Host-csr_console=") && cookie.contains("Secure"),
+        "{cookie}"
+    );
+}
+
+async fn forms_need_the_token_and_the_origin(b: Backend) {
+    let app = spawn_app(b).await;
+    let cookie = sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let sessions = page(&app, "/console/sessions", &cookie).await;
+    let token = csrf(&sessions);
+    // Another site's form: refused by its Origin, whatever it carries.
+    for bad_origin in [None, Some("https://evil.example"), Some("null")] {
+        let mut headers = vec![("Cookie", cookie.as_str())];
+        if let Some(o) = bad_origin {
+            headers.push(("Origin", o));
+        }
+        let body = format!("csrf={token}").into_bytes();
+        let res = app
+            .request(
+                Method::POST,
+                "/console/logout",
+                None,
+                Some(("application/x-www-form-urlencoded", body)),
+                &headers,
+            )
+            .await;
+        assert_eq!(res.status, 403, "{bad_origin:?}");
+    }
+    // Our origin without the token, or with another session's: refused.
+    let other = sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let other_token = csrf(&page(&app, "/console/sessions", &other).await);
+    for fields in [
+        vec![],
+        vec![("csrf", other_token.as_str())],
+        vec![("csrf", "")],
+    ] {
+        let res = form(&app, "/console/logout", Some(&cookie), &fields).await;
+        assert_eq!(res.status, 403, "{fields:?}");
+        assert!(res.header("content-type").unwrap().starts_with("text/html"));
+    }
+    assert_eq!(
+        page(&app, "/console/", &cookie).await.status,
+        200,
+        "still signed in"
+    );
+    // Logging in from another site is refused too (login CSRF).
+    let body = serde_urlencoded::to_string([("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)])
+        .unwrap();
+    let res = app
+        .request(
+            Method::POST,
+            "/console/login",
+            None,
+            Some(("application/x-www-form-urlencoded", body.into_bytes())),
+            &[("Origin", "https://evil.example")],
+        )
+        .await;
+    assert_eq!(res.status, 403);
+    // With both, logout ends the session wherever its cookie is used.
+    let res = form(&app, "/console/logout", Some(&cookie), &[("csrf", &token)]).await;
+    assert_eq!(res.status, 303);
+    assert!(res.header("set-cookie").unwrap().contains("csr_console=;"));
+    assert_eq!(page(&app, "/console/", &cookie).await.status, 303);
+    assert_eq!(
+        page(&app, "/console/", &other).await.status,
+        200,
+        "other sessions stay"
+    );
+}
+
+async fn sessions_end_when_idle_revoked_or_the_password_changes(b: Backend) {
+    let app = spawn_app_with(b, |s| s.console_idle_secs = 2).await;
+    let a = sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    // Idle past the timeout: gone.
+    actix_rt::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(page(&app, "/console/", &a).await.status, 303);
+    // One session ends another from the sessions page.
+    let first = sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let second = sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let list = page(&app, "/console/sessions", &second).await;
+    let text = list.text();
+    let ids: Vec<&str> = text
+        .match_indices("/console/sessions/")
+        .map(|(i, _)| &text[i + 18..i + 18 + text[i + 18..].find('/').unwrap()])
+        .collect();
+    assert!(ids.len() >= 2, "{text}");
+    let token = csrf(&list);
+    // The older of the two live ones (the list is newest first).
+    let res = form(
+        &app,
+        &format!("/console/sessions/{}/revoke", ids[1]),
+        Some(&second),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status, 303);
+    assert_eq!(page(&app, "/console/", &first).await.status, 303);
+    assert_eq!(page(&app, "/console/", &second).await.status, 200);
+    // A password change through the API ends console sessions too.
+    let api = app.admin_token().await;
+    let res = app
+        .post(
+            "/api/v1/auth/password",
+            Some(&api),
+            &json!({ "current_password": ADMIN_PASSWORD, "new_password": "a brand new passphrase 42" }),
+        )
+        .await;
+    assert!(res.status < 300, "{}", res.text());
+    assert_eq!(page(&app, "/console/", &second).await.status, 303);
+}
+
+async fn pages_check_the_role_and_the_reach(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 3).await;
+    // An enterprise user signs in but is no reviewer.
+    let ent = sign_in(&app, &e.admin_email, PASSWORD).await;
+    let res = page(&app, "/console/reviews", &ent).await;
+    assert_eq!(res.status, 403);
+    assert!(res.header("content-type").unwrap().starts_with("text/html"));
+    assert_eq!(
+        page(&app, &format!("/console/reviews/{id}"), &ent)
+            .await
+            .status,
+        404
+    );
+    // A reviewer of another region sees neither the submission in the queue nor its page.
+    let email = unique_email("far");
+    let admin = app.admin_token().await;
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({ "email": email, "password": PASSWORD, "role": "reviewer", "region_scope": "11" }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let far = sign_in(&app, &email, PASSWORD).await;
+    let queue = page(&app, "/console/reviews", &far).await;
+    assert_eq!(queue.status, 200);
+    assert!(
+        !queue
+            .text()
+            .contains(&format!("/console/reviews/{id}/claim"))
+    );
+    assert_eq!(
+        page(&app, &format!("/console/reviews/{id}"), &far)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        page(&app, &format!("/console/submissions/{id}/evidence/1"), &far)
+            .await
+            .status,
+        404
+    );
+    // A bad filter is named beside its field; the page still answers.
+    let res = page(&app, "/console/reviews?min_age_days=-3&industry=Z99", &far).await;
+    assert_eq!(res.status, 422);
+    let text = res.text();
+    assert!(
+        text.contains("id=\"e-age\"") && text.contains("id=\"e-industry\""),
+        "{text}"
+    );
+    assert!(text.contains("value=\"Z99\""), "the typed filter stays");
+    // Unknown console paths are 404, like the API's.
+    assert_eq!(page(&app, "/console/nothing-here", &far).await.status, 404);
+}
+
+/// Installs the pinned npm packages of the browser test (`tests/console/package-lock.json`)
+/// once per test run, when npm is there and they are not.
+fn install_browser_tools(root: &Path) {
+    static ONCE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut done = ONCE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if *done
+        || root
+            .join("tests/console/node_modules/playwright-core")
+            .is_dir()
+    {
+        return;
+    }
+    *done = true;
+    let status = std::process::Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+        .arg(root.join("tests/console"))
+        .status();
+    if !status.is_ok_and(|s| s.success()) {
+        eprintln!("npm ci in tests/console failed: {status:?}");
+    }
+}
+
+/// Walks the reviewer's path in Chromium; see `tests/console/flow.mjs`.
+async fn a_reviewer_reaches_a_certificate_in_a_browser(b: Backend) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let node_modules = root.join("tests/console/node_modules");
+    install_browser_tools(root);
+    let chromium = std::env::var("CSR_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let ready = node_modules.join("playwright-core").is_dir() && Path::new(&chromium).exists();
+    if !ready {
+        assert!(
+            std::env::var_os("CSR_REQUIRE_BROWSER").is_none(),
+            "the console browser test needs `npm ci --prefix tests/console` and {chromium}"
+        );
+        eprintln!("Playwright or Chromium missing: console browser test not run");
+        return;
+    }
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let id = submitted(&app, &e, "C1491", 4).await;
+    let admin = app.admin_token().await;
+    let mut reviewers = Vec::new();
+    for name in ["first", "second"] {
+        let email = unique_email(name);
+        let res = app
+            .post(
+                "/api/v1/users",
+                Some(&admin),
+                &json!({ "email": email, "password": PASSWORD, "role": "reviewer", "display_name": format!("评审员{name}") }),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text());
+        reviewers.push(json!({ "email": email, "password": PASSWORD }));
+    }
+    let criteria = app.criteria_of(&e.token, "C1491", "2024").await;
+    let required = |c: &Value| c["red_line"] == true || c["statutory"] == true;
+    let request = criteria.iter().find(|c| required(c)).unwrap()["id"].clone();
+    let optional = criteria
+        .iter()
+        .find(|c| !required(c) && c["kind"] != "free_text" && c["kind"] != "yes_no")
+        .unwrap()["id"]
+        .clone();
+    let shots = root.join("target").join("screenshots");
+    let fixture = json!({
+        "base": app.base,
+        "chromium": chromium,
+        "shots": shots,
+        "submission": id,
+        "enterpriseToken": e.token,
+        "reviewer1": reviewers[0],
+        "reviewer2": reviewers[1],
+        "requestCriterion": request,
+        "optionalCriterion": optional,
+    });
+    let path = app.dir.path().join("fixture.json");
+    std::fs::write(&path, fixture.to_string()).unwrap();
+    let script = root.join("tests/console/flow.mjs");
+    let out = actix_rt::task::spawn_blocking(move || {
+        std::process::Command::new("node")
+            .arg(script)
+            .arg(&path)
+            .output()
+    })
+    .await
+    .unwrap()
+    .expect("node runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("console flow: ok"), "{stdout}");
+    // The certificate exists and the audit log names the console's actions.
+    let s = app
+        .get(&format!("/api/v1/submissions/{id}"), Some(&e.token))
+        .await
+        .json();
+    assert_eq!(s["status"], "approved", "{s}");
+}

@@ -1,0 +1,225 @@
+// The reviewer's path through the web console in a real browser (Debian's Chromium, driven by
+// Playwright): sign in, claim from the queue, set verdicts (saved without a page reload),
+// request evidence, see the enterprise's answer (sent through the API meanwhile), approve; a
+// second reviewer approves the four-eyes level on a phone-sized screen; the certificate is on
+// /verify. Every console page visited is checked with axe-core (no serious or critical
+// violation) and photographed at 1280 and 390 px wide.
+//
+// Run by tests/api/console.rs, which starts the service and prepares the fixture:
+//   node tests/console/flow.mjs <fixture.json>
+
+import { readFileSync, mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+import AxeBuilder from "@axe-core/playwright";
+
+const fixture = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const { base, shots, submission, requestCriterion, enterpriseToken } = fixture;
+mkdirSync(shots, { recursive: true });
+
+const failures = [];
+function check(condition, message) {
+  if (!condition) {
+    failures.push(message);
+    throw new Error(message);
+  }
+}
+
+// Problems the pages cause themselves: script exceptions, subresources that fail to load, and
+// Content-Security-Policy violations. axe-core and Playwright's screenshots inject styles of
+// their own, which the policy refuses; those moments are not counted.
+const problems = [];
+let tooling = false;
+function watch(page) {
+  page.on("pageerror", (e) => problems.push(`script error at ${page.url()}: ${e}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" && m.text().includes("Content Security Policy") && !tooling) {
+      problems.push(`CSP at ${page.url()}: ${m.text().slice(0, 300)}`);
+    }
+  });
+  page.on("response", (r) => {
+    if (r.request().resourceType() !== "document" && r.status() >= 400) {
+      problems.push(`${r.status()} for ${r.url()}`);
+    }
+  });
+  page.on("requestfailed", (r) => problems.push(`failed: ${r.url()} ${r.failure()?.errorText}`));
+}
+
+/** axe-core on the page: serious and critical violations fail the run. */
+async function accessible(page, name) {
+  const result = await new AxeBuilder({ page })
+    .withTags(["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"])
+    .analyze();
+  const bad = result.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+  for (const v of bad) {
+    const where = v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ");
+    failures.push(`axe ${name}: ${v.id} (${v.impact}) ${v.help} at ${where}`);
+  }
+  console.log(`axe ${name}: ${result.violations.length} violations, ${bad.length} serious or critical`);
+}
+
+/** Screenshots of the page at desktop and phone width, then back to the page's own width. */
+async function photograph(page, name) {
+  const own = page.viewportSize();
+  for (const [width, height] of [[1280, 900], [390, 844]]) {
+    await page.setViewportSize({ width, height });
+    await page.screenshot({ path: `${shots}/console-${name}-${width}.png`, fullPage: true });
+  }
+  await page.setViewportSize(own);
+}
+
+async function visit(page, name) {
+  tooling = true;
+  await accessible(page, name);
+  await photograph(page, name);
+  tooling = false;
+}
+
+async function signIn(page, who) {
+  await page.goto(`${base}/console/reviews`);
+  check(page.url().includes("/console/login"), `signed out, the queue sends to the login page (at ${page.url()})`);
+  await page.fill("#email", who.email);
+  await page.fill("#password", who.password);
+  await page.click("form.narrow button[type=submit]");
+  await page.waitForURL(/\/console\/reviews$/);
+}
+
+const anchor = (criterion) => `#c-${criterion.replaceAll(".", "-")}`;
+
+/** Sets a verdict in a criterion's section and waits for htmx to swap the section. */
+async function verdict(page, criterion, kind, fields = {}) {
+  const section = page.locator(anchor(criterion));
+  await section.locator(`input[name=verdict][value=${kind}]`).check();
+  for (const [name, value] of Object.entries(fields)) {
+    await section.locator(`[name=${name}]`).fill(value);
+  }
+  const swapped = page.waitForResponse((r) => r.url().includes(`/verdicts/${criterion}`));
+  await section.locator("button[type=submit]").click();
+  await swapped;
+  await page.waitForLoadState("networkidle");
+}
+
+const browser = await chromium.launch({
+  executablePath: fixture.chromium,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"],
+});
+try {
+  // The first reviewer, at a desk.
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+  const page = await desk.newPage();
+  watch(page);
+
+  await page.goto(`${base}/console/login`);
+  await visit(page, "login");
+  // A wrong password keeps the e-mail as typed and says what is wrong.
+  await page.fill("#email", fixture.reviewer1.email);
+  await page.fill("#password", "not the password at all");
+  await page.click("form.narrow button[type=submit]");
+  check((await page.inputValue("#email")) === fixture.reviewer1.email, "the e-mail survives a failed login");
+  check(await page.locator("#login-error").isVisible(), "a failed login says so");
+
+  await signIn(page, fixture.reviewer1);
+  await visit(page, "queue");
+  const claim = page.locator(`form[action="/console/reviews/${submission}/claim"] button`);
+  check((await claim.count()) === 1, "the submitted self-assessment is in the queue");
+  await claim.click();
+  await page.waitForURL(new RegExp(`/console/reviews/${submission}$`));
+  check((await page.textContent("#status")).includes("评审中"), "claimed: under review");
+  await visit(page, "review");
+
+  // A refused verdict: the error is beside its field and what was typed stays.
+  const other = fixture.optionalCriterion;
+  await verdict(page, other, "adjust", { points: "50" });
+  const section = page.locator(anchor(other));
+  check(await section.locator(".error").first().isVisible(), "an adjustment without a reason is refused beside its field");
+  check((await section.locator("[name=points]").inputValue()) === "50", "the typed points stay after a refusal");
+  await verdict(page, other, "accept");
+  check((await section.locator(".verdict-text").textContent()).includes("接受"), "the corrected verdict is saved");
+
+  // Every red line and legal duty, accepted one by one without reloading the page.
+  const required = await page.locator("#required a").allTextContents();
+  check(required.length > 0, "the page names the criteria that need a verdict");
+  let reloads = 0;
+  page.on("load", () => reloads++);
+  for (const criterion of required) {
+    if (criterion === requestCriterion) continue;
+    await verdict(page, criterion, "accept");
+  }
+  check(reloads === 0, `verdicts are saved without a page reload (${reloads} reloads)`);
+  await verdict(page, requestCriterion, "request_evidence", { comment: "请上传投诉处理记录的扫描件" });
+  check((await page.locator(`${anchor(requestCriterion)} .verdict-text`).textContent()).includes("要求补充证据"),
+    "the evidence request is recorded");
+
+  // The enterprise answers through the API, with a file for the criterion.
+  const form = new FormData();
+  form.append("criteria", requestCriterion);
+  form.append("file", new Blob([Buffer.from("%PDF-1.4\n% 投诉处理记录\n%%EOF\n")], { type: "application/pdf" }), "投诉记录.pdf");
+  const auth = { Authorization: `Bearer ${enterpriseToken}` };
+  let res = await fetch(`${base}/api/v1/submissions/${submission}/evidence`, { method: "POST", headers: auth, body: form });
+  check(res.status === 201, `the enterprise uploads the evidence (${res.status} ${await res.text()})`);
+  res = await fetch(`${base}/api/v1/submissions/${submission}/evidence-requests/${requestCriterion}/answer`, {
+    method: "POST",
+    headers: { ...auth, "Content-Type": "application/json" },
+    body: JSON.stringify({ answer: "已上传2026年第三季度的投诉处理记录。" }),
+  });
+  check(res.status === 200, `the enterprise answers the request (${res.status} ${await res.text()})`);
+
+  await page.reload();
+  const answered = page.locator(`${anchor(requestCriterion)} .request-answer`);
+  check((await answered.textContent()).includes("第三季度"), "the reviewer sees the enterprise's answer");
+  const file = page.locator(`${anchor(requestCriterion)} .evidence a`, { hasText: "投诉记录.pdf" });
+  check((await file.count()) === 1, "the new file is beside the criterion, under its own name");
+  const pdf = await page.request.get(base + (await file.getAttribute("href")));
+  check(pdf.headers()["content-type"] === "application/pdf" && pdf.headers()["content-disposition"].startsWith("inline"),
+    "the PDF opens in the browser's viewer");
+  await verdict(page, requestCriterion, "accept");
+  check((await page.locator("#required").count()) === 0, "no criterion waits for a verdict");
+
+  await page.click("#approve");
+  await page.waitForLoadState("networkidle");
+  check((await page.locator("#certificate-number").count()) === 0, "one approval does not issue a four-eyes certificate");
+
+  // The second reviewer, on a phone.
+  const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "zh-CN", isMobile: true });
+  const second = await phone.newPage();
+  watch(second);
+  await signIn(second, fixture.reviewer2);
+  check((await second.locator("#mine-h").count()) === 1 && (await second.textContent("main")).includes("等待第二位评审员批准"),
+    "the second reviewer finds the approval waiting");
+  await second.click(`a[href="/console/reviews/${submission}"]`);
+  await visit(second, "second-approval");
+  await second.click("#approve-second");
+  await second.waitForLoadState("networkidle");
+  const number = (await second.textContent("#certificate-number")).trim();
+  check(/^CCA-/.test(number) || number.length > 8, `a certificate is issued (${number})`);
+  await visit(second, "approved");
+
+  await second.goto(`${base}/verify/${number}`);
+  check((await second.textContent("#status")).includes("有效"), "the certificate is valid on /verify");
+
+  // English, the sessions page, and signing out.
+  await page.goto(`${base}/console/sessions`);
+  await page.click("a[hreflang=en]");
+  await page.waitForURL(/\/console\/sessions$/);
+  check((await page.textContent("h1")).includes("Sessions"), "the English switch works");
+  await visit(page, "sessions");
+  await page.click("header form button");
+  await page.waitForURL(/\/console\/login$/);
+  await page.goto(`${base}/console/reviews`);
+  check(page.url().includes("/console/login"), "after signing out the console asks to sign in");
+
+  check(problems.length === 0, `the pages cause no script error, failed load or CSP violation: ${problems.join("; ")}`);
+} catch (e) {
+  if (!failures.includes(e.message)) failures.push(String(e.stack || e));
+  for (const context of browser.contexts()) {
+    for (const p of context.pages()) {
+      failures.push(`at ${p.url()}: ${(await p.content().catch(() => "")).slice(0, 1500)}`);
+    }
+  }
+} finally {
+  await browser.close();
+}
+if (failures.length) {
+  console.error(failures.join("\n"));
+  process.exit(1);
+}
+console.log("console flow: ok");
