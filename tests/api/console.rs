@@ -349,7 +349,7 @@ fn install_browser_tools(root: &Path) {
         .args(["ci", "--no-audit", "--no-fund", "--prefix"])
         .arg(root.join("tests/console"))
         .status();
-    if !status.is_ok_and(|s| s.success()) {
+    if !status.as_ref().is_ok_and(|s| s.success()) {
         eprintln!("npm ci in tests/console failed: {status:?}");
     }
 }
