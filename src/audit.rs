@@ -67,6 +67,24 @@ pub async fn checkpoint(
     .await
 }
 
+/// The log's entries, newest first, before entry `before` (administrators): a page of `limit`
+/// and whether older entries follow.
+pub async fn recent(
+    state: &AppState,
+    user: &AuthUser,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<(Vec<audit::AuditEntry>, bool)> {
+    user.require(roles::ADMIN)?;
+    let mut rows = state
+        .db
+        .read(move |conn| audit::recent(conn, before, limit + 1))
+        .await?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok((rows, more))
+}
+
 /// The newest checkpoint: the chain head anyone may keep a copy of.
 pub async fn head(state: &AppState) -> AppResult<Checkpoint> {
     state

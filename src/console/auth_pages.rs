@@ -138,6 +138,7 @@ pub async fn language(lang: web::Path<String>, q: web::Query<NextQuery>) -> Page
 struct HomePage {
     c: Chrome,
     reviewer: bool,
+    statistics: bool,
     role: Role,
 }
 
@@ -147,6 +148,7 @@ pub async fn home(req: HttpRequest, caller: Caller) -> PageResult {
     Ok(html(&HomePage {
         c: Chrome { title, ..c },
         reviewer: caller.user.role == Role::Reviewer,
+        statistics: caller.user.require(crate::auth::roles::STATISTICS).is_ok(),
         role: caller.user.role,
     })?)
 }

@@ -92,6 +92,26 @@ impl Chrome {
                 current: path.starts_with("/console/reviews"),
             });
         }
+        if caller.user.require(crate::auth::roles::STATISTICS).is_ok() {
+            nav.push(NavItem {
+                href: "/console/statistics",
+                label: l.t("统计", "Statistics"),
+                current: path.starts_with("/console/statistics"),
+            });
+        }
+        if caller.user.role == Role::Admin {
+            for (href, label) in [
+                ("/console/admin/users", l.t("用户", "Users")),
+                ("/console/admin/schemas", l.t("细则版本", "Schemas")),
+                ("/console/admin/audit", l.t("审计日志", "Audit log")),
+            ] {
+                nav.push(NavItem {
+                    href,
+                    label,
+                    current: path.starts_with(href),
+                });
+            }
+        }
         nav.push(NavItem {
             href: "/console/sessions",
             label: l.t("登录会话", "Sessions"),

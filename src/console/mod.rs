@@ -11,10 +11,12 @@
 //! document's declarations: a page needs a live console session, a POST must come from the
 //! console's own origin and carry the session's CSRF token ([`session::Form`]).
 
+mod admin_pages;
 mod auth_pages;
 mod chrome;
 mod review_pages;
 pub mod session;
+mod stats_pages;
 
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -49,6 +51,27 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         "GET",
         Access::Console,
     ),
+    ("/console/statistics", "GET", Access::Console),
+    ("/console/statistics/populations", "GET", Access::Console),
+    ("/console/statistics/populations", "POST", Access::Console),
+    ("/console/statistics/{file}", "GET", Access::Console),
+    ("/console/admin/users", "GET", Access::Console),
+    ("/console/admin/users", "POST", Access::Console),
+    (
+        "/console/admin/users/{id}/{action}",
+        "POST",
+        Access::Console,
+    ),
+    ("/console/admin/schemas", "GET", Access::Console),
+    ("/console/admin/schemas/{id}/diff", "GET", Access::Console),
+    (
+        "/console/admin/schemas/{id}/versions/{version}/{action}",
+        "POST",
+        Access::Console,
+    ),
+    ("/console/admin/audit", "GET", Access::Console),
+    ("/console/admin/audit/verify", "POST", Access::Console),
+    ("/console/admin/audit/checkpoint", "POST", Access::Console),
 ];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -85,6 +108,49 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(
             "/console/submissions/{id}/evidence/{evidence_id}",
             web::get().to(review_pages::evidence),
+        )
+        .route("/console/statistics", web::get().to(stats_pages::dashboard))
+        .route(
+            "/console/statistics/populations",
+            web::get().to(stats_pages::populations_form),
+        )
+        .route(
+            "/console/statistics/populations",
+            web::post().to(stats_pages::populations),
+        )
+        .route(
+            "/console/statistics/{file}",
+            web::get().to(stats_pages::file),
+        )
+        .route("/console/admin/users", web::get().to(admin_pages::users))
+        .route(
+            "/console/admin/users",
+            web::post().to(admin_pages::create_user),
+        )
+        .route(
+            "/console/admin/users/{id}/{action}",
+            web::post().to(admin_pages::set_disabled),
+        )
+        .route(
+            "/console/admin/schemas",
+            web::get().to(admin_pages::schemas),
+        )
+        .route(
+            "/console/admin/schemas/{id}/diff",
+            web::get().to(admin_pages::diff),
+        )
+        .route(
+            "/console/admin/schemas/{id}/versions/{version}/{action}",
+            web::post().to(admin_pages::transition),
+        )
+        .route("/console/admin/audit", web::get().to(admin_pages::audit))
+        .route(
+            "/console/admin/audit/verify",
+            web::post().to(admin_pages::verify),
+        )
+        .route(
+            "/console/admin/audit/checkpoint",
+            web::post().to(admin_pages::checkpoint),
         );
 }
 
@@ -97,7 +163,7 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("static/htmx-2.0.11.min.js"),
     ),
     (
-        "console-1.css",
+        "console-2.css",
         "text/css; charset=utf-8",
         include_bytes!("static/console.css"),
     ),

@@ -160,6 +160,22 @@ pub fn for_entity(
         .load(conn)?)
 }
 
+/// Up to `limit` entries before id `before` (all when `None`), newest first.
+pub fn recent(
+    conn: &mut AnyConnection,
+    before: Option<i64>,
+    limit: i64,
+) -> AppResult<Vec<AuditEntry>> {
+    let mut q = audit_log::table.into_boxed();
+    if let Some(b) = before {
+        q = q.filter(audit_log::id.lt(b));
+    }
+    Ok(q.order(audit_log::id.desc())
+        .limit(limit)
+        .select(AuditEntry::as_select())
+        .load(conn)?)
+}
+
 /// The message a checkpoint signs.
 fn checkpoint_message(entries: i64, head_hash: &str, at: NaiveDateTime) -> String {
     format!(

@@ -11,7 +11,7 @@ use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::Query;
 use crate::state::AppState;
-use crate::stats::{self, Bar, Cell, Funnel, LevelRow, figures};
+use crate::stats::{self, Funnel, LevelRow, Table, figures, tables};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -80,7 +80,7 @@ pub enum Format {
     Svg,
 }
 
-const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 fn format(req: &HttpRequest, format: Option<&str>) -> AppResult<Format> {
     match format {
@@ -111,20 +111,8 @@ fn format(req: &HttpRequest, format: Option<&str>) -> AppResult<Format> {
     }
 }
 
-fn cell(f: &impl Cell) -> String {
-    f.cell()
-}
-
-/// A figure as a table (for CSV and XLSX) and, where it has one, a chart.
-struct Export<'a> {
-    name: &'a str,
-    header: &'a [&'a str],
-    rows: Vec<Vec<String>>,
-    chart: Option<String>,
-}
-
-fn respond(fmt: Format, json: impl Serialize, export: Export<'_>) -> AppResult<HttpResponse> {
-    let attachment = |ext: &str| format!("attachment; filename=\"{}.{ext}\"", export.name);
+fn respond(fmt: Format, json: impl Serialize, table: Table) -> AppResult<HttpResponse> {
+    let attachment = |ext: &str| format!("attachment; filename=\"{}.{ext}\"", table.name);
     Ok(match fmt {
         Format::Json => HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
@@ -132,15 +120,12 @@ fn respond(fmt: Format, json: impl Serialize, export: Export<'_>) -> AppResult<H
         Format::Csv => HttpResponse::Ok()
             .content_type("text/csv; charset=utf-8")
             .insert_header(("Content-Disposition", attachment("csv")))
-            .body(stats::csv(export.header, &export.rows)),
+            .body(table.csv()),
         Format::Xlsx => HttpResponse::Ok()
             .content_type(XLSX)
             .insert_header(("Content-Disposition", attachment("xlsx")))
-            .body(
-                stats::xlsx(export.name, export.header, &export.rows)
-                    .map_err(AppError::internal)?,
-            ),
-        Format::Svg => match export.chart {
+            .body(table.xlsx().map_err(AppError::internal)?),
+        Format::Svg => match table.chart {
             Some(svg) => HttpResponse::Ok().content_type("image/svg+xml").body(svg),
             None => {
                 return Err(AppError::validation(
@@ -193,50 +178,7 @@ pub async fn funnel(
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query)?;
     let f = figures::adoption(&state, &user, sel).await?;
-    let rows = f
-        .rows
-        .iter()
-        .chain(std::iter::once(&f.total))
-        .map(|r| {
-            vec![
-                r.group.clone(),
-                cell(&r.registered),
-                cell(&r.self_assessed),
-                cell(&r.certified),
-                cell(&r.expiring_90_days),
-                cell(&r.adoption_rate),
-            ]
-        })
-        .collect();
-    let t = &f.total;
-    let bar = |label: &str, figure| Bar::of(label, figure);
-    let chart = stats::svg_bars(
-        "Adoption funnel",
-        &[
-            bar("registered", &t.registered),
-            bar("self-assessed", &t.self_assessed),
-            bar("certified", &t.certified),
-            bar("expiring in 90 days", &t.expiring_90_days),
-        ],
-    );
-    let header = [
-        "group",
-        "registered",
-        "self_assessed",
-        "certified",
-        "expiring_90_days",
-        "adoption_rate",
-    ];
-    respond(
-        fmt,
-        &f,
-        Export {
-            name: "funnel",
-            header: &header,
-            rows,
-            chart: Some(chart),
-        },
-    )
+    respond(fmt, &f, tables::funnel(&f))
 }
 
 /// Active certificates by level.
@@ -246,7 +188,7 @@ pub async fn funnel(
     params(StatsQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
-        (status = 200, description = "Certificates by level as JSON, or a CSV or XLSX table (`format` or `Accept`)", content((Vec<LevelRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 200, description = "Certificates by level as JSON, a CSV or XLSX table (`format` or `Accept`), or an SVG chart", content((Vec<LevelRow> = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "image/svg+xml"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -260,25 +202,7 @@ pub async fn levels(
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query)?;
     let rows = figures::certificate_levels(&state, &user, sel).await?;
-    let lines = rows
-        .iter()
-        .flat_map(|r| {
-            r.levels
-                .iter()
-                .map(move |(l, f)| vec![r.group.clone(), l.clone(), cell(f)])
-        })
-        .collect();
-    let header = ["group", "level", "certificates"];
-    respond(
-        fmt,
-        &rows,
-        Export {
-            name: "levels",
-            header: &header,
-            rows: lines,
-            chart: None,
-        },
-    )
+    respond(fmt, &rows, tables::levels(&rows))
 }
 
 /// Upload enterprise populations (CSV lines `industry,region,count`, region empty for the whole
@@ -348,36 +272,7 @@ pub async fn scores(
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query.into_inner().into())?;
     let d = figures::scores(&state, &user, sel).await?;
-    let summary_row = |name: &str, s: &stats::Summary| {
-        vec![
-            name.to_owned(),
-            cell(&s.enterprises),
-            cell(&s.mean),
-            cell(&s.median),
-            cell(&s.q1),
-            cell(&s.q3),
-        ]
-    };
-    let rows = std::iter::once(summary_row("total", &d.total))
-        .chain(d.themes.iter().map(|(t, s)| summary_row(t, s)))
-        .collect();
-    let bars: Vec<Bar> = d
-        .histogram
-        .iter()
-        .map(|b| Bar::of(format!("{}–{}", b.from, b.to), &b.enterprises))
-        .collect();
-    let chart = stats::svg_bars("Total scores (enterprises per band)", &bars);
-    let header = ["scope", "enterprises", "mean", "median", "q1", "q3"];
-    respond(
-        fmt,
-        &d,
-        Export {
-            name: "scores",
-            header: &header,
-            rows,
-            chart: Some(chart),
-        },
-    )
+    respond(fmt, &d, tables::scores(&d))
 }
 
 /// The criteria with the lowest pass rates (share of enterprises earning at least half of the
@@ -388,7 +283,7 @@ pub async fn scores(
     params(FigureQuery),
     security(("bearer" = ["admin", "reviewer", "industry_body"])),
     responses(
-        (status = 200, description = "Pass rates by criterion as JSON, or a CSV or XLSX table (`format` or `Accept`)", content((stats::PassRates = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 200, description = "Pass rates by criterion as JSON, a CSV or XLSX table (`format` or `Accept`), or an SVG chart of the ten lowest", content((stats::PassRates = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), (String = "image/svg+xml"))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
@@ -402,28 +297,7 @@ pub async fn criteria(
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query.into_inner().into())?;
     let p = figures::weakest_criteria(&state, &user, sel).await?;
-    let rows = p
-        .criteria
-        .iter()
-        .map(|c| {
-            vec![
-                c.criterion_id.clone(),
-                c.enterprises.to_string(),
-                c.pass_rate.to_string(),
-            ]
-        })
-        .collect();
-    let header = ["criterion", "enterprises", "pass_rate"];
-    respond(
-        fmt,
-        &p,
-        Export {
-            name: "criteria",
-            header: &header,
-            rows,
-            chart: None,
-        },
-    )
+    respond(fmt, &p, tables::criteria(&p))
 }
 
 /// Trends by quarter: enterprises self-assessing, their mean score, certificates issued.
@@ -447,31 +321,5 @@ pub async fn trends(
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query.into_inner().into())?;
     let rows = figures::quarterly(&state, &user, sel).await?;
-    let lines = rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.quarter.clone(),
-                cell(&r.self_assessed),
-                cell(&r.mean_score),
-                cell(&r.certified),
-            ]
-        })
-        .collect();
-    let bars: Vec<Bar> = rows
-        .iter()
-        .map(|r| Bar::of(r.quarter.clone(), &r.self_assessed))
-        .collect();
-    let chart = stats::svg_bars("Enterprises self-assessing per quarter", &bars);
-    let header = ["quarter", "self_assessed", "mean_score", "certified"];
-    respond(
-        fmt,
-        &rows,
-        Export {
-            name: "trends",
-            header: &header,
-            rows: lines,
-            chart: Some(chart),
-        },
-    )
+    respond(fmt, &rows, tables::trends(&rows))
 }

@@ -13,6 +13,7 @@ mod queries;
 mod scores;
 mod selection;
 mod summary;
+pub mod tables;
 
 pub use disclosure::*;
 pub use export::*;
@@ -20,3 +21,4 @@ pub use queries::*;
 pub use scores::*;
 pub use selection::*;
 pub use summary::*;
+pub use tables::Table;

@@ -386,6 +386,24 @@ async fn a_reviewer_reaches_a_certificate_in_a_browser(b: Backend) {
         assert_eq!(res.status, 201, "{}", res.text());
         reviewers.push(json!({ "email": email, "password": PASSWORD }));
     }
+    let body_email = unique_email("industry");
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({ "email": body_email, "password": PASSWORD, "role": "industry_body", "industry_scopes": ["C14"] }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let draft = crate::schemas::draft_2025(&app, &admin).await;
+    let res = app
+        .post(
+            "/api/v1/schemas/cca-good-enterprise/versions",
+            Some(&admin),
+            &draft,
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
     let criteria = app.criteria_of(&e.token, "C1491", "2024").await;
     let required = |c: &Value| c["red_line"] == true || c["statutory"] == true;
     let request = criteria.iter().find(|c| required(c)).unwrap()["id"].clone();
@@ -403,6 +421,10 @@ async fn a_reviewer_reaches_a_certificate_in_a_browser(b: Backend) {
         "enterpriseToken": e.token,
         "reviewer1": reviewers[0],
         "reviewer2": reviewers[1],
+        "industryBody": { "email": body_email, "password": PASSWORD },
+        "industryScope": "C14",
+        "admin": { "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD },
+        "draftVersion": "2025",
         "requestCriterion": request,
         "optionalCriterion": optional,
     });

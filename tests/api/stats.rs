@@ -582,7 +582,7 @@ async fn xlsx_and_svg_exports_parse(b: Backend) {
     assert!(xml.contains("registered") && xml.contains("suppressed") && xml.contains("C13"));
     let read_svg = "import sys; from xml.dom import minidom; d = minidom.parse(sys.argv[1]); \
         print(d.documentElement.tagName, len(d.getElementsByTagName('rect')))";
-    for figure in ["funnel", "scores", "trends"] {
+    for figure in ["funnel", "levels", "scores", "criteria", "trends"] {
         let res = app
             .get(&format!("/api/v1/stats/{figure}?format=svg"), Some(&admin))
             .await;
@@ -604,9 +604,6 @@ async fn xlsx_and_svg_exports_parse(b: Backend) {
         )
         .await;
     assert!(by_accept.text().starts_with("<svg"));
-    app.get("/api/v1/stats/levels?format=svg", Some(&admin))
-        .await
-        .invalid_fields();
     app.get("/api/v1/stats/levels?format=pdf", Some(&admin))
         .await
         .invalid_fields();

@@ -196,6 +196,95 @@ try {
   await second.goto(`${base}/verify/${number}`);
   check((await second.textContent("#status")).includes("有效"), "the certificate is valid on /verify");
 
+  // An industry body: every chart of its scope drawn, CSV and XLSX downloaded, a population
+  // upload previewed (a bad line named) and saved.
+  const office = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", acceptDownloads: true });
+  const body = await office.newPage();
+  watch(body);
+  await body.goto(`${base}/console/login`);
+  await body.fill("#email", fixture.industryBody.email);
+  await body.fill("#password", fixture.industryBody.password);
+  await body.click("form.narrow button[type=submit]");
+  await body.waitForURL(/\/console\/$/);
+  await body.click('nav a[href="/console/statistics"]');
+  await body.waitForURL(/\/console\/statistics$/);
+  await body.waitForLoadState("networkidle");
+  for (const figure of ["funnel", "levels", "scores", "criteria", "trends"]) {
+    const drawn = await body.locator(`#figure-${figure} img.chart`).evaluate((img) => img.complete && img.naturalWidth > 0);
+    check(drawn, `the ${figure} chart is drawn`);
+  }
+  await visit(body, "statistics");
+  for (const ext of ["csv", "xlsx"]) {
+    const [download] = await Promise.all([
+      body.waitForEvent("download"),
+      body.click(`#figure-funnel a[href^="/console/statistics/funnel.${ext}"]`),
+    ]);
+    check(download.suggestedFilename() === `funnel.${ext}`, `the ${ext} download is named (${download.suggestedFilename()})`);
+    const path = await download.path();
+    const bytes = readFileSync(path);
+    check(ext === "csv" ? bytes.toString("utf8").startsWith("group,registered") : bytes.subarray(0, 2).toString() === "PK",
+      `the ${ext} download holds the table`);
+  }
+  // A filter outside the scope is named beside its field, with what was typed.
+  await body.fill("#s-industry", "A01");
+  await body.click("form.filters button[type=submit]");
+  await body.waitForLoadState("networkidle");
+  check(await body.locator("#e-industry").isVisible(), "an industry outside the scope is named");
+  check((await body.inputValue("#s-industry")) === "A01", "the typed industry stays");
+  await body.goto(`${base}/console/statistics/populations`);
+  await body.fill("#p-text", `industry,region,count\n${fixture.industryScope},,120\nC14,33,lots\n`);
+  await body.click("button[value=preview]");
+  check((await body.textContent("#p-errors")).includes("line 3"), "a bad population line is named by its number");
+  check((await body.inputValue("#p-text")).includes("lots"), "the typed text stays");
+  await body.fill("#p-text", `industry,region,count\n${fixture.industryScope},,120\n${fixture.industryScope},33,40\n`);
+  await body.click("button[value=preview]");
+  check((await body.locator("tbody tr").count()) === 2, "the preview shows each row");
+  await visit(body, "populations");
+  await body.click("#save");
+  check((await body.textContent("#saved")).includes("2"), "the populations are saved");
+
+  // An administrator: a staff account (a refused one first, its fields kept), a draft schema
+  // version compared and published, the audit chain verified.
+  const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+  const admin = await adminContext.newPage();
+  watch(admin);
+  await admin.goto(`${base}/console/login`);
+  await admin.fill("#email", fixture.admin.email);
+  await admin.fill("#password", fixture.admin.password);
+  await admin.click("form.narrow button[type=submit]");
+  await admin.waitForURL(/\/console\/$/);
+  await visit(admin, "home-admin");
+  await admin.click('nav a[href="/console/admin/users"]');
+  await admin.selectOption("#u-role", "industry_body");
+  await admin.fill("#u-email", "body@example.org");
+  await admin.fill("#u-password", "short");
+  await admin.fill("#u-scopes", "C13");
+  await admin.click("form[action='/console/admin/users'] button[type=submit]");
+  check(await admin.locator("#e-password").isVisible(), "a weak password is named beside its field");
+  check((await admin.inputValue("#u-email")) === "body@example.org" && (await admin.inputValue("#u-scopes")) === "C13",
+    "the typed fields stay");
+  await admin.fill("#u-password", "a long enough passphrase");
+  await admin.click("form[action='/console/admin/users'] button[type=submit]");
+  await admin.waitForURL(/created=/);
+  check((await admin.textContent("#created")).includes("body@example.org"), "the account is created");
+  await visit(admin, "users");
+  await admin.click('nav a[href="/console/admin/schemas"]');
+  await admin.click(`a[href*="to=${fixture.draftVersion}"]`);
+  check((await admin.locator("table.diff tbody tr").count()) > 0, "the diff lists the changed criteria");
+  await visit(admin, "diff");
+  await admin.goBack();
+  await admin.click(`#v-${fixture.draftVersion} form[action$="/publish"] button`);
+  await admin.waitForURL(/\/console\/admin\/schemas$/);
+  check((await admin.textContent(`#v-${fixture.draftVersion} .state`)).includes("已发布"), "the draft is published");
+  await visit(admin, "schemas");
+  await admin.click('nav a[href="/console/admin/audit"]');
+  await admin.click("#checkpoint");
+  await admin.waitForURL(/\/console\/admin\/audit$/);
+  await admin.click("#verify");
+  const report = await admin.textContent("#report");
+  check(report.includes("完整"), `the audit chain verifies: ${report}`);
+  await visit(admin, "audit");
+
   // English, the sessions page, and signing out.
   await page.goto(`${base}/console/sessions`);
   await page.click("a[hreflang=en]");
