@@ -92,6 +92,13 @@ impl Chrome {
                 current: path.starts_with("/console/reviews"),
             });
         }
+        if caller.user.role.is_enterprise() {
+            nav.push(NavItem {
+                href: "/console/submissions",
+                label: l.t("我们的自评", "Our self-assessments"),
+                current: path.starts_with("/console/submissions"),
+            });
+        }
         if caller.user.require(crate::auth::roles::STATISTICS).is_ok() {
             nav.push(NavItem {
                 href: "/console/statistics",

@@ -14,6 +14,7 @@
 mod admin_pages;
 mod auth_pages;
 mod chrome;
+mod enterprise_pages;
 mod review_pages;
 pub mod session;
 mod stats_pages;
@@ -47,7 +48,24 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("/console/reviews/{id}/decision", "POST", Access::Console),
     ("/console/reviews/{id}/approve", "POST", Access::Console),
     (
+        "/console/reviews/{id}/certificate/{number}",
+        "POST",
+        Access::Console,
+    ),
+    (
+        "/console/reviews/{id}/licence/{enterprise}",
+        "POST",
+        Access::Console,
+    ),
+    (
         "/console/submissions/{id}/evidence/{evidence_id}",
+        "GET",
+        Access::Console,
+    ),
+    ("/console/submissions", "GET", Access::Console),
+    ("/console/submissions/{id}", "GET", Access::Console),
+    (
+        "/console/submissions/{id}/report.pdf",
         "GET",
         Access::Console,
     ),
@@ -106,8 +124,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(review_pages::approve),
         )
         .route(
+            "/console/reviews/{id}/certificate/{number}",
+            web::post().to(review_pages::certificate),
+        )
+        .route(
+            "/console/reviews/{id}/licence/{enterprise}",
+            web::post().to(review_pages::licence),
+        )
+        .route(
             "/console/submissions/{id}/evidence/{evidence_id}",
             web::get().to(review_pages::evidence),
+        )
+        .route(
+            "/console/submissions",
+            web::get().to(enterprise_pages::list),
+        )
+        .route(
+            "/console/submissions/{id}/report.pdf",
+            web::get().to(enterprise_pages::report),
+        )
+        .route(
+            "/console/submissions/{id}",
+            web::get().to(enterprise_pages::detail),
         )
         .route("/console/statistics", web::get().to(stats_pages::dashboard))
         .route(

@@ -281,12 +281,14 @@ fn anchor(criterion: &str) -> String {
 struct ReviewPage {
     c: Chrome,
     id: i64,
+    enterprise_id: i64,
     summary: Summary,
     rows: Vec<CriterionRow>,
     claimant: bool,
     second_approver: bool,
     claimable: bool,
-    certificate: Option<String>,
+    certificate: Option<CertificateRow>,
+    licence_files: Vec<(i64, String)>,
     decision_errors: HashMap<String, String>,
     comment: String,
 }
@@ -371,7 +373,17 @@ struct Built {
     claimant: bool,
     second_approver: bool,
     claimable: bool,
-    certificate: Option<String>,
+    certificate: Option<CertificateRow>,
+    /// The enterprise's files, for the business-licence check while it is not done.
+    licence_files: Vec<(i64, String)>,
+}
+
+/// The certificate issued on the submission, with what may be done to it today.
+struct CertificateRow {
+    number: String,
+    status: &'static str,
+    active: bool,
+    suspended: bool,
 }
 
 async fn build(
@@ -507,7 +519,29 @@ async fn build(
         claimant,
         second_approver,
         claimable: s.status == SubmissionStatus::Submitted,
-        certificate: s.certificate.as_ref().map(|c| c.number.clone()),
+        certificate: s.certificate.as_ref().map(|c| {
+            use crate::domain::certificate::CertificateStatus as C;
+            CertificateRow {
+                number: c.number.clone(),
+                status: match c.status {
+                    C::Active => l.t("有效", "valid"),
+                    C::Suspended => l.t("已暂停", "suspended"),
+                    C::Revoked => l.t("已撤销", "revoked"),
+                    C::Expired => l.t("已过期", "expired"),
+                    C::Superseded => l.t("已被取代", "superseded"),
+                },
+                active: c.status == C::Active,
+                suspended: c.status == C::Suspended,
+            }
+        }),
+        licence_files: if v.enterprise_verified {
+            Vec::new()
+        } else {
+            s.evidence
+                .iter()
+                .map(|e| (e.id, e.filename.clone()))
+                .collect()
+        },
     })
 }
 
@@ -536,12 +570,14 @@ async fn review_page(
         &ReviewPage {
             c: Chrome { title, ..c },
             id,
+            enterprise_id: v.submission.enterprise_id,
             summary: b.summary,
             rows: b.rows,
             claimant: b.claimant,
             second_approver: b.second_approver,
             claimable: b.claimable,
             certificate: b.certificate,
+            licence_files: b.licence_files,
             decision_errors,
             comment,
         },
@@ -657,12 +693,14 @@ pub async fn verdict(
             &ReviewPage {
                 c: Chrome { title, ..c },
                 id,
+                enterprise_id: v.submission.enterprise_id,
                 summary: b.summary,
                 rows,
                 claimant: b.claimant,
                 second_approver: b.second_approver,
                 claimable: b.claimable,
                 certificate: b.certificate,
+                licence_files: b.licence_files,
                 decision_errors: HashMap::new(),
                 comment: String::new(),
             },
@@ -773,4 +811,106 @@ pub async fn evidence(
         ))
         .insert_header(("Cache-Control", "private, no-store"))
         .body(bytes))
+}
+
+#[derive(Deserialize)]
+pub struct CertificateForm {
+    action: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// Suspends, reinstates or revokes the submission's certificate, with the reason (audited,
+/// shown on the verification page's status).
+pub async fn certificate(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    rid: RequestId,
+    path: web::Path<(i64, String)>,
+    form: Form<CertificateForm>,
+) -> PageResult {
+    use crate::domain::certificate::CertificateChange;
+    caller.user.require(crate::auth::roles::ADMIN_OR_REVIEWER)?;
+    let (id, number) = path.into_inner();
+    let CertificateForm { action, reason } = form.0;
+    let change = match action.as_str() {
+        "suspend" => CertificateChange::Suspend,
+        "reinstate" => CertificateChange::Reinstate,
+        "revoke" => CertificateChange::Revoke,
+        _ => return Err(AppError::validation("action", "suspend, reinstate or revoke").into()),
+    };
+    let result = crate::certification::change_status(
+        &state,
+        caller.user.clone(),
+        rid.0,
+        &number,
+        reason.clone(),
+        change,
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!("/console/reviews/{id}"))),
+        Err(AppError::Validation(fields)) => {
+            let errors = fields
+                .into_iter()
+                .map(|f| (format!("certificate_{}", f.field), f.message))
+                .collect();
+            review_page(&state, &req, &caller, id, errors, String::new()).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LicenceForm {
+    #[serde(default)]
+    evidence_id: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// Records that the enterprise's business licence (one of its files) was checked against its
+/// credit code, as approval requires.
+pub async fn licence(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    caller: Caller,
+    rid: RequestId,
+    path: web::Path<(i64, i64)>,
+    form: Form<LicenceForm>,
+) -> PageResult {
+    caller.user.require(crate::auth::roles::ADMIN_OR_REVIEWER)?;
+    let (id, enterprise) = path.into_inner();
+    let LicenceForm { evidence_id, note } = form.0;
+    let Ok(evidence_id) = evidence_id.parse::<i64>() else {
+        let errors = HashMap::from([(
+            "licence_evidence_id".to_owned(),
+            Lang::of(&req)
+                .t("请选择营业执照文件", "choose the business licence's file")
+                .to_owned(),
+        )]);
+        return review_page(&state, &req, &caller, id, errors, String::new()).await;
+    };
+    let note = Some(note.trim().to_owned()).filter(|n| !n.is_empty());
+    let result = crate::accounts::verify_enterprise(
+        &state,
+        caller.user.clone(),
+        rid.0,
+        enterprise,
+        evidence_id,
+        note,
+    )
+    .await;
+    match result {
+        Ok(_) => Ok(see_other(&format!("/console/reviews/{id}"))),
+        Err(AppError::Validation(fields)) => {
+            let errors = fields
+                .into_iter()
+                .map(|f| (format!("licence_{}", f.field), f.message))
+                .collect();
+            review_page(&state, &req, &caller, id, errors, String::new()).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }

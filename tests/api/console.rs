@@ -18,6 +18,7 @@ backend_tests!(
     forms_need_the_token_and_the_origin,
     sessions_end_when_idle_revoked_or_the_password_changes,
     pages_check_the_role_and_the_reach,
+    the_licence_is_checked_from_the_review_page,
     a_reviewer_reaches_a_certificate_in_a_browser,
 );
 
@@ -330,6 +331,90 @@ async fn pages_check_the_role_and_the_reach(b: Backend) {
     assert_eq!(page(&app, "/console/nothing-here", &far).await.status, 404);
 }
 
+async fn the_licence_is_checked_from_the_review_page(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let id = crate::helpers::submitted_unverified(&app, &e, "C1491", 3).await;
+    let email = unique_email("rev");
+    let admin = app.admin_token().await;
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({ "email": email, "password": PASSWORD, "role": "reviewer" }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let cookie = sign_in(&app, &email, PASSWORD).await;
+    let queue = page(&app, "/console/reviews", &cookie).await;
+    let token = csrf(&queue);
+    let res = form(
+        &app,
+        &format!("/console/reviews/{id}/claim"),
+        Some(&cookie),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let review = page(&app, &format!("/console/reviews/{id}"), &cookie).await;
+    let text = review.text();
+    assert!(
+        text.contains("id=\"licence-file\""),
+        "the licence form is offered"
+    );
+    let licence = format!("/console/reviews/{id}/licence/{}", e.id);
+    // No file chosen: named beside the field.
+    let res = form(
+        &app,
+        &licence,
+        Some(&cookie),
+        &[("csrf", &token), ("evidence_id", "")],
+    )
+    .await;
+    assert_eq!(res.status, 422);
+    assert!(res.text().contains("id=\"e-licence\""));
+    let files = app
+        .get(
+            &format!("/api/v1/submissions/{id}/evidence"),
+            Some(&e.token),
+        )
+        .await
+        .json();
+    let file = files["items"][0]["id"].to_string();
+    let res = form(
+        &app,
+        &licence,
+        Some(&cookie),
+        &[
+            ("csrf", &token),
+            ("evidence_id", &file),
+            ("note", "营业执照与信用代码一致"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    let enterprise = app
+        .get(&format!("/api/v1/enterprises/{}", e.id), Some(&e.token))
+        .await
+        .json();
+    assert!(enterprise["verified_at"].is_string(), "{enterprise}");
+    let review = page(&app, &format!("/console/reviews/{id}"), &cookie).await;
+    assert!(
+        !review.text().contains("id=\"licence-file\""),
+        "checked: the form is gone"
+    );
+    // A certificate change without a reason is refused beside the field (no certificate here:
+    // the number is unknown, so 404).
+    let res = form(
+        &app,
+        &format!("/console/reviews/{id}/certificate/CCA-2026-000000"),
+        Some(&cookie),
+        &[("csrf", &token), ("action", "suspend"), ("reason", "x")],
+    )
+    .await;
+    assert_eq!(res.status, 404);
+}
+
 /// Installs the pinned npm packages of the browser test (`tests/console/package-lock.json`)
 /// once per test run, when npm is there and they are not.
 fn install_browser_tools(root: &Path) {
@@ -424,6 +509,7 @@ async fn a_reviewer_reaches_a_certificate_in_a_browser(b: Backend) {
         "industryBody": { "email": body_email, "password": PASSWORD },
         "industryScope": "C14",
         "admin": { "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD },
+        "enterprise": { "email": e.admin_email, "password": PASSWORD },
         "draftVersion": "2025",
         "requestCriterion": request,
         "optionalCriterion": optional,

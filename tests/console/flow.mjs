@@ -193,8 +193,40 @@ try {
   check(/^CCA-/.test(number) || number.length > 8, `a certificate is issued (${number})`);
   await visit(second, "approved");
 
+  // Suspended with a reason, then reinstated: /verify follows.
+  await second.fill("#cert-reason", "消费者投诉待核实");
+  await second.click("#certificate-change");
+  await second.waitForLoadState("networkidle");
+  check((await second.textContent("#certificate-status")).includes("已暂停"), "the certificate is suspended");
+  await second.goto(`${base}/verify/${number}`);
+  check((await second.textContent("#status")).includes("已暂停"), "/verify shows the suspension");
+  await second.goBack();
+  await second.fill("#cert-reason", "投诉已核实为不成立");
+  await second.click("#certificate-change");
+  await second.waitForLoadState("networkidle");
+  check((await second.textContent("#certificate-status")).includes("有效"), "the certificate is reinstated");
   await second.goto(`${base}/verify/${number}`);
   check((await second.textContent("#status")).includes("有效"), "the certificate is valid on /verify");
+
+  // The enterprise's own view: status, the reviewer's request and its answer, the report.
+  const firm = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "zh-CN", isMobile: true });
+  const own = await firm.newPage();
+  watch(own);
+  await own.goto(`${base}/console/login`);
+  await own.fill("#email", fixture.enterprise.email);
+  await own.fill("#password", fixture.enterprise.password);
+  await own.click("form.narrow button[type=submit]");
+  await own.waitForURL(/\/console\/$/);
+  await own.click('nav a[href="/console/submissions"]');
+  await own.click(`a[href="/console/submissions/${submission}"]`);
+  check((await own.textContent("#status")).includes("已批准"), "the enterprise sees its approval");
+  check((await own.textContent("main")).includes("第三季度"), "the enterprise sees its answer to the request");
+  check((await own.locator("#certificate-link").count()) === 1, "the enterprise finds its certificate");
+  const reportPdf = await own.request.get(`${base}/console/submissions/${submission}/report.pdf`);
+  check(reportPdf.status() === 200 && reportPdf.headers()["content-type"] === "application/pdf", "the report PDF downloads");
+  await visit(own, "enterprise-submission");
+  const forbidden = await own.request.get(`${base}/console/reviews`);
+  check(forbidden.status() === 403, `an enterprise user has no reviewer pages (${forbidden.status()})`);
 
   // An industry body: every chart of its scope drawn, CSV and XLSX downloaded, a population
   // upload previewed (a bad line named) and saved.
