@@ -93,7 +93,7 @@ pub async fn authorize(
         .and_then(|p| routes.access(req.method().as_str(), p));
     let console_post = routed.starts_with("/console/")
         && !matches!(req.method().as_str(), "GET" | "HEAD")
-        && !crate::console::session::same_origin(&state, &req);
+        && !super::browser::same_origin(&state, &req);
     if console_post && access.is_some() {
         let e =
             AppError::Forbidden("a console form must be sent from the console's own pages".into());
@@ -102,18 +102,16 @@ pub async fn authorize(
     let verdict = match access {
         None => Err(routes.unrouted(routed)),
         Some(Access::Public) => Ok(()),
-        Some(Access::Console) => {
-            match crate::console::session::authenticate(&state, req.request()).await {
-                Ok(caller) => {
-                    req.extensions_mut().insert(caller);
-                    Ok(())
-                }
-                Err(_) => {
-                    let res = crate::console::sign_in_first(req.request());
-                    return Ok(req.into_response(res).map_into_right_body());
-                }
+        Some(Access::Console) => match super::browser::authenticate(&state, req.request()).await {
+            Ok(caller) => {
+                req.extensions_mut().insert(caller);
+                Ok(())
             }
-        }
+            Err(_) => {
+                let res = super::browser::sign_in_first(req.request());
+                return Ok(req.into_response(res).map_into_right_body());
+            }
+        },
         Some(Access::Undeclared) => Err(AppError::Forbidden(
             "this operation declares no roles, so nobody may call it".into(),
         )),

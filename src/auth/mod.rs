@@ -2,6 +2,7 @@
 //! extractor with its named role checks.
 
 pub mod access;
+pub mod browser;
 pub mod jwt;
 pub mod password;
 pub mod signing;

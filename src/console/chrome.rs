@@ -5,7 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
-use super::session::Caller;
+use crate::auth::browser::Caller;
 use crate::domain::Role;
 use crate::error::AppError;
 

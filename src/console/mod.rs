@@ -20,7 +20,7 @@ pub mod session;
 mod stats_pages;
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use crate::auth::access::Access;
@@ -216,28 +216,6 @@ async fn asset(file: web::Path<String>) -> AppResult<HttpResponse> {
         .content_type(*content_type)
         .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
         .body(*bytes))
-}
-
-/// The answer to a console request without a live session: the login page, coming back here
-/// afterwards (for htmx, through `HX-Redirect`, so the whole page goes there).
-pub fn sign_in_first(req: &HttpRequest) -> HttpResponse {
-    let back = if req.method() == actix_web::http::Method::GET {
-        req.uri()
-            .path_and_query()
-            .map_or("/console/", |p| p.as_str())
-    } else {
-        "/console/"
-    };
-    let target = format!(
-        "/console/login?{}",
-        serde_urlencoded::to_string([("next", back)]).unwrap_or_default()
-    );
-    if req.headers().contains_key("hx-request") {
-        return HttpResponse::Unauthorized()
-            .insert_header(("HX-Redirect", target))
-            .finish();
-    }
-    see_other(&target)
 }
 
 /// `303 See Other` to a console page (after a form, or to a page the caller should see).

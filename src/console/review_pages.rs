@@ -232,6 +232,9 @@ struct CriterionRow {
     not_applicable: Option<String>,
     comment: Option<String>,
     files: Vec<FileRow>,
+    /// Points as the enterprise assessed itself, and as reviewed, each of the maximum, with the
+    /// rule that decided them.
+    self_points: String,
     points: String,
     verdict: Option<VerdictKind>,
     verdict_text: String,
@@ -422,6 +425,12 @@ async fn build(
                 .collect()
         })
         .unwrap_or_default();
+    let self_explained: HashMap<&str, &crate::domain::scoring::CriterionScore> = s
+        .score
+        .explanation
+        .iter()
+        .map(|e| (e.id.as_str(), e))
+        .collect();
     let explained: HashMap<&str, &crate::domain::scoring::CriterionScore> = v
         .reviewed_score
         .explanation
@@ -483,9 +492,13 @@ async fn build(
                         size: format!("{:.0} KB", (e.size_bytes as f64 / 1024.0).ceil()),
                     })
                     .collect(),
+                self_points: self_explained
+                    .get(c.id.as_str())
+                    .map(|e| format!("{:.2} / {:.2} ({})", e.points, e.max_points, e.detail))
+                    .unwrap_or_default(),
                 points: explained
                     .get(c.id.as_str())
-                    .map(|e| format!("{:.2} / {:.2}", e.points, e.max_points))
+                    .map(|e| format!("{:.2} / {:.2} ({})", e.points, e.max_points, e.detail))
                     .unwrap_or_default(),
                 verdict: verdict.map(|v| v.verdict),
                 verdict_text: verdict.map(|v| verdict_text(l, v)).unwrap_or_default(),
