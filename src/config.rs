@@ -319,6 +319,12 @@ impl Settings {
                 "argon2 parameters below the minimum (m={ARGON2_MIN_MEMORY_KIB} KiB, t={ARGON2_MIN_ITERATIONS}, p={ARGON2_MIN_PARALLELISM})"
             ));
         }
+        if !(1..=7 * 86_400).contains(&self.console_idle_secs) {
+            return Err("CSR_CONSOLE_IDLE_SECS must be between 1 and 604800".into());
+        }
+        if !(60..=90 * 86_400).contains(&self.console_session_secs) {
+            return Err("CSR_CONSOLE_SESSION_SECS must be between 60 and 7776000".into());
+        }
         if self.stats_min_group < crate::domain::stats::MIN_GROUP {
             return Err("CSR_STATS_MIN_GROUP cannot be below 5".into());
         }

@@ -49,6 +49,12 @@ pub async fn security_headers(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let docs = req.path().starts_with("/docs") && !req.path().starts_with("/docs/problems");
     let console = req.path().starts_with("/console");
+    // Behind https, browsers are told to come back over https only (the session cookie never
+    // travels in clear).
+    let https = req
+        .app_data::<web::Data<AppState>>()
+        .and_then(|s| s.settings.public_url.as_deref())
+        .is_some_and(|u| u.starts_with("https://"));
     // A console page is the signed-in user's; only its versioned assets may be kept.
     let authenticated = req.headers().contains_key(header::AUTHORIZATION)
         || (console && !req.path().starts_with("/console/static/"));
@@ -77,6 +83,22 @@ pub async fn security_headers(
         }),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    if https {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
+    // A chart or an image the console serves runs nothing, whoever opens it directly.
+    let image = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"image/"));
+    if console && image {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; sandbox"),
+        );
+    }
     if html || docs {
         let policy = if console {
             HeaderValue::from_static(CONSOLE_POLICY)

@@ -20,39 +20,49 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 use crate::views::split_scopes;
 
-/// The session cookie's name: with the `__Host-` prefix (which browsers accept only on a
-/// `Secure` cookie for the whole host) when the service is reached over https.
-pub fn cookie_name(state: &AppState) -> &'static str {
-    if secure(state) {
-        "__Host-csr_console"
-    } else {
-        "csr_console"
-    }
-}
+/// The session cookie behind https: the `__Host-` prefix makes browsers accept it only when
+/// `Secure`, for the whole host, and never set by a sibling domain.
+const SECURE_NAME: &str = "__Host-csr_console";
+/// The session cookie over plain http (a service on localhost, tests).
+const PLAIN_NAME: &str = "csr_console";
 
-fn secure(state: &AppState) -> bool {
+/// Whether the console is reached over https: the public URL says so, or the request came in
+/// over TLS.
+fn secure(state: &AppState, req: &HttpRequest) -> bool {
     state
         .settings
         .public_url
         .as_deref()
         .is_some_and(|u| u.starts_with("https://"))
+        || req.connection_info().scheme() == "https"
 }
 
-/// The cookie that carries a session's token.
-pub fn session_cookie(state: &AppState, token: String) -> Cookie<'static> {
-    let mut c = Cookie::new(cookie_name(state), token);
+/// The cookie that carries a session's token: `HttpOnly`, `SameSite=Strict`, the whole host,
+/// and `Secure` with the `__Host-` prefix behind https.
+pub fn session_cookie(state: &AppState, req: &HttpRequest, token: String) -> Cookie<'static> {
+    let secure = secure(state, req);
+    let mut c = Cookie::new(if secure { SECURE_NAME } else { PLAIN_NAME }, token);
     c.set_path("/");
     c.set_http_only(true);
     c.set_same_site(SameSite::Strict);
-    c.set_secure(secure(state));
+    c.set_secure(secure);
     c
 }
 
 /// The cookie that ends the session in the browser.
-pub fn cleared_cookie(state: &AppState) -> Cookie<'static> {
-    let mut c = session_cookie(state, String::new());
+pub fn cleared_cookie(state: &AppState, req: &HttpRequest) -> Cookie<'static> {
+    let mut c = session_cookie(state, req, String::new());
     c.make_removal();
     c
+}
+
+/// The session token the request carries, if any (the `__Host-` cookie first).
+pub fn token_of(req: &HttpRequest) -> Option<String> {
+    [SECURE_NAME, PLAIN_NAME]
+        .iter()
+        .find_map(|name| req.cookie(name))
+        .map(|c| c.value().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 /// The signed-in user of a console request, with the session it came through.
@@ -81,18 +91,15 @@ impl FromRequest for Caller {
 }
 
 /// Finds the live session named by the request's cookie: not revoked, not idle for longer than
-/// `CSR_CONSOLE_IDLE_SECS`, not past its absolute expiry, of a user still enabled. Records the
-/// request in it (at most once a minute).
+/// `CSR_CONSOLE_IDLE_SECS`, not past its absolute expiry, of a user still enabled. Looked up
+/// with a read, so that made-up cookies cost no write; the request is recorded in the session
+/// when its last record is older than a minute (or half the idle timeout, if shorter).
 pub async fn authenticate(state: &AppState, req: &HttpRequest) -> AppResult<Caller> {
-    let token = req
-        .cookie(cookie_name(state))
-        .map(|c| c.value().to_owned())
-        .filter(|t| !t.is_empty())
-        .ok_or(AppError::Unauthorized(crate::error::Code::MissingToken))?;
+    let token = token_of(req).ok_or(AppError::Unauthorized(crate::error::Code::MissingToken))?;
     let idle = chrono::Duration::seconds(state.settings.console_idle_secs);
     let found = state
         .db
-        .write(move |conn| {
+        .read(move |conn| {
             let now = store::now();
             let Some(s) = db::find_by_hash(conn, &sha256_hex(token.as_bytes()))? else {
                 return Ok(None);
@@ -103,11 +110,16 @@ pub async fn authenticate(state: &AppState, req: &HttpRequest) -> AppResult<Call
             let Some(u) = users::find(conn, s.user_id)?.filter(|u| !u.disabled) else {
                 return Ok(None);
             };
-            db::touch(conn, s.id, now)?;
             Ok(Some((s, u)))
         })
         .await?;
     let (s, u) = found.ok_or(AppError::Unauthorized(crate::error::Code::InvalidToken))?;
+    let every = chrono::Duration::seconds((state.settings.console_idle_secs / 2).clamp(1, 60));
+    let now = store::now();
+    if s.last_seen_at + every <= now {
+        let id = s.id;
+        state.db.write(move |conn| db::touch(conn, id, now)).await?;
+    }
     let role = Role::parse(&u.role).ok_or_else(|| AppError::internal("unknown role"))?;
     Ok(Caller {
         user: AuthUser {

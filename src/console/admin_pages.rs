@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
@@ -58,7 +57,8 @@ struct UsersPage {
 #[derive(Deserialize)]
 pub struct UsersQuery {
     cursor: Option<String>,
-    created: Option<String>,
+    /// The account just created, named above the form.
+    created: Option<i64>,
 }
 
 async fn users_page(
@@ -75,11 +75,7 @@ async fn users_page(
     let page_of = accounts::list_users(state, &caller.user, None, after, limit).await?;
     let c = Chrome::new(req, caller, "");
     let title = c.l.t("用户", "Users").to_owned();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::status_for(errors.is_empty());
     Ok(page(
         status,
         &UsersPage {
@@ -99,16 +95,25 @@ pub async fn users(
     caller: Caller,
     q: web::Query<UsersQuery>,
 ) -> PageResult {
+    require_admin(&caller)?;
     let q = q.into_inner();
+    let created = match q.created {
+        Some(id) => accounts::find_user(&state, &caller.user, id)
+            .await
+            .ok()
+            .map(|u| u.email),
+        None => None,
+    };
     let typed = NewUserForm::default();
+    let cursor = q.cursor.as_deref();
     users_page(
         &state,
         &req,
         &caller,
-        q.cursor.as_deref(),
+        cursor,
         typed,
         HashMap::new(),
-        q.created,
+        created,
     )
     .await
 }
@@ -156,10 +161,7 @@ pub async fn create_user(
         Err(e) => Err(e),
     };
     match result {
-        Ok(u) => Ok(see_other(&format!(
-            "/console/admin/users?{}",
-            serde_urlencoded::to_string([("created", u.email)]).unwrap_or_default()
-        ))),
+        Ok(u) => Ok(see_other(&format!("/console/admin/users?created={}", u.id))),
         Err(AppError::Validation(fields)) => {
             typed.password.clear();
             let errors = fields.into_iter().map(|e| (e.field, e.message)).collect();
@@ -253,11 +255,7 @@ async fn schemas_page(
         }
     }
     let title = l.t("评价细则版本", "Schema versions").to_owned();
-    let status = if error.is_some() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = super::status_for(error.is_none());
     Ok(page(
         status,
         &SchemasPage {

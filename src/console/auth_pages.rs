@@ -70,10 +70,11 @@ pub async fn login(
         .unwrap_or("")
         .to_owned();
     let next = local_target(next.as_deref());
-    match session::login(&state, &email, password, client, agent, rid.0).await {
+    let previous = session::token_of(&req);
+    match session::login(&state, &email, password, client, agent, rid.0, previous).await {
         Ok(token) => {
             let mut res = see_other(&next);
-            res.add_cookie(&session::session_cookie(&state, token))
+            res.add_cookie(&session::session_cookie(&state, &req, token))
                 .map_err(AppError::internal)?;
             Ok(res)
         }
@@ -163,13 +164,14 @@ pub struct Empty {}
 /// Ends this session (everywhere its cookie is used) and forgets the cookie.
 pub async fn logout(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     rid: RequestId,
     _form: Form<Empty>,
 ) -> PageResult {
     session::revoke(&state, &caller, caller.session_id, rid.0).await?;
     let mut res = see_other("/console/login");
-    res.add_cookie(&session::cleared_cookie(&state))
+    res.add_cookie(&session::cleared_cookie(&state, &req))
         .map_err(AppError::internal)?;
     Ok(res)
 }
@@ -215,6 +217,7 @@ pub async fn sessions(state: web::Data<AppState>, req: HttpRequest, caller: Call
 /// Ends one of the caller's sessions; ending the current one signs out.
 pub async fn revoke(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     rid: RequestId,
     id: web::Path<i64>,
@@ -224,7 +227,7 @@ pub async fn revoke(
     session::revoke(&state, &caller, id, rid.0).await?;
     if id == caller.session_id {
         let mut res = see_other("/console/login");
-        res.add_cookie(&session::cleared_cookie(&state))
+        res.add_cookie(&session::cleared_cookie(&state, &req))
             .map_err(AppError::internal)?;
         return Ok(res);
     }

@@ -152,11 +152,16 @@ impl Chrome {
     }
 }
 
+/// `next=` of this page, for the language switch; a page answering a form goes home instead
+/// (its address takes only POSTs).
 fn here(req: &HttpRequest) -> String {
-    let path = req
-        .uri()
-        .path_and_query()
-        .map_or("/console/", |p| p.as_str());
+    let path = if req.method() == actix_web::http::Method::GET {
+        req.uri()
+            .path_and_query()
+            .map_or("/console/", |p| p.as_str())
+    } else {
+        "/console/"
+    };
     serde_urlencoded::to_string([("next", path)]).unwrap_or_default()
 }
 

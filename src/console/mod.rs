@@ -33,6 +33,7 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("/console/login", "GET", Access::Public),
     ("/console/login", "POST", Access::Public),
     ("/console/lang/{lang}", "GET", Access::Public),
+    ("/console", "GET", Access::Public),
     ("/console/", "GET", Access::Console),
     ("/console/logout", "POST", Access::Console),
     ("/console/sessions", "GET", Access::Console),
@@ -223,6 +224,15 @@ pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location.to_owned()))
         .finish()
+}
+
+/// The status of a page that shows a form again: 200, or 422 when it shows errors.
+pub fn status_for(valid: bool) -> actix_web::http::StatusCode {
+    if valid {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 /// A page rendered as HTML with `status`.

@@ -174,11 +174,7 @@ pub async fn queue(
         .map(|p| queue_row(l, p.item, p.awaiting_second_approval))
         .collect();
     let title = l.t("评审队列", "Review queue").to_owned();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::status_for(errors.is_empty());
     Ok(page(
         status,
         &QueuePage {
@@ -573,11 +569,7 @@ async fn review_page(
     let c = Chrome::new(req, caller, "");
     let b = build(state, caller, c.l, &v).await?;
     let title = format!("{} · {}", c.l.t("评审", "Review"), b.enterprise);
-    let status = if decision_errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::status_for(decision_errors.is_empty());
     Ok(page(
         status,
         &ReviewPage {
@@ -729,6 +721,30 @@ pub async fn verdict(
     })?)
 }
 
+/// After an action of the review page: back to the page, or the page again with the action's
+/// field errors (named `{prefix}{field}`) beside its form and the comment as typed.
+async fn after_action<T>(
+    state: &AppState,
+    req: &HttpRequest,
+    caller: &Caller,
+    id: i64,
+    result: Result<T, AppError>,
+    prefix: &str,
+    comment: String,
+) -> PageResult {
+    match result {
+        Ok(_) => Ok(see_other(&format!("/console/reviews/{id}"))),
+        Err(AppError::Validation(fields)) => {
+            let errors = fields
+                .into_iter()
+                .map(|f| (format!("{prefix}{}", f.field), f.message))
+                .collect();
+            review_page(state, req, caller, id, errors, comment).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 #[derive(Deserialize)]
 pub struct DecisionForm {
     decision: String,
@@ -762,14 +778,7 @@ pub async fn decide(
         Some(comment.clone()).filter(|c| !c.trim().is_empty()),
     )
     .await;
-    match result {
-        Ok(_) => Ok(see_other(&format!("/console/reviews/{id}"))),
-        Err(AppError::Validation(fields)) => {
-            let errors = fields.into_iter().map(|f| (f.field, f.message)).collect();
-            review_page(&state, &req, &caller, id, errors, comment).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    after_action(&state, &req, &caller, id, result, "", comment).await
 }
 
 #[derive(Deserialize)]
@@ -792,14 +801,7 @@ pub async fn approve(
     let id = id.into_inner();
     let comment = Some(form.0.comment.trim().to_owned()).filter(|c| !c.is_empty());
     let result = reviews::approve(&state, caller.user.clone(), rid.0, id, comment, None).await;
-    match result {
-        Ok(_) => Ok(see_other(&format!("/console/reviews/{id}"))),
-        Err(AppError::Validation(fields)) => {
-            let errors = fields.into_iter().map(|f| (f.field, f.message)).collect();
-            review_page(&state, &req, &caller, id, errors, String::new()).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    after_action(&state, &req, &caller, id, result, "", String::new()).await
 }
 
 /// An evidence file for the reviewer's eyes: images and PDFs inline (shown by the browser, a
@@ -862,17 +864,16 @@ pub async fn certificate(
         change,
     )
     .await;
-    match result {
-        Ok(_) => Ok(see_other(&format!("/console/reviews/{id}"))),
-        Err(AppError::Validation(fields)) => {
-            let errors = fields
-                .into_iter()
-                .map(|f| (format!("certificate_{}", f.field), f.message))
-                .collect();
-            review_page(&state, &req, &caller, id, errors, String::new()).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    after_action(
+        &state,
+        &req,
+        &caller,
+        id,
+        result,
+        "certificate_",
+        String::new(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -915,15 +916,5 @@ pub async fn licence(
         note,
     )
     .await;
-    match result {
-        Ok(_) => Ok(see_other(&format!("/console/reviews/{id}"))),
-        Err(AppError::Validation(fields)) => {
-            let errors = fields
-                .into_iter()
-                .map(|f| (format!("licence_{}", f.field), f.message))
-                .collect();
-            review_page(&state, &req, &caller, id, errors, String::new()).await
-        }
-        Err(e) => Err(e.into()),
-    }
+    after_action(&state, &req, &caller, id, result, "licence_", String::new()).await
 }

@@ -9,7 +9,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest, web};
 use serde::de::DeserializeOwned;
 
 use crate::accounts;
-pub use crate::auth::browser::{Caller, cleared_cookie, session_cookie};
+pub use crate::auth::browser::{Caller, cleared_cookie, session_cookie, token_of};
 use crate::auth::random_token;
 use crate::db::console_sessions::{self as db, ConsoleSession, NewConsoleSession};
 use crate::db::{self as store, audit};
@@ -18,7 +18,8 @@ use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
 /// Logs in through the console: the API's own check ([`accounts::verify_login`]), then a new
-/// session in the same transaction that settles the login. Returns the cookie's token.
+/// session in the same transaction that settles the login (ending the `previous` one the
+/// browser held, if any). Returns the cookie's token.
 pub async fn login(
     state: &AppState,
     email: &str,
@@ -26,6 +27,7 @@ pub async fn login(
     client: String,
     user_agent: String,
     request_id: String,
+    previous: Option<String>,
 ) -> AppResult<String> {
     let verified =
         accounts::verify_login(state, email, password, client.clone(), &request_id).await?;
@@ -37,6 +39,10 @@ pub async fn login(
         .write(move |conn| {
             verified.settle(conn, &request_id, "console")?;
             let now = store::now();
+            // A session this browser still held ends: one browser, one session.
+            if let Some(old) = &previous {
+                db::revoke_by_hash(conn, &sha256_hex(old.as_bytes()), now)?;
+            }
             let agent: String = user_agent.chars().take(300).collect();
             db::insert(
                 conn,
@@ -94,9 +100,13 @@ pub async fn revoke(
 /// The caller's live console sessions, newest first.
 pub async fn sessions(state: &AppState, caller: &Caller) -> AppResult<Vec<ConsoleSession>> {
     let id = caller.user.id;
+    let idle = chrono::Duration::seconds(state.settings.console_idle_secs);
     state
         .db
-        .read(move |conn| db::live_of_user(conn, id, store::now()))
+        .read(move |conn| {
+            let now = store::now();
+            db::live_of_user(conn, id, now, now - idle)
+        })
         .await
 }
 

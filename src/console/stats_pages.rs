@@ -6,7 +6,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -173,11 +172,7 @@ pub async fn dashboard(
         }
     }
     let title = l.t("采用情况统计", "Adoption statistics").to_owned();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::status_for(errors.is_empty());
     let scopes = match caller.user.role {
         Role::IndustryBody => caller.user.industry_scopes.join(", "),
         _ => String::new(),
@@ -292,11 +287,7 @@ pub async fn populations(
     if errors.is_empty() && action == "save" {
         saved = Some(figures::upload_populations(&state, &caller.user, rid.0, &text).await?);
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = super::status_for(errors.is_empty());
     Ok(page(
         status,
         &PopulationsPage {

@@ -50,28 +50,31 @@ pub fn find_by_hash(conn: &mut AnyConnection, hash: &str) -> AppResult<Option<Co
         .optional()?)
 }
 
-/// The user's sessions that have not ended by revocation or expiry, newest first.
+/// The user's sessions that have not ended by revocation, expiry or idleness (no request since
+/// `idle_since`), newest first.
 pub fn live_of_user(
     conn: &mut AnyConnection,
     user_id: i64,
     now: NaiveDateTime,
+    idle_since: NaiveDateTime,
 ) -> AppResult<Vec<ConsoleSession>> {
     Ok(sessions::table
         .filter(sessions::user_id.eq(user_id))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now))
+        .filter(sessions::last_seen_at.gt(idle_since))
         .order(sessions::id.desc())
         .limit(100)
         .select(ConsoleSession::as_select())
         .load(conn)?)
 }
 
-/// Records a request in the session (at most once a minute, to spare the writer).
+/// Records a request in the session (the caller decides how often, to spare the writer).
 pub fn touch(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> AppResult<()> {
     diesel::update(
         sessions::table
             .find(id)
-            .filter(sessions::last_seen_at.lt(at - chrono::Duration::seconds(60))),
+            .filter(sessions::last_seen_at.lt(at)),
     )
     .set(sessions::last_seen_at.eq(at))
     .execute(conn)?;
@@ -94,6 +97,18 @@ pub fn revoke(
     .set(sessions::revoked_at.eq(at))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Revokes the live session whose token has this hash (a new login in the same browser).
+pub fn revoke_by_hash(conn: &mut AnyConnection, hash: &str, at: NaiveDateTime) -> AppResult<()> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::token_hash.eq(hash))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(at))
+    .execute(conn)?;
+    Ok(())
 }
 
 pub fn revoke_user(conn: &mut AnyConnection, user_id: i64, at: NaiveDateTime) -> AppResult<usize> {

@@ -20,7 +20,7 @@ use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::scope::{load_visible, reviewer_may_act};
 use crate::state::AppState;
 use crate::submissions::{load, record};
-use crate::views::{Page, cursor, page_bounds, paged, utc};
+use crate::views::{Page, cursor, page_bounds, paged};
 use crate::webhooks;
 pub use approval::{Approval, approve};
 use views::review_view;
@@ -80,27 +80,17 @@ pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResul
     });
     let items = rows
         .into_iter()
-        // Reviewers see neither their own enterprise nor its competitors (same division).
-        .filter(|(s, ..)| Some(s.enterprise_id) != affiliation)
-        .filter(|(s, ..)| {
-            own_division
-                .as_deref()
-                .is_none_or(|d| !s.industry_code.starts_with(d))
-        })
-        .map(|(s, name, region)| QueueItem {
-            submission_id: s.id,
-            enterprise_id: s.enterprise_id,
-            enterprise_name: name,
-            region_code: region,
-            industry_code: s.industry_code,
-            schema_id: s.schema_id,
-            version: s.version,
-            submitted_at: s.submitted_at.map(utc),
-            self_assessed_total: s.score_total,
-            self_assessed_level: s.score_level,
-        })
+        .filter(|(s, ..)| unconflicted(s, affiliation, own_division.as_deref()))
+        .map(|(s, name, region)| QueueItem::of(s, name, region))
         .collect();
     Ok(Page { items, next_cursor })
+}
+
+/// Whether a reviewer affiliated with `affiliation` (whose industry division is
+/// `own_division`) may review `s`: never their own enterprise nor its competitors.
+fn unconflicted(s: &Submission, affiliation: Option<i64>, own_division: Option<&str>) -> bool {
+    Some(s.enterprise_id) != affiliation
+        && own_division.is_none_or(|d| !s.industry_code.starts_with(d))
 }
 
 /// A review round waiting for the caller.
@@ -131,25 +121,9 @@ pub async fn in_progress(state: &AppState, user: &AuthUser) -> AppResult<Vec<InP
         .await?;
     Ok(rows
         .into_iter()
-        .filter(|(s, ..)| Some(s.enterprise_id) != affiliation)
-        .filter(|(s, ..)| {
-            own_division
-                .as_deref()
-                .is_none_or(|d| !s.industry_code.starts_with(d))
-        })
+        .filter(|(s, ..)| unconflicted(s, affiliation, own_division.as_deref()))
         .map(|(s, name, region, awaiting)| InProgress {
-            item: QueueItem {
-                submission_id: s.id,
-                enterprise_id: s.enterprise_id,
-                enterprise_name: name,
-                region_code: region,
-                industry_code: s.industry_code,
-                schema_id: s.schema_id,
-                version: s.version,
-                submitted_at: s.submitted_at.map(utc),
-                self_assessed_total: s.score_total,
-                self_assessed_level: s.score_level,
-            },
+            item: QueueItem::of(s, name, region),
             awaiting_second_approval: awaiting,
         })
         .collect())

@@ -47,6 +47,24 @@ pub struct QueueItem {
     pub self_assessed_level: Option<String>,
 }
 
+impl QueueItem {
+    /// A submitted submission as the queue lists it, with its enterprise's name and region.
+    pub fn of(s: Submission, enterprise_name: String, region_code: String) -> Self {
+        Self {
+            submission_id: s.id,
+            enterprise_id: s.enterprise_id,
+            enterprise_name,
+            region_code,
+            industry_code: s.industry_code,
+            schema_id: s.schema_id,
+            version: s.version,
+            submitted_at: s.submitted_at.map(utc),
+            self_assessed_total: s.score_total,
+            self_assessed_level: s.score_level,
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerdictInput {

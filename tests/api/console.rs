@@ -18,6 +18,7 @@ backend_tests!(
     forms_need_the_token_and_the_origin,
     sessions_end_when_idle_revoked_or_the_password_changes,
     pages_check_the_role_and_the_reach,
+    sessions_end_at_expiry_on_disabling_and_on_a_new_login,
     the_licence_is_checked_from_the_review_page,
     a_reviewer_reaches_a_certificate_in_a_browser,
 );
@@ -164,6 +165,106 @@ async fn sessions_are_cookies_the_browser_cannot_read(b: Backend) {
         cookie.starts_with("__Host-csr_console=") && cookie.contains("Secure"),
         "{cookie}"
     );
+    assert_eq!(
+        res.header("strict-transport-security").as_deref(),
+        Some("max-age=31536000")
+    );
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    assert_eq!(page(&https, "/console/", &cookie).await.status, 200);
+
+    // `/console` goes home; the language switch stays inside the console.
+    let res = app.get("/console", None).await;
+    assert_eq!(
+        (res.status, res.header("location").as_deref()),
+        (303, Some("/console/"))
+    );
+    for (next, to) in [
+        ("/console/sessions", "/console/sessions"),
+        ("//evil.example/", "/console/"),
+        ("https://evil.example/", "/console/"),
+    ] {
+        let q = serde_urlencoded::to_string([("next", next)]).unwrap();
+        let res = app.get(&format!("/console/lang/en?{q}"), None).await;
+        assert_eq!(res.status, 303);
+        assert_eq!(res.header("location").as_deref(), Some(to), "{next}");
+        assert!(res.header("set-cookie").unwrap().starts_with("csr_lang=en"));
+    }
+}
+
+async fn sessions_end_at_expiry_on_disabling_and_on_a_new_login(b: Backend) {
+    let app = spawn_app(b).await;
+    let admin = app.admin_token().await;
+    let email = unique_email("rev");
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({ "email": email, "password": PASSWORD, "role": "reviewer" }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let reviewer_id = res.json()["id"].as_i64().unwrap();
+    // Past its absolute expiry a session ends, however busy.
+    let busy = sign_in(&app, &email, PASSWORD).await;
+    assert_eq!(page(&app, "/console/", &busy).await.status, 200);
+    app.state
+        .db
+        .write(|conn| {
+            use csr_assess::db::schema::console_sessions::dsl::*;
+            use diesel::prelude::*;
+            let past = chrono::Utc::now().naive_utc() - chrono::Duration::seconds(1);
+            diesel::update(console_sessions)
+                .set(expires_at.eq(past))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(page(&app, "/console/", &busy).await.status, 303);
+    // A new login in the same browser ends the session it held.
+    let first = sign_in(&app, &email, PASSWORD).await;
+    let body =
+        serde_urlencoded::to_string([("email", email.as_str()), ("password", PASSWORD)]).unwrap();
+    let origin = app.base.clone();
+    let res = app
+        .request(
+            Method::POST,
+            "/console/login",
+            None,
+            Some(("application/x-www-form-urlencoded", body.into_bytes())),
+            &[("Origin", origin.as_str()), ("Cookie", first.as_str())],
+        )
+        .await;
+    assert_eq!(res.status, 303);
+    let set = res.header("set-cookie").unwrap();
+    let second = set.split(';').next().unwrap().to_owned();
+    assert_eq!(page(&app, "/console/", &first).await.status, 303);
+    assert_eq!(page(&app, "/console/", &second).await.status, 200);
+    // Someone else's session cannot be ended by its id.
+    let admin_cookie = sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let admin_token = csrf(&page(&app, "/console/sessions", &admin_cookie).await);
+    let list = page(&app, "/console/sessions", &second).await.text();
+    let at = list.find("/console/sessions/").unwrap() + "/console/sessions/".len();
+    let theirs = &list[at..at + list[at..].find('/').unwrap()];
+    let res = form(
+        &app,
+        &format!("/console/sessions/{theirs}/revoke"),
+        Some(&admin_cookie),
+        &[("csrf", &admin_token)],
+    )
+    .await;
+    assert_eq!(res.status, 404);
+    assert_eq!(page(&app, "/console/", &second).await.status, 200);
+    // Disabling the account ends its console sessions at once.
+    let res = app
+        .post(
+            &format!("/api/v1/users/{reviewer_id}/disable"),
+            Some(&admin),
+            &json!({ "reason": "离职" }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(page(&app, "/console/", &second).await.status, 303);
 }
 
 async fn forms_need_the_token_and_the_origin(b: Backend) {
@@ -327,6 +428,21 @@ async fn pages_check_the_role_and_the_reach(b: Backend) {
         "{text}"
     );
     assert!(text.contains("value=\"Z99\""), "the typed filter stays");
+    // Another enterprise's self-assessment and report are missing, not forbidden.
+    let other = app.enterprise().await;
+    let theirs = sign_in(&app, &other.admin_email, PASSWORD).await;
+    for path in [
+        format!("/console/submissions/{id}"),
+        format!("/console/submissions/{id}/report.pdf"),
+    ] {
+        assert_eq!(page(&app, &path, &theirs).await.status, 404, "{path}");
+    }
+    assert_eq!(
+        page(&app, &format!("/console/submissions/{id}"), &ent)
+            .await
+            .status,
+        200
+    );
     // Unknown console paths are 404, like the API's.
     assert_eq!(page(&app, "/console/nothing-here", &far).await.status, 404);
 }

@@ -218,6 +218,7 @@ try {
   await own.click("form.narrow button[type=submit]");
   await own.waitForURL(/\/console\/$/);
   await own.click('nav a[href="/console/submissions"]');
+  await visit(own, "enterprise-submissions");
   await own.click(`a[href="/console/submissions/${submission}"]`);
   check((await own.textContent("#status")).includes("已批准"), "the enterprise sees its approval");
   check((await own.textContent("main")).includes("第三季度"), "the enterprise sees its answer to the request");
@@ -225,8 +226,9 @@ try {
   const reportPdf = await own.request.get(`${base}/console/submissions/${submission}/report.pdf`);
   check(reportPdf.status() === 200 && reportPdf.headers()["content-type"] === "application/pdf", "the report PDF downloads");
   await visit(own, "enterprise-submission");
-  const forbidden = await own.request.get(`${base}/console/reviews`);
+  const forbidden = await own.goto(`${base}/console/reviews`);
   check(forbidden.status() === 403, `an enterprise user has no reviewer pages (${forbidden.status()})`);
+  await visit(own, "error-page");
 
   // An industry body: every chart of its scope drawn, CSV and XLSX downloaded, a population
   // upload previewed (a bad line named) and saved.
