@@ -72,15 +72,26 @@ impl Filters {
 const FIGURES: [&str; 5] = ["funnel", "levels", "scores", "criteria", "trends"];
 
 /// One figure of the selection as a table (with its chart).
-async fn table(state: &AppState, caller: &Caller, name: &str, f: &Filters) -> AppResult<Table> {
+async fn table(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    f: &Filters,
+    l: Lang,
+) -> AppResult<Table> {
     let sel = f.selection(caller)?;
+    let lang = if l.en {
+        tables::ChartLang::En
+    } else {
+        tables::ChartLang::Zh
+    };
     let user = &caller.user;
     Ok(match name {
-        "funnel" => tables::funnel(&figures::adoption(state, user, sel).await?),
-        "levels" => tables::levels(&figures::certificate_levels(state, user, sel).await?),
-        "scores" => tables::scores(&figures::scores(state, user, sel).await?),
-        "criteria" => tables::criteria(&figures::weakest_criteria(state, user, sel).await?),
-        "trends" => tables::trends(&figures::quarterly(state, user, sel).await?),
+        "funnel" => tables::funnel(&figures::adoption(state, user, sel).await?, lang),
+        "levels" => tables::levels(&figures::certificate_levels(state, user, sel).await?, lang),
+        "scores" => tables::scores(&figures::scores(state, user, sel).await?, lang),
+        "criteria" => tables::criteria(&figures::weakest_criteria(state, user, sel).await?, lang),
+        "trends" => tables::trends(&figures::quarterly(state, user, sel).await?, lang),
         _ => return Err(AppError::NotFound),
     })
 }
@@ -135,7 +146,7 @@ pub async fn dashboard(
     let mut errors = HashMap::new();
     let mut views = Vec::new();
     for name in FIGURES {
-        match table(&state, &caller, name, &f).await {
+        match table(&state, &caller, name, &f, l).await {
             Ok(t) => {
                 let suppressed = t.rows.iter().flatten().any(|c| c == "suppressed");
                 let rows = t
@@ -199,6 +210,7 @@ pub async fn dashboard(
 /// A figure's chart (`funnel.svg`) or download (`funnel.csv`, `funnel.xlsx`).
 pub async fn file(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: Caller,
     name: web::Path<String>,
     f: web::Query<Filters>,
@@ -208,7 +220,7 @@ pub async fn file(
     if !FIGURES.contains(&figure) {
         return Err(AppError::NotFound.into());
     }
-    let t = table(&state, &caller, figure, &f).await?;
+    let t = table(&state, &caller, figure, &f, Lang::of(&req)).await?;
     let attachment = format!("attachment; filename=\"{figure}.{ext}\"");
     Ok(match ext {
         "svg" => HttpResponse::Ok()

@@ -11,6 +11,7 @@ use crate::auth::AuthUser;
 use crate::error::{AppError, AppResult, Problem};
 use crate::extract::Query;
 use crate::state::AppState;
+use crate::stats::tables::ChartLang;
 use crate::stats::{self, Funnel, LevelRow, Table, figures, tables};
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -178,7 +179,7 @@ pub async fn funnel(
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query)?;
     let f = figures::adoption(&state, &user, sel).await?;
-    respond(fmt, &f, tables::funnel(&f))
+    respond(fmt, &f, tables::funnel(&f, ChartLang::En))
 }
 
 /// Active certificates by level.
@@ -202,7 +203,7 @@ pub async fn levels(
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query)?;
     let rows = figures::certificate_levels(&state, &user, sel).await?;
-    respond(fmt, &rows, tables::levels(&rows))
+    respond(fmt, &rows, tables::levels(&rows, ChartLang::En))
 }
 
 /// Upload enterprise populations (CSV lines `industry,region,count`, region empty for the whole
@@ -272,7 +273,7 @@ pub async fn scores(
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query.into_inner().into())?;
     let d = figures::scores(&state, &user, sel).await?;
-    respond(fmt, &d, tables::scores(&d))
+    respond(fmt, &d, tables::scores(&d, ChartLang::En))
 }
 
 /// The criteria with the lowest pass rates (share of enterprises earning at least half of the
@@ -297,7 +298,7 @@ pub async fn criteria(
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query.into_inner().into())?;
     let p = figures::weakest_criteria(&state, &user, sel).await?;
-    respond(fmt, &p, tables::criteria(&p))
+    respond(fmt, &p, tables::criteria(&p, ChartLang::En))
 }
 
 /// Trends by quarter: enterprises self-assessing, their mean score, certificates issued.
@@ -321,5 +322,5 @@ pub async fn trends(
 ) -> AppResult<HttpResponse> {
     let (sel, fmt) = prepare(&user, &req, &query.into_inner().into())?;
     let rows = figures::quarterly(&state, &user, sel).await?;
-    respond(fmt, &rows, tables::trends(&rows))
+    respond(fmt, &rows, tables::trends(&rows, ChartLang::En))
 }

@@ -6,6 +6,23 @@ use super::{
     Bar, Cell, Distribution, Funnel, LevelRow, PassRates, Summary, TrendRow, csv, svg_bars, xlsx,
 };
 
+/// The language of a chart's title and labels (tables keep their English column names, which
+/// are the API's field names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChartLang {
+    En,
+    Zh,
+}
+
+impl ChartLang {
+    fn t<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Self::Zh => zh,
+            Self::En => en,
+        }
+    }
+}
+
 /// A figure as a table, with its chart where it has one.
 #[derive(Debug)]
 pub struct Table {
@@ -31,7 +48,7 @@ fn cell(f: &impl Cell) -> String {
 }
 
 /// The adoption funnel, one row per group and the total.
-pub fn funnel(f: &Funnel) -> Table {
+pub fn funnel(f: &Funnel, lang: ChartLang) -> Table {
     let rows = f
         .rows
         .iter()
@@ -49,12 +66,15 @@ pub fn funnel(f: &Funnel) -> Table {
         .collect();
     let t = &f.total;
     let chart = svg_bars(
-        "Adoption funnel",
+        lang.t("采用情况", "Adoption funnel"),
         &[
-            Bar::of("registered", &t.registered),
-            Bar::of("self-assessed", &t.self_assessed),
-            Bar::of("certified", &t.certified),
-            Bar::of("expiring in 90 days", &t.expiring_90_days),
+            Bar::of(lang.t("已注册", "registered"), &t.registered),
+            Bar::of(lang.t("已自评", "self-assessed"), &t.self_assessed),
+            Bar::of(lang.t("已获证书", "certified"), &t.certified),
+            Bar::of(
+                lang.t("90天内到期", "expiring in 90 days"),
+                &t.expiring_90_days,
+            ),
         ],
     );
     Table {
@@ -73,7 +93,7 @@ pub fn funnel(f: &Funnel) -> Table {
 }
 
 /// Active certificates by level, per group; the chart shows the levels of all groups.
-pub fn levels(groups: &[LevelRow]) -> Table {
+pub fn levels(groups: &[LevelRow], lang: ChartLang) -> Table {
     let rows = groups
         .iter()
         .flat_map(|r| {
@@ -99,12 +119,15 @@ pub fn levels(groups: &[LevelRow]) -> Table {
         name: "levels",
         header: &["group", "level", "certificates"],
         rows,
-        chart: Some(svg_bars("Active certificates by level", &bars)),
+        chart: Some(svg_bars(
+            lang.t("有效证书的等级分布", "Active certificates by level"),
+            &bars,
+        )),
     }
 }
 
 /// The score distribution: the total's and each theme's summary; the histogram as the chart.
-pub fn scores(d: &Distribution) -> Table {
+pub fn scores(d: &Distribution, lang: ChartLang) -> Table {
     let summary_row = |name: &str, s: &Summary| {
         vec![
             name.to_owned(),
@@ -127,12 +150,18 @@ pub fn scores(d: &Distribution) -> Table {
         name: "scores",
         header: &["scope", "enterprises", "mean", "median", "q1", "q3"],
         rows,
-        chart: Some(svg_bars("Total scores (enterprises per band)", &bars)),
+        chart: Some(svg_bars(
+            lang.t(
+                "总分分布（各分数段的企业数）",
+                "Total scores (enterprises per band)",
+            ),
+            &bars,
+        )),
     }
 }
 
 /// Pass rates by criterion, lowest first; the chart shows the ten lowest.
-pub fn criteria(p: &PassRates) -> Table {
+pub fn criteria(p: &PassRates, lang: ChartLang) -> Table {
     let rows = p
         .criteria
         .iter()
@@ -157,12 +186,18 @@ pub fn criteria(p: &PassRates) -> Table {
         name: "criteria",
         header: &["criterion", "enterprises", "pass_rate"],
         rows,
-        chart: Some(svg_bars("Lowest pass rates (% of enterprises)", &bars)),
+        chart: Some(svg_bars(
+            lang.t(
+                "通过率最低的评价项（企业百分比）",
+                "Lowest pass rates (% of enterprises)",
+            ),
+            &bars,
+        )),
     }
 }
 
 /// Quarterly trends; the chart shows enterprises self-assessing per quarter.
-pub fn trends(rows: &[TrendRow]) -> Table {
+pub fn trends(rows: &[TrendRow], lang: ChartLang) -> Table {
     let lines = rows
         .iter()
         .map(|r| {
@@ -182,6 +217,12 @@ pub fn trends(rows: &[TrendRow]) -> Table {
         name: "trends",
         header: &["quarter", "self_assessed", "mean_score", "certified"],
         rows: lines,
-        chart: Some(svg_bars("Enterprises self-assessing per quarter", &bars)),
+        chart: Some(svg_bars(
+            lang.t(
+                "每季度自评的企业数",
+                "Enterprises self-assessing per quarter",
+            ),
+            &bars,
+        )),
     }
 }

@@ -443,6 +443,29 @@ async fn pages_check_the_role_and_the_reach(b: Backend) {
             .status,
         200
     );
+    // Charts are drawn in the console's language and run nothing when opened directly.
+    let chart = page(&app, "/console/statistics/funnel.svg", &far).await;
+    assert_eq!(chart.status, 200);
+    assert_eq!(
+        chart.header("content-type").as_deref(),
+        Some("image/svg+xml")
+    );
+    assert!(
+        chart
+            .header("content-security-policy")
+            .unwrap()
+            .contains("sandbox")
+    );
+    assert!(chart.text().contains("采用情况"), "{}", chart.text());
+    let english = format!("{far}; csr_lang=en");
+    let chart = page(&app, "/console/statistics/funnel.svg", &english).await;
+    assert!(chart.text().contains("Adoption funnel"), "{}", chart.text());
+    assert_eq!(
+        page(&app, "/console/statistics/nothing.svg", &far)
+            .await
+            .status,
+        404
+    );
     // Unknown console paths are 404, like the API's.
     assert_eq!(page(&app, "/console/nothing-here", &far).await.status, 404);
 }
