@@ -100,9 +100,41 @@ async fn table(
 struct FigureView {
     name: &'static str,
     title: &'static str,
+    /// The chart as a `data:` URI: drawn from the figure this page already computed, rather
+    /// than computed again by a request per chart.
+    chart: String,
     header: Vec<String>,
     rows: Vec<Vec<String>>,
     suppressed: bool,
+}
+
+impl FigureView {
+    fn of(name: &'static str, l: Lang, t: Table) -> Self {
+        let suppressed = t.rows.iter().flatten().any(|c| c == "suppressed");
+        let shown = |c: String| {
+            if c == "suppressed" {
+                l.t("已隐藏", "suppressed").to_owned()
+            } else {
+                c
+            }
+        };
+        let chart = t.chart.as_deref().map_or_else(String::new, |svg| {
+            let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, svg);
+            format!("data:image/svg+xml;base64,{b64}")
+        });
+        Self {
+            name,
+            title: titles(l, name),
+            chart,
+            header: t.header.iter().map(|h| (*h).to_owned()).collect(),
+            rows: t
+                .rows
+                .into_iter()
+                .map(|r| r.into_iter().map(shown).collect())
+                .collect(),
+            suppressed,
+        }
+    }
 }
 
 fn titles(l: Lang, name: &str) -> &'static str {
@@ -147,31 +179,7 @@ pub async fn dashboard(
     let mut views = Vec::new();
     for name in FIGURES {
         match table(&state, &caller, name, &f, l).await {
-            Ok(t) => {
-                let suppressed = t.rows.iter().flatten().any(|c| c == "suppressed");
-                let rows = t
-                    .rows
-                    .into_iter()
-                    .map(|r| {
-                        r.into_iter()
-                            .map(|c| {
-                                if c == "suppressed" {
-                                    l.t("已隐藏", "suppressed").to_owned()
-                                } else {
-                                    c
-                                }
-                            })
-                            .collect()
-                    })
-                    .collect();
-                views.push(FigureView {
-                    name,
-                    title: titles(l, name),
-                    header: t.header.iter().map(|h| (*h).to_owned()).collect(),
-                    rows,
-                    suppressed,
-                });
-            }
+            Ok(t) => views.push(FigureView::of(name, l, t)),
             Err(AppError::Validation(fields)) => {
                 for e in fields {
                     errors.insert(e.field, e.message);

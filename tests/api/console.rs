@@ -290,6 +290,25 @@ async fn forms_need_the_token_and_the_origin(b: Backend) {
             .await;
         assert_eq!(res.status, 403, "{bad_origin:?}");
     }
+    // Percent-encoded paths reach the same checks: no session, no page; no origin, no form.
+    let res = app.get("/%63onsole/reviews", None).await;
+    assert_eq!(res.status, 303, "{}", res.text());
+    for path in ["/%63onsole/logout", "/console/%6Cogout"] {
+        let body = format!("csrf={token}").into_bytes();
+        let res = app
+            .request(
+                Method::POST,
+                path,
+                None,
+                Some(("application/x-www-form-urlencoded", body)),
+                &[
+                    ("Cookie", cookie.as_str()),
+                    ("Origin", "https://evil.example"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status, 403, "{path}");
+    }
     // Our origin without the token, or with another session's: refused.
     let other = sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let other_token = csrf(&page(&app, "/console/sessions", &other).await);
