@@ -240,6 +240,48 @@ pub struct Settings {
     #[arg(long, env = "CSR_CONSOLE_SESSION_SECS", default_value_t = 12 * 3600)]
     pub console_session_secs: i64,
 
+    /// The key that seals consumers' personal data in complaints: 32 bytes in base64
+    /// (AES-256-GCM). Without it, `personal-data.key` in the keys directory is used, created
+    /// on first start; every instance must hold the same key.
+    #[arg(long, env = "CSR_PERSONAL_DATA_KEY", hide_env_values = true)]
+    pub personal_data_key: Option<Secret>,
+
+    /// A working-day calendar (public holidays and worked weekends) to use instead of the one
+    /// shipped in `schemas/reference/cn-working-days.json`.
+    #[arg(long, env = "CSR_CALENDAR_FILE")]
+    pub calendar_file: Option<PathBuf>,
+
+    /// Working days an enterprise that is not an enrolled liaison unit has to acknowledge a
+    /// complaint; enrolled units commit to this or fewer.
+    #[arg(long, env = "CSR_COMPLAINT_ACKNOWLEDGE_DAYS", default_value_t = 3)]
+    pub complaint_acknowledge_days: u32,
+
+    /// Working days, after acknowledging, to propose a settlement (the same rule).
+    #[arg(long, env = "CSR_COMPLAINT_PROPOSAL_DAYS", default_value_t = 10)]
+    pub complaint_proposal_days: u32,
+
+    /// Working days after closing during which a complaint may be reopened.
+    #[arg(long, env = "CSR_COMPLAINT_REOPEN_DAYS", default_value_t = 20)]
+    pub complaint_reopen_days: u32,
+
+    /// Days after closing (and after the reopening window) that a consumer's contact and words
+    /// are kept; then they are erased and only the complaint's figures remain.
+    #[arg(long, env = "CSR_COMPLAINT_RETENTION_DAYS", default_value_t = 365)]
+    pub complaint_retention_days: u32,
+
+    /// Complaints against one enterprise in one category within `CSR_GROUP_COMPLAINT_DAYS` that
+    /// raise a group-complaint incident.
+    #[arg(long, env = "CSR_GROUP_COMPLAINT_THRESHOLD", default_value_t = 5)]
+    pub group_complaint_threshold: u32,
+
+    /// The period, in days, that group complaints are counted over.
+    #[arg(long, env = "CSR_GROUP_COMPLAINT_DAYS", default_value_t = 7)]
+    pub group_complaint_days: u32,
+
+    /// Seconds between runs of the complaint sweep (reminders, escalations, erasure); 0: never.
+    #[arg(long, env = "CSR_COMPLAINT_SWEEP_SECS", default_value_t = 3600)]
+    pub complaint_sweep_secs: u64,
+
     /// E-mail of the administrator created on first start.
     #[arg(
         long,
@@ -324,6 +366,18 @@ impl Settings {
         }
         if !(60..=90 * 86_400).contains(&self.console_session_secs) {
             return Err("CSR_CONSOLE_SESSION_SECS must be between 60 and 7776000".into());
+        }
+        if !(1..=60).contains(&self.complaint_acknowledge_days)
+            || !(1..=120).contains(&self.complaint_proposal_days)
+            || self.complaint_reopen_days > 250
+        {
+            return Err(
+                "complaint deadlines: acknowledge 1–60, proposal 1–120, reopen 0–250 working days"
+                    .into(),
+            );
+        }
+        if self.group_complaint_threshold < 2 || !(1..=365).contains(&self.group_complaint_days) {
+            return Err("CSR_GROUP_COMPLAINT_THRESHOLD must be at least 2 and CSR_GROUP_COMPLAINT_DAYS 1–365".into());
         }
         if self.stats_min_group < crate::domain::stats::MIN_GROUP {
             return Err("CSR_STATS_MIN_GROUP cannot be below 5".into());

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod certification;
 pub mod cli;
+pub mod complaints;
 pub mod config;
 pub mod console;
 pub mod db;

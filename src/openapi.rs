@@ -34,6 +34,7 @@ use utoipa::{Modify, OpenApi};
         (name = "stats", description = "Adoption statistics, with small groups suppressed"),
         (name = "audit", description = "Integrity of the audit log"),
         (name = "webhooks", description = "Events pushed to your endpoints, signed as Standard Webhooks prescribe"),
+        (name = "complaints", description = "Complaint reconciliation (协商和解): complaints forwarded to enterprises with deadlines in working days, liaison units, group-complaint incidents and measures"),
         (name = "public", description = "No login: verification of certificates and keys"),
         (name = "reference", description = "GB/T 4754 industries and GB/T 2260 regions"),
         (name = "operations", description = "Health, readiness, metrics and this document"),

@@ -60,7 +60,7 @@ pub fn load_visible(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppRe
                     None => false,
                 }
         }
-        Role::IndustryBody => false,
+        Role::IndustryBody | Role::ComplaintOfficer | Role::ComplaintPlatform => false,
     };
     if visible {
         Ok(s)

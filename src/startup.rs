@@ -36,6 +36,8 @@ impl AppState {
         let hasher = Hasher::new(&settings)?;
         let evidence = crate::evidence::EvidenceStore::open(&settings, &db)?;
         let api = openapi();
+        let personal = crate::complaints::seal::Sealer::of(&settings)?;
+        let settings_calendar = settings.calendar_file.clone();
         Ok(Self {
             settings,
             db,
@@ -48,8 +50,34 @@ impl AppState {
             evidence,
             renderers: std::sync::Arc::new(crate::workers::Workers::start("render")),
             disclosure: Default::default(),
+            calendar: std::sync::Arc::new(calendar(&settings_calendar)?),
+            personal: std::sync::Arc::new(personal),
         })
     }
+}
+
+/// The working-day calendar: the operator's file, or the one shipped. Warns when today is
+/// outside the years it covers (deadlines then skip weekends only).
+fn calendar(
+    file: &Option<std::path::PathBuf>,
+) -> Result<crate::domain::calendar::Calendar, String> {
+    use crate::domain::calendar::Calendar;
+    let c = match file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Calendar::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?
+        }
+        None => Calendar::shipped(),
+    };
+    let today = crate::complaints::today();
+    if !c.covers(today) {
+        tracing::warn!(
+            covers_to = %c.covers.1,
+            "the working-day calendar does not cover today: complaint deadlines skip weekends only; set CSR_CALENDAR_FILE to a calendar with this year's holidays"
+        );
+    }
+    Ok(c)
 }
 
 /// The OpenAPI document of every registered route.
@@ -119,6 +147,7 @@ impl Application {
         }
         crate::webhooks::delivery::spawn(state.clone());
         crate::idempotency::spawn_pruning(state.clone());
+        crate::complaints::spawn_sweep(state.clone());
         let metrics_port = match &state.settings.metrics_bind {
             Some(bind) => Some(metrics_listener(bind, state.clone())?),
             None => None,

@@ -33,4 +33,8 @@ pub struct AppState {
     pub renderers: Arc<Workers>,
     /// The statistics' disclosure pattern, recomputed when enterprises are added.
     pub disclosure: Arc<DisclosureCache>,
+    /// Working days, for complaint deadlines.
+    pub calendar: Arc<crate::domain::calendar::Calendar>,
+    /// Seals and opens consumers' personal data in complaints.
+    pub personal: Arc<crate::complaints::seal::Sealer>,
 }

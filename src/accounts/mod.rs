@@ -283,8 +283,11 @@ pub fn staff_account(
         );
     }
     let region_scope = match region_scope {
-        Some(_) if role != Role::Reviewer => {
-            f.check::<()>("region_scope", Err("only reviewers have a region scope"));
+        Some(_) if !role.has_region() => {
+            f.check::<()>(
+                "region_scope",
+                Err("only reviewers and complaint officers have a region scope"),
+            );
             None
         }
         Some(r) => f.check("region_scope", RegionCode::parse_prefix(r)),

@@ -29,6 +29,23 @@ pub mod roles {
     pub const ENTERPRISE_MANAGERS: &[Role] = &[Role::Admin, Role::EnterpriseAdmin];
     pub const WEBHOOK_OWNERS: &[Role] = &[Role::EnterpriseAdmin, Role::IndustryBody];
     pub const WEBHOOK_READERS: &[Role] = &[Role::Admin, Role::EnterpriseAdmin, Role::IndustryBody];
+    /// Association staff on complaints: complaint officers and reviewers.
+    pub const COMPLAINT_STAFF: &[Role] = &[Role::ComplaintOfficer, Role::Reviewer];
+    /// Who records a complaint: staff, and partner platforms through the API.
+    pub const COMPLAINT_INTAKE: &[Role] = &[
+        Role::ComplaintOfficer,
+        Role::Reviewer,
+        Role::ComplaintPlatform,
+    ];
+    /// Who reads complaints (each only those within reach).
+    pub const COMPLAINT_READERS: &[Role] = &[
+        Role::Admin,
+        Role::ComplaintOfficer,
+        Role::Reviewer,
+        Role::ComplaintPlatform,
+        Role::EnterpriseAdmin,
+        Role::EnterpriseMember,
+    ];
 }
 
 /// The client address that throttling counts for: the peer's (never a header it could forge),
@@ -101,6 +118,15 @@ impl AuthUser {
     /// affiliation gives no access, it only bars reviewing that enterprise).
     pub fn belongs_to(&self, id: i64) -> bool {
         self.role.is_enterprise() && self.enterprise_id == Some(id)
+    }
+
+    /// Whether association staff (a complaint officer or a reviewer) cover a region code.
+    pub fn staff_region(&self, region_code: &str) -> bool {
+        matches!(self.role, Role::Reviewer | Role::ComplaintOfficer)
+            && self
+                .region_scope
+                .as_deref()
+                .is_none_or(|prefix| region_code.starts_with(prefix))
     }
 
     /// Whether a reviewer's association covers a region code (national reviewers cover all).

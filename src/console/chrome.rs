@@ -49,6 +49,8 @@ impl Lang {
             Role::IndustryBody => self.t("行业组织", "Industry body"),
             Role::EnterpriseAdmin => self.t("企业管理员", "Enterprise administrator"),
             Role::EnterpriseMember => self.t("企业成员", "Enterprise member"),
+            Role::ComplaintOfficer => self.t("投诉和解专员", "Complaint officer"),
+            Role::ComplaintPlatform => self.t("合作投诉平台", "Partner complaint platform"),
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod certificates;
+pub mod complaints;
 pub mod console_sessions;
 pub mod enterprises;
 pub mod evidence;
@@ -86,9 +87,11 @@ impl Location {
             }
             Self::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(&path.display().to_string())?;
-                // Per-connection settings; journal_mode=WAL is set once in `prepare`.
+                // Per-connection settings; journal_mode=WAL is set once in `prepare`. Deleted
+                // content is overwritten (secure_delete), so erased personal data does not
+                // linger in free pages of the file.
                 conn.batch_execute(
-                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL;",
+                    "PRAGMA busy_timeout = 5000; PRAGMA foreign_keys = ON; PRAGMA synchronous = FULL; PRAGMA secure_delete = ON;",
                 )
                 .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(AnyConnection::Sqlite(conn))
@@ -291,6 +294,24 @@ impl Db {
         };
         let mut conn = self.pool.get()?;
         write_tx(&mut conn, f)
+    }
+}
+
+impl Db {
+    /// On SQLite, copies the write-ahead log into the database file and truncates it, so that
+    /// earlier versions of overwritten pages (erased personal data) leave the log; a reader in
+    /// progress may keep some frames until the next call. Nothing to do on PostgreSQL.
+    pub async fn checkpoint(&self) -> AppResult<()> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        let pool = self.pool.clone();
+        web::block(move || -> AppResult<()> {
+            let mut conn = pool.get()?;
+            conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+            Ok(())
+        })
+        .await?
     }
 }
 

@@ -377,6 +377,84 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
+diesel::table! {
+    liaison_units (enterprise_id) {
+        enterprise_id -> BigInt,
+        status -> Text,
+        contact_name -> Text,
+        contact_phone -> Text,
+        contact_email -> Text,
+        hours -> Text,
+        acknowledge_days -> Integer,
+        proposal_days -> Integer,
+        requested_by -> BigInt,
+        requested_at -> Timestamp,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    complaint_incidents (id) {
+        id -> BigInt,
+        enterprise_id -> BigInt,
+        category -> Text,
+        state -> Text,
+        opened_at -> Timestamp,
+        remediation -> Nullable<Text>,
+        remediation_at -> Nullable<Timestamp>,
+        closed_by -> Nullable<BigInt>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    complaints (id) {
+        id -> BigInt,
+        reference -> Text,
+        enterprise_id -> BigInt,
+        industry_code -> Text,
+        region_code -> Text,
+        category -> Text,
+        channel -> Text,
+        amount_fen -> Nullable<BigInt>,
+        received_on -> Date,
+        state -> Text,
+        outcome -> Nullable<Text>,
+        acknowledge_due -> Date,
+        acknowledged_on -> Nullable<Date>,
+        proposal_due -> Nullable<Date>,
+        closed_on -> Nullable<Date>,
+        incident_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    complaint_cases (complaint_id) {
+        complaint_id -> BigInt,
+        personal -> Nullable<Text>,
+        proposal -> Nullable<Text>,
+        proposed_on -> Nullable<Date>,
+        rejection_reason -> Nullable<Text>,
+        reopen_until -> Nullable<Date>,
+        reopened -> Integer,
+        reminded_stage -> Nullable<Text>,
+        escalated_stage -> Nullable<Text>,
+        escalated_at -> Nullable<Timestamp>,
+        recorded_by -> BigInt,
+        officer_id -> Nullable<BigInt>,
+        external_ref -> Nullable<Text>,
+        erased_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(complaint_cases -> complaints (complaint_id));
+diesel::joinable!(complaints -> enterprises (enterprise_id));
+diesel::joinable!(complaints -> complaint_incidents (incident_id));
+diesel::joinable!(liaison_units -> enterprises (enterprise_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
@@ -403,5 +481,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     latest_theme_scores,
     webhook_endpoints,
     webhook_events,
-    webhook_deliveries
+    webhook_deliveries,
+    liaison_units,
+    complaint_incidents,
+    complaints,
+    complaint_cases
 );

@@ -2,8 +2,10 @@
 //! handler never holds an invalid one.
 
 pub mod answers;
+pub mod calendar;
 pub mod canonical;
 pub mod certificate;
+pub mod complaint;
 pub mod credit_code;
 pub mod disclosure;
 pub mod enterprise;

@@ -16,15 +16,21 @@ pub enum Role {
     EnterpriseAdmin,
     /// Edits the self-assessments of one enterprise.
     EnterpriseMember,
+    /// Association staff handling complaints (投诉和解), optionally for one region.
+    ComplaintOfficer,
+    /// A partner complaint platform's service account: files complaints and follows them.
+    ComplaintPlatform,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 7] = [
         Self::Admin,
         Self::Reviewer,
         Self::IndustryBody,
         Self::EnterpriseAdmin,
         Self::EnterpriseMember,
+        Self::ComplaintOfficer,
+        Self::ComplaintPlatform,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -34,11 +40,18 @@ impl Role {
             Self::IndustryBody => "industry_body",
             Self::EnterpriseAdmin => "enterprise_admin",
             Self::EnterpriseMember => "enterprise_member",
+            Self::ComplaintOfficer => "complaint_officer",
+            Self::ComplaintPlatform => "complaint_platform",
         }
     }
 
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether the role has a region scope (a local association's staff).
+    pub fn has_region(self) -> bool {
+        matches!(self, Self::Reviewer | Self::ComplaintOfficer)
     }
 
     /// Whether users of this role belong to an enterprise.

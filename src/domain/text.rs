@@ -62,6 +62,36 @@ pub fn name(input: &str, max: usize) -> Result<String, String> {
     Ok(name)
 }
 
+/// Free text over several lines (a complaint, a proposal, a reason): NFC, line breaks kept as
+/// `\n`, other control and invisible formatting characters refused, trimmed, 1 to `max`
+/// characters.
+pub fn paragraph(input: &str, max: usize) -> Result<String, String> {
+    let text = input
+        .replace("\r\n", "\n")
+        .nfc()
+        .map(|c| {
+            if c.is_whitespace() && c != '\n' && !c.is_control() {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    if let Some(c) = text.chars().find(|c| *c != '\n' && forbidden_in_name(*c)) {
+        return Err(format!(
+            "must not contain control or invisible formatting characters (found U+{:04X})",
+            c as u32
+        ));
+    }
+    let count = text.chars().count();
+    if count == 0 || count > max {
+        return Err(format!("must be 1 to {max} characters"));
+    }
+    Ok(text)
+}
+
 /// An uploaded file's name as stored and shown: its last path component (no `/` or `\\`),
 /// without invisible, control or bidirectional characters (so `发票\u{202E}gpj.pdf` cannot pass
 /// for a picture), spaces folded as in names, trimmed; `evidence` when nothing is left.

@@ -33,10 +33,33 @@ pub enum EventType {
     /// An active certificate expires within 30 days (sent once per certificate).
     #[serde(rename = "certificate.expiring")]
     CertificateExpiring,
+    /// A complaint was forwarded to the enterprise: acknowledge it by `acknowledge_due`.
+    #[serde(rename = "complaint.forwarded")]
+    ComplaintForwarded,
+    #[serde(rename = "complaint.acknowledged")]
+    ComplaintAcknowledged,
+    #[serde(rename = "complaint.proposed")]
+    ComplaintProposed,
+    /// The consumer's answer to the proposal was recorded (`accepted`).
+    #[serde(rename = "complaint.answered")]
+    ComplaintAnswered,
+    #[serde(rename = "complaint.closed")]
+    ComplaintClosed,
+    #[serde(rename = "complaint.reopened")]
+    ComplaintReopened,
+    /// A deadline falls today or on the next working day (sent once per stage).
+    #[serde(rename = "complaint.deadline_near")]
+    ComplaintDeadlineNear,
+    /// A deadline passed: the complaint is escalated to the association.
+    #[serde(rename = "complaint.escalated")]
+    ComplaintEscalated,
+    /// Many complaints on one issue: a group-complaint incident was opened.
+    #[serde(rename = "complaint_incident.opened")]
+    ComplaintIncidentOpened,
 }
 
 impl EventType {
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 18] = [
         Self::SubmissionReturned,
         Self::SubmissionApproved,
         Self::SubmissionRejected,
@@ -46,6 +69,15 @@ impl EventType {
         Self::CertificateReinstated,
         Self::CertificateRevoked,
         Self::CertificateExpiring,
+        Self::ComplaintForwarded,
+        Self::ComplaintAcknowledged,
+        Self::ComplaintProposed,
+        Self::ComplaintAnswered,
+        Self::ComplaintClosed,
+        Self::ComplaintReopened,
+        Self::ComplaintDeadlineNear,
+        Self::ComplaintEscalated,
+        Self::ComplaintIncidentOpened,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -59,6 +91,15 @@ impl EventType {
             Self::CertificateReinstated => "certificate.reinstated",
             Self::CertificateRevoked => "certificate.revoked",
             Self::CertificateExpiring => "certificate.expiring",
+            Self::ComplaintForwarded => "complaint.forwarded",
+            Self::ComplaintAcknowledged => "complaint.acknowledged",
+            Self::ComplaintProposed => "complaint.proposed",
+            Self::ComplaintAnswered => "complaint.answered",
+            Self::ComplaintClosed => "complaint.closed",
+            Self::ComplaintReopened => "complaint.reopened",
+            Self::ComplaintDeadlineNear => "complaint.deadline_near",
+            Self::ComplaintEscalated => "complaint.escalated",
+            Self::ComplaintIncidentOpened => "complaint_incident.opened",
         }
     }
 

@@ -137,6 +137,21 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "Read the resource's status; `detail` names it.",
     ),
     t(
+        "personal_data_erased",
+        409,
+        "The consumer's contact and words of this complaint were erased after the retention \
+         period (CSR_COMPLAINT_RETENTION_DAYS after closing); the complaint's figures remain.",
+        "Nothing to retrieve: the service keeps no copy. The complaint itself can still be read.",
+    ),
+    t(
+        "not_on_case",
+        409,
+        "The consumer's personal data of a complaint is read only by the enterprise's users and \
+         the association staff member on the case, and another staff member is on it (or none).",
+        "Take the case first (`POST /api/v1/complaints/{id}/take`, recorded in the audit log), \
+         then read it.",
+    ),
+    t(
         "not_editable",
         409,
         "The submission is no longer a draft or returned, so its answers and evidence are fixed.",

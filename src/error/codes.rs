@@ -30,6 +30,10 @@ pub enum Code {
     VersionImmutable,
     /// Two approvals drew the same certificate number; the service retries it.
     CertificateNumberTaken,
+    /// A complaint's personal data was erased after the retention period.
+    PersonalDataErased,
+    /// Only the staff member on a complaint's case reads the consumer's personal data.
+    NotOnCase,
     // 422
     EvidenceRequested,
     IdempotencyKeyReused,
@@ -39,7 +43,7 @@ pub enum Code {
 }
 
 impl Code {
-    pub const ALL: [Self; 26] = [
+    pub const ALL: [Self; 28] = [
         Self::MissingToken,
         Self::InvalidToken,
         Self::InvalidRefreshToken,
@@ -61,6 +65,8 @@ impl Code {
         Self::VersionExists,
         Self::VersionImmutable,
         Self::CertificateNumberTaken,
+        Self::PersonalDataErased,
+        Self::NotOnCase,
         Self::EvidenceRequested,
         Self::IdempotencyKeyReused,
         Self::NotCertifiable,
@@ -107,6 +113,8 @@ impl Code {
             Self::VersionExists => "version_exists",
             Self::VersionImmutable => "version_immutable",
             Self::CertificateNumberTaken => "certificate_number_taken",
+            Self::PersonalDataErased => "personal_data_erased",
+            Self::NotOnCase => "not_on_case",
             Self::EvidenceRequested => "evidence_requested",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::NotCertifiable => "not_certifiable",

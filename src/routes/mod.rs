@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod certificates;
+pub mod complaints;
 pub mod enterprises;
 pub mod evidence;
 pub mod health;
@@ -109,7 +110,26 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(webhooks::remove)
                 .service(webhooks::enable)
                 .service(webhooks::deliveries)
-                .service(webhooks::redeliver),
+                .service(webhooks::redeliver)
+                .service(complaints::create)
+                .service(complaints::list)
+                .service(complaints::get)
+                .service(complaints::personal_data)
+                .service(complaints::acknowledge)
+                .service(complaints::propose)
+                .service(complaints::answer)
+                .service(complaints::close)
+                .service(complaints::reopen)
+                .service(complaints::take)
+                .service(complaints::incident)
+                .service(complaints::remediation)
+                .service(complaints::close_incident)
+                .service(complaints::enrol)
+                .service(complaints::get_liaison)
+                .service(complaints::withdraw_liaison)
+                .service(complaints::decide_liaison)
+                .service(complaints::list_liaison)
+                .service(complaints::complaint_measures),
         );
 }
 

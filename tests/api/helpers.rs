@@ -745,3 +745,8 @@ pub fn python_with(modules: &str) -> Option<String> {
     }
     ready.then_some(python)
 }
+
+/// Today in China (UTC+8), as the service counts deadlines.
+pub fn china_today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}

@@ -1,0 +1,4 @@
+DROP TABLE complaint_cases;
+DROP TABLE complaints;
+DROP TABLE complaint_incidents;
+DROP TABLE liaison_units;

@@ -1,0 +1,958 @@
+//! Complaint reconciliation: intake (idempotent), the workflow to each end state with deadlines
+//! on a fixed calendar, reminders and escalation, who sees what, the consumer's personal data
+//! sealed, audited and erased, group-complaint incidents and liaison units.
+
+use actix_web::http::Method;
+use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use serde_json::{Value, json};
+
+use crate::helpers::{
+    Backend, Enterprise, TestApp, assert_invisible, spawn_app_with, spawn_sibling,
+};
+
+const PHONE: &str = "13912345678";
+const EMAIL: &str = "wang.consumer.unique@example.com";
+const NAME: &str = "王某某";
+const WORDS: &str = "购买的冰箱第三天就不制冷了，门店拒绝退换。独特描述XYZ";
+
+/// A calendar fixed around a Thursday two months ago: the Friday and Monday after it are
+/// holidays and the Sunday between is a working day, so three working days after the Thursday
+/// fall on the Wednesday (Sunday, Tuesday, Wednesday).
+struct Fixed {
+    thursday: NaiveDate,
+    json: String,
+    /// Holds the calendar file while the test runs (a sibling instance reads it too).
+    dir: Option<tempfile::TempDir>,
+}
+
+fn fixed_calendar() -> Fixed {
+    let mut d = crate::helpers::china_today() - Duration::days(60);
+    while d.weekday() != Weekday::Thu {
+        d -= Duration::days(1);
+    }
+    let day = |n: i64| (d + Duration::days(n)).to_string();
+    let json = json!({
+        "name": "test calendar",
+        "covers": { "from": day(-400), "to": day(400) },
+        "holidays": [day(1), day(4)],
+        "working_weekends": [day(3)],
+    })
+    .to_string();
+    Fixed {
+        thursday: d,
+        json,
+        dir: None,
+    }
+}
+
+async fn complaint_app(
+    b: Backend,
+    tweak: impl FnOnce(&mut csr_assess::config::Settings),
+) -> (TestApp, Fixed) {
+    let mut cal = fixed_calendar();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("calendar.json");
+    std::fs::write(&path, &cal.json).unwrap();
+    let app = spawn_app_with(b, |s| {
+        s.calendar_file = Some(path);
+        s.complaint_sweep_secs = 0;
+        s.webhook_poll_ms = 0;
+        s.webhook_allowed_hosts = vec!["127.0.0.1".into()];
+        tweak(s);
+    })
+    .await;
+    cal.dir = Some(dir);
+    (app, cal)
+}
+
+fn intake(e_code: &str, received_on: Option<NaiveDate>) -> Value {
+    json!({
+        "credit_code": e_code,
+        "category": "after_sales",
+        "channel": "hotline",
+        "amount_fen": 459_900,
+        "description": WORDS,
+        "contact": { "name": NAME, "phone": PHONE, "email": EMAIL },
+        "received_on": received_on,
+    })
+}
+
+/// An enterprise in Hangzhou (330106) with its credit code.
+async fn enterprise(app: &TestApp) -> (Enterprise, String) {
+    let code = crate::helpers::credit_code();
+    let e = app.enterprise_with(json!({ "credit_code": code })).await;
+    (e, code)
+}
+
+async fn new_officer(app: &TestApp, region: &str) -> (i64, String) {
+    app.staff("complaint_officer", json!({ "region_scope": region }))
+        .await
+}
+
+async fn webhook(app: &TestApp, e: &Enterprise) {
+    let types = [
+        "complaint.forwarded",
+        "complaint.acknowledged",
+        "complaint.proposed",
+        "complaint.answered",
+        "complaint.closed",
+        "complaint.reopened",
+        "complaint.deadline_near",
+        "complaint.escalated",
+        "complaint_incident.opened",
+    ];
+    let res = app
+        .post(
+            "/api/v1/webhooks",
+            Some(&e.token),
+            &json!({ "url": "http://127.0.0.1:9/hook", "event_types": types }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+}
+
+/// The event types in the outbox, oldest first, with their payloads.
+async fn events(app: &TestApp) -> Vec<(String, String)> {
+    app.state
+        .db
+        .read(|conn| {
+            use csr_assess::db::schema::webhook_events as ev;
+            use diesel::prelude::*;
+            Ok(ev::table
+                .order(ev::id)
+                .select((ev::event_type, ev::payload))
+                .load::<(String, String)>(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+async fn audit_actions(app: &TestApp) -> Vec<String> {
+    app.state
+        .db
+        .read(|conn| {
+            use csr_assess::db::schema::audit_log as a;
+            use diesel::prelude::*;
+            Ok(a::table
+                .order(a::seq)
+                .select(a::action)
+                .load::<String>(conn)?)
+        })
+        .await
+        .unwrap()
+}
+
+async fn sweep(app: &TestApp, today: NaiveDate) -> (usize, usize, usize) {
+    let s = csr_assess::complaints::sweep(&app.state, today)
+        .await
+        .unwrap();
+    (s.reminded, s.escalated, s.erased)
+}
+
+async fn post(app: &TestApp, path: &str, token: &str, body: Value) -> Value {
+    let res = app.post(path, Some(token), &body).await;
+    assert_eq!(res.status, 200, "{path}: {}", res.text());
+    res.json()
+}
+
+async fn a_complaint_walks_to_each_end_state(b: Backend) {
+    let (app, cal) = complaint_app(b, |_| {}).await;
+    let (e, code) = enterprise(&app).await;
+    webhook(&app, &e).await;
+    let (_, officer) = new_officer(&app, "33").await;
+    let thu = cal.thursday;
+
+    let res = app
+        .post(
+            "/api/v1/complaints",
+            Some(&officer),
+            &intake(&code, Some(thu)),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let c = res.json();
+    let id = c["id"].as_i64().unwrap();
+    assert_eq!(
+        res.header("location").unwrap(),
+        format!("/api/v1/complaints/{id}")
+    );
+    assert_eq!(c["state"], "forwarded");
+    // Friday and Monday are holidays, Sunday is worked: Sunday, Tuesday, Wednesday.
+    assert_eq!(c["acknowledge_due"], (thu + Duration::days(6)).to_string());
+    assert_eq!(c["running_against"], "acknowledge");
+    assert!(
+        c.get("contact").is_none() && c.get("description").is_none(),
+        "{c}"
+    );
+    assert!(!c.to_string().contains(PHONE));
+
+    // Reminders and escalation, by the calendar: nothing on the Thursday (the deadline is
+    // three working days away), a reminder on the Tuesday (Wednesday is the next working
+    // day), once; escalation the day after the deadline, once.
+    let path = format!("/api/v1/complaints/{id}");
+    assert_eq!(sweep(&app, thu).await, (0, 0, 0));
+    assert_eq!(sweep(&app, thu + Duration::days(5)).await, (1, 0, 0));
+    assert_eq!(sweep(&app, thu + Duration::days(5)).await, (0, 0, 0));
+    assert_eq!(sweep(&app, thu + Duration::days(7)).await, (0, 1, 0));
+    assert_eq!(sweep(&app, thu + Duration::days(8)).await, (0, 0, 0));
+    let c = app.get(&path, Some(&officer)).await.json();
+    assert_eq!(c["escalated_stage"], "acknowledge");
+    assert_eq!(c["overdue"], true);
+    let overdue = app
+        .get("/api/v1/complaints?overdue=true", Some(&officer))
+        .await
+        .json();
+    assert_eq!(overdue["items"].as_array().unwrap().len(), 1);
+    let types: Vec<String> = events(&app).await.into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        types,
+        [
+            "complaint.forwarded",
+            "complaint.deadline_near",
+            "complaint.escalated"
+        ]
+    );
+
+    // Staff cannot act for the enterprise, nor skip steps.
+    let res = app
+        .post(&format!("{path}/close"), Some(&officer), &json!({}))
+        .await;
+    res.problem(409, "invalid_transition");
+    let c = post(&app, &format!("{path}/acknowledge"), &e.token, json!({})).await;
+    assert_eq!(c["state"], "acknowledged");
+    assert_eq!(c["running_against"], "proposal");
+    assert_eq!(c["overdue"], false);
+    let res = app
+        .post(&format!("{path}/acknowledge"), Some(&e.token), &json!({}))
+        .await;
+    res.problem(409, "invalid_transition");
+    let res = app
+        .post(
+            &format!("{path}/proposal"),
+            Some(&e.token),
+            &json!({ "proposal": " " }),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["proposal"]);
+    let c = post(
+        &app,
+        &format!("{path}/proposal"),
+        &e.token,
+        json!({ "proposal": "全额退款并上门取回冰箱。" }),
+    )
+    .await;
+    assert_eq!(c["state"], "proposed");
+    let c = post(
+        &app,
+        &format!("{path}/answer"),
+        &officer,
+        json!({ "accepted": true }),
+    )
+    .await;
+    assert_eq!(c["state"], "reconciled");
+    let c = post(&app, &format!("{path}/close"), &officer, json!({})).await;
+    assert_eq!(
+        (c["state"].as_str(), c["outcome"].as_str()),
+        (Some("closed"), Some("reconciled"))
+    );
+    assert!(c["reopen_until"].is_string());
+
+    // Reopened within the window: the enterprise proposes again; the consumer rejects it
+    // (a reason is required) and the complaint is referred to mediation.
+    let res = app
+        .post(&format!("{path}/reopen"), Some(&officer), &json!({}))
+        .await;
+    assert_eq!(res.invalid_fields(), ["reason"]);
+    let c = post(
+        &app,
+        &format!("{path}/reopen"),
+        &officer,
+        json!({ "reason": "消费者称未收到退款" }),
+    )
+    .await;
+    assert_eq!(
+        (c["state"].as_str(), c["reopened"].as_i64()),
+        (Some("acknowledged"), Some(1))
+    );
+    assert!(c["proposal"].is_null() && c["escalated_stage"].is_null());
+    post(
+        &app,
+        &format!("{path}/proposal"),
+        &e.token,
+        json!({ "proposal": "退款50%" }),
+    )
+    .await;
+    let res = app
+        .post(
+            &format!("{path}/answer"),
+            Some(&officer),
+            &json!({ "accepted": false }),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["reason"]);
+    let c = post(
+        &app,
+        &format!("{path}/answer"),
+        &officer,
+        json!({ "accepted": false, "reason": "消费者要求全额退款，转人民调解" }),
+    )
+    .await;
+    assert_eq!(c["state"], "not_reconciled");
+    let c = post(&app, &format!("{path}/close"), &officer, json!({})).await;
+    assert_eq!(c["outcome"], "not_reconciled");
+
+    // After the window, no reopening.
+    app.state
+        .db
+        .write(move |conn| {
+            use csr_assess::db::schema::complaint_cases as cc;
+            use diesel::prelude::*;
+            diesel::update(cc::table.find(id))
+                .set(cc::reopen_until.eq(Some(thu)))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let res = app
+        .post(
+            &format!("{path}/reopen"),
+            Some(&officer),
+            &json!({ "reason": "again" }),
+        )
+        .await;
+    let p = res.problem(409, "invalid_transition");
+    assert!(
+        p["detail"].as_str().unwrap().contains(&thu.to_string()),
+        "{p}"
+    );
+
+    // Every step is in the audit log and went out as an event.
+    let actions = audit_actions(&app).await;
+    for a in [
+        "complaint.recorded",
+        "complaint.escalated",
+        "complaint.acknowledged",
+        "complaint.proposed",
+        "complaint.reconciled",
+        "complaint.closed",
+        "complaint.reopened",
+        "complaint.not_reconciled",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a} not in {actions:?}");
+    }
+    let types: Vec<String> = events(&app).await.into_iter().map(|(t, _)| t).collect();
+    for t in [
+        "complaint.acknowledged",
+        "complaint.proposed",
+        "complaint.answered",
+        "complaint.closed",
+        "complaint.reopened",
+    ] {
+        assert!(types.iter().any(|x| x == t), "{t} not in {types:?}");
+    }
+
+    // The quarter's measures: one complaint, acknowledged late, rejected in the end, closed.
+    let quarter = format!("{}Q{}", thu.year(), (thu.month() - 1) / 3 + 1);
+    let m = app
+        .get(
+            &format!(
+                "/api/v1/enterprises/{}/complaint-measures?quarter={quarter}",
+                e.id
+            ),
+            Some(&e.token),
+        )
+        .await
+        .json();
+    assert_eq!(m["received"], 1, "{m}");
+    assert_eq!(
+        (
+            m["acknowledged"].as_i64(),
+            m["acknowledged_on_time"].as_i64()
+        ),
+        (Some(1), Some(0))
+    );
+    assert_eq!(m["not_reconciled"], 1);
+    assert_eq!(m["closed"], 1);
+    let res = app
+        .get(
+            &format!(
+                "/api/v1/enterprises/{}/complaint-measures?quarter=2026Q5",
+                e.id
+            ),
+            Some(&e.token),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["quarter"]);
+}
+
+async fn nobody_else_sees_a_complaint(b: Backend) {
+    let (app, _calendar) = complaint_app(b, |_| {}).await;
+    let (e, code) = enterprise(&app).await;
+    let (other, _) = enterprise(&app).await;
+    let other_member = app.member_token(&other).await;
+    let (_, platform) = app.staff("complaint_platform", json!({})).await;
+    let (_, other_platform) = app.staff("complaint_platform", json!({})).await;
+    let (_, beijing) = new_officer(&app, "11").await;
+    let (_, industry) = app
+        .staff("industry_body", json!({ "industry_scopes": ["C"] }))
+        .await;
+
+    let res = app
+        .post("/api/v1/complaints", Some(&platform), &intake(&code, None))
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let id = res.json()["id"].as_i64().unwrap();
+    let path = format!("/api/v1/complaints/{id}");
+    let missing = "/api/v1/complaints/999999";
+    for token in [&other.token, &other_member, &other_platform, &beijing] {
+        assert_invisible(&app, token, Method::GET, &path, missing).await;
+        if token != &other_platform {
+            let (p, m) = (
+                format!("{path}/personal-data"),
+                format!("{missing}/personal-data"),
+            );
+            assert_invisible(&app, token, Method::GET, &p, &m).await;
+        }
+        let list = app.get("/api/v1/complaints", Some(token)).await.json();
+        assert_eq!(list["items"], json!([]), "{list}");
+    }
+    // An industry body is refused the routes whatever the complaint (the same answer for a
+    // missing one); an anonymous caller too.
+    for p in [path.as_str(), missing] {
+        let res = app.get(p, Some(&industry)).await;
+        res.problem(403, "forbidden");
+        app.get(p, None).await.problem(401, "missing_token");
+    }
+    app.get("/api/v1/complaints", Some(&industry))
+        .await
+        .problem(403, "forbidden");
+    // A Beijing officer cannot file against a Hangzhou enterprise.
+    let res = app
+        .post("/api/v1/complaints", Some(&beijing), &intake(&code, None))
+        .await;
+    assert_eq!(res.invalid_fields(), ["credit_code"]);
+    // The platform follows what it sent, but the consumer's data is not its to read back.
+    assert_eq!(app.get(&path, Some(&platform)).await.status, 200);
+    app.get(&format!("{path}/personal-data"), Some(&platform))
+        .await
+        .problem(403, "forbidden");
+    // The enterprise's users see it.
+    let list = app.get("/api/v1/complaints", Some(&e.token)).await.json();
+    assert_eq!(list["items"][0]["id"], id);
+}
+
+async fn personal_data_is_sealed_audited_and_erased(b: Backend) {
+    let (app, cal) = complaint_app(b, |s| s.complaint_retention_days = 30).await;
+    let (e, code) = enterprise(&app).await;
+    webhook(&app, &e).await;
+    let (officer_id, officer) = new_officer(&app, "3301").await;
+    let (_, colleague) = new_officer(&app, "33").await;
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/complaints",
+            Some(&officer),
+            Some((
+                "application/json",
+                serde_json::to_vec(&intake(&code, Some(cal.thursday))).unwrap(),
+            )),
+            &[("Idempotency-Key", "pii-check-1")],
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let c = res.json();
+    let id = c["id"].as_i64().unwrap();
+    assert_eq!(c["officer_id"], officer_id);
+    let path = format!("/api/v1/complaints/{id}");
+
+    // The enterprise and the officer on the case read it; each read is audited.
+    let res = app
+        .get(&format!("{path}/personal-data"), Some(&e.token))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.header("cache-control").as_deref(), Some("no-store"));
+    let p = res.json();
+    assert_eq!(
+        p["contact"],
+        json!({ "name": NAME, "phone": PHONE, "email": EMAIL })
+    );
+    assert_eq!(p["description"], WORDS);
+    assert_eq!(
+        app.get(&format!("{path}/personal-data"), Some(&officer))
+            .await
+            .status,
+        200
+    );
+    // A colleague of the region is not on the case until taking it.
+    app.get(&format!("{path}/personal-data"), Some(&colleague))
+        .await
+        .problem(409, "not_on_case");
+    post(&app, &format!("{path}/take"), &colleague, json!({})).await;
+    assert_eq!(
+        app.get(&format!("{path}/personal-data"), Some(&colleague))
+            .await
+            .status,
+        200
+    );
+    app.get(&format!("{path}/personal-data"), Some(&officer))
+        .await
+        .problem(409, "not_on_case");
+    let actions = audit_actions(&app).await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "complaint.personal_data_read")
+            .count(),
+        3,
+        "{actions:?}"
+    );
+    assert!(actions.iter().any(|a| a == "complaint.taken"));
+
+    // Nothing of it in clear anywhere in the database: complaint rows, audit log, outbox,
+    // kept idempotent responses.
+    let dump = database_text(&app).await;
+    assert!(
+        dump.contains(&c["reference"].as_str().unwrap().to_owned()),
+        "the dump reads the data"
+    );
+    for secret in [PHONE, EMAIL, NAME, "独特描述XYZ"] {
+        assert!(!dump.contains(secret), "{secret} found in the database");
+    }
+    for (_, payload) in events(&app).await {
+        assert!(
+            !payload.contains(PHONE) && !payload.contains("独特描述"),
+            "{payload}"
+        );
+    }
+
+    let sealed: String = app
+        .state
+        .db
+        .read(move |conn| {
+            use csr_assess::db::schema::complaint_cases as cc;
+            use diesel::prelude::*;
+            Ok(cc::table
+                .find(id)
+                .select(cc::personal)
+                .first::<Option<String>>(conn)?)
+        })
+        .await
+        .unwrap()
+        .expect("sealed");
+    assert!(sealed.starts_with("v1.") && dump.contains(&sealed));
+
+    // Closed, then past the reopening window and the retention period: erased. The complaint
+    // and its figures remain.
+    post(&app, &format!("{path}/acknowledge"), &e.token, json!({})).await;
+    post(
+        &app,
+        &format!("{path}/proposal"),
+        &e.token,
+        json!({ "proposal": "退货退款" }),
+    )
+    .await;
+    post(
+        &app,
+        &format!("{path}/answer"),
+        &colleague,
+        json!({ "accepted": true }),
+    )
+    .await;
+    let closed = post(&app, &format!("{path}/close"), &colleague, json!({})).await;
+    let closed_on: NaiveDate = closed["closed_on"].as_str().unwrap().parse().unwrap();
+    let until: NaiveDate = closed["reopen_until"].as_str().unwrap().parse().unwrap();
+    // Within the retention period nothing goes.
+    assert_eq!(sweep(&app, closed_on + Duration::days(29)).await.2, 0);
+    let later = until.max(closed_on + Duration::days(30)) + Duration::days(1);
+    assert_eq!(sweep(&app, later).await.2, 1);
+    assert_eq!(sweep(&app, later).await.2, 0);
+    app.get(&format!("{path}/personal-data"), Some(&e.token))
+        .await
+        .problem(409, "personal_data_erased");
+    let after = app.get(&path, Some(&e.token)).await.json();
+    assert!(after["personal_data_erased_at"].is_string(), "{after}");
+    assert_eq!(after["outcome"], "reconciled");
+    let dump = database_text(&app).await;
+    assert!(!dump.contains(&sealed), "the sealed value remains");
+    assert!(
+        audit_actions(&app)
+            .await
+            .iter()
+            .any(|a| a == "complaint.personal_data_erased")
+    );
+    let quarter = format!(
+        "{}Q{}",
+        cal.thursday.year(),
+        (cal.thursday.month() - 1) / 3 + 1
+    );
+    let m = app
+        .get(
+            &format!(
+                "/api/v1/enterprises/{}/complaint-measures?quarter={quarter}",
+                e.id
+            ),
+            Some(&officer),
+        )
+        .await
+        .json();
+    assert_eq!(
+        (m["received"].as_i64(), m["reconciled"].as_i64()),
+        (Some(1), Some(1)),
+        "{m}"
+    );
+}
+
+/// Everything the database holds, as text: on SQLite the database file and its write-ahead
+/// log as bytes; on PostgreSQL every row of every table.
+async fn database_text(app: &TestApp) -> String {
+    match app.backend {
+        Backend::Sqlite => {
+            let mut all = Vec::new();
+            for suffix in ["", "-wal"] {
+                let path = app.dir.path().join(format!("test.db{suffix}"));
+                if let Ok(bytes) = std::fs::read(&path) {
+                    all.extend(bytes);
+                }
+            }
+            assert!(all.len() > 4096, "the database file was read");
+            String::from_utf8_lossy(&all).into_owned()
+        }
+        Backend::Postgres => app
+            .state
+            .db
+            .read(|conn| {
+                use diesel::prelude::*;
+                #[derive(diesel::QueryableByName)]
+                struct T {
+                    #[diesel(sql_type = diesel::sql_types::Text)]
+                    tablename: String,
+                }
+                #[derive(diesel::QueryableByName)]
+                struct R {
+                    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+                    t: Option<String>,
+                }
+                let tables: Vec<T> = diesel::sql_query(
+                    "SELECT tablename::text AS tablename FROM pg_tables WHERE schemaname = 'public'",
+                )
+                .load(conn)?;
+                let mut all = String::new();
+                for t in tables {
+                    let rows: Vec<R> = diesel::sql_query(format!(
+                        "SELECT string_agg(x::text, ' ') AS t FROM \"{}\" x",
+                        t.tablename
+                    ))
+                    .load(conn)?;
+                    all.extend(rows.into_iter().filter_map(|r| r.t));
+                }
+                Ok(all)
+            })
+            .await
+            .unwrap(),
+    }
+}
+
+async fn intake_is_idempotent(b: Backend) {
+    let (app, _calendar) = complaint_app(b, |_| {}).await;
+    let (_, code) = enterprise(&app).await;
+    let (_, platform) = app.staff("complaint_platform", json!({})).await;
+    let mut body = intake(&code, None);
+    body["external_ref"] = json!("12315-2026-000123");
+    let send = |body: Value, key: &'static str| {
+        let app = &app;
+        let platform = platform.clone();
+        async move {
+            app.request(
+                Method::POST,
+                "/api/v1/complaints",
+                Some(&platform),
+                Some(("application/json", serde_json::to_vec(&body).unwrap())),
+                &[("Idempotency-Key", key)],
+            )
+            .await
+        }
+    };
+    let first = send(body.clone(), "intake-1").await;
+    assert_eq!(first.status, 201, "{}", first.text());
+    let again = send(body.clone(), "intake-1").await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("idempotent-replayed").as_deref(), Some("true"));
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.header("location"), first.header("location"));
+    // The same key with another consumer's contact is another request.
+    let mut changed = body.clone();
+    changed["contact"]["phone"] = json!("13800000001");
+    send(changed, "intake-1")
+        .await
+        .problem(422, "idempotency_key_reused");
+    // Without a key, the platform's own number still prevents a duplicate.
+    let dup = send(body.clone(), "intake-2").await;
+    dup.problem(409, "already_exists");
+    let list = app.get("/api/v1/complaints", Some(&platform)).await.json();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    // Bad input names its fields.
+    let res = app
+        .post(
+            "/api/v1/complaints",
+            Some(&platform),
+            &json!({
+                "credit_code": "91330106MA0000000X", "category": "after_sales", "channel": "online",
+                "amount_fen": -1, "description": "", "received_on": "2999-01-01",
+                "contact": { "name": "", "phone": "call me" },
+            }),
+        )
+        .await;
+    let mut fields = res.invalid_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "amount_fen",
+            "contact.name",
+            "contact.phone",
+            "credit_code",
+            "description",
+            "received_on"
+        ]
+    );
+    let res = app
+        .post(
+            "/api/v1/complaints",
+            Some(&platform),
+            &json!({ "category": "nonsense" }),
+        )
+        .await;
+    assert!(res.status == 400 || res.status == 422, "{}", res.text());
+}
+
+async fn group_complaints_raise_one_incident(b: Backend) {
+    let (app, _calendar) = complaint_app(b, |s| {
+        s.group_complaint_threshold = 3;
+        s.group_complaint_days = 7;
+    })
+    .await;
+    let (e, code) = enterprise(&app).await;
+    webhook(&app, &e).await;
+    let (_, officer) = new_officer(&app, "33").await;
+    let record = |category: &'static str| {
+        let app = &app;
+        let officer = officer.clone();
+        let code = code.clone();
+        async move {
+            let mut body = intake(&code, None);
+            body["category"] = json!(category);
+            let res = app.post("/api/v1/complaints", Some(&officer), &body).await;
+            assert_eq!(res.status, 201, "{}", res.text());
+            res.json()
+        }
+    };
+    record("after_sales").await;
+    let second = record("after_sales").await;
+    assert!(second["incident_id"].is_null());
+    let third = record("after_sales").await;
+    let incident = third["incident_id"]
+        .as_i64()
+        .expect("an incident on the third");
+    let other = record("price").await;
+    assert!(other["incident_id"].is_null());
+    let fourth = record("after_sales").await;
+    assert_eq!(fourth["incident_id"], incident);
+    let linked = app
+        .get(
+            &format!("/api/v1/complaints?incident_id={incident}"),
+            Some(&officer),
+        )
+        .await
+        .json();
+    assert_eq!(linked["items"].as_array().unwrap().len(), 4);
+    let path = format!("/api/v1/complaint-incidents/{incident}");
+    let i = app.get(&path, Some(&e.token)).await.json();
+    assert_eq!(
+        (i["state"].as_str(), i["complaints"].as_i64()),
+        (Some("open"), Some(4))
+    );
+    let opened = events(&app)
+        .await
+        .into_iter()
+        .filter(|(t, _)| t == "complaint_incident.opened")
+        .count();
+    assert_eq!(opened, 1);
+
+    // Staff close it only once the enterprise reported its remediation.
+    app.post(&format!("{path}/close"), Some(&officer), &json!({}))
+        .await
+        .problem(409, "invalid_transition");
+    let i = post(
+        &app,
+        &format!("{path}/remediation"),
+        &e.token,
+        json!({ "remediation": "更换压缩机供应商，召回同批次冰箱" }),
+    )
+    .await;
+    assert_eq!(i["state"], "remediation_reported");
+    let i = post(&app, &format!("{path}/close"), &officer, json!({})).await;
+    assert_eq!(i["state"], "closed");
+    // A new complaint does not join a closed incident; the next wave opens a new one.
+    let fifth = record("after_sales").await;
+    assert!(fifth["incident_id"].is_null());
+
+    // Parallel intakes on two instances open exactly one incident for a new issue.
+    let sibling = spawn_sibling(&app, |_| {}).await;
+    let mut body = intake(&code, None);
+    body["category"] = json!("quality");
+    let calls = (0..8).map(|i| {
+        let client = if i % 2 == 0 { &app.http } else { &sibling.http };
+        let (officer, body) = (officer.clone(), body.clone());
+        async move {
+            let res = client
+                .post("/api/v1/complaints", Some(&officer), &body)
+                .await;
+            assert_eq!(res.status, 201, "{}", res.text());
+        }
+    });
+    futures_util::future::join_all(calls).await;
+    let incidents: Vec<(String, String)> = app
+        .state
+        .db
+        .read(|conn| {
+            use csr_assess::db::schema::complaint_incidents as inc;
+            use diesel::prelude::*;
+            Ok(inc::table.select((inc::category, inc::state)).load(conn)?)
+        })
+        .await
+        .unwrap();
+    let quality: Vec<_> = incidents.iter().filter(|(c, _)| c == "quality").collect();
+    assert_eq!(quality.len(), 1, "{incidents:?}");
+}
+
+async fn liaison_units_commit_to_deadlines(b: Backend) {
+    let (app, cal) = complaint_app(b, |_| {}).await;
+    let (e, code) = enterprise(&app).await;
+    let (_, officer) = new_officer(&app, "33").await;
+    let (_, beijing) = new_officer(&app, "11").await;
+    let path = format!("/api/v1/enterprises/{}/liaison", e.id);
+    let enrolment = json!({
+        "contact_name": "客户服务部", "contact_phone": "0571-88880000",
+        "contact_email": "kefu@example.com", "hours": "工作日 9:00–17:30",
+        "acknowledge_days": 5, "proposal_days": 20,
+    });
+    let res = app
+        .send_json(Method::PUT, &path, Some(&e.token), &enrolment)
+        .await;
+    let mut fields = res.invalid_fields();
+    fields.sort();
+    assert_eq!(fields, ["acknowledge_days", "proposal_days"]);
+    let mut ok = enrolment.clone();
+    ok["acknowledge_days"] = json!(1);
+    ok["proposal_days"] = json!(5);
+    let res = app.send_json(Method::PUT, &path, Some(&e.token), &ok).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["status"], "pending");
+    let queue = app
+        .get("/api/v1/liaison-units?status=pending", Some(&officer))
+        .await
+        .json();
+    assert_eq!(queue["items"][0]["enterprise_id"], e.id);
+    let elsewhere = app
+        .get("/api/v1/liaison-units?status=pending", Some(&beijing))
+        .await
+        .json();
+    assert_eq!(elsewhere["items"], json!([]));
+    assert_invisible(
+        &app,
+        &beijing,
+        Method::GET,
+        &path,
+        "/api/v1/enterprises/999999/liaison",
+    )
+    .await;
+
+    // Not approved yet: the association's default (three working days: Wednesday).
+    let thu = cal.thursday;
+    let c = app
+        .post(
+            "/api/v1/complaints",
+            Some(&officer),
+            &intake(&code, Some(thu)),
+        )
+        .await
+        .json();
+    assert_eq!(c["acknowledge_due"], (thu + Duration::days(6)).to_string());
+    let res = app
+        .post(
+            &format!("{path}/decision"),
+            Some(&officer),
+            &json!({ "status": "refused" }),
+        )
+        .await;
+    assert_eq!(res.invalid_fields(), ["reason"]);
+    let l = post(
+        &app,
+        &format!("{path}/decision"),
+        &officer,
+        json!({ "status": "approved" }),
+    )
+    .await;
+    assert_eq!(l["status"], "approved");
+    app.post(
+        &format!("{path}/decision"),
+        Some(&officer),
+        &json!({ "status": "approved" }),
+    )
+    .await
+    .problem(409, "invalid_transition");
+    // Approved: its own commitment, one working day (the Sunday worked).
+    let c = app
+        .post(
+            "/api/v1/complaints",
+            Some(&officer),
+            &intake(&code, Some(thu)),
+        )
+        .await
+        .json();
+    assert_eq!(c["acknowledge_due"], (thu + Duration::days(3)).to_string());
+    // Acknowledging starts its five-day proposal deadline.
+    let id = c["id"].as_i64().unwrap();
+    let c = post(
+        &app,
+        &format!("/api/v1/complaints/{id}/acknowledge"),
+        &e.token,
+        json!({}),
+    )
+    .await;
+    assert!(
+        c["proposal_due"].as_str().unwrap() > crate::helpers::china_today().to_string().as_str()
+    );
+    // Withdrawn: back to the default.
+    let res = app
+        .request(Method::DELETE, &path, Some(&e.token), None, &[])
+        .await;
+    assert_eq!(res.json()["status"], "withdrawn");
+    let c = app
+        .post(
+            "/api/v1/complaints",
+            Some(&officer),
+            &intake(&code, Some(thu)),
+        )
+        .await
+        .json();
+    assert_eq!(c["acknowledge_due"], (thu + Duration::days(6)).to_string());
+    let actions = audit_actions(&app).await;
+    for a in [
+        "liaison_unit.requested",
+        "liaison_unit.approved",
+        "liaison_unit.withdrawn",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a}");
+    }
+}
+
+backend_tests!(
+    a_complaint_walks_to_each_end_state,
+    nobody_else_sees_a_complaint,
+    personal_data_is_sealed_audited_and_erased,
+    intake_is_idempotent,
+    group_complaints_raise_one_incident,
+    liaison_units_commit_to_deadlines,
+);
