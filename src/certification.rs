@@ -288,6 +288,11 @@ pub struct PublicCertificate {
     /// Whether the signature verifies against the published keys.
     pub signature_valid: bool,
     pub signed: SignedCertificate,
+    /// Whether the association is reviewing the certificate after complaints crossed a
+    /// threshold (no complaint details are published).
+    pub under_surveillance: bool,
+    /// Whether the holder is an approved complaint-reconciliation liaison unit.
+    pub liaison_unit: bool,
 }
 
 pub fn public_view(c: &Certificate, jwks: &Jwks) -> AppResult<PublicCertificate> {
@@ -306,6 +311,8 @@ pub fn public_view(c: &Certificate, jwks: &Jwks) -> AppResult<PublicCertificate>
         status: effective_status(c, today()),
         signature_valid: signed.verify(jwks).is_ok(),
         signed,
+        under_surveillance: false,
+        liaison_unit: false,
     })
 }
 
@@ -332,67 +339,94 @@ pub async fn change_status(
         .db
         .write(move |conn| {
             let c = certificates::by_number(conn, &number)?.ok_or(AppError::NotFound)?;
-            if user.role == Role::Reviewer {
-                let e = enterprises::find(conn, c.enterprise_id)?.ok_or(AppError::NotFound)?;
-                reviewer_may_act(conn, &user, &e)?;
-                if change == CertificateChange::Reinstate
-                    && let Some(by) =
-                        certificates::last_actor(conn, c.id, CertificateChange::Suspend.event())?
-                    && users::find(conn, by)?.is_some_and(|u| u.role == Role::Admin.as_str())
-                {
-                    return Err(AppError::Forbidden(
-                        "an administrator suspended this certificate; only an administrator can \
-                         reinstate it"
-                            .into(),
-                    ));
-                }
-            }
-            let to = change.to();
-            if !certificates::transition(conn, c.id, change, Some(&reason), Some(user.id))? {
-                return Err(AppError::conflict(
-                    Code::InvalidTransition,
-                    format!("the certificate is {} and cannot be {to}", c.status),
-                ));
-            }
-            audit::append(
-                conn,
-                audit::Event {
-                    actor_user_id: Some(user.id),
-                    action: &format!("certificate.{}", change.event()),
-                    entity_type: "certificate",
-                    entity_id: c.number.clone(),
-                    enterprise_id: Some(c.enterprise_id),
-                    request_id: Some(&request_id),
-                    details: serde_json::json!({ "from": c.status, "to": to, "reason": reason }),
-                },
-            )?;
-            let changed = certificates::by_number(conn, &c.number)?.ok_or(AppError::NotFound)?;
-            let kind = match change {
-                CertificateChange::Suspend => Some(EventType::CertificateSuspended),
-                CertificateChange::Reinstate => Some(EventType::CertificateReinstated),
-                CertificateChange::Revoke => Some(EventType::CertificateRevoked),
-                CertificateChange::Supersede => None,
-            };
-            if let Some(kind) = kind {
-                let e = enterprises::find(conn, c.enterprise_id)?.ok_or(AppError::NotFound)?;
-                let event =
-                    webhooks::certificate_event(kind, &changed, &e.industry_code, Some(&reason));
-                webhooks::emit(conn, event)?;
-            }
-            Ok(changed)
+            apply_change(conn, &user, &request_id, c, change, &reason)
         })
         .await
+}
+
+/// Suspends, reinstates or revokes `c` in the caller's transaction: checks that a reviewer may
+/// act on the enterprise, records the transition with its reason, audits it and raises the
+/// certificate event.
+pub fn apply_change(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    request_id: &str,
+    c: Certificate,
+    change: CertificateChange,
+    reason: &str,
+) -> AppResult<Certificate> {
+    if user.role == Role::Reviewer {
+        let e = enterprises::find(conn, c.enterprise_id)?.ok_or(AppError::NotFound)?;
+        reviewer_may_act(conn, user, &e)?;
+        if change == CertificateChange::Reinstate
+            && let Some(by) =
+                certificates::last_actor(conn, c.id, CertificateChange::Suspend.event())?
+            && users::find(conn, by)?.is_some_and(|u| u.role == Role::Admin.as_str())
+        {
+            return Err(AppError::Forbidden(
+                "an administrator suspended this certificate; only an administrator can \
+                 reinstate it"
+                    .into(),
+            ));
+        }
+    }
+    let to = change.to();
+    if !certificates::transition(conn, c.id, change, Some(reason), Some(user.id))? {
+        return Err(AppError::conflict(
+            Code::InvalidTransition,
+            format!("the certificate is {} and cannot be {to}", c.status),
+        ));
+    }
+    audit::append(
+        conn,
+        audit::Event {
+            actor_user_id: Some(user.id),
+            action: &format!("certificate.{}", change.event()),
+            entity_type: "certificate",
+            entity_id: c.number.clone(),
+            enterprise_id: Some(c.enterprise_id),
+            request_id: Some(request_id),
+            details: serde_json::json!({ "from": c.status, "to": to, "reason": reason }),
+        },
+    )?;
+    let changed = certificates::by_number(conn, &c.number)?.ok_or(AppError::NotFound)?;
+    let kind = match change {
+        CertificateChange::Suspend => Some(EventType::CertificateSuspended),
+        CertificateChange::Reinstate => Some(EventType::CertificateReinstated),
+        CertificateChange::Revoke => Some(EventType::CertificateRevoked),
+        CertificateChange::Supersede => None,
+    };
+    if let Some(kind) = kind {
+        let e = enterprises::find(conn, c.enterprise_id)?.ok_or(AppError::NotFound)?;
+        let event = webhooks::certificate_event(kind, &changed, &e.industry_code, Some(reason));
+        webhooks::emit(conn, event)?;
+    }
+    Ok(changed)
 }
 
 /// Certificate `number` as anyone may verify it; 404 for a malformed or unknown number.
 pub async fn public_certificate(state: &AppState, number: &str) -> AppResult<PublicCertificate> {
     let number = certificate::parse(number).ok_or(AppError::NotFound)?;
-    let c = state
+    let (c, flags) = state
         .db
-        .read(move |conn| certificates::by_number(conn, &number))
-        .await?
-        .ok_or(AppError::NotFound)?;
-    public_view(&c, &state.signing.jwks())
+        .read(move |conn| {
+            let c = certificates::by_number(conn, &number)?.ok_or(AppError::NotFound)?;
+            let flags = public_flags(conn, &c)?;
+            Ok((c, flags))
+        })
+        .await?;
+    let mut view = public_view(&c, &state.signing.jwks())?;
+    (view.under_surveillance, view.liaison_unit) = flags;
+    Ok(view)
+}
+
+/// What the public sees beside a certificate: whether it is under surveillance review, and
+/// whether its holder is a reconciliation liaison unit.
+pub fn public_flags(conn: &mut AnyConnection, c: &Certificate) -> AppResult<(bool, bool)> {
+    Ok((
+        crate::complaints::surveillance::under_surveillance(conn, c.id)?,
+        crate::complaints::liaison::is_unit(conn, c.enterprise_id)?,
+    ))
 }
 
 /// The filters of the public directory, as given.
@@ -480,9 +514,25 @@ pub async fn directory(state: &AppState, f: DirectoryFilter) -> AppResult<Page<P
         .await?;
     let jwks = state.signing.jwks();
     let (rows, next_cursor) = paged(rows, limit, |r| r.0.id.to_string());
-    let items = rows
+    let certs: Vec<Certificate> = rows.into_iter().map(|r| r.0).collect();
+    let (certs, flags) = state
+        .db
+        .read(move |conn| {
+            let flags = certs
+                .iter()
+                .map(|c| public_flags(conn, c))
+                .collect::<AppResult<Vec<_>>>()?;
+            Ok((certs, flags))
+        })
+        .await?;
+    let items = certs
         .iter()
-        .map(|(c, ..)| public_view(c, &jwks))
+        .zip(flags)
+        .map(|(c, (surveillance, liaison))| {
+            let mut v = public_view(c, &jwks)?;
+            (v.under_surveillance, v.liaison_unit) = (surveillance, liaison);
+            Ok(v)
+        })
         .collect::<AppResult<_>>()?;
     Ok(Page { items, next_cursor })
 }

@@ -34,6 +34,21 @@ impl Quarter {
         Ok(Self { year, q })
     }
 
+    /// The quarter before.
+    pub fn previous(self) -> Self {
+        if self.q == 1 {
+            Self {
+                year: self.year - 1,
+                q: 4,
+            }
+        } else {
+            Self {
+                year: self.year,
+                q: self.q - 1,
+            }
+        }
+    }
+
     pub fn of(d: NaiveDate) -> Self {
         Self {
             year: d.year(),
@@ -71,8 +86,9 @@ pub struct Measures {
     /// Of those, acknowledged, and acknowledged by their deadline.
     pub acknowledged: i64,
     pub acknowledged_on_time: i64,
-    /// `acknowledged_on_time / received` once a deadline has passed or been met; null
-    /// without complaints.
+    /// Complaints whose acknowledgement is settled: acknowledged, or past the deadline.
+    pub acknowledgement_due: i64,
+    /// `acknowledged_on_time / acknowledgement_due`; null while nothing is due.
     pub on_time_rate: Option<f64>,
     /// Answered by the consumer: accepted (reconciled) or rejected (not reconciled).
     pub reconciled: i64,
@@ -98,7 +114,12 @@ type Row = (
 );
 
 /// Computes the measures of one enterprise and quarter (an indexed range read).
-pub fn compute(conn: &mut AnyConnection, enterprise: i64, quarter: Quarter) -> AppResult<Measures> {
+pub fn compute(
+    conn: &mut AnyConnection,
+    enterprise: i64,
+    quarter: Quarter,
+    today: NaiveDate,
+) -> AppResult<Measures> {
     let (start, end) = quarter.bounds();
     let rows: Vec<Row> = c::table
         .filter(c::enterprise_id.eq(enterprise))
@@ -118,16 +139,23 @@ pub fn compute(conn: &mut AnyConnection, enterprise: i64, quarter: Quarter) -> A
         .filter(inc::state.ne("closed"))
         .count()
         .get_result(conn)?;
-    Ok(summarise(enterprise, quarter, &rows, open_incidents))
+    Ok(summarise(enterprise, quarter, &rows, open_incidents, today))
 }
 
-fn summarise(enterprise: i64, quarter: Quarter, rows: &[Row], open_incidents: i64) -> Measures {
+fn summarise(
+    enterprise: i64,
+    quarter: Quarter,
+    rows: &[Row],
+    open_incidents: i64,
+    today: NaiveDate,
+) -> Measures {
     let received = rows.len() as i64;
     let acknowledged = rows.iter().filter(|r| r.4.is_some()).count() as i64;
     let on_time = rows
         .iter()
         .filter(|r| r.4.is_some_and(|a| a <= r.3))
         .count() as i64;
+    let due = rows.iter().filter(|r| r.4.is_some() || r.3 < today).count() as i64;
     // The outcome of a closed complaint, or the answer of one not closed yet.
     let ended = |r: &Row, s: &str| r.1.as_deref() == Some(s) || r.0 == s;
     let reconciled = rows.iter().filter(|r| ended(r, "reconciled")).count() as i64;
@@ -149,7 +177,8 @@ fn summarise(enterprise: i64, quarter: Quarter, rows: &[Row], open_incidents: i6
         received,
         acknowledged,
         acknowledged_on_time: on_time,
-        on_time_rate: ratio(on_time, received),
+        acknowledgement_due: due,
+        on_time_rate: ratio(on_time, due),
         reconciled,
         not_reconciled,
         reconciliation_rate: ratio(reconciled, reconciled + not_reconciled),
@@ -182,7 +211,7 @@ pub async fn of_enterprise(
             if !may {
                 return Err(AppError::NotFound);
             }
-            compute(conn, enterprise, quarter)
+            compute(conn, enterprise, quarter, super::today())
         })
         .await
 }
@@ -246,16 +275,20 @@ mod tests {
                 None,
             ),
         ];
-        let m = summarise(1, Quarter { year: 2026, q: 3 }, &rows, 0);
+        let m = summarise(1, Quarter { year: 2026, q: 3 }, &rows, 0, d("2026-09-02"));
         assert_eq!(
             (m.received, m.acknowledged, m.acknowledged_on_time),
             (4, 3, 2)
         );
-        assert_eq!(m.on_time_rate, Some(0.5));
+        // The unacknowledged one is not due yet on 2 September: two of three on time.
+        assert_eq!(m.acknowledgement_due, 3);
+        assert_eq!(m.on_time_rate, Some(2.0 / 3.0));
+        let later = summarise(1, Quarter { year: 2026, q: 3 }, &rows, 0, d("2026-09-04"));
+        assert_eq!(later.on_time_rate, Some(0.5));
         assert_eq!((m.reconciled, m.not_reconciled), (2, 1));
         assert_eq!(m.closed, 2);
         assert_eq!(m.median_days_to_close, Some(15.0));
-        let empty = summarise(1, Quarter { year: 2026, q: 3 }, &[], 0);
+        let empty = summarise(1, Quarter { year: 2026, q: 3 }, &[], 0, d("2026-09-04"));
         assert_eq!(
             (empty.on_time_rate, empty.median_days_to_close),
             (None, None)

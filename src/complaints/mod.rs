@@ -12,6 +12,7 @@
 pub mod liaison;
 pub mod measures;
 pub mod seal;
+pub mod surveillance;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -443,6 +444,7 @@ pub async fn create(
             ),
         )?;
         group_check(conn, &complaint, settings, &request_id)?;
+        surveillance::evaluate(conn, complaint.enterprise_id, today, &request_id)?;
         let full = db::find(conn, id)?.ok_or(AppError::NotFound)?;
         Ok(Made::created(view(&full, today), location(id)))
     })
@@ -759,6 +761,10 @@ pub async fn act(
             if let Some(kind) = kind {
                 webhooks::emit(conn, event(kind, &full.0, details))?;
             }
+            // Acknowledgements and answers move the figures surveillance watches.
+            if matches!(step, Step::Acknowledge | Step::Answer { .. }) {
+                surveillance::evaluate(conn, full.0.enterprise_id, today, &request_id)?;
+            }
             Ok(full)
         })
         .await?;
@@ -856,6 +862,7 @@ pub async fn sweep(state: &AppState, today: NaiveDate) -> AppResult<Swept> {
                         });
                         record(conn, None, Some(&run), &c, "complaint.escalated", details.clone())?;
                         webhooks::emit(conn, event(EventType::ComplaintEscalated, &c, details))?;
+                        surveillance::evaluate(conn, c.enterprise_id, today, &run)?;
                         escalated += 1;
                         changed = true;
                     } else if due >= today && case.reminded_stage != stage_name {

@@ -455,6 +455,32 @@ diesel::joinable!(complaints -> enterprises (enterprise_id));
 diesel::joinable!(complaints -> complaint_incidents (incident_id));
 diesel::joinable!(liaison_units -> enterprises (enterprise_id));
 
+diesel::table! {
+    surveillance_reviews (id) {
+        id -> BigInt,
+        certificate_id -> BigInt,
+        enterprise_id -> BigInt,
+        state -> Text,
+        triggers -> Text,
+        opened_at -> Timestamp,
+        outcome -> Nullable<Text>,
+        reason -> Nullable<Text>,
+        decided_by -> Nullable<BigInt>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    renewals (certificate_id) {
+        certificate_id -> BigInt,
+        submission_id -> BigInt,
+        complaint_figures -> Text,
+        opened_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(surveillance_reviews -> certificates (certificate_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
@@ -485,5 +511,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     liaison_units,
     complaint_incidents,
     complaints,
-    complaint_cases
+    complaint_cases,
+    surveillance_reviews,
+    renewals
 );

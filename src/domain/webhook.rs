@@ -33,6 +33,12 @@ pub enum EventType {
     /// An active certificate expires within 30 days (sent once per certificate).
     #[serde(rename = "certificate.expiring")]
     CertificateExpiring,
+    /// The certificate came under surveillance review (what the verification page shows).
+    #[serde(rename = "certificate.under_surveillance")]
+    CertificateUnderSurveillance,
+    /// A renewal self-assessment was opened ahead of the certificate's expiry.
+    #[serde(rename = "certificate.renewal_opened")]
+    CertificateRenewalOpened,
     /// A complaint was forwarded to the enterprise: acknowledge it by `acknowledge_due`.
     #[serde(rename = "complaint.forwarded")]
     ComplaintForwarded,
@@ -59,7 +65,7 @@ pub enum EventType {
 }
 
 impl EventType {
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 20] = [
         Self::SubmissionReturned,
         Self::SubmissionApproved,
         Self::SubmissionRejected,
@@ -69,6 +75,8 @@ impl EventType {
         Self::CertificateReinstated,
         Self::CertificateRevoked,
         Self::CertificateExpiring,
+        Self::CertificateUnderSurveillance,
+        Self::CertificateRenewalOpened,
         Self::ComplaintForwarded,
         Self::ComplaintAcknowledged,
         Self::ComplaintProposed,
@@ -91,6 +99,8 @@ impl EventType {
             Self::CertificateReinstated => "certificate.reinstated",
             Self::CertificateRevoked => "certificate.revoked",
             Self::CertificateExpiring => "certificate.expiring",
+            Self::CertificateUnderSurveillance => "certificate.under_surveillance",
+            Self::CertificateRenewalOpened => "certificate.renewal_opened",
             Self::ComplaintForwarded => "complaint.forwarded",
             Self::ComplaintAcknowledged => "complaint.acknowledged",
             Self::ComplaintProposed => "complaint.proposed",
@@ -110,7 +120,7 @@ impl EventType {
     /// Whether the event says only what the public verification page says, so that an
     /// industry body may receive it for enterprises in its scope.
     pub fn is_public(self) -> bool {
-        self.as_str().starts_with("certificate.")
+        self.as_str().starts_with("certificate.") && self != Self::CertificateRenewalOpened
     }
 }
 

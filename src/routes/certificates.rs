@@ -129,10 +129,9 @@ async fn change_status(
     change: CertificateChange,
 ) -> AppResult<web::Json<PublicCertificate>> {
     let c = certification::change_status(state, user, rid.0, number, reason, change).await?;
-    Ok(web::Json(certification::public_view(
-        &c,
-        &state.signing.jwks(),
-    )?))
+    Ok(web::Json(
+        certification::public_certificate(state, &c.number).await?,
+    ))
 }
 
 /// The certificates of the caller's enterprise in any status (administrators: everyone's),

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AuthUser;
 use crate::complaints::liaison::{self, Enrolment, LiaisonStatus, LiaisonView};
 use crate::complaints::measures::Measures;
+use crate::complaints::surveillance::{self, Outcome as SurveillanceOutcome, ReviewView};
 use crate::complaints::{
     self, ComplaintQuery, ComplaintView, IncidentStep, IncidentView, NewComplaint, PersonalData,
     Step,
@@ -510,5 +511,107 @@ pub async fn complaint_measures(
     let quarter = q.into_inner().quarter;
     Ok(web::Json(
         crate::complaints::measures::of_enterprise(&state, user, id.into_inner(), quarter).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SurveillanceQuery {
+    /// `open` (default) or `all`.
+    pub state: Option<String>,
+    pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<i64>,
+}
+
+/// Surveillance reviews of certificates whose holders' complaint handling crossed a threshold,
+/// for reviewers who may act on the enterprise (and administrators), oldest first.
+#[utoipa::path(
+    operation_id = "listSurveillanceReviews",
+    tag = "complaints",
+    params(SurveillanceQuery),
+    security(("bearer" = ["admin", "reviewer"])),
+    responses(
+        (status = 200, body = views::Page<ReviewView>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/surveillance-reviews")]
+pub async fn list_surveillance(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    q: Query<SurveillanceQuery>,
+) -> AppResult<HttpResponse> {
+    let q = q.into_inner();
+    let open_only = match q.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => {
+            return Err(crate::error::AppError::validation(
+                "state",
+                "`open` or `all`",
+            ));
+        }
+    };
+    let (after, limit) = Page {
+        cursor: q.cursor,
+        limit: q.limit,
+    }
+    .bounds()?;
+    let page = surveillance::list(&state, user, open_only, after, limit).await?;
+    Ok(super::page_response(&req, page))
+}
+
+/// One surveillance review with its evidence: the triggers and the measures of this quarter
+/// and the one before.
+#[utoipa::path(
+    operation_id = "getSurveillanceReview",
+    tag = "complaints",
+    params(("id" = i64, Path)),
+    security(("bearer" = ["admin", "reviewer"])),
+    responses((status = 200, body = ReviewView), (status = 404, body = Problem, content_type = "application/problem+json"))
+)]
+#[get("/surveillance-reviews/{id}")]
+pub async fn get_surveillance(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<ReviewView>> {
+    Ok(web::Json(
+        surveillance::get(&state, user, id.into_inner()).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SurveillanceDecision {
+    /// Required: `confirmed`, `suspended` or `revoked`.
+    pub outcome: Option<SurveillanceOutcome>,
+    /// Required: recorded with the certificate's history and in the audit log.
+    pub reason: Option<String>,
+}
+
+/// Decide a surveillance review: confirm the certificate, or suspend or revoke it.
+#[utoipa::path(
+    operation_id = "decideSurveillanceReview",
+    tag = "complaints",
+    params(("id" = i64, Path)),
+    request_body = SurveillanceDecision,
+    security(("bearer" = ["admin", "reviewer"])),
+    responses((status = 200, body = ReviewView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
+)]
+#[post("/surveillance-reviews/{id}/decision")]
+pub async fn decide_surveillance(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    rid: RequestId,
+    id: web::Path<i64>,
+    body: Json<SurveillanceDecision>,
+) -> AppResult<web::Json<ReviewView>> {
+    let SurveillanceDecision { outcome, reason } = body.0;
+    Ok(web::Json(
+        surveillance::decide(&state, user, rid.0, id.into_inner(), outcome, reason).await?,
     ))
 }

@@ -129,7 +129,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(complaints::withdraw_liaison)
                 .service(complaints::decide_liaison)
                 .service(complaints::list_liaison)
-                .service(complaints::complaint_measures),
+                .service(complaints::complaint_measures)
+                .service(complaints::list_surveillance)
+                .service(complaints::get_surveillance)
+                .service(complaints::decide_surveillance),
         );
 }
 

@@ -71,6 +71,8 @@ struct VerifyLabels {
     signature: &'static str,
     issued_by: &'static str,
     json: &'static str,
+    surveillance: &'static str,
+    liaison: &'static str,
 }
 
 const ZH: VerifyLabels = VerifyLabels {
@@ -85,6 +87,8 @@ const ZH: VerifyLabels = VerifyLabels {
     signature: "数字签名",
     issued_by: "评价机构",
     json: "机器可读的证书（JSON，含签名）",
+    surveillance: "监督审查中：协会正在根据该企业的投诉处理情况复核本证书。",
+    liaison: "该企业是消费纠纷投诉和解联络单位。",
 };
 
 const EN: VerifyLabels = VerifyLabels {
@@ -99,6 +103,8 @@ const EN: VerifyLabels = VerifyLabels {
     signature: "Signature",
     issued_by: "Issued by",
     json: "Machine-readable certificate (JSON, with its signature)",
+    surveillance: "Under surveillance review: the association is reviewing this certificate after the holder's complaint handling.",
+    liaison: "The holder is a complaint-reconciliation liaison unit.",
 };
 
 #[derive(Template)]

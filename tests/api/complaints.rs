@@ -948,7 +948,175 @@ async fn liaison_units_commit_to_deadlines(b: Backend) {
     }
 }
 
+/// A certified enterprise (level needing one reviewer) with its credit code and certificate
+/// number.
+async fn certified(app: &TestApp, reviewer: &str) -> (Enterprise, String, String) {
+    let (e, code) = enterprise(app).await;
+    let id = crate::helpers::submitted(app, &e, "C1491", 2).await;
+    let cert = crate::helpers::approve(app, reviewer, id).await;
+    (e, code, cert["number"].as_str().unwrap().to_owned())
+}
+
+async fn surveillance_opens_once_and_can_suspend(b: Backend) {
+    let (app, cal) = complaint_app(b, |_| {}).await;
+    let (_, reviewer) = app.staff("reviewer", json!({})).await;
+    let (e, code, number) = certified(&app, &reviewer).await;
+    let res = app
+        .post(
+            "/api/v1/webhooks",
+            Some(&e.token),
+            &json!({ "url": "http://127.0.0.1:9/hook", "event_types": ["certificate.under_surveillance", "certificate.suspended"] }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let (_, officer) = new_officer(&app, "33").await;
+    let public = format!("/api/v1/public/certificates/{number}");
+    assert_eq!(
+        app.get(&public, None).await.json()["under_surveillance"],
+        false
+    );
+    let page = app.get(&format!("/verify/{number}"), None).await.text();
+    assert!(!page.contains("监督审查中"));
+
+    // Complaints about safety (a red-line category by default) from two instances at once:
+    // exactly one review opens.
+    let sibling = spawn_sibling(&app, |_| {}).await;
+    let mut body = intake(&code, None);
+    body["category"] = json!("safety");
+    let calls = (0..6).map(|i| {
+        let client = if i % 2 == 0 { &app.http } else { &sibling.http };
+        let (officer, body) = (officer.clone(), body.clone());
+        async move {
+            let res = client
+                .post("/api/v1/complaints", Some(&officer), &body)
+                .await;
+            assert_eq!(res.status, 201, "{}", res.text());
+        }
+    });
+    futures_util::future::join_all(calls).await;
+    let open = app
+        .get("/api/v1/surveillance-reviews", Some(&reviewer))
+        .await
+        .json();
+    let items = open["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{open}");
+    assert_eq!(items[0]["certificate_number"], number);
+    let id = items[0]["id"].as_i64().unwrap();
+    let review = app
+        .get(
+            &format!("/api/v1/surveillance-reviews/{id}"),
+            Some(&reviewer),
+        )
+        .await
+        .json();
+    assert_eq!(
+        review["triggers"][0]["trigger"], "red_line_complaint",
+        "{review}"
+    );
+    assert_eq!(review["measures"].as_array().unwrap().len(), 2);
+    assert!(!review.to_string().contains(PHONE));
+
+    // The public sees that it is under surveillance, and nothing of the complaints.
+    let p = app.get(&public, None).await.json();
+    assert_eq!(p["under_surveillance"], true);
+    assert_eq!(p["status"], "active");
+    let page = app.get(&format!("/verify/{number}"), None).await.text();
+    assert!(page.contains("监督审查中"), "{page}");
+    assert!(!page.contains("safety") && !page.contains(PHONE));
+    // Outsiders: an officer may not decide; a reviewer decides with a reason.
+    let path = format!("/api/v1/surveillance-reviews/{id}/decision");
+    app.post(&path, Some(&officer), &json!({}))
+        .await
+        .problem(403, "forbidden");
+    let res = app
+        .post(&path, Some(&reviewer), &json!({ "outcome": "suspended" }))
+        .await;
+    assert_eq!(res.invalid_fields(), ["reason"]);
+    let decided = post(
+        &app,
+        &path,
+        &reviewer,
+        json!({ "outcome": "suspended", "reason": "安全类投诉集中，暂停证书待整改" }),
+    )
+    .await;
+    assert_eq!(
+        (decided["state"].as_str(), decided["outcome"].as_str()),
+        (Some("decided"), Some("suspended"))
+    );
+    app.post(
+        &path,
+        Some(&reviewer),
+        &json!({ "outcome": "revoked", "reason": "again" }),
+    )
+    .await
+    .problem(409, "invalid_transition");
+    let p = app.get(&public, None).await.json();
+    assert_eq!(
+        (p["status"].as_str(), p["under_surveillance"].as_bool()),
+        (Some("suspended"), Some(false))
+    );
+    let page = app.get(&format!("/verify/{number}"), None).await.text();
+    assert!(
+        page.contains("暂停") || page.contains("suspended"),
+        "{page}"
+    );
+    let types: Vec<String> = events(&app).await.into_iter().map(|(t, _)| t).collect();
+    assert_eq!(
+        types
+            .iter()
+            .filter(|t| *t == "certificate.under_surveillance")
+            .count(),
+        1,
+        "{types:?}"
+    );
+    assert!(
+        types.iter().any(|t| t == "certificate.suspended"),
+        "{types:?}"
+    );
+    let actions = audit_actions(&app).await;
+    for a in [
+        "surveillance.opened",
+        "surveillance.decided",
+        "certificate.suspended",
+    ] {
+        assert!(actions.iter().any(|x| x == a), "{a}");
+    }
+
+    // Another certified enterprise, five complaints received two months ago and never
+    // acknowledged: on-time acknowledgement is 0 % (and five on one issue are a group
+    // incident), so the fifth intake opens its review; the escalations that follow open no
+    // second one.
+    let (_, code2, number2) = certified(&app, &reviewer).await;
+    for _ in 0..5 {
+        let res = app
+            .post(
+                "/api/v1/complaints",
+                Some(&officer),
+                &intake(&code2, Some(cal.thursday)),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text());
+    }
+    let (_, escalated, _) = sweep(&app, crate::helpers::china_today()).await;
+    assert_eq!(escalated, 5);
+    let open = app
+        .get("/api/v1/surveillance-reviews", Some(&reviewer))
+        .await
+        .json();
+    assert_eq!(open["items"].as_array().unwrap().len(), 1, "{open}");
+    assert_eq!(open["items"][0]["certificate_number"], number2);
+    let triggers: Vec<&str> = open["items"][0]["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["trigger"].as_str().unwrap())
+        .collect();
+    assert_eq!(triggers, ["on_time_acknowledgement", "open_incident"]);
+    assert_eq!(open["items"][0]["triggers"][0]["figure"], 0.0);
+}
+
 backend_tests!(
+    surveillance_opens_once_and_can_suspend,
     a_complaint_walks_to_each_end_state,
     nobody_else_sees_a_complaint,
     personal_data_is_sealed_audited_and_erased,

@@ -185,6 +185,16 @@ pub fn check(doc: &SchemaDoc, predecessor: Option<&SchemaDoc>) -> Vec<Issue> {
             );
         }
     }
+    if let Some(sv) = &doc.surveillance {
+        for (i, c) in sv.red_line_categories.iter().enumerate() {
+            if crate::domain::complaint::Category::parse(c).is_none() {
+                push(
+                    format!("/surveillance/red_line_categories/{i}"),
+                    format!("unknown complaint category {c:?}"),
+                );
+            }
+        }
+    }
 
     let mut all_ids: HashMap<&str, String> = HashMap::new();
     let mut criterion_issues = Vec::new();

@@ -249,6 +249,37 @@ pub struct SchemaDoc {
     pub criteria: Vec<Criterion>,
     #[serde(default)]
     pub profiles: Vec<Profile>,
+    /// When a certificate of this version comes under surveillance review (the service's
+    /// defaults when absent: versions published before it existed stay as they were).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub surveillance: Option<Surveillance>,
+}
+
+/// Thresholds that open a surveillance review of a certificate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Surveillance {
+    /// A quarter's rates count only with at least this many complaints.
+    pub min_complaints: u32,
+    /// On-time acknowledgement below this share of the complaints due in a quarter.
+    pub on_time_acknowledgement_below: f64,
+    /// Reconciliation below this share of the answered complaints of a quarter.
+    pub reconciliation_rate_below: f64,
+    /// Whether an open group-complaint incident opens a review.
+    pub open_incident: bool,
+    /// A complaint in one of these categories is a red-line event: a review at once.
+    pub red_line_categories: Vec<String>,
+}
+
+/// The thresholds shipped with the service, for versions without their own.
+pub const SURVEILLANCE_DEFAULTS: &str =
+    include_str!("../../../schemas/reference/surveillance-defaults.json");
+
+impl Surveillance {
+    pub fn defaults() -> Self {
+        serde_json::from_str(SURVEILLANCE_DEFAULTS)
+            .expect("the shipped surveillance defaults parse (unit-tested)")
+    }
 }
 
 /// A problem found in a document, located by a JSON pointer.

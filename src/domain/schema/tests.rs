@@ -160,3 +160,15 @@ fn canonical_json_sorts_keys() {
         r#"{"a":{"c":"x","d":[1,{"e":3,"f":2}]},"b":1}"#
     );
 }
+
+#[test]
+fn the_surveillance_defaults_parse_and_name_known_categories() {
+    let d = super::Surveillance::defaults();
+    assert!(d.on_time_acknowledgement_below > 0.0 && d.on_time_acknowledgement_below < 1.0);
+    for c in &d.red_line_categories {
+        assert!(
+            crate::domain::complaint::Category::parse(c).is_some(),
+            "{c}"
+        );
+    }
+}

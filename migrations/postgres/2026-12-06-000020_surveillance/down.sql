@@ -1,0 +1,2 @@
+DROP TABLE renewals;
+DROP TABLE surveillance_reviews;
