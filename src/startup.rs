@@ -37,6 +37,7 @@ impl AppState {
         let evidence = crate::evidence::EvidenceStore::open(&settings, &db)?;
         let api = openapi();
         let personal = crate::complaints::seal::Sealer::of(&settings)?;
+        personal.check_against(&db).await?;
         let settings_calendar = settings.calendar_file.clone();
         Ok(Self {
             settings,

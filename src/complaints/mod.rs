@@ -174,13 +174,32 @@ fn reach(user: &AuthUser) -> AppResult<Reach> {
     })
 }
 
+/// Whether association staff cover an enterprise: a complaint officer its region; a reviewer
+/// its region unless they belong to it or to a competitor of it (the conflict-of-interest rule
+/// of reviews applies to complaints too).
+pub fn staff_covers(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    enterprise: i64,
+    region_code: &str,
+) -> AppResult<bool> {
+    Ok(match user.role {
+        Role::ComplaintOfficer => user.staff_region(region_code),
+        Role::Reviewer => match crate::db::enterprises::find(conn, enterprise)? {
+            Some(e) => crate::scope::reviewer_may_act(conn, user, &e).is_ok(),
+            None => false,
+        },
+        _ => false,
+    })
+}
+
 /// A complaint the caller may see, or 404 exactly as for a missing one.
 fn visible(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppResult<Full> {
     let full = db::find(conn, id)?.ok_or(AppError::NotFound)?;
     let (c, case) = &full;
     let may = match reach(user)? {
         Reach::All => true,
-        Reach::Region(_) => user.staff_region(&c.region_code),
+        Reach::Region(_) => staff_covers(conn, user, c.enterprise_id, &c.region_code)?,
         Reach::RecordedBy(u) => case.recorded_by == u,
         Reach::Enterprise(e) => c.enterprise_id == e,
     };
@@ -359,11 +378,11 @@ pub async fn create(
             ));
         };
         if matches!(user.role, Role::ComplaintOfficer | Role::Reviewer)
-            && !user.staff_region(&region_code)
+            && !staff_covers(conn, &user, enterprise_id, &region_code)?
         {
             return Err(AppError::validation(
                 "credit_code",
-                "that enterprise is outside your association's region",
+                "that enterprise is outside your association's region (or one you may not act on)",
             ));
         }
         if let Some(r) = &external_ref
@@ -374,7 +393,7 @@ pub async fn create(
                 format!("complaint {existing} was already sent with external_ref {r}"),
             ));
         }
-        let (ack_days, _) = commitments(conn, &state_settings, enterprise_id)?;
+        let terms = commitments(conn, &state_settings, enterprise_id)?;
         let reference = format!(
             "TS{}{}",
             received_on.format("%Y%m%d"),
@@ -395,7 +414,9 @@ pub async fn create(
             received_on,
             state: State::Forwarded.as_str().to_owned(),
             outcome: None,
-            acknowledge_due: calendar.add_working_days(received_on, ack_days),
+            // The enterprise learns of the complaint today: its deadline counts from today,
+            // whatever date the consumer complained on.
+            acknowledge_due: calendar.add_working_days(today, terms.0),
             acknowledged_on: None,
             proposal_due: None,
             closed_on: None,
@@ -419,7 +440,7 @@ pub async fn create(
             created_at: at,
             updated_at: at,
         };
-        let id = db::insert(conn, &complaint, &case)?;
+        let id = db::insert(conn, &complaint, &case, terms)?;
         let complaint = Complaint { id, ..complaint };
         record(
             conn,
@@ -542,11 +563,25 @@ pub async fn list(
         overdue_on: q.overdue.filter(|o| *o).map(|_| today),
         incident_id: q.incident_id,
     };
-    let rows = state
+    let (rows, next_cursor) = state
         .db
-        .read(move |conn| db::list(conn, &reach, &filter, after, limit + 1))
+        .read(move |conn| {
+            let rows = db::list(conn, &reach, &filter, after, limit + 1)?;
+            let (rows, next_cursor) = paged(rows, limit, |(c, _)| c.id.to_string());
+            // A reviewer who belongs to an enterprise sees neither its complaints nor its
+            // competitors' (the page may come out shorter; the cursor still moves on).
+            if user.role == Role::Reviewer && user.enterprise_id.is_some() {
+                let mut kept = Vec::new();
+                for (c, case) in rows {
+                    if staff_covers(conn, &user, c.enterprise_id, &c.region_code)? {
+                        kept.push((c, case));
+                    }
+                }
+                return Ok((kept, next_cursor));
+            }
+            Ok((rows, next_cursor))
+        })
         .await?;
-    let (rows, next_cursor) = paged(rows, limit, |(c, _)| c.id.to_string());
     Ok(Page {
         items: rows.iter().map(|f| view(f, today)).collect(),
         next_cursor,
@@ -574,7 +609,8 @@ pub async fn personal_data(
         .write(move |conn| {
             let (c, case) = visible(conn, &user, id)?;
             let may = user.belongs_to(c.enterprise_id)
-                || (case.officer_id == Some(user.id) && user.staff_region(&c.region_code));
+                || (case.officer_id == Some(user.id)
+                    && staff_covers(conn, &user, c.enterprise_id, &c.region_code)?);
             if !may {
                 return Err(AppError::conflict(
                     Code::NotOnCase,
@@ -645,6 +681,9 @@ pub async fn act(
     let full = state
         .db
         .write(move |conn| {
+            // Held until the transaction ends: a parallel step or sweep waits and then sees
+            // this one's result.
+            db::lock(conn, id)?;
             let (mut c, mut case) = visible(conn, &user, id)?;
             // What the step carries is checked once the complaint is known to be visible, so
             // that an outsider learns nothing from a validation error.
@@ -655,7 +694,7 @@ pub async fn act(
                     "the enterprise's users acknowledge complaints and propose settlements".into(),
                 ));
             }
-            if !by_enterprise && !user.staff_region(&c.region_code) {
+            if !by_enterprise && !staff_covers(conn, &user, c.enterprise_id, &c.region_code)? {
                 return Err(AppError::Forbidden(
                     "association staff of the complaint's region record answers, close, reopen \
                      and take cases"
@@ -685,7 +724,8 @@ pub async fn act(
             let mut kind = None;
             match &step {
                 Step::Acknowledge => {
-                    let (_, proposal_days) = commitments(conn, &settings, c.enterprise_id)?;
+                    let proposal_days =
+                        db::proposal_days(conn, c.id)?.unwrap_or(settings.complaint_proposal_days);
                     c.acknowledged_on = Some(today);
                     c.proposal_due = Some(calendar.add_working_days(today, proposal_days));
                     details["on_time"] = (today <= c.acknowledge_due).into();
@@ -721,7 +761,8 @@ pub async fn act(
                             ),
                         ));
                     }
-                    let (_, proposal_days) = commitments(conn, &settings, c.enterprise_id)?;
+                    let proposal_days =
+                        db::proposal_days(conn, c.id)?.unwrap_or(settings.complaint_proposal_days);
                     c.outcome = None;
                     c.closed_on = None;
                     c.proposal_due = Some(calendar.add_working_days(today, proposal_days));
@@ -759,10 +800,16 @@ pub async fn act(
                 details.clone(),
             )?;
             if let Some(kind) = kind {
-                webhooks::emit(conn, event(kind, &full.0, details))?;
+                // Free text (a reopening's reason) stays out of the enterprise's webhooks.
+                let mut public = details.clone();
+                if let Some(d) = public.as_object_mut() {
+                    d.remove("reason");
+                }
+                webhooks::emit(conn, event(kind, &full.0, public))?;
             }
             // Acknowledgements and answers move the figures surveillance watches.
-            if matches!(step, Step::Acknowledge | Step::Answer { .. }) {
+            // A staff member taking a platform's complaint stands behind it (red-line rule).
+            if matches!(step, Step::Acknowledge | Step::Answer { .. } | Step::Take) {
                 surveillance::evaluate(conn, full.0.enterprise_id, today, &request_id)?;
             }
             Ok(full)
@@ -846,7 +893,13 @@ pub async fn sweep(state: &AppState, today: NaiveDate) -> AppResult<Swept> {
             .write(move |conn| {
                 let rows = db::running_against(conn, horizon, after, BATCH)?;
                 let (mut reminded, mut escalated) = (0, 0);
-                for (c, mut case) in rows.iter().cloned() {
+                for id in rows.iter().map(|(c, _)| c.id) {
+                    // Locked and read again: an acknowledgement that committed meanwhile is
+                    // seen, never overwritten.
+                    db::lock(conn, id)?;
+                    let Some((c, mut case)) = db::find(conn, id)? else {
+                        continue;
+                    };
                     let Some((stage, due)) = current_deadline(&c) else {
                         continue;
                     };
@@ -994,8 +1047,9 @@ fn incident_within_reach(
     let region = crate::db::enterprises::find(conn, i.enterprise_id)?
         .map(|e| e.region_code)
         .unwrap_or_default();
-    let may =
-        user.role == Role::Admin || user.belongs_to(i.enterprise_id) || user.staff_region(&region);
+    let may = user.role == Role::Admin
+        || user.belongs_to(i.enterprise_id)
+        || staff_covers(conn, user, i.enterprise_id, &region)?;
     if may { Ok(i) } else { Err(AppError::NotFound) }
 }
 
@@ -1029,6 +1083,7 @@ pub async fn incident_step(
     state
         .db
         .write(move |conn| {
+            db::lock_row(conn, "complaint_incidents", id)?;
             let mut i = incident_within_reach(conn, &user, id)?;
             let action = match &step {
                 IncidentStep::Remediation(text) => {

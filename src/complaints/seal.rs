@@ -62,21 +62,7 @@ impl Sealer {
                 match std::fs::read_to_string(&path) {
                     Ok(t) => t,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        crate::files::private_dir(&dir)
-                            .map_err(|e| format!("{}: {e}", dir.display()))?;
-                        let key = STANDARD.encode(crate::auth::random_bytes::<32>());
-                        let tmp = dir.join(format!(".{KEY_FILE}.tmp"));
-                        std::io::Write::write_all(
-                            &mut crate::files::create_private(&tmp)
-                                .map_err(|e| format!("{}: {e}", tmp.display()))?,
-                            key.as_bytes(),
-                        )
-                        .map_err(|e| format!("{}: {e}", tmp.display()))?;
-                        // Another instance may have written one meanwhile: keep the first.
-                        if std::fs::hard_link(&tmp, &path).is_ok() {
-                            tracing::info!(path = %path.display(), "generated a personal-data key");
-                        }
-                        let _ = std::fs::remove_file(&tmp);
+                        create_key_file(&dir, &path)?;
                         std::fs::read_to_string(&path)
                             .map_err(|e| format!("{}: {e}", path.display()))?
                     }
@@ -90,6 +76,34 @@ impl Sealer {
             .and_then(|b| <[u8; 32]>::try_from(b).ok())
             .ok_or("the personal-data key must be 32 bytes in base64")?;
         Ok(Self::new(key))
+    }
+
+    /// Refuses a key that does not open what is stored: the first sealed value names the key
+    /// it was sealed under. A lost key file would otherwise be replaced silently by a new key,
+    /// and every sealed value before it would be unreadable.
+    pub async fn check_against(&self, db: &crate::db::Db) -> Result<(), String> {
+        use diesel::prelude::*;
+        let stored: Option<String> = db
+            .read(|conn| {
+                use crate::db::schema::complaint_cases as cc;
+                Ok(cc::table
+                    .filter(cc::personal.is_not_null())
+                    .select(cc::personal)
+                    .first::<Option<String>>(conn)
+                    .optional()?
+                    .flatten())
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        match stored.as_deref().and_then(|s| s.split('.').nth(1)) {
+            Some(kid) if kid != self.kid => Err(format!(
+                "personal data in the database is sealed under key {kid}, but the configured \
+                 personal-data key is {} (CSR_PERSONAL_DATA_KEY or {KEY_FILE} in the keys \
+                 directory): restore the key the data was sealed with",
+                self.kid
+            )),
+            _ => Ok(()),
+        }
     }
 
     pub fn kid(&self) -> &str {
@@ -161,6 +175,45 @@ impl Sealer {
                 },
             )
             .map_err(|_| AppError::internal("sealed personal data failed authentication"))
+    }
+}
+
+/// Writes a new random key to `path`, unless another instance did first: the key is written to
+/// a temporary file of this process alone, flushed, and linked into place only if nothing is
+/// there yet, so that every instance ends up reading the same key.
+fn create_key_file(dir: &std::path::Path, path: &std::path::Path) -> Result<(), String> {
+    use std::io::Write;
+    crate::files::private_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let tmp = dir.join(format!(".{KEY_FILE}.{}.tmp", uuid::Uuid::new_v4().simple()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options.open(&tmp).and_then(|mut f| {
+        f.write_all(
+            STANDARD
+                .encode(crate::auth::random_bytes::<32>())
+                .as_bytes(),
+        )?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(format!("{}: {e}", tmp.display()));
+    }
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
+            if let Ok(d) = std::fs::File::open(dir) {
+                let _ = d.sync_all();
+            }
+            tracing::info!(path = %path.display(), "generated a personal-data key");
+            Ok(())
+        }
+        // Another instance linked its key first: that one is used.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(format!("{}: {e}", path.display())),
     }
 }
 

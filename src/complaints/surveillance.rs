@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 use super::measures::{self, Measures, Quarter};
 use crate::auth::{AuthUser, roles};
 use crate::db::certificates::{self, Certificate};
-use crate::db::schema::{complaints as c, surveillance_reviews as sr};
+use crate::db::schema::{complaint_cases as cc, complaints as c, surveillance_reviews as sr};
 use crate::db::{AnyConnection, audit, now};
 use crate::domain::Role;
 use crate::domain::certificate::{CertificateChange, CertificateStatus};
@@ -63,10 +63,10 @@ fn triggers(
     cert: &Certificate,
     t: &Surveillance,
     today: NaiveDate,
-    last_decision: Option<NaiveDate>,
+    last_decision: Option<NaiveDateTime>,
 ) -> AppResult<Vec<serde_json::Value>> {
     let mut out = Vec::new();
-    let quiet = last_decision.is_some_and(|d| today < d + Duration::days(QUIET_DAYS));
+    let quiet = last_decision.is_some_and(|d| today < d.date() + Duration::days(QUIET_DAYS));
     if !quiet {
         let current = Quarter::of(today);
         for q in [current.previous(), current] {
@@ -102,13 +102,21 @@ fn triggers(
         }
     }
     if !t.red_line_categories.is_empty() {
-        let since = last_decision
+        // Red-line complaints recorded since the certificate was issued (or since the last
+        // decision) that association staff stand behind: recorded by them, or a platform's
+        // that a staff member took on. A platform's complaint alone never puts a certificate
+        // under public surveillance.
+        let issued = NaiveDate::parse_from_str(&cert.issued_on, "%Y-%m-%d")
             .unwrap_or_default()
-            .max(NaiveDate::parse_from_str(&cert.issued_on, "%Y-%m-%d").unwrap_or_default());
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default();
+        let since = last_decision.unwrap_or_default().max(issued);
         let red: Vec<(i64, String)> = c::table
+            .inner_join(cc::table)
             .filter(c::enterprise_id.eq(cert.enterprise_id))
             .filter(c::category.eq_any(&t.red_line_categories))
-            .filter(c::received_on.ge(since))
+            .filter(cc::officer_id.is_not_null())
+            .filter(cc::created_at.ge(since))
             .order(c::id)
             .limit(20)
             .select((c::id, c::category))
@@ -152,7 +160,7 @@ pub fn evaluate(
         .select(diesel::dsl::max(sr::decided_at))
         .first(conn)?;
     let t = thresholds(conn, &cert)?;
-    let found = triggers(conn, &cert, &t, today, last_decision.map(|d| d.date()))?;
+    let found = triggers(conn, &cert, &t, today, last_decision)?;
     if found.is_empty() {
         return Ok(None);
     }
@@ -376,6 +384,8 @@ pub async fn decide(
     state
         .db
         .write(move |conn| {
+            // Two reviewers deciding at once: the second waits, then finds it decided.
+            crate::db::complaints::lock_row(conn, "surveillance_reviews", id)?;
             let r = within_reach(conn, &user, id)?;
             let outcome = outcome.ok_or_else(|| {
                 AppError::validation("outcome", "confirmed, suspended or revoked")

@@ -5,7 +5,8 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::schema::{
-    complaint_cases as cc, complaint_incidents as inc, complaints as c, liaison_units as lu,
+    complaint_cases as cc, complaint_incidents as inc, complaint_terms as ct, complaints as c,
+    liaison_units as lu,
 };
 use crate::error::AppResult;
 
@@ -57,8 +58,14 @@ pub struct Case {
 /// A complaint with its case.
 pub type Full = (Complaint, Case);
 
-/// Inserts a complaint and its case (the case's `complaint_id` is set here).
-pub fn insert(conn: &mut AnyConnection, x: &Complaint, case: &Case) -> AppResult<i64> {
+/// Inserts a complaint, its case and the deadlines in force (working days to acknowledge and
+/// to propose), setting the `complaint_id`s.
+pub fn insert(
+    conn: &mut AnyConnection,
+    x: &Complaint,
+    case: &Case,
+    terms: (u32, u32),
+) -> AppResult<i64> {
     let id: i64 = diesel::insert_into(c::table)
         .values(x)
         .returning(c::id)
@@ -68,7 +75,46 @@ pub fn insert(conn: &mut AnyConnection, x: &Complaint, case: &Case) -> AppResult
         ..case.clone()
     };
     diesel::insert_into(cc::table).values(&case).execute(conn)?;
+    diesel::insert_into(ct::table)
+        .values((
+            ct::complaint_id.eq(id),
+            ct::acknowledge_days.eq(i32::try_from(terms.0).unwrap_or(i32::MAX)),
+            ct::proposal_days.eq(i32::try_from(terms.1).unwrap_or(i32::MAX)),
+        ))
+        .execute(conn)?;
     Ok(id)
+}
+
+/// The working days to propose a settlement that were in force when complaint `id` came in.
+pub fn proposal_days(conn: &mut AnyConnection, id: i64) -> AppResult<Option<u32>> {
+    let days: Option<i32> = ct::table
+        .find(id)
+        .select(ct::proposal_days)
+        .first(conn)
+        .optional()?;
+    Ok(days.and_then(|d| u32::try_from(d).ok()))
+}
+
+/// Waits for and holds the complaint's row until the transaction ends (PostgreSQL; SQLite's
+/// write transactions hold the database already), so that two writers never both act on what
+/// they read.
+pub fn lock(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT id FROM complaints WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// The same for an incident or a surveillance review row.
+pub fn lock_row(conn: &mut AnyConnection, table: &'static str, id: i64) -> AppResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query(format!("SELECT id FROM {table} WHERE id = $1 FOR UPDATE"))
+            .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(pg)?;
+    }
+    Ok(())
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Full>> {

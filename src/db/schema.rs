@@ -481,6 +481,14 @@ diesel::table! {
 
 diesel::joinable!(surveillance_reviews -> certificates (certificate_id));
 
+diesel::table! {
+    complaint_terms (complaint_id) {
+        complaint_id -> BigInt,
+        acknowledge_days -> Integer,
+        proposal_days -> Integer,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
@@ -513,5 +521,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     complaints,
     complaint_cases,
     surveillance_reviews,
-    renewals
+    renewals,
+    complaint_terms
 );

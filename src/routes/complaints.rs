@@ -97,9 +97,8 @@ pub async fn get(
     security(("bearer" = ["complaint_officer", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses(
         (status = 200, body = PersonalData),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "Not on the case"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`personal_data_erased`"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`not_on_case` (take the case first) or `personal_data_erased`"),
     )
 )]
 #[get("/complaints/{id}/personal-data")]

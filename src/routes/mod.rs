@@ -104,6 +104,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(stats::criteria)
                 .service(stats::trends)
                 .service(stats::populations)
+                .service(stats::complaints)
                 .service(webhooks::create)
                 .service(webhooks::list)
                 .service(webhooks::get)

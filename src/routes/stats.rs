@@ -182,6 +182,38 @@ pub async fn funnel(
     respond(fmt, &f, tables::funnel(&f, ChartLang::En))
 }
 
+/// Complaints received in the period (default: the last twelve months) by enterprises of the
+/// selection, and how they were handled: on-time acknowledgement, reconciliation, days to
+/// close. The same suppression as every other figure; never personal data.
+#[utoipa::path(
+    operation_id = "getComplaintStats",
+    tag = "stats",
+    params(StatsQuery),
+    security(("bearer" = ["admin", "reviewer", "industry_body"])),
+    responses(
+        (status = 200, description = "The figures as JSON, or a CSV or XLSX table (`format` or `Accept`)", content((stats::ComplaintFigures = "application/json"), (String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/stats/complaints")]
+pub async fn complaints(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    req: HttpRequest,
+    query: Query<StatsQuery>,
+) -> AppResult<HttpResponse> {
+    if query.version.is_some() {
+        return Err(AppError::validation(
+            "version",
+            "complaints are not tied to a schema version",
+        ));
+    }
+    let (sel, fmt) = prepare(&user, &req, &query)?;
+    let f = figures::complaints(&state, &user, sel).await?;
+    respond(fmt, &f, tables::complaints(&f))
+}
+
 /// Active certificates by level.
 #[utoipa::path(
     operation_id = "getLevelStats",

@@ -45,6 +45,19 @@ pub async fn certificate_levels(
     figure(state, user, move |conn, p| levels(conn, &sel, p, today())).await
 }
 
+/// Complaints received and how they were handled.
+pub async fn complaints(
+    state: &AppState,
+    user: &AuthUser,
+    sel: Selection,
+) -> AppResult<super::ComplaintFigures> {
+    let today = crate::complaints::today();
+    figure(state, user, move |conn, p| {
+        super::complaint_figures(conn, &sel, p, today)
+    })
+    .await
+}
+
 /// The distribution of the latest self-assessed scores.
 pub async fn scores(state: &AppState, user: &AuthUser, sel: Selection) -> AppResult<Distribution> {
     figure(state, user, move |conn, p| distribution(conn, &sel, p)).await

@@ -6,6 +6,7 @@
 //! queries be written as SQL text for both backends: the [`Selection`]'s fields are private and
 //! only its constructors set them.
 
+mod complaints;
 pub mod disclosure;
 mod export;
 pub mod figures;
@@ -15,6 +16,7 @@ mod selection;
 mod summary;
 pub mod tables;
 
+pub use complaints::*;
 pub use disclosure::*;
 pub use export::*;
 pub use queries::*;

@@ -48,6 +48,42 @@ fn cell(f: &impl Cell) -> String {
 }
 
 /// The adoption funnel, one row per group and the total.
+/// The complaint figures (no chart).
+pub fn complaints(f: &super::ComplaintFigures) -> Table {
+    let rows = f
+        .rows
+        .iter()
+        .chain(std::iter::once(&f.total))
+        .map(|r| {
+            vec![
+                r.group.clone(),
+                cell(&r.enterprises),
+                cell(&r.enterprises_with_complaints),
+                cell(&r.received),
+                cell(&r.on_time_rate),
+                cell(&r.reconciliation_rate),
+                cell(&r.mean_days_to_close),
+                cell(&r.per_enterprise_month),
+            ]
+        })
+        .collect();
+    Table {
+        name: "complaints",
+        header: &[
+            "group",
+            "enterprises",
+            "enterprises_with_complaints",
+            "received",
+            "on_time_rate",
+            "reconciliation_rate",
+            "mean_days_to_close",
+            "per_enterprise_month",
+        ],
+        rows,
+        chart: None,
+    }
+}
+
 pub fn funnel(f: &Funnel, lang: ChartLang) -> Table {
     let rows = f
         .rows

@@ -15,31 +15,37 @@ const EMAIL: &str = "wang.consumer.unique@example.com";
 const NAME: &str = "王某某";
 const WORDS: &str = "购买的冰箱第三天就不制冷了，门店拒绝退换。独特描述XYZ";
 
-/// A calendar fixed around a Thursday two months ago: the Friday and Monday after it are
-/// holidays and the Sunday between is a working day, so three working days after the Thursday
-/// fall on the Wednesday (Sunday, Tuesday, Wednesday).
+/// A calendar fixed around today (in China): the next two days are holidays and every
+/// weekend day of the ten after them is worked, so that whatever the weekday, the third
+/// working day after today is today + 5 and the first is today + 3.
 struct Fixed {
-    thursday: NaiveDate,
+    today: NaiveDate,
+    /// When the consumer complained, ten days before the intake: deadlines do not count from
+    /// it.
+    received: NaiveDate,
     json: String,
     /// Holds the calendar file while the test runs (a sibling instance reads it too).
     dir: Option<tempfile::TempDir>,
 }
 
 fn fixed_calendar() -> Fixed {
-    let mut d = crate::helpers::china_today() - Duration::days(60);
-    while d.weekday() != Weekday::Thu {
-        d -= Duration::days(1);
-    }
-    let day = |n: i64| (d + Duration::days(n)).to_string();
+    let t = crate::helpers::china_today();
+    let day = |n: i64| t + Duration::days(n);
+    let weekends: Vec<String> = (3..=12)
+        .map(day)
+        .filter(|d| matches!(d.weekday(), Weekday::Sat | Weekday::Sun))
+        .map(|d| d.to_string())
+        .collect();
     let json = json!({
         "name": "test calendar",
-        "covers": { "from": day(-400), "to": day(400) },
-        "holidays": [day(1), day(4)],
-        "working_weekends": [day(3)],
+        "covers": { "from": day(-400).to_string(), "to": day(400).to_string() },
+        "holidays": [day(1).to_string(), day(2).to_string()],
+        "working_weekends": weekends,
     })
     .to_string();
     Fixed {
-        thursday: d,
+        today: t,
+        received: day(-10),
         json,
         dir: None,
     }
@@ -160,13 +166,13 @@ async fn a_complaint_walks_to_each_end_state(b: Backend) {
     let (e, code) = enterprise(&app).await;
     webhook(&app, &e).await;
     let (_, officer) = new_officer(&app, "33").await;
-    let thu = cal.thursday;
+    let t = cal.today;
 
     let res = app
         .post(
             "/api/v1/complaints",
             Some(&officer),
-            &intake(&code, Some(thu)),
+            &intake(&code, Some(cal.received)),
         )
         .await;
     assert_eq!(res.status, 201, "{}", res.text());
@@ -177,8 +183,10 @@ async fn a_complaint_walks_to_each_end_state(b: Backend) {
         format!("/api/v1/complaints/{id}")
     );
     assert_eq!(c["state"], "forwarded");
-    // Friday and Monday are holidays, Sunday is worked: Sunday, Tuesday, Wednesday.
-    assert_eq!(c["acknowledge_due"], (thu + Duration::days(6)).to_string());
+    // Counted from the intake, not from when the consumer complained: two holidays, then
+    // three working days.
+    assert_eq!(c["received_on"], cal.received.to_string());
+    assert_eq!(c["acknowledge_due"], (t + Duration::days(5)).to_string());
     assert_eq!(c["running_against"], "acknowledge");
     assert!(
         c.get("contact").is_none() && c.get("description").is_none(),
@@ -186,23 +194,23 @@ async fn a_complaint_walks_to_each_end_state(b: Backend) {
     );
     assert!(!c.to_string().contains(PHONE));
 
-    // Reminders and escalation, by the calendar: nothing on the Thursday (the deadline is
-    // three working days away), a reminder on the Tuesday (Wednesday is the next working
-    // day), once; escalation the day after the deadline, once.
+    // Reminders and escalation, by the calendar: nothing today (the deadline is three working
+    // days away), a reminder the day before it (the next working day), once; escalation the
+    // day after it, once.
     let path = format!("/api/v1/complaints/{id}");
-    assert_eq!(sweep(&app, thu).await, (0, 0, 0));
-    assert_eq!(sweep(&app, thu + Duration::days(5)).await, (1, 0, 0));
-    assert_eq!(sweep(&app, thu + Duration::days(5)).await, (0, 0, 0));
-    assert_eq!(sweep(&app, thu + Duration::days(7)).await, (0, 1, 0));
-    assert_eq!(sweep(&app, thu + Duration::days(8)).await, (0, 0, 0));
+    assert_eq!(sweep(&app, t).await, (0, 0, 0));
+    assert_eq!(sweep(&app, t + Duration::days(4)).await, (1, 0, 0));
+    assert_eq!(sweep(&app, t + Duration::days(4)).await, (0, 0, 0));
+    assert_eq!(sweep(&app, t + Duration::days(6)).await, (0, 1, 0));
+    assert_eq!(sweep(&app, t + Duration::days(7)).await, (0, 0, 0));
     let c = app.get(&path, Some(&officer)).await.json();
     assert_eq!(c["escalated_stage"], "acknowledge");
-    assert_eq!(c["overdue"], true);
+    assert_eq!(c["overdue"], false, "today is before the deadline");
     let overdue = app
         .get("/api/v1/complaints?overdue=true", Some(&officer))
         .await
         .json();
-    assert_eq!(overdue["items"].as_array().unwrap().len(), 1);
+    assert_eq!(overdue["items"], json!([]));
     let types: Vec<String> = events(&app).await.into_iter().map(|(t, _)| t).collect();
     assert_eq!(
         types,
@@ -308,7 +316,7 @@ async fn a_complaint_walks_to_each_end_state(b: Backend) {
             use csr_assess::db::schema::complaint_cases as cc;
             use diesel::prelude::*;
             diesel::update(cc::table.find(id))
-                .set(cc::reopen_until.eq(Some(thu)))
+                .set(cc::reopen_until.eq(Some(t - Duration::days(1))))
                 .execute(conn)?;
             Ok(())
         })
@@ -323,7 +331,10 @@ async fn a_complaint_walks_to_each_end_state(b: Backend) {
         .await;
     let p = res.problem(409, "invalid_transition");
     assert!(
-        p["detail"].as_str().unwrap().contains(&thu.to_string()),
+        p["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&(t - Duration::days(1)).to_string()),
         "{p}"
     );
 
@@ -352,8 +363,9 @@ async fn a_complaint_walks_to_each_end_state(b: Backend) {
         assert!(types.iter().any(|x| x == t), "{t} not in {types:?}");
     }
 
-    // The quarter's measures: one complaint, acknowledged late, rejected in the end, closed.
-    let quarter = format!("{}Q{}", thu.year(), (thu.month() - 1) / 3 + 1);
+    // The quarter's measures: one complaint, acknowledged on time, rejected in the end, closed.
+    let r = cal.received;
+    let quarter = format!("{}Q{}", r.year(), (r.month() - 1) / 3 + 1);
     let m = app
         .get(
             &format!(
@@ -370,7 +382,7 @@ async fn a_complaint_walks_to_each_end_state(b: Backend) {
             m["acknowledged"].as_i64(),
             m["acknowledged_on_time"].as_i64()
         ),
-        (Some(1), Some(0))
+        (Some(1), Some(1))
     );
     assert_eq!(m["not_reconciled"], 1);
     assert_eq!(m["closed"], 1);
@@ -437,6 +449,21 @@ async fn nobody_else_sees_a_complaint(b: Backend) {
     app.get(&format!("{path}/personal-data"), Some(&platform))
         .await
         .problem(403, "forbidden");
+    // A reviewer who belongs to the enterprise, or to a competitor of it (same industry
+    // division), neither sees its complaints nor files against it.
+    let (rival, _) = enterprise(&app).await;
+    for affiliation in [e.id, rival.id] {
+        let (_, insider) = app
+            .staff("reviewer", json!({ "enterprise_id": affiliation }))
+            .await;
+        assert_invisible(&app, &insider, Method::GET, &path, missing).await;
+        let list = app.get("/api/v1/complaints", Some(&insider)).await.json();
+        assert_eq!(list["items"], json!([]), "{list}");
+        let res = app
+            .post("/api/v1/complaints", Some(&insider), &intake(&code, None))
+            .await;
+        assert_eq!(res.invalid_fields(), ["credit_code"]);
+    }
     // The enterprise's users see it.
     let list = app.get("/api/v1/complaints", Some(&e.token)).await.json();
     assert_eq!(list["items"][0]["id"], id);
@@ -455,7 +482,7 @@ async fn personal_data_is_sealed_audited_and_erased(b: Backend) {
             Some(&officer),
             Some((
                 "application/json",
-                serde_json::to_vec(&intake(&code, Some(cal.thursday))).unwrap(),
+                serde_json::to_vec(&intake(&code, Some(cal.received))).unwrap(),
             )),
             &[("Idempotency-Key", "pii-check-1")],
         )
@@ -583,8 +610,8 @@ async fn personal_data_is_sealed_audited_and_erased(b: Backend) {
     );
     let quarter = format!(
         "{}Q{}",
-        cal.thursday.year(),
-        (cal.thursday.month() - 1) / 3 + 1
+        cal.received.year(),
+        (cal.received.month() - 1) / 3 + 1
     );
     let m = app
         .get(
@@ -868,17 +895,17 @@ async fn liaison_units_commit_to_deadlines(b: Backend) {
     )
     .await;
 
-    // Not approved yet: the association's default (three working days: Wednesday).
-    let thu = cal.thursday;
+    // Not approved yet: the association's default, three working days.
+    let t = cal.today;
     let c = app
         .post(
             "/api/v1/complaints",
             Some(&officer),
-            &intake(&code, Some(thu)),
+            &intake(&code, Some(cal.received)),
         )
         .await
         .json();
-    assert_eq!(c["acknowledge_due"], (thu + Duration::days(6)).to_string());
+    assert_eq!(c["acknowledge_due"], (t + Duration::days(5)).to_string());
     let res = app
         .post(
             &format!("{path}/decision"),
@@ -902,16 +929,16 @@ async fn liaison_units_commit_to_deadlines(b: Backend) {
     )
     .await
     .problem(409, "invalid_transition");
-    // Approved: its own commitment, one working day (the Sunday worked).
+    // Approved: its own commitment, one working day.
     let c = app
         .post(
             "/api/v1/complaints",
             Some(&officer),
-            &intake(&code, Some(thu)),
+            &intake(&code, Some(cal.received)),
         )
         .await
         .json();
-    assert_eq!(c["acknowledge_due"], (thu + Duration::days(3)).to_string());
+    assert_eq!(c["acknowledge_due"], (t + Duration::days(3)).to_string());
     // Acknowledging starts its five-day proposal deadline.
     let id = c["id"].as_i64().unwrap();
     let c = post(
@@ -933,11 +960,11 @@ async fn liaison_units_commit_to_deadlines(b: Backend) {
         .post(
             "/api/v1/complaints",
             Some(&officer),
-            &intake(&code, Some(thu)),
+            &intake(&code, Some(cal.received)),
         )
         .await
         .json();
-    assert_eq!(c["acknowledge_due"], (thu + Duration::days(6)).to_string());
+    assert_eq!(c["acknowledge_due"], (t + Duration::days(5)).to_string());
     let actions = audit_actions(&app).await;
     for a in [
         "liaison_unit.requested",
@@ -1082,40 +1109,153 @@ async fn surveillance_opens_once_and_can_suspend(b: Backend) {
         assert!(actions.iter().any(|x| x == a), "{a}");
     }
 
-    // Another certified enterprise, five complaints received two months ago and never
-    // acknowledged: on-time acknowledgement is 0 % (and five on one issue are a group
-    // incident), so the fifth intake opens its review; the escalations that follow open no
-    // second one.
+    // Another certified enterprise gets five complaints on five different issues (no group
+    // incident) and lets every deadline pass: nothing opens at intake, and the escalation
+    // sweep after the deadline finds on-time acknowledgement at 0 % and opens its review.
     let (_, code2, number2) = certified(&app, &reviewer).await;
-    for _ in 0..5 {
-        let res = app
-            .post(
-                "/api/v1/complaints",
-                Some(&officer),
-                &intake(&code2, Some(cal.thursday)),
-            )
-            .await;
+    for category in ["quality", "price", "contract", "service", "measurement"] {
+        let mut body = intake(&code2, Some(cal.received));
+        body["category"] = json!(category);
+        let res = app.post("/api/v1/complaints", Some(&officer), &body).await;
         assert_eq!(res.status, 201, "{}", res.text());
     }
-    let (_, escalated, _) = sweep(&app, crate::helpers::china_today()).await;
-    assert_eq!(escalated, 5);
+    let open = app
+        .get("/api/v1/surveillance-reviews", Some(&reviewer))
+        .await
+        .json();
+    assert_eq!(open["items"], json!([]), "{open}");
+    let (_, escalated, _) = sweep(&app, cal.today + Duration::days(6)).await;
+    // These five, and the six safety complaints above that nobody acknowledged either.
+    assert_eq!(escalated, 11);
     let open = app
         .get("/api/v1/surveillance-reviews", Some(&reviewer))
         .await
         .json();
     assert_eq!(open["items"].as_array().unwrap().len(), 1, "{open}");
     assert_eq!(open["items"][0]["certificate_number"], number2);
-    let triggers: Vec<&str> = open["items"][0]["triggers"]
-        .as_array()
+    let trigger = &open["items"][0]["triggers"][0];
+    assert_eq!(trigger["trigger"], "on_time_acknowledgement", "{open}");
+    assert_eq!(trigger["figure"], 0.0);
+    // A platform's red-line complaint alone opens nothing: no staff member stands behind it
+    // until one takes the case.
+    let (_, _, number3) = certified(&app, &reviewer).await;
+    let code3 = app
+        .get(&format!("/api/v1/public/certificates/{number3}"), None)
+        .await
+        .json()["credit_code"]
+        .as_str()
         .unwrap()
-        .iter()
-        .map(|t| t["trigger"].as_str().unwrap())
-        .collect();
-    assert_eq!(triggers, ["on_time_acknowledgement", "open_incident"]);
-    assert_eq!(open["items"][0]["triggers"][0]["figure"], 0.0);
+        .to_owned();
+    let (_, platform) = app.staff("complaint_platform", json!({})).await;
+    let mut body = intake(&code3, None);
+    body["category"] = json!("safety");
+    let res = app.post("/api/v1/complaints", Some(&platform), &body).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let cid = res.json()["id"].as_i64().unwrap();
+    let public = format!("/api/v1/public/certificates/{number3}");
+    assert_eq!(
+        app.get(&public, None).await.json()["under_surveillance"],
+        false
+    );
+    post(
+        &app,
+        &format!("/api/v1/complaints/{cid}/take"),
+        &officer,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        app.get(&public, None).await.json()["under_surveillance"],
+        true
+    );
+}
+
+async fn complaint_statistics_follow_the_disclosure_rules(b: Backend) {
+    let (app, _calendar) = complaint_app(b, |_| {}).await;
+    let (_, officer) = app.staff("complaint_officer", json!({})).await;
+    let (_, industry) = app
+        .staff("industry_body", json!({ "industry_scopes": ["C14"] }))
+        .await;
+    let mut codes = Vec::new();
+    for region in ["330106", "110105"] {
+        for _ in 0..5 {
+            let code = crate::helpers::credit_code();
+            app.enterprise_with(json!({ "credit_code": code, "region_code": region }))
+                .await;
+            codes.push(code);
+        }
+    }
+    // One lone enterprise in Shenzhen: its province is never shown.
+    let lone = crate::helpers::credit_code();
+    app.enterprise_with(json!({ "credit_code": lone, "region_code": "440305" }))
+        .await;
+    let record = |code: String| {
+        let (app, officer) = (&app, officer.clone());
+        async move {
+            let res = app
+                .post("/api/v1/complaints", Some(&officer), &intake(&code, None))
+                .await;
+            assert_eq!(res.status, 201, "{}", res.text());
+        }
+    };
+    for code in &codes[..3] {
+        record(code.clone()).await;
+        record(code.clone()).await;
+    }
+    record(codes[5].clone()).await;
+    record(lone.clone()).await;
+
+    let res = app
+        .get(
+            "/api/v1/stats/complaints?group_by=province",
+            Some(&industry),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let f = res.json();
+    let rows = f["rows"].as_array().unwrap();
+    let group = |g: &str| rows.iter().find(|r| r["group"] == g).cloned();
+    let zj = group("33").expect("Zhejiang shown");
+    assert_eq!(zj["received"]["value"], 6, "{f}");
+    assert_eq!(zj["enterprises"]["value"], 5);
+    assert_eq!(zj["enterprises_with_complaints"]["value"], 3);
+    assert!(group("44").is_none(), "a province of one enterprise: {f}");
+    // Shenzhen's lone enterprise cannot be worked out as the total less the shown provinces:
+    // the total, Zhejiang and Beijing are never all shown together.
+    let total_shown = !f["total"]["received"]["suppressed"].as_bool().unwrap();
+    assert!(!(total_shown && group("11").is_some()), "{f}");
+    for r in rows {
+        assert!(r["enterprises"]["value"].as_i64().unwrap() >= 5, "{r}");
+    }
+    let zj_only = app
+        .get("/api/v1/stats/complaints?region=33", Some(&industry))
+        .await
+        .json();
+    assert_eq!(zj_only["total"]["received"]["value"], 6);
+    let csv = app
+        .get(
+            "/api/v1/stats/complaints?group_by=province&format=csv",
+            Some(&industry),
+        )
+        .await;
+    assert_eq!(csv.status, 200);
+    let text = csv.text();
+    assert!(text.starts_with("group,enterprises,"), "{text}");
+    assert!(!text.contains(PHONE) && !text.contains("独特描述"));
+    app.get("/api/v1/stats/complaints?industry=F", Some(&industry))
+        .await
+        .problem(403, "forbidden");
+    let res = app
+        .get("/api/v1/stats/complaints?version=2024", Some(&industry))
+        .await;
+    assert_eq!(res.invalid_fields(), ["version"]);
+    app.get("/api/v1/stats/complaints", Some(&officer))
+        .await
+        .problem(403, "forbidden");
 }
 
 backend_tests!(
+    complaint_statistics_follow_the_disclosure_rules,
     surveillance_opens_once_and_can_suspend,
     a_complaint_walks_to_each_end_state,
     nobody_else_sees_a_complaint,

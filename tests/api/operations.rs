@@ -157,6 +157,7 @@ async fn openapi_lists_every_route(b: Backend) {
         "GET /api/v1/stats/scores",
         "GET /api/v1/stats/criteria",
         "GET /api/v1/stats/trends",
+        "GET /api/v1/stats/complaints",
         "POST /api/v1/webhooks",
         "GET /api/v1/webhooks",
         "GET /api/v1/webhooks/{id}",

@@ -1,3 +1,4 @@
+DROP TABLE complaint_terms;
 DROP TABLE complaint_cases;
 DROP TABLE complaints;
 DROP TABLE complaint_incidents;

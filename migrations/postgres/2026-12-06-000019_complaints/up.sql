@@ -97,3 +97,12 @@ CREATE TABLE complaint_cases (
     updated_at TIMESTAMP NOT NULL
 );
 CREATE UNIQUE INDEX complaint_cases_external ON complaint_cases (recorded_by, external_ref);
+
+-- The deadlines in force for a complaint, fixed at intake: an enterprise that changes or
+-- withdraws its liaison enrolment afterwards does not change what it owes on complaints
+-- already forwarded.
+CREATE TABLE complaint_terms (
+    complaint_id BIGINT PRIMARY KEY REFERENCES complaints (id),
+    acknowledge_days INTEGER NOT NULL,
+    proposal_days INTEGER NOT NULL
+);
