@@ -73,6 +73,7 @@ fn report_data() -> ReportData {
         reviewed: Some(s.clone()),
         score: s,
         verdicts: HashMap::new(),
+        complaints: None,
         industry_median: Some(median),
     }
 }

@@ -121,6 +121,20 @@ pub fn compute(
     today: NaiveDate,
 ) -> AppResult<Measures> {
     let (start, end) = quarter.bounds();
+    let mut m = over(conn, enterprise, start, end, today)?;
+    m.quarter = quarter.to_string();
+    Ok(m)
+}
+
+/// The measures over the complaints received in `[start, end)`; `quarter` names the range
+/// (`2025-12-06..2026-12-06`) and `per_month` counts its months.
+pub fn over(
+    conn: &mut AnyConnection,
+    enterprise: i64,
+    start: NaiveDate,
+    end: NaiveDate,
+    today: NaiveDate,
+) -> AppResult<Measures> {
     let rows: Vec<Row> = c::table
         .filter(c::enterprise_id.eq(enterprise))
         .filter(c::received_on.ge(start))
@@ -139,16 +153,13 @@ pub fn compute(
         .filter(inc::state.ne("closed"))
         .count()
         .get_result(conn)?;
-    Ok(summarise(enterprise, quarter, &rows, open_incidents, today))
+    let mut m = summarise(enterprise, &rows, open_incidents, today);
+    m.quarter = format!("{start}..{end}");
+    m.per_month = m.received as f64 / ((end - start).num_days() as f64 / 30.44).max(1.0);
+    Ok(m)
 }
 
-fn summarise(
-    enterprise: i64,
-    quarter: Quarter,
-    rows: &[Row],
-    open_incidents: i64,
-    today: NaiveDate,
-) -> Measures {
+fn summarise(enterprise: i64, rows: &[Row], open_incidents: i64, today: NaiveDate) -> Measures {
     let received = rows.len() as i64;
     let acknowledged = rows.iter().filter(|r| r.4.is_some()).count() as i64;
     let on_time = rows
@@ -173,7 +184,7 @@ fn summarise(
     let ratio = |a: i64, b: i64| (b > 0).then(|| a as f64 / b as f64);
     Measures {
         enterprise_id: enterprise,
-        quarter: quarter.to_string(),
+        quarter: String::new(),
         received,
         acknowledged,
         acknowledged_on_time: on_time,
@@ -275,7 +286,7 @@ mod tests {
                 None,
             ),
         ];
-        let m = summarise(1, Quarter { year: 2026, q: 3 }, &rows, 0, d("2026-09-02"));
+        let m = summarise(1, &rows, 0, d("2026-09-02"));
         assert_eq!(
             (m.received, m.acknowledged, m.acknowledged_on_time),
             (4, 3, 2)
@@ -283,12 +294,12 @@ mod tests {
         // The unacknowledged one is not due yet on 2 September: two of three on time.
         assert_eq!(m.acknowledgement_due, 3);
         assert_eq!(m.on_time_rate, Some(2.0 / 3.0));
-        let later = summarise(1, Quarter { year: 2026, q: 3 }, &rows, 0, d("2026-09-04"));
+        let later = summarise(1, &rows, 0, d("2026-09-04"));
         assert_eq!(later.on_time_rate, Some(0.5));
         assert_eq!((m.reconciled, m.not_reconciled), (2, 1));
         assert_eq!(m.closed, 2);
         assert_eq!(m.median_days_to_close, Some(15.0));
-        let empty = summarise(1, Quarter { year: 2026, q: 3 }, &[], 0, d("2026-09-04"));
+        let empty = summarise(1, &[], 0, d("2026-09-04"));
         assert_eq!(
             (empty.on_time_rate, empty.median_days_to_close),
             (None, None)

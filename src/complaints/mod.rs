@@ -11,6 +11,7 @@
 
 pub mod liaison;
 pub mod measures;
+pub mod renewal;
 pub mod seal;
 pub mod surveillance;
 
@@ -871,9 +872,12 @@ pub struct Swept {
     pub reminded: usize,
     pub escalated: usize,
     pub erased: usize,
+    /// Renewal self-assessments opened ninety days before expiry.
+    pub renewals: usize,
 }
 
-/// Reminds enterprises of deadlines falling on the next working day or today, escalates
+/// Opens renewals of certificates expiring within ninety days ([`renewal`]), reminds
+/// enterprises of deadlines falling on the next working day or today, escalates
 /// complaints whose deadline passed before `today`, and erases the personal data of complaints
 /// closed more than the retention period ago (and no longer reopenable). Runs every
 /// `CSR_COMPLAINT_SWEEP_SECS` in each instance; what it does is recorded on the complaint, so
@@ -978,6 +982,11 @@ pub async fn sweep(state: &AppState, today: NaiveDate) -> AppResult<Swept> {
     if swept.erased > 0 {
         state.db.checkpoint().await?;
     }
+    let schemas = state.schemas.clone();
+    swept.renewals = state
+        .db
+        .write(move |conn| renewal::open_due(conn, &schemas, today))
+        .await?;
     Ok(swept)
 }
 
@@ -996,6 +1005,7 @@ pub fn spawn_sweep(state: actix_web::web::Data<AppState>) {
                     reminded = s.reminded,
                     escalated = s.escalated,
                     erased = s.erased,
+                    renewals = s.renewals,
                     "complaint sweep"
                 ),
                 Ok(_) => {}

@@ -54,6 +54,13 @@ pub fn report_data(
         None => Vec::new(),
     };
     let date = s.submitted_at.unwrap_or(s.updated_at).date();
+    let complaints = crate::complaints::measures::over(
+        conn,
+        s.enterprise_id,
+        date - chrono::Duration::days(365),
+        date + chrono::Duration::days(1),
+        crate::complaints::today(),
+    )?;
     let loaded = load(conn, schemas, s)?;
     let reviewed = (!rounds.is_empty()).then(|| loaded.reviewed_score(&verdict_rows));
     let verdicts = verdict_rows
@@ -94,6 +101,7 @@ pub fn report_data(
         reviewed,
         verdicts,
         industry_median: median,
+        complaints: Some(complaints),
     })
 }
 

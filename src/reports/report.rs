@@ -37,6 +37,9 @@ pub struct ReportData {
     pub verdicts: HashMap<String, (VerdictKind, Option<f64>, Option<String>)>,
     /// Median theme scores of the industry, when at least five enterprises form the group.
     pub industry_median: Option<HashMap<String, f64>>,
+    /// How the enterprise handled complaints in the year before the document date, shown
+    /// beside the self-assessed answers of the complaint-handling (`disputes`) criteria.
+    pub complaints: Option<crate::complaints::measures::Measures>,
 }
 
 const A4: (f32, f32) = (210.0, 297.0);
@@ -48,6 +51,33 @@ fn level_label(levels: &[Level], id: &str, lang: Lang) -> String {
         .find(|l| l.id == id)
         .map(|l| lang.pick(&l.label.zh, &l.label.en).to_owned())
         .unwrap_or_else(|| lang.pick("未达标", "No level").to_owned())
+}
+
+/// The complaint figures measured by the service, as one clause.
+fn measured_text(m: &crate::complaints::measures::Measures, lang: Lang) -> String {
+    if m.received == 0 {
+        return lang
+            .pick(
+                "实测（近一年）：无投诉记录",
+                "Measured (last year): no complaints recorded",
+            )
+            .to_owned();
+    }
+    let pct = |r: Option<f64>| r.map_or("—".to_owned(), |r| format!("{:.0}%", r * 100.0));
+    match lang {
+        Lang::Zh => format!(
+            "实测（近一年）：投诉 {} 件，按时受理率 {}，和解率 {}",
+            m.received,
+            pct(m.on_time_rate),
+            pct(m.reconciliation_rate)
+        ),
+        Lang::En => format!(
+            "Measured (last year): {} complaints, {} acknowledged on time, {} reconciled",
+            m.received,
+            pct(m.on_time_rate),
+            pct(m.reconciliation_rate)
+        ),
+    }
 }
 
 fn answer_text(
@@ -366,6 +396,11 @@ pub fn render(d: &ReportData, lang: Lang) -> Vec<u8> {
                     v.push_str(&format!(" — {note}"));
                 }
                 detail.push_str(&format!("；{}：{v}", lang.pick("审核意见", "Reviewer")));
+            }
+            if c.theme == "disputes"
+                && let Some(m) = &d.complaints
+            {
+                detail.push_str(&format!("；{}", measured_text(m, lang)));
             }
             let law = law_text(c, lang);
             if !law.is_empty() {

@@ -8,6 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::AuthUser;
 use crate::complaints::liaison::{self, Enrolment, LiaisonStatus, LiaisonView};
 use crate::complaints::measures::Measures;
+use crate::complaints::renewal::RenewalView;
 use crate::complaints::surveillance::{self, Outcome as SurveillanceOutcome, ReviewView};
 use crate::complaints::{
     self, ComplaintQuery, ComplaintView, IncidentStep, IncidentView, NewComplaint, PersonalData,
@@ -612,5 +613,25 @@ pub async fn decide_surveillance(
     let SurveillanceDecision { outcome, reason } = body.0;
     Ok(web::Json(
         surveillance::decide(&state, user, rid.0, id.into_inner(), outcome, reason).await?,
+    ))
+}
+
+/// The renewal this self-assessment was opened for (ninety days before the certificate
+/// expires), with the complaint figures of each quarter the certificate was in force.
+#[utoipa::path(
+    operation_id = "getRenewal",
+    tag = "submissions",
+    params(("id" = i64, Path)),
+    security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
+    responses((status = 200, body = RenewalView), (status = 404, body = Problem, content_type = "application/problem+json", description = "Not a renewal, or not yours"))
+)]
+#[get("/submissions/{id}/renewal")]
+pub async fn renewal(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<i64>,
+) -> AppResult<web::Json<RenewalView>> {
+    Ok(web::Json(
+        crate::complaints::renewal::of_submission(&state, user, id.into_inner()).await?,
     ))
 }

@@ -133,7 +133,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(complaints::complaint_measures)
                 .service(complaints::list_surveillance)
                 .service(complaints::get_surveillance)
-                .service(complaints::decide_surveillance),
+                .service(complaints::decide_surveillance)
+                .service(complaints::renewal),
         );
 }
 

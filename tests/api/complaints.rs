@@ -1254,7 +1254,106 @@ async fn complaint_statistics_follow_the_disclosure_rules(b: Backend) {
         .problem(403, "forbidden");
 }
 
+async fn renewal_opens_ninety_days_ahead_with_the_figures(b: Backend) {
+    let (app, _calendar) = complaint_app(b, |_| {}).await;
+    let (_, reviewer) = app.staff("reviewer", json!({})).await;
+    let (e, code, number) = certified(&app, &reviewer).await;
+    let res = app
+        .post(
+            "/api/v1/webhooks",
+            Some(&e.token),
+            &json!({ "url": "http://127.0.0.1:9/hook", "event_types": ["certificate.renewal_opened"] }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let (_, officer) = new_officer(&app, "33").await;
+    let res = app
+        .post("/api/v1/complaints", Some(&officer), &intake(&code, None))
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let expires: NaiveDate = app
+        .get(&format!("/api/v1/public/certificates/{number}"), None)
+        .await
+        .json()["expires_on"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    // The report shows the measured figures beside the complaint-handling answers.
+    let certified_id =
+        app.get("/api/v1/submissions", Some(&e.token)).await.json()["items"][0]["id"]
+            .as_i64()
+            .unwrap();
+    let pdf = app
+        .get(
+            &format!("/api/v1/submissions/{certified_id}/report.pdf"),
+            Some(&e.token),
+        )
+        .await;
+    assert_eq!(pdf.status, 200);
+    let text = crate::reports::pdf_text(&app, &pdf.body, "measured.pdf");
+    assert!(text.contains("实测（近一年）：投诉1件"), "{text}");
+    assert!(!text.contains(PHONE));
+    // Nothing while more than ninety days remain; once, ninety days ahead.
+    let s = csr_assess::complaints::sweep(&app.state, expires - Duration::days(91))
+        .await
+        .unwrap();
+    assert_eq!(s.renewals, 0);
+    let s = csr_assess::complaints::sweep(&app.state, expires - Duration::days(90))
+        .await
+        .unwrap();
+    assert_eq!(s.renewals, 1);
+    let s = csr_assess::complaints::sweep(&app.state, expires - Duration::days(60))
+        .await
+        .unwrap();
+    assert_eq!(s.renewals, 0);
+    let list = app.get("/api/v1/submissions", Some(&e.token)).await.json();
+    let draft = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["status"] == "draft")
+        .cloned()
+        .expect("a renewal draft");
+    let id = draft["id"].as_i64().unwrap();
+    let r = app
+        .get(&format!("/api/v1/submissions/{id}/renewal"), Some(&e.token))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let r = r.json();
+    assert_eq!(r["certificate_number"], number);
+    let figures = r["complaint_figures"].as_array().unwrap();
+    // Every quarter from the issue to the renewal (seven or eight, by the day of issue).
+    assert!((7..=9).contains(&figures.len()), "{r}");
+    let received: i64 = figures
+        .iter()
+        .map(|m| m["received"].as_i64().unwrap())
+        .sum();
+    assert_eq!(received, 1, "{r}");
+    let (payload,) = events(&app)
+        .await
+        .into_iter()
+        .filter(|(t, _)| t == "certificate.renewal_opened")
+        .map(|(_, p)| (p,))
+        .next()
+        .expect("renewal event");
+    assert!(
+        payload.contains("complaint_figures") && payload.contains(&number),
+        "{payload}"
+    );
+    assert!(!payload.contains(PHONE));
+    // Not a renewal: 404.
+    let original = list["items"][0]["id"].as_i64().unwrap();
+    app.get(
+        &format!("/api/v1/submissions/{original}/renewal"),
+        Some(&e.token),
+    )
+    .await
+    .problem(404, "not_found");
+}
+
 backend_tests!(
+    renewal_opens_ninety_days_ahead_with_the_figures,
     complaint_statistics_follow_the_disclosure_rules,
     surveillance_opens_once_and_can_suspend,
     a_complaint_walks_to_each_end_state,
