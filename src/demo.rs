@@ -256,3 +256,160 @@ fn write_batch(conn: &mut AnyConnection, st: &AppState, admin: i64, plan: Plan) 
     }
     Ok(())
 }
+
+/// Adds `per_enterprise` complaints to every enterprise, received over the two years before
+/// today, in every state of the workflow, for the scale benchmarks: the narrow rows, their
+/// cases (without personal data) and their terms, in multi-row inserts. Returns how many.
+pub async fn seed_complaints(
+    state: &AppState,
+    per_enterprise: u64,
+    seed: u64,
+    progress: impl Fn(u64, u64),
+) -> AppResult<u64> {
+    use crate::db::complaints::{Case, Complaint};
+    use crate::db::schema::{complaint_cases, complaint_terms, complaints, enterprises as e};
+    const BATCH: usize = 1000;
+    let (admin, firms) = state
+        .db
+        .read(|conn| {
+            use crate::db::schema::users::dsl::*;
+            let admin: i64 = users.filter(role.eq("admin")).select(id).first(conn)?;
+            let firms: Vec<(i64, String, String)> = e::table
+                .select((e::id, e::industry_code, e::region_code))
+                .order(e::id)
+                .load(conn)?;
+            Ok((admin, firms))
+        })
+        .await?;
+    let total = firms.len() as u64 * per_enterprise;
+    let today = crate::complaints::today();
+    let calendar = state.calendar.clone();
+    let mut rng = Rng::new(seed ^ 0xC0FFEE);
+    let mut pending: Vec<(Complaint, Case)> = Vec::with_capacity(BATCH);
+    let mut done = 0u64;
+    let states = [
+        "forwarded",
+        "acknowledged",
+        "proposed",
+        "reconciled",
+        "not_reconciled",
+        "closed",
+    ];
+    let categories = crate::domain::complaint::Category::ALL;
+    let channels = crate::domain::complaint::Channel::ALL;
+    let flush = |batch: Vec<(Complaint, Case)>| async move {
+        state
+            .db
+            .write(move |conn| {
+                let (rows, cases): (Vec<Complaint>, Vec<Case>) = batch.into_iter().unzip();
+                // Multi-row inserts have no multi-backend form: run them on the concrete
+                // connection.
+                macro_rules! insert_all {
+                    ($c:expr) => {{
+                        let ids: Vec<i64> = diesel::insert_into(complaints::table)
+                            .values(&rows)
+                            .returning(complaints::id)
+                            .get_results($c)?;
+                        let cases: Vec<Case> = cases
+                            .into_iter()
+                            .zip(&ids)
+                            .map(|(c, id)| Case {
+                                complaint_id: *id,
+                                ..c
+                            })
+                            .collect();
+                        diesel::insert_into(complaint_cases::table)
+                            .values(&cases)
+                            .execute($c)?;
+                        let terms: Vec<_> = ids
+                            .iter()
+                            .map(|id| {
+                                (
+                                    complaint_terms::complaint_id.eq(*id),
+                                    complaint_terms::acknowledge_days.eq(3),
+                                    complaint_terms::proposal_days.eq(10),
+                                )
+                            })
+                            .collect();
+                        diesel::insert_into(complaint_terms::table)
+                            .values(&terms)
+                            .execute($c)?;
+                        ids
+                    }};
+                }
+                let ids = match conn {
+                    AnyConnection::Sqlite(c) => insert_all!(c),
+                    AnyConnection::Postgresql(c) => insert_all!(c),
+                };
+                Ok(ids.len() as u64)
+            })
+            .await
+    };
+    for (enterprise, industry, region) in firms {
+        for _ in 0..per_enterprise {
+            let received = today - chrono::Duration::days(rng.below(730) as i64);
+            let state = *rng.pick(&states);
+            let acknowledge_due = calendar.add_working_days(received, 3);
+            let acknowledged = (state != "forwarded")
+                .then(|| calendar.add_working_days(received, 1 + rng.below(5) as u32));
+            let closed = (state == "closed")
+                .then(|| received + chrono::Duration::days(5 + rng.below(40) as i64));
+            let outcome = (state == "closed").then(|| {
+                if rng.below(10) < 7 {
+                    "reconciled"
+                } else {
+                    "not_reconciled"
+                }
+                .to_owned()
+            });
+            let at = now();
+            pending.push((
+                Complaint {
+                    id: 0,
+                    reference: format!("TSDEMO{}", uuid::Uuid::new_v4().simple()),
+                    enterprise_id: enterprise,
+                    industry_code: industry.clone(),
+                    region_code: region.clone(),
+                    category: rng.pick(categories).as_str().to_owned(),
+                    channel: rng.pick(channels).as_str().to_owned(),
+                    amount_fen: Some(rng.below(1_000_000) as i64),
+                    received_on: received,
+                    state: state.to_owned(),
+                    outcome,
+                    acknowledge_due,
+                    acknowledged_on: acknowledged,
+                    proposal_due: acknowledged.map(|a| calendar.add_working_days(a, 10)),
+                    closed_on: closed,
+                    incident_id: None,
+                },
+                Case {
+                    complaint_id: 0,
+                    personal: None,
+                    proposal: None,
+                    proposed_on: None,
+                    rejection_reason: None,
+                    reopen_until: closed,
+                    reopened: 0,
+                    reminded_stage: None,
+                    escalated_stage: None,
+                    escalated_at: None,
+                    recorded_by: admin,
+                    officer_id: None,
+                    external_ref: None,
+                    erased_at: Some(at),
+                    created_at: at,
+                    updated_at: at,
+                },
+            ));
+            if pending.len() == BATCH {
+                done += flush(std::mem::take(&mut pending)).await?;
+                progress(done, total);
+            }
+        }
+    }
+    if !pending.is_empty() {
+        done += flush(pending).await?;
+        progress(done, total);
+    }
+    Ok(done)
+}

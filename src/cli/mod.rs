@@ -48,6 +48,9 @@ pub enum Command {
         enterprises: u64,
         #[arg(long, default_value_t = 1)]
         submissions_per_enterprise: u64,
+        /// Complaints per enterprise, received over the last two years (no personal data).
+        #[arg(long, default_value_t = 0)]
+        complaints_per_enterprise: u64,
         /// The same seed gives the same data.
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -255,8 +258,10 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
         Command::SeedDemo {
             enterprises,
             submissions_per_enterprise,
+            complaints_per_enterprise,
             seed,
         } => {
+            let settings_again = cli.settings.clone();
             let state = std::sync::Arc::new(AppState::init(cli.settings).await?);
             let created = crate::accounts::bootstrap_admin(&state)
                 .await
@@ -277,6 +282,22 @@ async fn dispatch(cli: Cli) -> Result<(), String> {
                 enterprises * submissions_per_enterprise,
                 started.elapsed().as_secs_f64()
             );
+            if complaints_per_enterprise > 0 {
+                let started = std::time::Instant::now();
+                let state = std::sync::Arc::new(AppState::init(settings_again).await?);
+                let n = crate::demo::seed_complaints(
+                    &state,
+                    complaints_per_enterprise,
+                    seed,
+                    |done, total| progress(done as usize, total as usize),
+                )
+                .await
+                .map_err(|e| describe(&e))?;
+                eprintln!(
+                    "\nseeded {n} complaints in {:.1} s",
+                    started.elapsed().as_secs_f64()
+                );
+            }
             Ok(())
         }
         Command::Report(ReportCommand::Render {

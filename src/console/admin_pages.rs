@@ -118,7 +118,8 @@ pub async fn users(
     .await
 }
 
-/// Creates a reviewer, industry-body or administrator account; errors beside their fields.
+/// Creates a reviewer, industry-body, complaint-officer, complaint-platform or administrator
+/// account; errors beside their fields.
 pub async fn create_user(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -131,6 +132,8 @@ pub async fn create_user(
     let role = match typed.role.as_str() {
         "reviewer" => Role::Reviewer,
         "industry_body" => Role::IndustryBody,
+        "complaint_officer" => Role::ComplaintOfficer,
+        "complaint_platform" => Role::ComplaintPlatform,
         "admin" => Role::Admin,
         _ => {
             let errors = HashMap::from([("role".to_owned(), "choose a role".to_owned())]);

@@ -101,6 +101,24 @@ impl Chrome {
                 current: path.starts_with("/console/submissions"),
             });
         }
+        if caller
+            .user
+            .require(crate::auth::roles::COMPLAINT_READERS)
+            .is_ok()
+        {
+            nav.push(NavItem {
+                href: "/console/complaints",
+                label: l.t("投诉和解", "Complaints"),
+                current: path.starts_with("/console/complaints"),
+            });
+        }
+        if matches!(caller.user.role, Role::Reviewer | Role::Admin) {
+            nav.push(NavItem {
+                href: "/console/surveillance",
+                label: l.t("监督审查", "Surveillance"),
+                current: path.starts_with("/console/surveillance"),
+            });
+        }
         if caller.user.require(crate::auth::roles::STATISTICS).is_ok() {
             nav.push(NavItem {
                 href: "/console/statistics",

@@ -14,6 +14,7 @@
 mod admin_pages;
 mod auth_pages;
 mod chrome;
+mod complaint_pages;
 mod enterprise_pages;
 mod review_pages;
 pub mod session;
@@ -64,6 +65,20 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
         Access::Console,
     ),
     ("/console/submissions", "GET", Access::Console),
+    ("/console/complaints", "GET", Access::Console),
+    ("/console/complaints/{id}", "GET", Access::Console),
+    ("/console/complaints/{id}/step", "POST", Access::Console),
+    (
+        "/console/complaints/{id}/personal-data",
+        "POST",
+        Access::Console,
+    ),
+    ("/console/surveillance", "GET", Access::Console),
+    (
+        "/console/surveillance/{id}/decision",
+        "POST",
+        Access::Console,
+    ),
     ("/console/submissions/{id}", "GET", Access::Console),
     (
         "/console/submissions/{id}/report.pdf",
@@ -99,6 +114,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/console/login", web::post().to(auth_pages::login))
         .route("/console/lang/{lang}", web::get().to(auth_pages::language))
         .route("/console/", web::get().to(auth_pages::home))
+        .route("/console/complaints", web::get().to(complaint_pages::list))
+        .route(
+            "/console/complaints/{id}",
+            web::get().to(complaint_pages::detail),
+        )
+        .route(
+            "/console/complaints/{id}/step",
+            web::post().to(complaint_pages::step),
+        )
+        .route(
+            "/console/complaints/{id}/personal-data",
+            web::post().to(complaint_pages::personal),
+        )
+        .route(
+            "/console/surveillance",
+            web::get().to(complaint_pages::surveillance_list),
+        )
+        .route(
+            "/console/surveillance/{id}/decision",
+            web::post().to(complaint_pages::surveillance_decide),
+        )
         .route("/console", web::get().to(auth_pages::to_home))
         .route("/console/logout", web::post().to(auth_pages::logout))
         .route("/console/sessions", web::get().to(auth_pages::sessions))

@@ -21,6 +21,7 @@ backend_tests!(
     sessions_end_at_expiry_on_disabling_and_on_a_new_login,
     the_licence_is_checked_from_the_review_page,
     a_reviewer_reaches_a_certificate_in_a_browser,
+    complaints_are_handled_in_the_console,
 );
 
 fn origin(app: &TestApp) -> String {
@@ -696,4 +697,122 @@ async fn a_reviewer_reaches_a_certificate_in_a_browser(b: Backend) {
         .await
         .json();
     assert_eq!(s["status"], "approved", "{s}");
+}
+
+/// A complaint from the officer's and the enterprise's pages: the list marks it, the enterprise
+/// acknowledges and proposes, the officer shows the consumer's details (audited), records the
+/// answer and closes it; another enterprise's user gets 404; a reviewer decides a surveillance
+/// review from the console.
+async fn complaints_are_handled_in_the_console(b: Backend) {
+    let app = crate::helpers::spawn_app_with(b, |s| s.complaint_sweep_secs = 0).await;
+    let e = app.enterprise().await;
+    let other = app.enterprise().await;
+    let code = app
+        .get(&format!("/api/v1/enterprises/{}", e.id), Some(&e.token))
+        .await
+        .json()["credit_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let officer_email = crate::helpers::unique_email("officer");
+    let admin = app.admin_token().await;
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &serde_json::json!({ "email": officer_email, "password": PASSWORD, "role": "complaint_officer", "region_scope": "33" }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let officer = app.token(&officer_email, PASSWORD).await;
+    let res = app
+        .post(
+            "/api/v1/complaints",
+            Some(&officer),
+            &serde_json::json!({
+                "credit_code": code, "category": "after_sales", "channel": "hotline",
+                "description": "冰箱不制冷", "contact": { "name": "赵女士", "phone": "13700001111" },
+            }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let id = res.json()["id"].as_i64().unwrap();
+    let case = format!("/console/complaints/{id}");
+
+    let ent = sign_in(&app, &e.admin_email, PASSWORD).await;
+    let list = page(&app, "/console/complaints", &ent).await;
+    assert_eq!(list.status, 200, "{}", list.text());
+    assert!(list.text().contains(&case), "{}", list.text());
+    let p = page(&app, &case, &ent).await;
+    assert!(
+        !p.text().contains("13700001111"),
+        "no contact before asking"
+    );
+    let token = csrf(&p);
+    let step = |action: &'static str, text: &'static str, cookie: String, token: String| {
+        let app = &app;
+        let path = format!("/console/complaints/{id}/step");
+        async move {
+            form(
+                app,
+                &path,
+                Some(&cookie),
+                &[("csrf", &token), ("action", action), ("text", text)],
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        step("acknowledge", "", ent.clone(), token.clone())
+            .await
+            .status,
+        303
+    );
+    assert_eq!(
+        step("propose", "上门更换压缩机", ent.clone(), token.clone())
+            .await
+            .status,
+        303
+    );
+    let shown = form(
+        &app,
+        &format!("{case}/personal-data"),
+        Some(&ent),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(shown.status, 200, "{}", shown.text());
+    assert!(shown.text().contains("13700001111"));
+    assert_eq!(shown.header("cache-control").as_deref(), Some("no-store"));
+
+    let off = sign_in(&app, &officer_email, PASSWORD).await;
+    let p = page(&app, &case, &off).await;
+    assert!(p.text().contains("上门更换压缩机"), "{}", p.text());
+    let token = csrf(&p);
+    assert_eq!(
+        step("accept", "", off.clone(), token.clone()).await.status,
+        303
+    );
+    assert_eq!(
+        step("close", "", off.clone(), token.clone()).await.status,
+        303
+    );
+    // A step the state does not allow is refused, and nothing changes.
+    let refused = step("close", "", off.clone(), token.clone()).await;
+    assert_eq!(refused.status, 409, "{}", refused.text());
+    let view = app
+        .get(&format!("/api/v1/complaints/{id}"), Some(&officer))
+        .await
+        .json();
+    assert_eq!(
+        (view["state"].as_str(), view["outcome"].as_str()),
+        (Some("closed"), Some("reconciled"))
+    );
+
+    let outsider = sign_in(&app, &other.admin_email, PASSWORD).await;
+    assert_eq!(page(&app, &case, &outsider).await.status, 404);
+    let listed = page(&app, "/console/complaints", &outsider).await;
+    assert!(!listed.text().contains(&case));
+    let surveillance = page(&app, "/console/surveillance", &off).await;
+    assert_eq!(surveillance.status, 403);
 }
