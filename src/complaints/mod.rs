@@ -535,7 +535,8 @@ fn group_check(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct ComplaintQuery {
-    pub state: Option<State>,
+    /// `forwarded`, `acknowledged`, `proposed`, `reconciled`, `not_reconciled` or `closed`.
+    pub state: Option<String>,
     /// Staff and administrators: one enterprise's complaints.
     pub enterprise_id: Option<i64>,
     /// Only those whose current deadline has passed.
@@ -556,10 +557,19 @@ pub async fn list(
 ) -> AppResult<Page<ComplaintView>> {
     user.require(roles::COMPLAINT_READERS)?;
     let (after, limit) = crate::views::page_bounds(q.cursor.as_deref(), q.limit)?;
+    let wanted = match q.state.as_deref() {
+        Some(s) => Some(State::parse(s).ok_or_else(|| {
+            AppError::validation(
+                "state",
+                "one of forwarded, acknowledged, proposed, reconciled, not_reconciled, closed",
+            )
+        })?),
+        None => None,
+    };
     let reach = reach(&user)?;
     let today = today();
     let filter = db::Filter {
-        state: q.state.map(|s| s.as_str().to_owned()),
+        state: wanted.map(|s| s.as_str().to_owned()),
         enterprise_id: q.enterprise_id,
         overdue_on: q.overdue.filter(|o| *o).map(|_| today),
         incident_id: q.incident_id,

@@ -239,7 +239,7 @@ impl Outcome {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-pub struct ReviewView {
+pub struct SurveillanceView {
     pub id: i64,
     pub certificate_number: String,
     pub enterprise_id: i64,
@@ -258,7 +258,7 @@ pub struct ReviewView {
     pub measures: Vec<Measures>,
 }
 
-fn view(conn: &mut AnyConnection, r: &Row, with_measures: bool) -> AppResult<ReviewView> {
+fn view(conn: &mut AnyConnection, r: &Row, with_measures: bool) -> AppResult<SurveillanceView> {
     let cert: Option<Certificate> = crate::db::schema::certificates::table
         .find(r.certificate_id)
         .select(Certificate::as_select())
@@ -273,7 +273,7 @@ fn view(conn: &mut AnyConnection, r: &Row, with_measures: bool) -> AppResult<Rev
             ms.push(measures::compute(conn, r.enterprise_id, q, today)?);
         }
     }
-    Ok(ReviewView {
+    Ok(SurveillanceView {
         id: r.id,
         certificate_number: cert.map(|c| c.number).unwrap_or_default(),
         enterprise_id: r.enterprise_id,
@@ -317,7 +317,7 @@ pub async fn list(
     open_only: bool,
     after: i64,
     limit: i64,
-) -> AppResult<Page<ReviewView>> {
+) -> AppResult<Page<SurveillanceView>> {
     user.require(roles::ADMIN_OR_REVIEWER)?;
     state
         .db
@@ -359,7 +359,7 @@ pub async fn list(
         .await
 }
 
-pub async fn get(state: &AppState, user: AuthUser, id: i64) -> AppResult<ReviewView> {
+pub async fn get(state: &AppState, user: AuthUser, id: i64) -> AppResult<SurveillanceView> {
     user.require(roles::ADMIN_OR_REVIEWER)?;
     state
         .db
@@ -379,7 +379,7 @@ pub async fn decide(
     id: i64,
     outcome: Option<Outcome>,
     reason: Option<String>,
-) -> AppResult<ReviewView> {
+) -> AppResult<SurveillanceView> {
     user.require(roles::ADMIN_OR_REVIEWER)?;
     state
         .db

@@ -13,7 +13,7 @@ use super::chrome::{Lang, PageResult};
 use super::session::{Caller, Form};
 use super::{Chrome, html, see_other};
 use crate::auth::roles;
-use crate::complaints::surveillance::{self, Outcome, ReviewView};
+use crate::complaints::surveillance::{self, Outcome, SurveillanceView};
 use crate::complaints::{self, ComplaintQuery, ComplaintView, PersonalData, Step};
 use crate::domain::Role;
 use crate::domain::complaint::State;
@@ -217,7 +217,7 @@ pub async fn step(
 #[template(path = "console/surveillance.html")]
 struct SurveillancePage {
     c: Chrome,
-    reviews: Vec<ReviewView>,
+    reviews: Vec<SurveillanceView>,
 }
 
 pub async fn surveillance_list(

@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::complaints::liaison::{self, Enrolment, LiaisonStatus, LiaisonView};
 use crate::complaints::measures::Measures;
 use crate::complaints::renewal::RenewalView;
-use crate::complaints::surveillance::{self, Outcome as SurveillanceOutcome, ReviewView};
+use crate::complaints::surveillance::{self, Outcome as SurveillanceOutcome, SurveillanceView};
 use crate::complaints::{
     self, ComplaintQuery, ComplaintView, IncidentStep, IncidentView, NewComplaint, PersonalData,
     Step,
@@ -533,7 +533,7 @@ pub struct SurveillanceQuery {
     params(SurveillanceQuery),
     security(("bearer" = ["admin", "reviewer"])),
     responses(
-        (status = 200, body = views::Page<ReviewView>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))),
+        (status = 200, body = views::Page<SurveillanceView>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -571,14 +571,14 @@ pub async fn list_surveillance(
     tag = "complaints",
     params(("id" = i64, Path)),
     security(("bearer" = ["admin", "reviewer"])),
-    responses((status = 200, body = ReviewView), (status = 404, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = SurveillanceView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
 #[get("/surveillance-reviews/{id}")]
 pub async fn get_surveillance(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<i64>,
-) -> AppResult<web::Json<ReviewView>> {
+) -> AppResult<web::Json<SurveillanceView>> {
     Ok(web::Json(
         surveillance::get(&state, user, id.into_inner()).await?,
     ))
@@ -600,7 +600,7 @@ pub struct SurveillanceDecision {
     params(("id" = i64, Path)),
     request_body = SurveillanceDecision,
     security(("bearer" = ["admin", "reviewer"])),
-    responses((status = 200, body = ReviewView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
+    responses((status = 200, body = SurveillanceView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
 #[post("/surveillance-reviews/{id}/decision")]
 pub async fn decide_surveillance(
@@ -609,7 +609,7 @@ pub async fn decide_surveillance(
     rid: RequestId,
     id: web::Path<i64>,
     body: Json<SurveillanceDecision>,
-) -> AppResult<web::Json<ReviewView>> {
+) -> AppResult<web::Json<SurveillanceView>> {
     let SurveillanceDecision { outcome, reason } = body.0;
     Ok(web::Json(
         surveillance::decide(&state, user, rid.0, id.into_inner(), outcome, reason).await?,

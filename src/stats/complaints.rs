@@ -114,10 +114,10 @@ pub fn complaint_figures(
         .unwrap_or_default();
     let sql = format!(
         "SELECT {xkey} AS grp, COUNT(DISTINCT x.enterprise_id) AS firms, COUNT(*) AS received, \
-         SUM(CASE WHEN x.acknowledged_on IS NOT NULL OR x.acknowledge_due < '{today}' THEN 1 ELSE 0 END) AS due, \
-         SUM(CASE WHEN x.acknowledged_on IS NOT NULL AND x.acknowledged_on <= x.acknowledge_due THEN 1 ELSE 0 END) AS on_time, \
-         SUM(CASE WHEN x.outcome = 'reconciled' OR x.state = 'reconciled' THEN 1 ELSE 0 END) AS reconciled, \
-         SUM(CASE WHEN x.outcome IS NOT NULL OR x.state IN ('reconciled', 'not_reconciled') THEN 1 ELSE 0 END) AS answered, \
+         COALESCE(SUM(CASE WHEN x.acknowledged_on IS NOT NULL OR x.acknowledge_due < '{today}' THEN 1 ELSE 0 END), 0) AS due, \
+         COALESCE(SUM(CASE WHEN x.acknowledged_on IS NOT NULL AND x.acknowledged_on <= x.acknowledge_due THEN 1 ELSE 0 END), 0) AS on_time, \
+         COALESCE(SUM(CASE WHEN x.outcome = 'reconciled' OR x.state = 'reconciled' THEN 1 ELSE 0 END), 0) AS reconciled, \
+         COALESCE(SUM(CASE WHEN x.outcome IS NOT NULL OR x.state IN ('reconciled', 'not_reconciled') THEN 1 ELSE 0 END), 0) AS answered, \
          CAST(AVG(CASE WHEN x.closed_on IS NOT NULL THEN {days} END) AS DOUBLE PRECISION) AS days \
          FROM complaints x WHERE x.received_on >= '{from}' AND x.received_on < '{to}'{industry_range}{region}{group}",
         xkey = sel.group_by.key_sql("x"),
