@@ -71,7 +71,11 @@ pub fn load_visible(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppRe
 
 /// Loads a submission the caller may edit: its enterprise's users, in an editable state.
 pub fn load_editable(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppResult<Submission> {
-    let s = load_visible(conn, user, id)?;
+    editable(user, load_visible(conn, user, id)?)
+}
+
+/// `s` if the caller may edit it: its enterprise's user, in an editable state.
+fn editable(user: &AuthUser, s: Submission) -> AppResult<Submission> {
     if !user.belongs_to(s.enterprise_id) {
         return Err(AppError::Forbidden(
             "only the enterprise's users edit its submissions".into(),
@@ -84,6 +88,22 @@ pub fn load_editable(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppR
         ));
     }
     Ok(s)
+}
+
+/// Loads a submission the caller changes under `If-Match`: visible (404 otherwise), theirs to
+/// edit, then the precondition present (428) before its state is judged (409), so that a
+/// request without `If-Match` is answered for what it lacks whatever the submission's state.
+pub fn load_for_change(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    id: i64,
+    if_match: Option<&str>,
+) -> AppResult<Submission> {
+    let s = load_visible(conn, user, id)?;
+    if user.belongs_to(s.enterprise_id) && if_match.is_none() {
+        return Err(AppError::PreconditionRequired);
+    }
+    editable(user, s)
 }
 
 /// A submission the caller may add evidence to: an editable one (`None`), or one under review

@@ -20,7 +20,7 @@ use crate::domain::upgrade::{UpgradePlan, plan_upgrade, version_chain};
 use crate::domain::{Role, SubmissionStatus};
 use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::idempotency::{self, Keyed, Made, Outcome};
-use crate::scope::{load_editable, load_visible};
+use crate::scope::{load_for_change, load_visible};
 use crate::state::AppState;
 use crate::views::{Page, paged, utc};
 pub use answers::*;
@@ -166,7 +166,7 @@ pub async fn save_answers(
     state
         .db
         .write(move |conn| {
-            let s = load_editable(conn, &user, id)?;
+            let s = load_for_change(conn, &user, id, if_match.as_deref())?;
             let items = input()?;
             check_precondition(if_match.as_deref(), &s)?;
             let schema = schemas.of(conn, &s)?;
@@ -196,7 +196,7 @@ pub async fn clear_answer(
     state
         .db
         .write(move |conn| {
-            let s = load_editable(conn, &user, id)?;
+            let s = load_for_change(conn, &user, id, if_match.as_deref())?;
             check_precondition(if_match.as_deref(), &s)?;
             let row = db::answer_of(conn, id, &criterion)?.ok_or(AppError::NotFound)?;
             if !db::bump(conn, id, s.revision)? {
@@ -347,7 +347,7 @@ pub async fn upgrade(
     state
         .db
         .write(move |conn| {
-            let s = load_editable(conn, &user, id)?;
+            let s = load_for_change(conn, &user, id, if_match.as_deref())?;
             let to = to.ok_or_else(|| AppError::validation("to", "name the version to move to"))?;
             check_precondition(if_match.as_deref(), &s)?;
             if s.status != SubmissionStatus::Draft {
