@@ -4,6 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::AnyConnection;
+use super::complaint_months::Tally;
 use super::schema::{
     complaint_cases as cc, complaint_incidents as inc, complaint_terms as ct, complaints as c,
     liaison_units as lu,
@@ -82,6 +83,7 @@ pub fn insert(
             ct::proposal_days.eq(i32::try_from(terms.1).unwrap_or(i32::MAX)),
         ))
         .execute(conn)?;
+    super::complaint_months::add(conn, x, Tally::of(x))?;
     Ok(id)
 }
 
@@ -201,8 +203,14 @@ pub fn list(
     Ok(q.order(c::id).limit(limit).load(conn)?)
 }
 
-/// Saves what the workflow may change of a complaint and its case.
+/// Saves what the workflow may change of a complaint and its case, and the difference it
+/// makes to the monthly figures.
 pub fn save(conn: &mut AnyConnection, (x, case): &Full) -> AppResult<()> {
+    let before: Complaint = c::table
+        .find(x.id)
+        .select(Complaint::as_select())
+        .first(conn)?;
+    super::complaint_months::add(conn, x, Tally::change(&before, x))?;
     diesel::update(c::table.find(x.id))
         .set((
             c::state.eq(&x.state),

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod certificates;
+pub mod complaint_months;
 pub mod complaints;
 pub mod console_sessions;
 pub mod enterprises;

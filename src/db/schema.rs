@@ -489,6 +489,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    complaint_months (industry_code, month, region_code) {
+        industry_code -> Text,
+        region_code -> Text,
+        month -> Date,
+        received -> BigInt,
+        acknowledged -> BigInt,
+        on_time -> BigInt,
+        answered -> BigInt,
+        reconciled -> BigInt,
+        closed -> BigInt,
+        close_days -> BigInt,
+    }
+}
+
+diesel::table! {
+    complaint_firm_months (industry_code, month, region_code, enterprise_id) {
+        industry_code -> Text,
+        month -> Date,
+        region_code -> Text,
+        enterprise_id -> BigInt,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     enterprises,
     users,
@@ -522,5 +546,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     complaint_cases,
     surveillance_reviews,
     renewals,
-    complaint_terms
+    complaint_terms,
+    complaint_months,
+    complaint_firm_months
 );

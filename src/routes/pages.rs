@@ -137,6 +137,8 @@ struct DirectoryRow<'a> {
     level: &'a str,
     expires_on: &'a str,
     number: &'a str,
+    /// The holder is an approved complaint-reconciliation liaison unit.
+    liaison_unit: bool,
 }
 
 #[derive(Template)]
@@ -284,6 +286,7 @@ pub async fn directory_page(
             },
             expires_on: &c.expires_on,
             number: &c.number,
+            liaison_unit: c.liaison_unit,
         })
         .collect();
     let page = DirectoryPage {

@@ -182,9 +182,10 @@ pub async fn funnel(
     respond(fmt, &f, tables::funnel(&f, ChartLang::En))
 }
 
-/// Complaints received in the period (default: the last twelve months) by enterprises of the
-/// selection, and how they were handled: on-time acknowledgement, reconciliation, days to
-/// close. The same suppression as every other figure; never personal data.
+/// Complaints received in the period (default: the current month and the eleven before it) by
+/// enterprises of the selection, and how they were handled: on-time acknowledgement,
+/// reconciliation, days to close. The same suppression as every other figure; never personal
+/// data.
 #[utoipa::path(
     operation_id = "getComplaintStats",
     tag = "stats",

@@ -975,6 +975,60 @@ async fn liaison_units_commit_to_deadlines(b: Backend) {
     }
 }
 
+/// An approved liaison unit is marked on its public certificate, its verification page and in
+/// the directory; a pending or withdrawn enrolment is not.
+async fn liaison_units_are_shown_to_the_public(b: Backend) {
+    let (app, _cal) = complaint_app(b, |_| {}).await;
+    let (_, reviewer) = app.staff("reviewer", json!({})).await;
+    let (e, _code, number) = certified(&app, &reviewer).await;
+    let (_, officer) = new_officer(&app, "33").await;
+    let path = format!("/api/v1/enterprises/{}/liaison", e.id);
+    let marks = || async {
+        let json = app
+            .get(&format!("/api/v1/public/certificates/{number}"), None)
+            .await
+            .json()["liaison_unit"]
+            .as_bool()
+            .unwrap();
+        let verify = app.get(&format!("/verify/{number}"), None).await.text();
+        let row = |page: String, mark: &str| {
+            let at = page.find(number.as_str()).expect("listed");
+            let row = &page[at..];
+            row[..row.find("</tr>").unwrap()].contains(mark)
+        };
+        let zh = row(app.get("/directory", None).await.text(), ">是</td>");
+        let en = row(
+            app.get("/directory?lang=en", None).await.text(),
+            ">Yes</td>",
+        );
+        (json, verify.contains("id=\"liaison\""), zh, en)
+    };
+    assert_eq!(marks().await, (false, false, false, false));
+    let enrolment = json!({
+        "contact_name": "客户服务部", "contact_phone": "0571-88880000",
+        "contact_email": "kefu@example.com", "hours": "工作日 9:00–17:30",
+        "acknowledge_days": 2, "proposal_days": 8,
+    });
+    let res = app
+        .send_json(Method::PUT, &path, Some(&e.token), &enrolment)
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(marks().await, (false, false, false, false), "pending");
+    post(
+        &app,
+        &format!("{path}/decision"),
+        &officer,
+        json!({ "status": "approved" }),
+    )
+    .await;
+    assert_eq!(marks().await, (true, true, true, true), "approved");
+    let res = app
+        .request(Method::DELETE, &path, Some(&e.token), None, &[])
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(marks().await, (false, false, false, false), "withdrawn");
+}
+
 /// A certified enterprise (level needing one reviewer) with its credit code and certificate
 /// number.
 async fn certified(app: &TestApp, reviewer: &str) -> (Enterprise, String, String) {
@@ -1254,6 +1308,175 @@ async fn complaint_statistics_follow_the_disclosure_rules(b: Backend) {
         .problem(403, "forbidden");
 }
 
+/// The statistics count whole months from the monthly figures kept as complaints change and
+/// the remaining days from the complaints themselves: after intakes, every step of the workflow
+/// and a reopening, three periods — whole months only, days and months mixed, the default —
+/// give the figures worked out by hand.
+async fn complaint_statistics_follow_each_step(b: Backend) {
+    let (app, cal) = complaint_app(b, |_| {}).await;
+    let t = cal.today;
+    let (_, officer) = new_officer(&app, "33").await;
+    let (_, industry) = app
+        .staff("industry_body", json!({ "industry_scopes": ["C14"] }))
+        .await;
+    let mut firms = Vec::new();
+    for _ in 0..5 {
+        firms.push(enterprise(&app).await);
+    }
+    let this_month = t.with_day(1).unwrap();
+    let last = this_month - Duration::days(1);
+    let earlier = last - Duration::days(20);
+    let record = |i: usize, received: NaiveDate| {
+        let (app, officer, code) = (&app, officer.clone(), firms[i].1.clone());
+        async move {
+            let res = app
+                .post(
+                    "/api/v1/complaints",
+                    Some(&officer),
+                    &intake(&code, Some(received)),
+                )
+                .await;
+            assert_eq!(res.status, 201, "{}", res.text());
+            format!("/api/v1/complaints/{}", res.json()["id"])
+        }
+    };
+    let a = record(0, t).await;
+    let b_ = record(1, last).await;
+    let c = record(1, earlier).await;
+    let d = record(2, earlier).await;
+    let step = |path: String, action: &'static str, token: String, body: Value| {
+        let app = &app;
+        async move {
+            post(app, &format!("{path}/{action}"), &token, body).await;
+        }
+    };
+    let (ta, tb, td) = (
+        firms[0].0.token.clone(),
+        firms[1].0.token.clone(),
+        firms[2].0.token.clone(),
+    );
+    // A: reconciled and closed, then reopened and rejected (answered, not closed).
+    step(a.clone(), "acknowledge", ta.clone(), json!({})).await;
+    step(
+        a.clone(),
+        "proposal",
+        ta.clone(),
+        json!({ "proposal": "退款" }),
+    )
+    .await;
+    step(
+        a.clone(),
+        "answer",
+        officer.clone(),
+        json!({ "accepted": true }),
+    )
+    .await;
+    step(a.clone(), "close", officer.clone(), json!({})).await;
+    step(
+        a.clone(),
+        "reopen",
+        officer.clone(),
+        json!({ "reason": "未收到退款" }),
+    )
+    .await;
+    step(
+        a.clone(),
+        "proposal",
+        ta.clone(),
+        json!({ "proposal": "退款50%" }),
+    )
+    .await;
+    step(
+        a.clone(),
+        "answer",
+        officer.clone(),
+        json!({ "accepted": false, "reason": "转调解" }),
+    )
+    .await;
+    // B: reconciled and closed today.
+    step(b_.clone(), "acknowledge", tb.clone(), json!({})).await;
+    step(
+        b_.clone(),
+        "proposal",
+        tb.clone(),
+        json!({ "proposal": "换货" }),
+    )
+    .await;
+    step(
+        b_.clone(),
+        "answer",
+        officer.clone(),
+        json!({ "accepted": true }),
+    )
+    .await;
+    step(b_.clone(), "close", officer.clone(), json!({})).await;
+    // C: never acknowledged, its deadline passed yesterday. D: acknowledged on time.
+    let c_id: i64 = c.rsplit('/').next().unwrap().parse().unwrap();
+    app.state
+        .db
+        .write(move |conn| {
+            use csr_assess::db::schema::complaints as x;
+            use diesel::prelude::*;
+            diesel::update(x::table.find(c_id))
+                .set(x::acknowledge_due.eq(t - Duration::days(1)))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    step(d.clone(), "acknowledge", td, json!({})).await;
+
+    let figures = |period: Option<String>| {
+        let (app, industry) = (&app, industry.clone());
+        async move {
+            let q = period.map(|p| format!("&period={p}")).unwrap_or_default();
+            let res = app
+                .get(
+                    &format!("/api/v1/stats/complaints?region=33{q}"),
+                    Some(&industry),
+                )
+                .await;
+            assert_eq!(res.status, 200, "{}", res.text());
+            let f = res.json()["total"].clone();
+            let v = |k: &str| f[k]["value"].as_f64();
+            (
+                v("received"),
+                v("enterprises_with_complaints"),
+                v("on_time_rate"),
+                v("reconciliation_rate"),
+                v("mean_days_to_close"),
+            )
+        }
+    };
+    let closed_b = (t - last).num_days() as f64;
+    // Whole months only: B, C and D.
+    assert_eq!(
+        figures(Some(format!(
+            "{}..{this_month}",
+            earlier.with_day(1).unwrap()
+        )))
+        .await,
+        (
+            Some(3.0),
+            Some(2.0),
+            Some(2.0 / 3.0),
+            Some(1.0),
+            Some(closed_b)
+        )
+    );
+    // The last day of last month from the complaints, this month from the monthly figures: A
+    // and B.
+    assert_eq!(
+        figures(Some(format!("{last}..{}", t + Duration::days(1)))).await,
+        (Some(2.0), Some(2.0), Some(1.0), Some(0.5), Some(closed_b))
+    );
+    // The default period holds all four.
+    assert_eq!(
+        figures(None).await,
+        (Some(4.0), Some(3.0), Some(0.75), Some(0.5), Some(closed_b))
+    );
+}
+
 async fn renewal_opens_ninety_days_ahead_with_the_figures(b: Backend) {
     let (app, _calendar) = complaint_app(b, |_| {}).await;
     let (_, reviewer) = app.staff("reviewer", json!({})).await;
@@ -1354,6 +1577,7 @@ async fn renewal_opens_ninety_days_ahead_with_the_figures(b: Backend) {
 
 backend_tests!(
     renewal_opens_ninety_days_ahead_with_the_figures,
+    complaint_statistics_follow_each_step,
     complaint_statistics_follow_the_disclosure_rules,
     surveillance_opens_once_and_can_suspend,
     a_complaint_walks_to_each_end_state,
@@ -1362,4 +1586,5 @@ backend_tests!(
     intake_is_idempotent,
     group_complaints_raise_one_incident,
     liaison_units_commit_to_deadlines,
+    liaison_units_are_shown_to_the_public,
 );

@@ -1,0 +1,3 @@
+DROP INDEX complaints_unacknowledged;
+DROP TABLE complaint_firm_months;
+DROP TABLE complaint_months;
