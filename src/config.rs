@@ -269,6 +269,11 @@ pub struct Settings {
     #[arg(long, env = "CSR_COMPLAINT_RETENTION_DAYS", default_value_t = 365)]
     pub complaint_retention_days: u32,
 
+    /// Days without any step after which a complaint that was never closed is treated as
+    /// abandoned: the consumer's contact and words are erased as after the retention period.
+    #[arg(long, env = "CSR_COMPLAINT_IDLE_DAYS", default_value_t = 730)]
+    pub complaint_idle_days: u32,
+
     /// Complaints against one enterprise in one category within `CSR_GROUP_COMPLAINT_DAYS` that
     /// raise a group-complaint incident.
     #[arg(long, env = "CSR_GROUP_COMPLAINT_THRESHOLD", default_value_t = 5)]

@@ -413,9 +413,6 @@ pub async fn seed_complaints(
         progress(done, total);
     }
     // The multi-row inserts bypassed the monthly figures: count them once, at the end.
-    state
-        .db
-        .write(crate::db::complaint_months::rebuild)
-        .await?;
+    state.db.write(crate::db::complaint_months::rebuild).await?;
     Ok(done)
 }

@@ -889,7 +889,8 @@ pub struct Swept {
 /// Opens renewals of certificates expiring within ninety days ([`renewal`]), reminds
 /// enterprises of deadlines falling on the next working day or today, escalates
 /// complaints whose deadline passed before `today`, and erases the personal data of complaints
-/// closed more than the retention period ago (and no longer reopenable). Runs every
+/// closed more than the retention period ago (and no longer reopenable) or left open without
+/// any step for `CSR_COMPLAINT_IDLE_DAYS`. Runs every
 /// `CSR_COMPLAINT_SWEEP_SECS` in each instance; what it does is recorded on the complaint, so
 /// two instances never remind or escalate twice.
 pub async fn sweep(state: &AppState, today: NaiveDate) -> AppResult<Swept> {
@@ -957,12 +958,14 @@ pub async fn sweep(state: &AppState, today: NaiveDate) -> AppResult<Swept> {
         }
     }
     let closed_by = today - Duration::days(i64::from(state.settings.complaint_retention_days));
+    let idle_before = (today - Duration::days(i64::from(state.settings.complaint_idle_days)))
+        .and_time(chrono::NaiveTime::MIN);
     loop {
         let run = run2.clone();
         let n = state
             .db
             .write(move |conn| {
-                let ids = db::erasable(conn, closed_by, today, BATCH)?;
+                let ids = db::erasable(conn, closed_by, today, idle_before, BATCH)?;
                 if ids.is_empty() {
                     return Ok(0);
                 }
@@ -978,6 +981,7 @@ pub async fn sweep(state: &AppState, today: NaiveDate) -> AppResult<Swept> {
                         request_id: Some(&run),
                         details: serde_json::json!({
                             "complaints": ids, "closed_on_or_before": closed_by,
+                            "or_idle_since": idle_before,
                         }),
                     },
                 )?;

@@ -265,14 +265,18 @@ pub fn erasable(
     conn: &mut AnyConnection,
     closed_by: NaiveDate,
     today: NaiveDate,
+    idle_before: NaiveDateTime,
     limit: i64,
 ) -> AppResult<Vec<i64>> {
+    let closed_long_ago = c::state
+        .eq("closed")
+        .and(c::closed_on.le(closed_by))
+        .and(cc::reopen_until.lt(today));
+    let abandoned = c::state.ne("closed").and(cc::updated_at.lt(idle_before));
     Ok(c::table
         .inner_join(cc::table)
-        .filter(c::state.eq("closed"))
-        .filter(c::closed_on.le(closed_by))
         .filter(cc::personal.is_not_null())
-        .filter(cc::reopen_until.lt(today))
+        .filter(closed_long_ago.or(abandoned))
         .order(c::id)
         .limit(limit)
         .select(c::id)

@@ -140,7 +140,8 @@ pub const PROBLEM_TYPES: &[ProblemType] = &[
         "personal_data_erased",
         409,
         "The consumer's contact and words of this complaint were erased after the retention \
-         period (CSR_COMPLAINT_RETENTION_DAYS after closing); the complaint's figures remain.",
+         period (CSR_COMPLAINT_RETENTION_DAYS after closing, or CSR_COMPLAINT_IDLE_DAYS without any \
+         step on a complaint never closed); the complaint's figures remain.",
         "Nothing to retrieve: the service keeps no copy. The complaint itself can still be read.",
     ),
     t(

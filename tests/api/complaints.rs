@@ -470,7 +470,11 @@ async fn nobody_else_sees_a_complaint(b: Backend) {
 }
 
 async fn personal_data_is_sealed_audited_and_erased(b: Backend) {
-    let (app, cal) = complaint_app(b, |s| s.complaint_retention_days = 30).await;
+    let (app, cal) = complaint_app(b, |s| {
+        s.complaint_retention_days = 30;
+        s.complaint_idle_days = 60;
+    })
+    .await;
     let (e, code) = enterprise(&app).await;
     webhook(&app, &e).await;
     let (officer_id, officer) = new_officer(&app, "3301").await;
@@ -628,6 +632,26 @@ async fn personal_data_is_sealed_audited_and_erased(b: Backend) {
         (Some(1), Some(1)),
         "{m}"
     );
+
+    // A complaint never closed: kept while steps happen, erased once nothing has happened for
+    // CSR_COMPLAINT_IDLE_DAYS (the sweep's own escalation counts as a step).
+    let res = app
+        .post("/api/v1/complaints", Some(&officer), &intake(&code, None))
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let open = format!("/api/v1/complaints/{}", res.json()["id"]);
+    let t = cal.today;
+    assert_eq!(sweep(&app, t + Duration::days(59)).await.2, 0);
+    let res = app
+        .get(&format!("{open}/personal-data"), Some(&e.token))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(sweep(&app, t + Duration::days(120)).await.2, 1);
+    app.get(&format!("{open}/personal-data"), Some(&e.token))
+        .await
+        .problem(409, "personal_data_erased");
+    let after = app.get(&open, Some(&e.token)).await.json();
+    assert_eq!(after["state"], "forwarded", "{after}");
 }
 
 /// Everything the database holds, as text: on SQLite the database file and its write-ahead

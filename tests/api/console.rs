@@ -648,6 +648,34 @@ async fn a_reviewer_reaches_a_certificate_in_a_browser(b: Backend) {
         )
         .await;
     assert_eq!(res.status, 201, "{}", res.text());
+    // A complaint against the enterprise, and the officer who handles it.
+    let officer_email = unique_email("officer");
+    let res = app
+        .post(
+            "/api/v1/users",
+            Some(&admin),
+            &json!({ "email": officer_email, "password": PASSWORD, "role": "complaint_officer", "region_scope": "33" }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let officer = app.token(&officer_email, PASSWORD).await;
+    let code = app
+        .get(&format!("/api/v1/enterprises/{}", e.id), Some(&e.token))
+        .await
+        .json()["credit_code"]
+        .clone();
+    let res = app
+        .post(
+            "/api/v1/complaints",
+            Some(&officer),
+            &json!({
+                "credit_code": code, "category": "after_sales", "channel": "hotline",
+                "description": "冰箱不制冷", "contact": { "name": "赵女士", "phone": "13700001111" },
+            }),
+        )
+        .await;
+    assert_eq!(res.status, 201, "{}", res.text());
+    let complaint = res.json()["id"].clone();
     let criteria = app.criteria_of(&e.token, "C1491", "2024").await;
     let required = |c: &Value| c["red_line"] == true || c["statutory"] == true;
     let request = criteria.iter().find(|c| required(c)).unwrap()["id"].clone();
@@ -672,6 +700,8 @@ async fn a_reviewer_reaches_a_certificate_in_a_browser(b: Backend) {
         "draftVersion": "2025",
         "requestCriterion": request,
         "optionalCriterion": optional,
+        "complaint": complaint,
+        "officer": { "email": officer_email, "password": PASSWORD },
     });
     let path = app.dir.path().join("fixture.json");
     std::fs::write(&path, fixture.to_string()).unwrap();
@@ -697,6 +727,11 @@ async fn a_reviewer_reaches_a_certificate_in_a_browser(b: Backend) {
         .await
         .json();
     assert_eq!(s["status"], "approved", "{s}");
+    let c = app
+        .get(&format!("/api/v1/complaints/{complaint}"), Some(&e.token))
+        .await
+        .json();
+    assert_eq!(c["state"], "closed", "{c}");
 }
 
 /// A complaint from the officer's and the enterprise's pages: the list marks it, the enterprise

@@ -2,8 +2,9 @@
 // Playwright): sign in, claim from the queue, set verdicts (saved without a page reload),
 // request evidence, see the enterprise's answer (sent through the API meanwhile), approve; a
 // second reviewer approves the four-eyes level on a phone-sized screen; the certificate is on
-// /verify. Every console page visited is checked with axe-core (no serious or critical
-// violation) and photographed at 1280 and 390 px wide.
+// /verify; a complaint is handled by the enterprise and an officer. Every console page visited
+// is checked with axe-core (no serious or critical violation) and photographed at 1280 and
+// 390 px wide.
 //
 // Run by tests/api/console.rs, which starts the service and prepares the fixture:
 //   node tests/console/flow.mjs <fixture.json>
@@ -229,6 +230,49 @@ try {
   const forbidden = await own.goto(`${base}/console/reviews`);
   check(forbidden.status() === 403, `an enterprise user has no reviewer pages (${forbidden.status()})`);
   await visit(own, "error-page");
+
+  // A complaint: the enterprise acknowledges it and proposes a settlement on its phone; the
+  // officer who recorded it opens the consumer's details (the view is recorded), records that
+  // the consumer accepted and closes it.
+  const complaint = `/console/complaints/${fixture.complaint}`;
+  await own.goto(`${base}/console/complaints`);
+  await visit(own, "enterprise-complaints");
+  await own.click(`a[href="${complaint}"]`);
+  check(!(await own.textContent("main")).includes("13700001111"), "no consumer contact before asking");
+  await own.click(`form[action="${complaint}/step"] button[type=submit]`);
+  await own.waitForURL(new RegExp(`${complaint}$`));
+  check((await own.textContent("main")).includes("已受理"), "the enterprise acknowledges the complaint");
+  await own.fill("#proposal", "上门维修并赔偿运费。");
+  await own.click(`form[action="${complaint}/step"] button[type=submit]`);
+  await own.waitForURL(new RegExp(`${complaint}$`));
+  check((await own.textContent("main")).includes("上门维修"), "the proposal is recorded");
+  await visit(own, "enterprise-complaint");
+
+  const staffContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
+  const officer = await staffContext.newPage();
+  watch(officer);
+  await officer.goto(`${base}/console/login`);
+  await officer.fill("#email", fixture.officer.email);
+  await officer.fill("#password", fixture.officer.password);
+  await officer.click("form.narrow button[type=submit]");
+  await officer.waitForURL(/\/console\/$/);
+  await officer.click('nav a[href="/console/complaints"]');
+  await officer.waitForURL(/\/console\/complaints$/);
+  await visit(officer, "complaints");
+  await officer.click(`a[href="${complaint}"]`);
+  // The officer recorded the complaint, so is on the case already: no "take" step.
+  check((await officer.locator("button[value=take]").count()) === 0, "the recording officer is on the case");
+  await officer.click(`form[action="${complaint}/personal-data"] button`);
+  check((await officer.textContent("#pd + dl")).includes("13700001111"), "the officer on the case sees the consumer's contact");
+  await visit(officer, "complaint-personal-data");
+  await officer.goto(`${base}${complaint}`);
+  check(!(await officer.textContent("main")).includes("13700001111"), "the contact is not kept on the page");
+  await officer.click("button[value=accept]");
+  await officer.waitForURL(new RegExp(`${complaint}$`));
+  await officer.click("button[value=close]");
+  await officer.waitForURL(new RegExp(`${complaint}$`));
+  check((await officer.textContent("main")).includes("已结案"), "the complaint is closed");
+  await visit(officer, "complaint");
 
   // An industry body: every chart of its scope drawn, CSV and XLSX downloaded, a population
   // upload previewed (a bad line named) and saved.

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Instruction counts of one answer save through the whole service and of one report render,
+# with valgrind's callgrind. Each program runs twice, with LOW and HIGH repetitions, and the
+# difference is divided by HIGH - LOW, so that start-up cancels out. Counts do not depend on
+# what else the machine is doing: a change of a few per cent shows where wall-clock times vary
+# by twenty.
+#
+#   benches/instructions.sh                  # 10 and 110 repetitions; a Markdown table
+#   LOW=1 HIGH=3 benches/instructions.sh     # a smoke run (.ci/run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+LOW=${LOW:-10}
+HIGH=${HIGH:-110}
+command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
+
+bin=$(cargo bench --locked --bench instructions --no-run --message-format=json 2>/dev/null |
+  python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "instructions" and m.get("executable"):
+        print(m["executable"])' | tail -1)
+[ -x "$bin" ] || { echo "the instructions benchmark did not build" >&2; exit 1; }
+out=$(mktemp -d)
+trap 'rm -rf "$out"' EXIT
+
+count() { # kind repetitions -> instructions of the whole run
+  local file="$out/$1-$2"
+  valgrind --tool=callgrind --callgrind-out-file="$file.out" "$bin" "$1" "$2" >"$file.log" 2>&1 ||
+    { cat "$file.log" >&2; return 1; }
+  awk '/^(summary|totals):/ { print $2; exit }' "$file.out"
+}
+
+echo "| operation | instructions per operation | runs |"
+echo "|---|---:|---|"
+for kind in save report; do
+  low=$(count "$kind" "$LOW")
+  high=$(count "$kind" "$HIGH")
+  per=$(( (high - low) / (HIGH - LOW) ))
+  label=$([ "$kind" = save ] && echo "answer save (HTTP, SQLite)" || echo "report render (59 criteria)")
+  printf '| %s | %s | %s at %d, %s at %d |\n' "$label" \
+    "$(printf "%'d" "$per" 2>/dev/null || echo "$per")" "$low" "$LOW" "$high" "$HIGH"
+done
