@@ -42,14 +42,43 @@ pub fn text_width(text: &str, size: f32) -> f32 {
         return text.chars().count() as f32 * size * 0.35;
     };
     let upem = f32::from(f.pdf_font_metrics.units_per_em.max(1));
-    let units: f32 = text
-        .chars()
-        .map(|c| {
-            f.lookup_glyph_index(c as u32)
-                .map_or(upem / 2.0, |g| f32::from(f.get_horizontal_advance(g)))
+    let units: u32 = text.chars().map(|c| advance(f, c)).sum();
+    units as f32 / upem * size * 0.352_778
+}
+
+/// A character's advance in font units (half an em where the font lacks it). The font's
+/// character map is slow to search (about a thousand instructions a character, most of the
+/// text measuring of a report), so advances of the Basic Multilingual Plane are remembered as
+/// they are first asked for.
+fn advance(f: &ParsedFont, c: char) -> u32 {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    /// Advance + 1 per character; 0 while not yet looked up.
+    static KNOWN: OnceLock<Box<[AtomicU16]>> = OnceLock::new();
+    let lookup = |c: char| {
+        f.lookup_glyph_index(c as u32)
+            .map_or(f.pdf_font_metrics.units_per_em.max(1) / 2, |g| {
+                f.get_horizontal_advance(g)
+            })
+    };
+    let Some(slot) = usize::try_from(u32::from(c))
+        .ok()
+        .filter(|i| *i < 0x1_0000)
+        .and_then(|i| {
+            KNOWN
+                .get_or_init(|| (0..0x1_0000).map(|_| AtomicU16::new(0)).collect())
+                .get(i)
         })
-        .sum();
-    units / upem * size * 0.352_778
+    else {
+        return u32::from(lookup(c));
+    };
+    match slot.load(Ordering::Relaxed) {
+        0 => {
+            let a = lookup(c).min(u16::MAX - 1);
+            slot.store(a + 1, Ordering::Relaxed);
+            u32::from(a)
+        }
+        known => u32::from(known - 1),
+    }
 }
 
 fn is_cjk(c: char) -> bool {
@@ -317,9 +346,19 @@ impl Layout {
             .into_iter()
             .map(|ops| PdfPage::new(Mm(self.width), Mm(self.height), ops))
             .collect();
-        let bytes = doc
+        // printpdf compresses at zlib's highest level, a third of a report's rendering for a
+        // few per cent of size: the streams are compressed here instead.
+        let options = PdfSaveOptions {
+            optimize: false,
+            ..PdfSaveOptions::default()
+        };
+        let mut pdf = doc
             .with_pages(pages)
-            .save(&PdfSaveOptions::default(), &mut Vec::new());
+            .to_lopdf_document(&options, &mut Vec::new());
+        compress_streams(&mut pdf);
+        let mut bytes = Vec::new();
+        // Writing to memory does not fail.
+        let _ = pdf.save_to(&mut bytes);
         fix_ids(bytes, identifier)
     }
 }
@@ -348,6 +387,33 @@ fn pdf_date(d: chrono::NaiveDate) -> printpdf::OffsetDateTime {
 
 /// printpdf writes random document ids into the trailer; replace them (same length, so the
 /// cross-reference offsets stay right) with ids derived from the document's identity.
+/// The zlib level of the PDF streams.
+const COMPRESSION: u32 = 6;
+
+/// Compresses every stream that may be and is not yet, where it saves space.
+fn compress_streams(doc: &mut lopdf::Document) {
+    use std::io::Write;
+    for object in doc.objects.values_mut() {
+        let lopdf::Object::Stream(stream) = object else {
+            continue;
+        };
+        if !stream.allows_compression || stream.dict.get(b"Filter").is_ok() {
+            continue;
+        }
+        let mut z = flate2::write::ZlibEncoder::new(
+            Vec::with_capacity(stream.content.len() / 2),
+            flate2::Compression::new(COMPRESSION),
+        );
+        let packed = z.write_all(&stream.content).and_then(|()| z.finish());
+        if let Ok(packed) = packed
+            && packed.len() + 19 < stream.content.len()
+        {
+            stream.dict.set("Filter", "FlateDecode");
+            stream.set_content(packed);
+        }
+    }
+}
+
 fn fix_ids(mut bytes: Vec<u8>, identifier: &str) -> Vec<u8> {
     let id: String = crate::domain::canonical::sha256_hex(identifier.as_bytes())[..32].to_owned();
     let Some(pos) = find(&bytes, b"/ID") else {
