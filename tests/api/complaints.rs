@@ -654,6 +654,86 @@ async fn personal_data_is_sealed_audited_and_erased(b: Backend) {
     assert_eq!(after["state"], "forwarded", "{after}");
 }
 
+/// The service as a process with debug logging: intake (also a refused one and a repeated one),
+/// reading the personal data, every step and the sweep leave none of the consumer's contact
+/// or words in its log.
+async fn personal_data_stays_out_of_the_logs(b: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let db = crate::processes::database(b, dir.path());
+    let server = crate::processes::serve(
+        &db.url,
+        dir.path(),
+        &[("RUST_LOG", "debug"), ("CSR_COMPLAINT_SWEEP_SECS", "1")],
+    );
+    let http = &server.http;
+    let (_, officer) = http
+        .staff("complaint_officer", json!({ "region_scope": "33" }))
+        .await;
+    let code = crate::helpers::credit_code();
+    let e = http.enterprise_with(json!({ "credit_code": code })).await;
+    let mut refused = intake(&code, None);
+    refused["contact"]["phone"] = json!("1391234567X");
+    let res = http
+        .post("/api/v1/complaints", Some(&officer), &refused)
+        .await;
+    assert_eq!(res.invalid_fields(), ["contact.phone"], "{}", res.text());
+    let key = [("Idempotency-Key", "log-check-1")];
+    let body = serde_json::to_vec(&intake(&code, None)).unwrap();
+    let mut id = 0;
+    for _ in 0..2 {
+        let res = http
+            .request(
+                Method::POST,
+                "/api/v1/complaints",
+                Some(&officer),
+                Some(("application/json", body.clone())),
+                &key,
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text());
+        id = res.json()["id"].as_i64().unwrap();
+    }
+    let path = format!("/api/v1/complaints/{id}");
+    let res = http
+        .get(&format!("{path}/personal-data"), Some(&e.token))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert!(res.text().contains(PHONE));
+    let step = |action: &'static str, token: String, body: Value| {
+        let path = format!("{path}/{action}");
+        async move {
+            let res = http.post(&path, Some(&token), &body).await;
+            assert_eq!(res.status, 200, "{path}: {}", res.text());
+        }
+    };
+    step("acknowledge", e.token.clone(), json!({})).await;
+    step(
+        "proposal",
+        e.token.clone(),
+        json!({ "proposal": "退货退款" }),
+    )
+    .await;
+    step(
+        "answer",
+        officer.clone(),
+        json!({ "accepted": false, "reason": "转调解" }),
+    )
+    .await;
+    step("close", officer.clone(), json!({})).await;
+    // The sweep runs every second.
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let log = server.log();
+    // The whole log is there (the first line is kept) and it logged the requests.
+    assert!(log.contains("applied migrations"), "{log}");
+    assert!(
+        log.contains("/api/v1/complaints/{id}/personal-data"),
+        "{log}"
+    );
+    for secret in [PHONE, "1391234567X", EMAIL, NAME, WORDS, "独特描述"] {
+        assert!(!log.contains(secret), "{secret} in the log");
+    }
+}
+
 /// Everything the database holds, as text: on SQLite the database file and its write-ahead
 /// log as bytes; on PostgreSQL every row of every table.
 async fn database_text(app: &TestApp) -> String {
@@ -1611,4 +1691,5 @@ backend_tests!(
     group_complaints_raise_one_incident,
     liaison_units_commit_to_deadlines,
     liaison_units_are_shown_to_the_public,
+    personal_data_stays_out_of_the_logs,
 );

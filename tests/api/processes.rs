@@ -17,7 +17,7 @@ use crate::kit::process::Process;
 
 /// Starts `csr-assess serve` on `database_url` with its data under `data`, and waits until it
 /// listens.
-fn serve(database_url: &str, data: &Path, env: &[(&str, &str)]) -> Process {
+pub(crate) fn serve(database_url: &str, data: &Path, env: &[(&str, &str)]) -> Process {
     let mut cmd = Process::service_command();
     cmd.arg("serve")
         .env("DATABASE_URL", database_url)
@@ -29,7 +29,7 @@ fn serve(database_url: &str, data: &Path, env: &[(&str, &str)]) -> Process {
 }
 
 /// The database URL of a fresh database on `backend` (kept alive by the returned guard).
-fn database(backend: Backend, dir: &Path) -> FreshDatabase {
+pub(crate) fn database(backend: Backend, dir: &Path) -> FreshDatabase {
     match backend {
         Backend::Sqlite => FreshDatabase::sqlite(&dir.join("service.db")),
         Backend::Postgres => fresh_postgres(),
