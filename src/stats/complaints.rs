@@ -14,7 +14,6 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::queries::{Count, Figure, grouped};
-use super::selection::prefix_sql;
 use super::{GroupBy, Selection};
 use crate::db::AnyConnection;
 use crate::db::complaint_months::month_of;
@@ -142,24 +141,7 @@ pub fn complaint_figures(
     )?;
     // The industries and region of the selection, over the `industry_code` and `region_code`
     // columns the complaints and both monthly tables share.
-    let scope = |t: &str| {
-        let mut w = String::new();
-        if !sel.industries.is_empty() {
-            let any: Vec<String> = sel
-                .industries
-                .iter()
-                .map(|p| prefix_sql(&format!("{t}.industry_code"), p))
-                .collect();
-            w.push_str(&format!(" AND ({})", any.join(" OR ")));
-        }
-        if let Some(r) = sel.region.as_deref() {
-            w.push_str(&format!(
-                " AND {}",
-                prefix_sql(&format!("{t}.region_code"), r)
-            ));
-        }
-        w
-    };
+    let scope = |t: &str| format!(" AND {}", sel.enterprise_where(t));
     let (m0, m1, edges) = split(from, to, today);
     let in_edges = |t: &str| {
         let any: Vec<String> = edges

@@ -84,6 +84,15 @@ async function signIn(page, who) {
   await page.waitForURL(/\/console\/reviews$/);
 }
 
+/** Signs in from the login page and lands on the console's home page. */
+async function signInHome(page, who) {
+  await page.goto(`${base}/console/login`);
+  await page.fill("#email", who.email);
+  await page.fill("#password", who.password);
+  await page.click("form.narrow button[type=submit]");
+  await page.waitForURL(/\/console\/$/);
+}
+
 const anchor = (criterion) => `#c-${criterion.replaceAll(".", "-")}`;
 
 /** Sets a verdict in a criterion's section and waits for htmx to swap the section. */
@@ -213,11 +222,7 @@ try {
   const firm = await browser.newContext({ viewport: { width: 390, height: 844 }, locale: "zh-CN", isMobile: true });
   const own = await firm.newPage();
   watch(own);
-  await own.goto(`${base}/console/login`);
-  await own.fill("#email", fixture.enterprise.email);
-  await own.fill("#password", fixture.enterprise.password);
-  await own.click("form.narrow button[type=submit]");
-  await own.waitForURL(/\/console\/$/);
+  await signInHome(own, fixture.enterprise);
   await own.click('nav a[href="/console/submissions"]');
   await visit(own, "enterprise-submissions");
   await own.click(`a[href="/console/submissions/${submission}"]`);
@@ -251,11 +256,7 @@ try {
   const staffContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
   const officer = await staffContext.newPage();
   watch(officer);
-  await officer.goto(`${base}/console/login`);
-  await officer.fill("#email", fixture.officer.email);
-  await officer.fill("#password", fixture.officer.password);
-  await officer.click("form.narrow button[type=submit]");
-  await officer.waitForURL(/\/console\/$/);
+  await signInHome(officer, fixture.officer);
   await officer.click('nav a[href="/console/complaints"]');
   await officer.waitForURL(/\/console\/complaints$/);
   await visit(officer, "complaints");
@@ -279,11 +280,7 @@ try {
   const office = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN", acceptDownloads: true });
   const body = await office.newPage();
   watch(body);
-  await body.goto(`${base}/console/login`);
-  await body.fill("#email", fixture.industryBody.email);
-  await body.fill("#password", fixture.industryBody.password);
-  await body.click("form.narrow button[type=submit]");
-  await body.waitForURL(/\/console\/$/);
+  await signInHome(body, fixture.industryBody);
   await body.click('nav a[href="/console/statistics"]');
   await body.waitForURL(/\/console\/statistics$/);
   await body.waitForLoadState("networkidle");
@@ -326,11 +323,7 @@ try {
   const adminContext = await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: "zh-CN" });
   const admin = await adminContext.newPage();
   watch(admin);
-  await admin.goto(`${base}/console/login`);
-  await admin.fill("#email", fixture.admin.email);
-  await admin.fill("#password", fixture.admin.password);
-  await admin.click("form.narrow button[type=submit]");
-  await admin.waitForURL(/\/console\/$/);
+  await signInHome(admin, fixture.admin);
   await visit(admin, "home-admin");
   await admin.click('nav a[href="/console/admin/users"]');
   await admin.selectOption("#u-role", "industry_body");
