@@ -271,7 +271,8 @@ pub struct Settings {
 
     /// Days without any step after which a complaint that was never closed is treated as
     /// abandoned: the consumer's contact and words are erased as after the retention period.
-    #[arg(long, env = "CSR_COMPLAINT_IDLE_DAYS", default_value_t = 730)]
+    #[arg(long, env = "CSR_COMPLAINT_IDLE_DAYS", default_value_t = 730,
+          value_parser = clap::value_parser!(u32).range(30..=36_500))]
     pub complaint_idle_days: u32,
 
     /// Complaints against one enterprise in one category within `CSR_GROUP_COMPLAINT_DAYS` that

@@ -21,7 +21,7 @@ use utoipa::ToSchema;
 
 use crate::auth::{AuthUser, roles};
 use crate::db::complaints::{self as db, Case, Complaint, Full, Reach};
-use crate::db::{AnyConnection, audit, now};
+use crate::db::{AnyConnection, audit, complaint_months, now};
 use crate::domain::Role;
 use crate::domain::complaint::{Action, Category, Channel, Contact, Stage, State, next};
 use crate::domain::webhook::EventType;
@@ -441,8 +441,12 @@ pub async fn create(
             created_at: at,
             updated_at: at,
         };
-        let id = db::insert(conn, &complaint, &case, terms)?;
+        let (id, change) = db::insert(conn, &complaint, &case, terms)?;
         let complaint = Complaint { id, ..complaint };
+        // Linking an incident's complaints locks them: before the audit log's lock, as every
+        // step takes its complaint's lock before that one, so that the two never wait for each
+        // other in a cycle.
+        group_check(conn, &complaint, settings, &request_id)?;
         record(
             conn,
             Some(user.id),
@@ -465,8 +469,8 @@ pub async fn create(
                 serde_json::json!({}),
             ),
         )?;
-        group_check(conn, &complaint, settings, &request_id)?;
         surveillance::evaluate(conn, complaint.enterprise_id, today, &request_id)?;
+        complaint_months::apply(conn, [change])?;
         let full = db::find(conn, id)?.ok_or(AppError::NotFound)?;
         Ok(Made::created(view(&full, today), location(id)))
     })
@@ -497,6 +501,7 @@ fn group_check(
             None => return Ok(()),
         },
     };
+    db::lock_all(conn, &ids)?;
     db::link(conn, &ids, incident)?;
     audit::append(
         conn,
@@ -796,7 +801,7 @@ pub async fn act(
             c.state = to.as_str().to_owned();
             case.updated_at = now();
             let full = (c, case);
-            db::save(conn, &full)?;
+            let change = db::save(conn, &full)?;
             let action = match &step {
                 Step::Take => "complaint.taken".to_owned(),
                 Step::Reopen { .. } => "complaint.reopened".to_owned(),
@@ -823,6 +828,7 @@ pub async fn act(
             if matches!(step, Step::Acknowledge | Step::Answer { .. } | Step::Take) {
                 surveillance::evaluate(conn, full.0.enterprise_id, today, &request_id)?;
             }
+            complaint_months::apply(conn, [change])?;
             Ok(full)
         })
         .await?;
@@ -908,10 +914,14 @@ pub async fn sweep(state: &AppState, today: NaiveDate) -> AppResult<Swept> {
             .write(move |conn| {
                 let rows = db::running_against(conn, horizon, after, BATCH)?;
                 let (mut reminded, mut escalated) = (0, 0);
-                for id in rows.iter().map(|(c, _)| c.id) {
-                    // Locked and read again: an acknowledgement that committed meanwhile is
+                let mut changes = Vec::new();
+                // Locked first, all of them, in the order of their ids: a step holding one of
+                // them then never waits for the audit log's lock while this sweep holds it.
+                let ids: Vec<i64> = rows.iter().map(|(c, _)| c.id).collect();
+                db::lock_all(conn, &ids)?;
+                for id in ids {
+                    // Read again once locked: an acknowledgement that committed meanwhile is
                     // seen, never overwritten.
-                    db::lock(conn, id)?;
                     let Some((c, mut case)) = db::find(conn, id)? else {
                         continue;
                     };
@@ -944,9 +954,10 @@ pub async fn sweep(state: &AppState, today: NaiveDate) -> AppResult<Swept> {
                     }
                     if changed {
                         case.updated_at = now();
-                        db::save(conn, &(c, case))?;
+                        changes.push(db::save(conn, &(c, case))?);
                     }
                 }
+                complaint_months::apply(conn, changes)?;
                 Ok((rows.len() as i64, rows.last().map(|(c, _)| c.id), reminded, escalated))
             })
             .await?;

@@ -66,63 +66,112 @@ pub fn month_of(d: NaiveDate) -> NaiveDate {
     d.with_day(1).unwrap_or(d)
 }
 
-/// Adds `t` to the figures of complaint `x`'s industry, region and month.
-pub fn add(conn: &mut AnyConnection, x: &Complaint, t: Tally) -> AppResult<()> {
-    if t == Tally::default() {
-        return Ok(());
-    }
-    let month = month_of(x.received_on);
-    let upsert = diesel::insert_into(cm::table)
-        .values((
-            cm::industry_code.eq(&x.industry_code),
-            cm::region_code.eq(&x.region_code),
-            cm::month.eq(month),
-            cm::received.eq(t.received),
-            cm::acknowledged.eq(t.acknowledged),
-            cm::on_time.eq(t.on_time),
-            cm::answered.eq(t.answered),
-            cm::reconciled.eq(t.reconciled),
-            cm::closed.eq(t.closed),
-            cm::close_days.eq(t.close_days),
-        ))
-        .on_conflict((cm::industry_code, cm::month, cm::region_code))
-        .do_update()
-        .set((
-            cm::received.eq(cm::received + excluded(cm::received)),
-            cm::acknowledged.eq(cm::acknowledged + excluded(cm::acknowledged)),
-            cm::on_time.eq(cm::on_time + excluded(cm::on_time)),
-            cm::answered.eq(cm::answered + excluded(cm::answered)),
-            cm::reconciled.eq(cm::reconciled + excluded(cm::reconciled)),
-            cm::closed.eq(cm::closed + excluded(cm::closed)),
-            cm::close_days.eq(cm::close_days + excluded(cm::close_days)),
-        ));
-    let firm = diesel::insert_into(fm::table)
-        .values((
-            fm::industry_code.eq(&x.industry_code),
-            fm::month.eq(month),
-            fm::region_code.eq(&x.region_code),
-            fm::enterprise_id.eq(x.enterprise_id),
-        ))
-        .on_conflict_do_nothing();
-    // ON CONFLICT has no multi-backend form: run it on the concrete connection.
-    match conn {
-        AnyConnection::Sqlite(c) => {
-            upsert.execute(c)?;
-            if t.received > 0 {
-                firm.execute(c)?;
-            }
+/// A difference to the figures of one industry, region and month, made by a change of one
+/// complaint: [`apply`] writes it, last in the transaction.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[must_use = "apply the change to the monthly figures with `complaint_months::apply`"]
+pub struct Change {
+    industry_code: String,
+    month: NaiveDate,
+    region_code: String,
+    enterprise_id: i64,
+    tally: TallyKey,
+}
+
+/// [`Tally`] in a form that sorts (the order of [`apply`] is the key's).
+type TallyKey = [i64; 7];
+
+impl Change {
+    pub fn new(x: &Complaint, t: Tally) -> Self {
+        Self {
+            industry_code: x.industry_code.clone(),
+            month: month_of(x.received_on),
+            region_code: x.region_code.clone(),
+            enterprise_id: x.enterprise_id,
+            tally: [
+                t.received,
+                t.acknowledged,
+                t.on_time,
+                t.answered,
+                t.reconciled,
+                t.closed,
+                t.close_days,
+            ],
         }
-        AnyConnection::Postgresql(c) => {
-            upsert.execute(c)?;
-            if t.received > 0 {
-                firm.execute(c)?;
+    }
+}
+
+/// Writes the changes of a transaction to the monthly figures, in the order of their keys.
+/// Called last in the transaction, after every complaint it locks: a transaction waiting for a
+/// month's row then holds no complaint another one waits for, and two that hold month rows
+/// took them in the same order, so PostgreSQL never deadlocks on them (the rows are shared by
+/// every complaint of an industry, region and month).
+pub fn apply(conn: &mut AnyConnection, changes: impl IntoIterator<Item = Change>) -> AppResult<()> {
+    let mut changes: Vec<Change> = changes.into_iter().filter(|c| c.tally != [0; 7]).collect();
+    changes.sort();
+    for c in changes {
+        let [
+            received,
+            acknowledged,
+            on_time,
+            answered,
+            reconciled,
+            closed,
+            close_days,
+        ] = c.tally;
+        let upsert = diesel::insert_into(cm::table)
+            .values((
+                cm::industry_code.eq(&c.industry_code),
+                cm::region_code.eq(&c.region_code),
+                cm::month.eq(c.month),
+                cm::received.eq(received),
+                cm::acknowledged.eq(acknowledged),
+                cm::on_time.eq(on_time),
+                cm::answered.eq(answered),
+                cm::reconciled.eq(reconciled),
+                cm::closed.eq(closed),
+                cm::close_days.eq(close_days),
+            ))
+            .on_conflict((cm::industry_code, cm::month, cm::region_code))
+            .do_update()
+            .set((
+                cm::received.eq(cm::received + excluded(cm::received)),
+                cm::acknowledged.eq(cm::acknowledged + excluded(cm::acknowledged)),
+                cm::on_time.eq(cm::on_time + excluded(cm::on_time)),
+                cm::answered.eq(cm::answered + excluded(cm::answered)),
+                cm::reconciled.eq(cm::reconciled + excluded(cm::reconciled)),
+                cm::closed.eq(cm::closed + excluded(cm::closed)),
+                cm::close_days.eq(cm::close_days + excluded(cm::close_days)),
+            ));
+        let firm = diesel::insert_into(fm::table)
+            .values((
+                fm::industry_code.eq(&c.industry_code),
+                fm::month.eq(c.month),
+                fm::region_code.eq(&c.region_code),
+                fm::enterprise_id.eq(c.enterprise_id),
+            ))
+            .on_conflict_do_nothing();
+        // ON CONFLICT has no multi-backend form: run it on the concrete connection.
+        match conn {
+            AnyConnection::Sqlite(conn) => {
+                upsert.execute(conn)?;
+                if received > 0 {
+                    firm.execute(conn)?;
+                }
+            }
+            AnyConnection::Postgresql(conn) => {
+                upsert.execute(conn)?;
+                if received > 0 {
+                    firm.execute(conn)?;
+                }
             }
         }
     }
     Ok(())
 }
 
-/// Counts every complaint again (after a bulk load that bypassed [`add`]).
+/// Counts every complaint again: after a bulk load that bypassed [`apply`], or to repair the
+/// figures. On PostgreSQL, writers of complaints wait until it commits.
 pub fn rebuild(conn: &mut AnyConnection) -> AppResult<()> {
     let (month, days) = match conn {
         AnyConnection::Sqlite(_) => (
@@ -134,6 +183,9 @@ pub fn rebuild(conn: &mut AnyConnection) -> AppResult<()> {
             "(closed_on - received_on)",
         ),
     };
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query("LOCK TABLE complaints IN SHARE MODE").execute(pg)?;
+    }
     diesel::delete(cm::table).execute(conn)?;
     diesel::delete(fm::table).execute(conn)?;
     diesel::sql_query(format!(

@@ -4,7 +4,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::AnyConnection;
-use super::complaint_months::Tally;
+use super::complaint_months::{Change, Tally};
 use super::schema::{
     complaint_cases as cc, complaint_incidents as inc, complaint_terms as ct, complaints as c,
     liaison_units as lu,
@@ -60,13 +60,14 @@ pub struct Case {
 pub type Full = (Complaint, Case);
 
 /// Inserts a complaint, its case and the deadlines in force (working days to acknowledge and
-/// to propose), setting the `complaint_id`s.
+/// to propose), setting the `complaint_id`s. Returns the id, and what the complaint adds to the
+/// monthly figures (for [`super::complaint_months::apply`], last in the transaction).
 pub fn insert(
     conn: &mut AnyConnection,
     x: &Complaint,
     case: &Case,
     terms: (u32, u32),
-) -> AppResult<i64> {
+) -> AppResult<(i64, Change)> {
     let id: i64 = diesel::insert_into(c::table)
         .values(x)
         .returning(c::id)
@@ -83,8 +84,7 @@ pub fn insert(
             ct::proposal_days.eq(i32::try_from(terms.1).unwrap_or(i32::MAX)),
         ))
         .execute(conn)?;
-    super::complaint_months::add(conn, x, Tally::of(x))?;
-    Ok(id)
+    Ok((id, Change::new(x, Tally::of(x))))
 }
 
 /// The working days to propose a settlement that were in force when complaint `id` came in.
@@ -104,6 +104,16 @@ pub fn lock(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
     if let AnyConnection::Postgresql(pg) = conn {
         diesel::sql_query("SELECT id FROM complaints WHERE id = $1 FOR UPDATE")
             .bind::<diesel::sql_types::BigInt, _>(id)
+            .execute(pg)?;
+    }
+    Ok(())
+}
+
+/// [`lock`] for several complaints, taken in the order of their ids.
+pub fn lock_all(conn: &mut AnyConnection, ids: &[i64]) -> AppResult<()> {
+    if let AnyConnection::Postgresql(pg) = conn {
+        diesel::sql_query("SELECT id FROM complaints WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+            .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(ids)
             .execute(pg)?;
     }
     Ok(())
@@ -203,14 +213,15 @@ pub fn list(
     Ok(q.order(c::id).limit(limit).load(conn)?)
 }
 
-/// Saves what the workflow may change of a complaint and its case, and the difference it
-/// makes to the monthly figures.
-pub fn save(conn: &mut AnyConnection, (x, case): &Full) -> AppResult<()> {
+/// Saves what the workflow may change of a complaint (locked by the caller, see [`lock`]) and
+/// its case. Returns the difference it makes to the monthly figures, for
+/// [`super::complaint_months::apply`] last in the transaction.
+pub fn save(conn: &mut AnyConnection, (x, case): &Full) -> AppResult<Change> {
     let before: Complaint = c::table
         .find(x.id)
         .select(Complaint::as_select())
         .first(conn)?;
-    super::complaint_months::add(conn, x, Tally::change(&before, x))?;
+    let change = Change::new(&before, Tally::change(&before, x));
     diesel::update(c::table.find(x.id))
         .set((
             c::state.eq(&x.state),
@@ -235,7 +246,7 @@ pub fn save(conn: &mut AnyConnection, (x, case): &Full) -> AppResult<()> {
             cc::updated_at.eq(case.updated_at),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(change)
 }
 
 /// Open complaints whose current deadline falls on or before `until` (reminders and
@@ -289,6 +300,9 @@ pub fn erase(conn: &mut AnyConnection, ids: &[i64], at: NaiveDateTime) -> AppRes
         diesel::update(cc::table.filter(cc::complaint_id.eq_any(ids)))
             .set((
                 cc::personal.eq(None::<String>),
+                // The enterprise's and the consumer's own words may name the consumer.
+                cc::proposal.eq(None::<String>),
+                cc::rejection_reason.eq(None::<String>),
                 cc::erased_at.eq(Some(at)),
                 cc::updated_at.eq(at),
             ))

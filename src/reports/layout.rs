@@ -356,10 +356,16 @@ impl Layout {
             .with_pages(pages)
             .to_lopdf_document(&options, &mut Vec::new());
         compress_streams(&mut pdf);
+        // printpdf writes a random instance id into the trailer: both ids are derived from the
+        // document's identity instead, so that the same data gives the same bytes.
+        let id = crate::domain::canonical::sha256_hex(identifier.as_bytes())[..32].to_owned();
+        let id = || lopdf::Object::String(id.as_bytes().to_vec(), lopdf::StringFormat::Literal);
+        pdf.trailer
+            .set("ID", lopdf::Object::Array(vec![id(), id()]));
         let mut bytes = Vec::new();
         // Writing to memory does not fail.
         let _ = pdf.save_to(&mut bytes);
-        fix_ids(bytes, identifier)
+        bytes
     }
 }
 
@@ -385,8 +391,6 @@ fn pdf_date(d: chrono::NaiveDate) -> printpdf::OffsetDateTime {
     printpdf::OffsetDateTime::new_in_offset(date, time, offset)
 }
 
-/// printpdf writes random document ids into the trailer; replace them (same length, so the
-/// cross-reference offsets stay right) with ids derived from the document's identity.
 /// The zlib level of the PDF streams.
 const COMPRESSION: u32 = 6;
 
@@ -412,31 +416,6 @@ fn compress_streams(doc: &mut lopdf::Document) {
             stream.set_content(packed);
         }
     }
-}
-
-fn fix_ids(mut bytes: Vec<u8>, identifier: &str) -> Vec<u8> {
-    let id: String = crate::domain::canonical::sha256_hex(identifier.as_bytes())[..32].to_owned();
-    let Some(pos) = find(&bytes, b"/ID") else {
-        return bytes;
-    };
-    let mut i = pos;
-    for _ in 0..2 {
-        let Some(open) = find(&bytes[i..], b"(").map(|o| i + o + 1) else {
-            return bytes;
-        };
-        let Some(close) = find(&bytes[open..], b")").map(|c| open + c) else {
-            return bytes;
-        };
-        if close - open == 32 {
-            bytes[open..close].copy_from_slice(id.as_bytes());
-        }
-        i = close + 1;
-    }
-    bytes
-}
-
-fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
 }
 
 #[cfg(test)]

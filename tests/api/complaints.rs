@@ -1579,6 +1579,119 @@ async fn complaint_statistics_follow_each_step(b: Backend) {
         figures(None).await,
         (Some(4.0), Some(3.0), Some(0.75), Some(0.5), Some(closed_b))
     );
+
+    // What the steps added up to is what counting the complaints afresh gives.
+    let kept = monthly_rows(&app).await;
+    assert!(kept.0.len() >= 2 && kept.1.len() >= 3, "{kept:?}");
+    app.state
+        .db
+        .write(csr_assess::db::complaint_months::rebuild)
+        .await
+        .unwrap();
+    assert_eq!(kept, monthly_rows(&app).await);
+}
+
+/// Intakes that link a group complaint's earlier complaints, and acknowledgements of those same
+/// complaints, all at once over two instances: every request succeeds (the monthly row they
+/// share is written last in each transaction, so none waits for another in a cycle) and the
+/// figures add up to a fresh count.
+async fn parallel_steps_share_the_monthly_figures(b: Backend) {
+    let (app, _cal) = complaint_app(b, |s| {
+        s.group_complaint_threshold = 3;
+        s.db_pool_size = 8;
+    })
+    .await;
+    let sibling = spawn_sibling(&app, |_| {}).await;
+    let (e, code) = enterprise(&app).await;
+    let (_, officer) = new_officer(&app, "33").await;
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let res = app
+            .post("/api/v1/complaints", Some(&officer), &intake(&code, None))
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text());
+        ids.push(res.json()["id"].as_i64().unwrap());
+    }
+    for round in 0..3 {
+        let calls = (0..8).map(|i| {
+            let client = if i % 2 == 0 { &app.http } else { &sibling.http };
+            let (officer, token, ids, code) =
+                (officer.clone(), e.token.clone(), ids.clone(), code.clone());
+            async move {
+                if i % 2 == 0 || ids.len() <= i / 2 {
+                    client
+                        .post("/api/v1/complaints", Some(&officer), &intake(&code, None))
+                        .await
+                } else {
+                    let id = ids[ids.len() - 1 - i / 2];
+                    client
+                        .post(
+                            &format!("/api/v1/complaints/{id}/acknowledge"),
+                            Some(&token),
+                            &json!({}),
+                        )
+                        .await
+                }
+            }
+        });
+        for res in futures_util::future::join_all(calls).await {
+            assert!(
+                res.status == 201 || res.status == 200 || res.status == 409,
+                "round {round}: {} {}",
+                res.status,
+                res.text()
+            );
+            if res.status == 201 {
+                ids.push(res.json()["id"].as_i64().unwrap());
+            }
+        }
+    }
+    let kept = monthly_rows(&app).await;
+    app.state
+        .db
+        .write(csr_assess::db::complaint_months::rebuild)
+        .await
+        .unwrap();
+    assert_eq!(kept, monthly_rows(&app).await);
+    assert_eq!(kept.0.iter().map(|r| r.3).sum::<i64>(), ids.len() as i64);
+}
+
+type MonthRow = (String, NaiveDate, String, i64, i64, i64, i64, i64, i64, i64);
+
+/// Every row of the two monthly tables, in key order.
+async fn monthly_rows(app: &TestApp) -> (Vec<MonthRow>, Vec<(String, NaiveDate, String, i64)>) {
+    app.state
+        .db
+        .read(|conn| {
+            use csr_assess::db::schema::{complaint_firm_months as fm, complaint_months as cm};
+            use diesel::prelude::*;
+            let months = cm::table
+                .order((cm::industry_code, cm::month, cm::region_code))
+                .select((
+                    cm::industry_code,
+                    cm::month,
+                    cm::region_code,
+                    cm::received,
+                    cm::acknowledged,
+                    cm::on_time,
+                    cm::answered,
+                    cm::reconciled,
+                    cm::closed,
+                    cm::close_days,
+                ))
+                .load(conn)?;
+            let firms = fm::table
+                .order((
+                    fm::industry_code,
+                    fm::month,
+                    fm::region_code,
+                    fm::enterprise_id,
+                ))
+                .load(conn)?;
+            Ok((months, firms))
+        })
+        .await
+        .unwrap()
 }
 
 async fn renewal_opens_ninety_days_ahead_with_the_figures(b: Backend) {
@@ -1692,4 +1805,5 @@ backend_tests!(
     liaison_units_commit_to_deadlines,
     liaison_units_are_shown_to_the_public,
     personal_data_stays_out_of_the_logs,
+    parallel_steps_share_the_monthly_figures,
 );
