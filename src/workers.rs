@@ -33,9 +33,17 @@ pub struct Full;
 impl Workers {
     /// Starts one thread per core (at most four), named `{name}-{i}`.
     pub fn start(name: &str) -> Self {
+        Self::start_n(
+            name,
+            std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+        )
+    }
+
+    /// Starts `n` threads (at least one), named `{name}-{i}`.
+    pub fn start_n(name: &str, n: usize) -> Self {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
-        let n = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+        let n = n.max(1);
         for i in 0..n {
             let rx: Arc<Mutex<Receiver<Job>>> = rx.clone();
             let spawned = std::thread::Builder::new()

@@ -4,8 +4,10 @@
 //! The hashing itself runs on a few threads of its own, each filling one work area it keeps.
 //! A hash needs the configured memory (19 MiB at the minimum); allocated afresh for every login,
 //! freed blocks of that size pile up in the allocator (measured: +20 MiB resident for each of
-//! the first logins). Here a burst of logins takes at most one work area and one core per
-//! hashing thread, and waits its turn for the rest.
+//! the first logins). Here one thread hashes, with one work area for the life of the process: a
+//! burst of logins takes one core and 19 MiB, never every core, and waits its turn (a hash
+//! takes tens of milliseconds). A work area per core cost 19 MiB more per core, resident
+//! from the first logins on.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -118,7 +120,7 @@ impl Hasher {
         let mut hasher = Self {
             params,
             dummy: String::new(),
-            threads: Arc::new(Workers::start("argon2")),
+            threads: Arc::new(Workers::start_n("argon2", 1)),
         };
         hasher.dummy = hasher.hash(&crate::auth::random_token(24))?;
         Ok(hasher)
