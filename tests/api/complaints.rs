@@ -1589,6 +1589,25 @@ async fn complaint_statistics_follow_each_step(b: Backend) {
         .await
         .unwrap();
     assert_eq!(kept, monthly_rows(&app).await);
+
+    // Whole months are read from the monthly rows, not from the complaints: a count changed
+    // there alone shows in the figures of a whole-month period, and not in a period of days.
+    app.state
+        .db
+        .write(|conn| {
+            use csr_assess::db::schema::complaint_months as cm;
+            use diesel::prelude::*;
+            diesel::update(cm::table)
+                .set(cm::received.eq(cm::received + 10))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let whole = format!("{}..{this_month}", earlier.with_day(1).unwrap());
+    assert_eq!(figures(Some(whole)).await.0, Some(13.0));
+    let days = format!("{}..{}", last, last + Duration::days(1));
+    assert_eq!(figures(Some(days)).await.0, Some(1.0));
 }
 
 /// Intakes that link a group complaint's earlier complaints, and acknowledgements of those same
