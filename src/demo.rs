@@ -142,11 +142,12 @@ pub async fn seed(
         done += n;
         progress(done, enterprises);
     }
-    let st = state.clone();
+    // The multi-row inserts bypassed the per-criterion and per-quarter figures: count them
+    // once, at the end.
+    state.db.write(crate::db::rollups::rebuild).await?;
     state
         .db
         .write(move |conn| {
-            let _ = &st;
             crate::db::audit::append(
                 conn,
                 crate::db::audit::Event {
@@ -165,94 +166,216 @@ pub async fn seed(
 
 type Plan = Vec<(String, String, String, u64, Vec<u64>)>;
 
+/// Bind parameters per multi-row insert statement, below SQLite's limit of 32,766 and
+/// PostgreSQL's of 65,535.
+const BINDS: usize = 30_000;
+
+/// Runs a multi-row insert of `rows` (each `columns` values) in statements of at most [`BINDS`]
+/// parameters, on the concrete connection: multi-row inserts have no multi-backend form.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr, $columns:expr) => {
+        for chunk in $rows.chunks(BINDS / $columns) {
+            let insert = diesel::insert_into($table).values(chunk);
+            match &mut *$conn {
+                AnyConnection::Sqlite(c) => insert.execute(c)?,
+                AnyConnection::Postgresql(c) => insert.execute(c)?,
+            };
+        }
+    };
+}
+
+/// [`insert_rows!`] returning column `$id` of every row, in the order of `rows`.
+macro_rules! insert_rows_returning {
+    ($conn:expr, $table:expr, $rows:expr, $columns:expr, $id:expr) => {{
+        let mut ids: Vec<i64> = Vec::with_capacity($rows.len());
+        for chunk in $rows.chunks(BINDS / $columns) {
+            let insert = diesel::insert_into($table).values(chunk).returning($id);
+            ids.extend(match &mut *$conn {
+                AnyConnection::Sqlite(c) => insert.get_results::<i64>(c)?,
+                AnyConnection::Postgresql(c) => insert.get_results::<i64>(c)?,
+            });
+        }
+        ids
+    }};
+}
+
+/// Writes one batch of the plan: enterprises, their submitted self-assessments with theme
+/// scores and criterion results, and the latest self-assessment of each, in multi-row inserts
+/// (the per-statement round trips were most of the seeding time on PostgreSQL); then a
+/// certificate for each enterprise whose latest self-assessment reaches a level, issued as an
+/// approval issues it. The statistics' per-criterion and per-quarter figures are counted once
+/// at the end of the seeding ([`crate::db::rollups::rebuild`]).
 fn write_batch(conn: &mut AnyConnection, st: &AppState, admin: i64, plan: Plan) -> AppResult<()> {
-    let mut schemas: HashMap<String, Arc<ResolvedSchema>> = HashMap::new();
+    use crate::db::schema::{
+        latest_self_assessments as lsa, latest_theme_scores as lts,
+        submission_criterion_results as scr, submission_theme_scores as sts,
+    };
+    use crate::db::submissions::{recorded_criteria, recorded_themes};
     let hash = crate::db::schema_versions::find(conn, "cca-good-enterprise", "2024")?
         .ok_or(AppError::NotFound)?
         .content_hash;
-    for (i, (code, industry, region, quality, seeds)) in plan.into_iter().enumerate() {
-        let at = now();
-        let name = format!("示例企业{}有限公司", &code[10..17]);
-        let enterprise_id = crate::db::enterprises::insert(
-            conn,
-            &crate::db::enterprises::NewEnterprise {
-                credit_code: &code,
-                name: &name,
-                industry_code: &industry,
-                region_code: &region,
-                size: ["large", "medium", "small", "micro"][i % 4],
-                contact_email: "demo@example.com",
-                created_at: at,
-            },
-        )?;
-        let schema = match schemas.get(&industry) {
+    let at = now();
+    let mut schemas: HashMap<String, Arc<ResolvedSchema>> = HashMap::new();
+    // Score every self-assessment first; the rest is writing.
+    let mut scored = Vec::with_capacity(plan.len());
+    for (code, industry, region, quality, seeds) in &plan {
+        let schema = match schemas.get(industry) {
             Some(s) => s.clone(),
             None => {
                 let s =
                     st.schemas
-                        .get(conn, "cca-good-enterprise", "2024", Some(&hash), &industry)?;
+                        .get(conn, "cca-good-enterprise", "2024", Some(&hash), industry)?;
                 schemas.insert(industry.clone(), s.clone());
                 s
             }
         };
-        let count = seeds.len();
-        for (j, s) in seeds.into_iter().enumerate() {
-            let mut rng = Rng::new(s);
-            let answers: HashMap<String, Answer> = schema
-                .criteria
-                .iter()
-                .filter_map(|c| answer(c, quality, &mut rng).map(|a| (c.id.clone(), a)))
-                .collect();
-            let evidence = schema.criteria.iter().map(|c| c.id.clone()).collect();
-            let r = &schema.resolved;
-            let score = scoring::score(&r.themes, &schema.criteria, &r.levels, &answers, &evidence);
-            let id = crate::db::submissions::insert(
-                conn,
-                &crate::db::submissions::NewSubmission {
-                    enterprise_id,
-                    schema_id: "cca-good-enterprise",
-                    version: "2024",
-                    schema_hash: &hash,
-                    industry_code: &industry,
-                    profile_id: r.profile.as_ref().map(|p| p.id.as_str()),
-                    status: SubmissionStatus::Draft.as_str(),
-                    revision: 1,
-                    created_by: admin,
-                    created_at: at,
-                    updated_at: at,
-                },
-            )?;
-            crate::db::submissions::record_submitted(conn, id, &score)?;
-            let latest = j + 1 == count;
-            if latest {
-                crate::db::submissions::refresh_latest(conn, id)?;
-            }
-            if latest && score.level != NOT_CERTIFIED {
-                diesel::update(submissions::table.find(id))
-                    .set(submissions::status.eq(SubmissionStatus::Approved.as_str()))
-                    .execute(conn)?;
-                let s = crate::db::submissions::find(conn, id)?.ok_or(AppError::NotFound)?;
-                // Synthetic enterprises count as checked by the administrator (they have no
-                // licence file).
-                diesel::update(crate::db::schema::enterprises::table.find(enterprise_id))
-                    .set((
-                        crate::db::schema::enterprises::verified_at.eq(crate::db::now()),
-                        crate::db::schema::enterprises::verified_by.eq(admin),
-                    ))
-                    .execute(conn)?;
-                let e =
-                    crate::db::enterprises::find(conn, enterprise_id)?.ok_or(AppError::NotFound)?;
-                crate::certification::issue(
-                    conn,
-                    &st.signing,
-                    &st.settings.issuer(),
-                    &s,
-                    &e,
-                    &score,
-                    admin,
-                )?;
+        let scores: Vec<scoring::Score> = seeds
+            .iter()
+            .map(|s| {
+                let mut rng = Rng::new(*s);
+                let answers: HashMap<String, Answer> = schema
+                    .criteria
+                    .iter()
+                    .filter_map(|c| answer(c, *quality, &mut rng).map(|a| (c.id.clone(), a)))
+                    .collect();
+                let evidence = schema.criteria.iter().map(|c| c.id.clone()).collect();
+                let r = &schema.resolved;
+                scoring::score(&r.themes, &schema.criteria, &r.levels, &answers, &evidence)
+            })
+            .collect();
+        let certified = scores.last().is_some_and(|s| s.level != NOT_CERTIFIED);
+        let name = format!("示例企业{}有限公司", &code[10..17]);
+        scored.push((code, industry, region, schema, scores, certified, name));
+    }
+
+    // Synthetic enterprises count as checked by the administrator (they have no licence file).
+    let rows: Vec<_> = scored
+        .iter()
+        .enumerate()
+        .map(|(i, (code, industry, region, _, _, certified, name))| {
+            (
+                enterprises::credit_code.eq(code.as_str()),
+                enterprises::name.eq(name.as_str()),
+                enterprises::industry_code.eq(industry.as_str()),
+                enterprises::region_code.eq(region.as_str()),
+                enterprises::size.eq(["large", "medium", "small", "micro"][i % 4]),
+                enterprises::contact_email.eq("demo@example.com"),
+                enterprises::created_at.eq(at),
+                enterprises::verified_at.eq(certified.then_some(at)),
+                enterprises::verified_by.eq(certified.then_some(admin)),
+            )
+        })
+        .collect();
+    let enterprise_ids = insert_rows_returning!(conn, enterprises::table, rows, 9, enterprises::id);
+
+    let approved = SubmissionStatus::Approved.as_str();
+    let submitted = SubmissionStatus::Submitted.as_str();
+    let mut rows = Vec::new();
+    for ((_, industry, _, schema, scores, certified, _), &enterprise_id) in
+        scored.iter().zip(&enterprise_ids)
+    {
+        for (j, score) in scores.iter().enumerate() {
+            let latest = j + 1 == scores.len();
+            rows.push((
+                (
+                    submissions::enterprise_id.eq(enterprise_id),
+                    submissions::schema_id.eq("cca-good-enterprise"),
+                    submissions::version.eq("2024"),
+                    submissions::schema_hash.eq(hash.as_str()),
+                    submissions::industry_code.eq(industry.as_str()),
+                    submissions::profile_id.eq(schema
+                        .resolved
+                        .profile
+                        .as_ref()
+                        .map(|p| p.id.as_str())),
+                    submissions::status.eq(if latest && *certified {
+                        approved
+                    } else {
+                        submitted
+                    }),
+                ),
+                (
+                    submissions::revision.eq(2),
+                    submissions::created_by.eq(admin),
+                    submissions::created_at.eq(at),
+                    submissions::updated_at.eq(at),
+                    submissions::submitted_at.eq(at),
+                    submissions::score_total.eq(score.total),
+                    submissions::score_level.eq(score.level.as_str()),
+                ),
+            ));
+        }
+    }
+    let submission_ids =
+        insert_rows_returning!(conn, submissions::table, rows, 14, submissions::id);
+
+    let mut ids = submission_ids.iter();
+    let (mut themes, mut criteria, mut latest, mut latest_themes) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for ((_, industry, region, _, scores, _, _), &enterprise_id) in
+        scored.iter().zip(&enterprise_ids)
+    {
+        for (j, score) in scores.iter().enumerate() {
+            let id = *ids
+                .next()
+                .ok_or_else(|| AppError::internal("fewer ids than rows"))?;
+            themes.extend(recorded_themes(score).map(|t| {
+                (
+                    sts::submission_id.eq(id),
+                    sts::theme_id.eq(t.id.as_str()),
+                    sts::score.eq(t.score),
+                )
+            }));
+            criteria.extend(recorded_criteria(score).map(|c| {
+                (
+                    scr::submission_id.eq(id),
+                    scr::criterion_id.eq(c.id.as_str()),
+                    scr::fraction.eq(c.fraction),
+                )
+            }));
+            if j + 1 == scores.len() {
+                latest.push((
+                    lsa::enterprise_id.eq(enterprise_id),
+                    lsa::submission_id.eq(id),
+                    lsa::industry_code.eq(industry.as_str()),
+                    lsa::region_code.eq(region.as_str()),
+                    lsa::score_total.eq(score.total),
+                ));
+                latest_themes.extend(recorded_themes(score).map(|t| {
+                    (
+                        lts::industry_code.eq(industry.as_str()),
+                        lts::enterprise_id.eq(enterprise_id),
+                        lts::theme_id.eq(t.id.as_str()),
+                        lts::region_code.eq(region.as_str()),
+                        lts::score.eq(t.score),
+                    )
+                }));
             }
         }
+    }
+    insert_rows!(conn, sts::table, themes, 3);
+    insert_rows!(conn, scr::table, criteria, 3);
+    insert_rows!(conn, lsa::table, latest, 5);
+    insert_rows!(conn, lts::table, latest_themes, 5);
+
+    let mut last = 0;
+    for ((_, _, _, _, scores, certified, _), &enterprise_id) in scored.iter().zip(&enterprise_ids) {
+        last += scores.len();
+        let Some(score) = scores.last().filter(|_| *certified) else {
+            continue;
+        };
+        let s = crate::db::submissions::find(conn, submission_ids[last - 1])?
+            .ok_or(AppError::NotFound)?;
+        let e = crate::db::enterprises::find(conn, enterprise_id)?.ok_or(AppError::NotFound)?;
+        crate::certification::issue(
+            conn,
+            &st.signing,
+            &st.settings.issuer(),
+            &s,
+            &e,
+            score,
+            admin,
+        )?;
     }
     Ok(())
 }

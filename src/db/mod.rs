@@ -13,6 +13,7 @@ pub mod enterprises;
 pub mod evidence;
 pub mod idempotency;
 pub mod reviews;
+pub mod rollups;
 pub mod schema;
 pub mod schema_versions;
 pub mod submissions;

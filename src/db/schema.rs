@@ -329,6 +329,28 @@ diesel::table! {
 }
 
 diesel::table! {
+    latest_criterion_counts (industry_code, region_code, criterion_id) {
+        industry_code -> Text,
+        region_code -> Text,
+        criterion_id -> Text,
+        enterprises -> BigInt,
+        passed -> BigInt,
+    }
+}
+
+diesel::table! {
+    self_assessment_quarters (industry_code, enterprise_id, quarter) {
+        industry_code -> Text,
+        enterprise_id -> BigInt,
+        quarter -> Text,
+        region_code -> Text,
+        submissions -> BigInt,
+        scored -> BigInt,
+        score_sum -> Double,
+    }
+}
+
+diesel::table! {
     webhook_endpoints (id) {
         id -> BigInt,
         owner_id -> BigInt,
@@ -537,6 +559,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     submission_criterion_results,
     latest_self_assessments,
     latest_theme_scores,
+    latest_criterion_counts,
+    self_assessment_quarters,
     webhook_endpoints,
     webhook_events,
     webhook_deliveries,

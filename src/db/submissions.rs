@@ -164,6 +164,14 @@ pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
         .find(enterprise)
         .select((enterprises::industry_code, enterprises::region_code))
         .first(conn)?;
+    // One refresh of an enterprise at a time: each moves the counts from what the previous
+    // one left.
+    super::enterprises::lock(conn, enterprise)?;
+    let previous: Option<i64> = latest::table
+        .find(enterprise)
+        .select(latest::submission_id)
+        .first(conn)
+        .optional()?;
     diesel::delete(latest::table.find(enterprise)).execute(conn)?;
     diesel::delete(
         lts::table
@@ -178,6 +186,14 @@ pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
         .select((submissions::id, submissions::score_total))
         .first(conn)
         .optional()?;
+    super::rollups::move_criterion_counts(
+        conn,
+        &industry,
+        &region,
+        previous,
+        current.map(|c| c.0),
+    )?;
+    super::rollups::rewrite_quarters(conn, enterprise, &industry, &region)?;
     let Some((submission, score)) = current else {
         return Ok(());
     };
@@ -226,10 +242,7 @@ fn record_results(
     use super::schema::{submission_criterion_results as scr, submission_theme_scores as sts};
     diesel::delete(sts::table.filter(sts::submission_id.eq(id))).execute(conn)?;
     diesel::delete(scr::table.filter(scr::submission_id.eq(id))).execute(conn)?;
-    let themes: Vec<_> = score
-        .themes
-        .iter()
-        .filter(|t| t.applicable)
+    let themes: Vec<_> = recorded_themes(score)
         .map(|t| {
             (
                 sts::submission_id.eq(id),
@@ -244,10 +257,7 @@ fn record_results(
         AnyConnection::Sqlite(c) => insert.execute(c)?,
         AnyConnection::Postgresql(c) => insert.execute(c)?,
     };
-    let criteria: Vec<_> = score
-        .explanation
-        .iter()
-        .filter(|e| e.effective_weight > 0.0)
+    let criteria: Vec<_> = recorded_criteria(score)
         .map(|e| {
             (
                 scr::submission_id.eq(id),
@@ -262,6 +272,23 @@ fn record_results(
         AnyConnection::Postgresql(c) => insert.execute(c)?,
     };
     Ok(())
+}
+
+/// The theme scores the statistics keep of a score: those of applicable themes.
+pub fn recorded_themes(
+    score: &crate::domain::scoring::Score,
+) -> impl Iterator<Item = &crate::domain::scoring::ThemeScore> {
+    score.themes.iter().filter(|t| t.applicable)
+}
+
+/// The criterion results the statistics keep of a score: those of criteria carrying weight.
+pub fn recorded_criteria(
+    score: &crate::domain::scoring::Score,
+) -> impl Iterator<Item = &crate::domain::scoring::CriterionScore> {
+    score
+        .explanation
+        .iter()
+        .filter(|e| e.effective_weight > 0.0)
 }
 
 /// Marks submission `id` submitted with its score, records the figures the statistics read, and

@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::AnyConnection;
+use crate::db::rollups::{PASS_FRACTION, quarter_sql};
 use crate::domain::disclosure::Pattern;
 use crate::domain::stats::{suppress, total_shown};
 use crate::error::AppResult;
@@ -151,12 +152,20 @@ pub fn pass_rates(
             min_group: k,
         });
     }
-    let rows: Vec<PassRow> = diesel::sql_query(format!(
-        "SELECT r.criterion_id AS grp, COUNT(*) AS n, SUM(CASE WHEN r.fraction >= 0.5 THEN 1 ELSE 0 END) AS passed \
-         FROM submission_criterion_results r WHERE r.submission_id IN ({}) GROUP BY r.criterion_id",
-        sel.latest_ids_sql()
-    ))
-    .load(conn)?;
+    let sql = if sel.all_latest() {
+        format!(
+            "SELECT x.criterion_id AS grp, CAST(SUM(x.enterprises) AS BIGINT) AS n, CAST(SUM(x.passed) AS BIGINT) AS passed \
+             FROM latest_criterion_counts x WHERE {} GROUP BY x.criterion_id HAVING SUM(x.enterprises) > 0",
+            sel.enterprise_where("x")
+        )
+    } else {
+        format!(
+            "SELECT r.criterion_id AS grp, COUNT(*) AS n, SUM(CASE WHEN r.fraction >= {PASS_FRACTION} THEN 1 ELSE 0 END) AS passed \
+             FROM submission_criterion_results r WHERE r.submission_id IN ({}) GROUP BY r.criterion_id",
+            sel.latest_ids_sql()
+        )
+    };
+    let rows: Vec<PassRow> = diesel::sql_query(sql).load(conn)?;
     let suppressed = rows.iter().filter(|r| r.n < k).count();
     let mut criteria: Vec<CriterionPassRate> = rows
         .into_iter()
@@ -192,17 +201,6 @@ pub struct TrendRow {
     pub certified: Count,
 }
 
-pub(super) fn quarter_sql(conn: &AnyConnection, column: &str) -> String {
-    match conn {
-        AnyConnection::Sqlite(_) => format!(
-            "(strftime('%Y', {column}) || 'Q' || ((CAST(strftime('%m', {column}) AS INTEGER) + 2) / 3))"
-        ),
-        AnyConnection::Postgresql(_) => format!(
-            "(to_char(CAST({column} AS TIMESTAMP), 'YYYY') || 'Q' || to_char(CAST({column} AS TIMESTAMP), 'Q'))"
-        ),
-    }
-}
-
 /// Self-assessments, mean score and certificates by quarter; no quarter at all when the
 /// selection is a group the statistics may not describe.
 pub fn trends(
@@ -214,20 +212,40 @@ pub fn trends(
     if !sel.shown(pattern, "") {
         return Ok(Vec::new());
     }
-    let (ew, sw) = (sel.enterprise_where("e"), sel.submission_where());
-    let q = quarter_sql(conn, "s.submitted_at");
-    let assessed = grouped(
-        conn,
-        format!(
-            "SELECT {q} AS grp, COUNT(DISTINCT s.enterprise_id) AS n FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
-             WHERE {ew} AND {sw} GROUP BY {q}"
-        ),
-    )?;
-    let means: Vec<GroupValue> = diesel::sql_query(format!(
-        "SELECT {q} AS grp, AVG(s.score_total) AS v FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
-         WHERE {ew} AND {sw} AND s.score_total IS NOT NULL GROUP BY {q}"
-    ))
-    .load(conn)?;
+    let ew = sel.enterprise_where("e");
+    let (assessed, means) = if sel.all_latest() {
+        let x = sel.enterprise_where("x");
+        (
+            grouped(
+                conn,
+                format!(
+                    "SELECT x.quarter AS grp, COUNT(*) AS n FROM self_assessment_quarters x WHERE {x} GROUP BY x.quarter"
+                ),
+            )?,
+            diesel::sql_query(format!(
+                "SELECT x.quarter AS grp, SUM(x.score_sum) / CAST(SUM(x.scored) AS DOUBLE PRECISION) AS v FROM self_assessment_quarters x \
+                 WHERE {x} GROUP BY x.quarter HAVING SUM(x.scored) > 0"
+            ))
+            .load::<GroupValue>(conn)?,
+        )
+    } else {
+        let sw = sel.submission_where();
+        let q = quarter_sql(conn, "s.submitted_at");
+        (
+            grouped(
+                conn,
+                format!(
+                    "SELECT {q} AS grp, COUNT(DISTINCT s.enterprise_id) AS n FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
+                     WHERE {ew} AND {sw} GROUP BY {q}"
+                ),
+            )?,
+            diesel::sql_query(format!(
+                "SELECT {q} AS grp, AVG(s.score_total) AS v FROM submissions s JOIN enterprises e ON e.id = s.enterprise_id \
+                 WHERE {ew} AND {sw} AND s.score_total IS NOT NULL GROUP BY {q}"
+            ))
+            .load::<GroupValue>(conn)?,
+        )
+    };
     let cq = quarter_sql(conn, "c.issued_on");
     let certified = grouped(
         conn,

@@ -18,6 +18,7 @@ backend_tests!(
     enterprises_get_no_statistics_and_no_names,
     no_small_group_by_differencing,
     latest_self_assessments_follow_every_status_change,
+    seed_demo_fills_the_statistics,
 );
 
 /// 8 enterprises in C13 and 5 in C15 (Guangdong), 6 in C14 (Zhejiang), 3 in C27 (Beijing);
@@ -624,10 +625,17 @@ async fn enterprises_get_no_statistics_and_no_names(b: Backend) {
     assert!(!all.contains("有限公司"));
 }
 
-#[actix_rt::test]
-async fn seed_demo_fills_the_statistics() {
+/// `seed-demo` on each backend: the bulk-written latest self-assessments and the counted
+/// per-criterion and per-quarter figures agree with the submissions, and the figures read
+/// from them equal those recomputed from the submissions.
+async fn seed_demo_fills_the_statistics(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap().to_owned();
+    let pg = (b == Backend::Postgres).then(crate::helpers::fresh_postgres);
+    let db = match &pg {
+        Some(fresh) => fresh.url.clone(),
+        None => dir.path().join("csr-assess.db").display().to_string(),
+    };
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_csr-assess"))
         .args([
             "--data-dir",
@@ -640,7 +648,7 @@ async fn seed_demo_fills_the_statistics() {
             "--seed",
             "7",
         ])
-        .env_remove("DATABASE_URL")
+        .env("DATABASE_URL", &db)
         .env_remove("CSR_JWT_KEYS")
         .env("CSR_ADMIN_PASSWORD", crate::helpers::ADMIN_PASSWORD)
         .env("CSR_ADMIN_EMAIL", crate::helpers::ADMIN_EMAIL)
@@ -652,9 +660,8 @@ async fn seed_demo_fills_the_statistics() {
         stderr.contains("40/40") && stderr.contains("80 self-assessments"),
         "{stderr}"
     );
-    let db = dir.path().join("csr-assess.db").display().to_string();
     let keys = dir.path().join("keys");
-    let app = crate::helpers::spawn_app_with(Backend::Sqlite, |s| {
+    let app = crate::helpers::spawn_app_with(b, |s| {
         s.database_url = Some(csr_assess::config::Secret::new(db));
         // The keys that signed the demo certificates.
         s.keys_dir = Some(keys);
@@ -684,6 +691,23 @@ async fn seed_demo_fills_the_statistics() {
         .await
         .json();
     assert_eq!(dir_list["items"][0]["signature_valid"], true);
+    assert_latest_in_step(&app).await;
+    let year = chrono::Utc::now().date_naive().format("%Y").to_string();
+    for figure in ["scores", "criteria", "trends"] {
+        let fast = app
+            .get(&format!("/api/v1/stats/{figure}"), Some(&admin))
+            .await
+            .json();
+        let slow = app
+            .get(
+                &format!("/api/v1/stats/{figure}?period={year}"),
+                Some(&admin),
+            )
+            .await
+            .json();
+        assert_eq!(fast, slow, "{figure}");
+    }
+    drop(pg);
 }
 
 /// The maintained `latest_self_assessments` rows against the latest counted submission of each
@@ -733,6 +757,60 @@ async fn assert_latest_in_step(app: &TestApp) {
     assert_eq!(kept.0, computed.0);
     assert_eq!(kept.1, computed.1);
     assert_eq!(kept.1.is_empty(), kept.0.is_empty());
+    assert_rollups_in_step(app).await;
+}
+
+/// The criterion counts and quarters kept step by step equal those counted again from the
+/// submissions by `rollups::rebuild`.
+async fn assert_rollups_in_step(app: &TestApp) {
+    type Counts = Vec<(String, String, String, i64, i64)>;
+    type Quarters = Vec<(i64, String, i64, i64, i64)>;
+    fn read(
+        conn: &mut csr_assess::db::AnyConnection,
+    ) -> csr_assess::error::AppResult<(Counts, Quarters)> {
+        use csr_assess::db::schema::{latest_criterion_counts as c, self_assessment_quarters as q};
+        use diesel::prelude::*;
+        let counts: Counts = c::table
+            .filter(c::enterprises.ne(0).or(c::passed.ne(0)))
+            .order((c::industry_code, c::region_code, c::criterion_id))
+            .select((
+                c::industry_code,
+                c::region_code,
+                c::criterion_id,
+                c::enterprises,
+                c::passed,
+            ))
+            .load(conn)?;
+        let quarters: Vec<(i64, String, i64, i64, f64)> = q::table
+            .order((q::enterprise_id, q::quarter))
+            .select((
+                q::enterprise_id,
+                q::quarter,
+                q::submissions,
+                q::scored,
+                q::score_sum,
+            ))
+            .load(conn)?;
+        // Sums of scores in hundredths: the two ways add them in different orders.
+        let quarters = quarters
+            .into_iter()
+            .map(|(e, q, n, s, sum)| (e, q, n, s, (sum * 100.0).round() as i64))
+            .collect();
+        Ok((counts, quarters))
+    }
+    let (kept, rebuilt) = app
+        .state
+        .db
+        .write(|conn| {
+            let kept = read(conn)?;
+            csr_assess::db::rollups::rebuild(conn)?;
+            Ok((kept, read(conn)?))
+        })
+        .await
+        .unwrap();
+    assert!(!rebuilt.0.is_empty() && !rebuilt.1.is_empty());
+    assert_eq!(kept.0, rebuilt.0);
+    assert_eq!(kept.1, rebuilt.1);
 }
 
 /// The figures read from the maintained table equal those recomputed from the submissions (a
@@ -776,7 +854,13 @@ async fn latest_self_assessments_follow_every_status_change(b: Backend) {
         "{after}"
     );
     both("/api/v1/stats/funnel?group_by=division").await;
-    both("/api/v1/stats/criteria?industry=C1491").await;
+    let criteria = both("/api/v1/stats/criteria?industry=C1491").await;
+    assert!(
+        !criteria["criteria"].as_array().unwrap().is_empty(),
+        "{criteria}"
+    );
+    let trends = both("/api/v1/stats/trends?industry=C14").await;
+    assert_eq!(count(&trends[0]["self_assessed"]), Some(6), "{trends}");
 
     // Withdrawing it brings the first back.
     let mut d = Draft {
@@ -797,4 +881,6 @@ async fn latest_self_assessments_follow_every_status_change(b: Backend) {
     assert_eq!(res.status, 200, "{}", res.text());
     assert_latest_in_step(&app).await;
     assert_eq!(both("/api/v1/stats/scores?industry=C14").await, before);
+    both("/api/v1/stats/criteria?industry=C1491").await;
+    both("/api/v1/stats/trends?industry=C14").await;
 }

@@ -1,0 +1,2 @@
+DROP TABLE self_assessment_quarters;
+DROP TABLE latest_criterion_counts;
