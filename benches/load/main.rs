@@ -158,6 +158,57 @@ async fn run(o: Options) -> Res<()> {
         .map(Row::server_errors)
         .sum();
     println!("| server errors (5xx) | {server_errors} |");
+
+    // The targets of the performance issues, each met or missed in this run.
+    let in_workflows = s
+        .workflows
+        .iter()
+        .find(|w| w.0 == o.clients)
+        .and_then(|w| w.3.iter().find(|r| r.op == "answer_save"));
+    let (save_p50, save_p99) = in_workflows.map_or((f64::NAN, f64::NAN), |r| (r.p50, r.p99));
+    let per_minute = s
+        .workflows
+        .iter()
+        .find(|w| w.0 == o.clients)
+        .map_or(0.0, |w| w.1 as f64 / w.2.as_secs_f64() * 60.0);
+    let ratio = save / insert_rps.max(1.0);
+    println!("\n#### Targets ({} clients)\n", o.clients);
+    println!("| target | measured | |\n|---|---:|---|");
+    let verdict = |met: bool| if met { "met" } else { "**missed**" };
+    for (target, measured, met) in [
+        (
+            "answer save p50 < 2 ms (within workflows)".to_owned(),
+            format!("{save_p50:.2} ms"),
+            save_p50 < 2.0,
+        ),
+        (
+            "answer save p99 < 10 ms (within workflows)".to_owned(),
+            format!("{save_p99:.2} ms"),
+            save_p99 < 10.0,
+        ),
+        (
+            format!("answer save ≥ 0.5 of the bare-insert ceiling ({insert_rps:.0} req/s)"),
+            format!("{ratio:.2} ({save:.0} req/s)"),
+            ratio >= 0.5,
+        ),
+        (
+            "workflows per minute ≥ 500".to_owned(),
+            format!("{per_minute:.0}"),
+            per_minute >= 500.0,
+        ),
+        (
+            "server peak RSS < 100 MiB".to_owned(),
+            format!("{:.1} MiB", s.peak_rss_mib),
+            s.peak_rss_mib < 100.0,
+        ),
+        (
+            "no server error, no acknowledged write lost".to_owned(),
+            format!("{server_errors} errors"),
+            server_errors == 0,
+        ),
+    ] {
+        println!("| {target} | {measured} | {} |", verdict(met));
+    }
     if server_errors > 0 {
         return Err(format!("{server_errors} server errors").into());
     }

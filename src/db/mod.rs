@@ -11,6 +11,7 @@ pub mod complaints;
 pub mod console_sessions;
 pub mod enterprises;
 pub mod evidence;
+mod group;
 pub mod idempotency;
 pub mod reviews;
 pub mod rollups;
@@ -200,6 +201,8 @@ pub struct Db {
     /// its busy handler, whose sleeps (up to 100 ms each) would be the tail latency of every
     /// write under concurrency. Other processes on the same file still meet the busy handler.
     writer: Arc<Mutex<()>>,
+    /// SQLite's writes through [`Db::write`] commit in groups ([`group`]).
+    committer: Option<Arc<group::Committer>>,
 }
 
 impl Db {
@@ -211,6 +214,14 @@ impl Db {
             tracing::info!(migrations = ?applied, "applied migrations");
         }
         let backend = location.backend();
+        let writer: Arc<Mutex<()>> = Arc::default();
+        let committer = match backend {
+            Backend::Sqlite => Some(Arc::new(
+                group::Committer::start(Arc::new(Manager(location.clone())), writer.clone())
+                    .map_err(|e| e.to_string())?,
+            )),
+            Backend::Postgres => None,
+        };
         let pool = Pool::builder()
             .max_size(max_size)
             .min_idle(Some(1))
@@ -221,7 +232,8 @@ impl Db {
         Ok(Self {
             pool,
             backend,
-            writer: Arc::default(),
+            writer,
+            committer,
         })
     }
 
@@ -278,8 +290,28 @@ impl Db {
         .await?
     }
 
-    /// Runs `f` in a write transaction (`BEGIN IMMEDIATE` on SQLite) on the blocking pool.
+    /// Runs `f` in a write transaction and returns once it is durable: on SQLite under a
+    /// savepoint of the next group commit ([`group`]), on PostgreSQL in a transaction of its
+    /// own on the blocking pool. Either way `f`'s changes are all kept or all undone.
     pub async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        if let Some(committer) = &self.committer {
+            return committer.write(f).await;
+        }
+        self.write_alone(f).await
+    }
+
+    /// Groups committed and the writes they held since start (SQLite; `None` on PostgreSQL).
+    pub fn group_commits(&self) -> Option<(u64, u64)> {
+        self.committer.as_ref().map(|c| c.counts())
+    }
+
+    /// Runs `f` in a write transaction of its own (`BEGIN IMMEDIATE` on SQLite) on the
+    /// blocking pool, committed before the next writer starts.
+    pub async fn write_alone<T, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,

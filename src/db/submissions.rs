@@ -135,6 +135,35 @@ pub fn bump(conn: &mut AnyConnection, id: i64, expected: i64) -> AppResult<bool>
     Ok(n == 1)
 }
 
+/// [`bump`] returning the submission as it now is (`None` when someone else wrote first): one
+/// statement where a bump and a read were two.
+pub fn bump_returning(
+    conn: &mut AnyConnection,
+    id: i64,
+    expected: i64,
+) -> AppResult<Option<Submission>> {
+    let bump = diesel::update(
+        submissions::table
+            .find(id)
+            .filter(submissions::revision.eq(expected)),
+    )
+    .set((
+        submissions::revision.eq(expected + 1),
+        submissions::updated_at.eq(now()),
+    ));
+    // RETURNING a whole row has no multi-backend form: run it on the concrete connection.
+    Ok(match conn {
+        AnyConnection::Sqlite(c) => bump
+            .returning(Submission::as_returning())
+            .get_result(c)
+            .optional()?,
+        AnyConnection::Postgresql(c) => bump
+            .returning(Submission::as_returning())
+            .get_result(c)
+            .optional()?,
+    })
+}
+
 pub fn set_status(conn: &mut AnyConnection, id: i64, status: SubmissionStatus) -> AppResult<()> {
     diesel::update(submissions::table.find(id))
         .set(submissions::status.eq(status.as_str()))

@@ -75,7 +75,7 @@ pub struct Problem {
     pub request_id: Option<String>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum AppError {
     #[error("malformed request: {0}")]
     BadRequest(String),

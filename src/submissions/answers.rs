@@ -101,9 +101,9 @@ pub fn write_answers(
     request_id: &str,
     items: &[(String, AnswerInput)],
 ) -> AppResult<Submission> {
-    if !db::bump(conn, s.id, s.revision)? {
+    let Some(saved) = db::bump_returning(conn, s.id, s.revision)? else {
         return Err(AppError::PreconditionFailed);
-    }
+    };
     for (criterion, a) in items {
         let value = a.value.to_string();
         db::upsert_answer(
@@ -143,5 +143,5 @@ pub fn write_answers(
         "submission.answers_saved",
         serde_json::json!({ "criteria": criteria }),
     )?;
-    db::find(conn, s.id)?.ok_or(AppError::NotFound)
+    Ok(saved)
 }

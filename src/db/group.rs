@@ -1,0 +1,278 @@
+//! Group commit on SQLite. SQLite admits one writer, and each commit writes the pages it changed
+//! to the write-ahead log and waits for `fsync` (`synchronous = FULL`). One thread of the
+//! process owns the write connection and takes the writes queued for it together: it opens one
+//! transaction, runs each write under its own savepoint (a write that fails is rolled back to
+//! its savepoint, alone), commits once, and only then answers every caller. Pages several writes
+//! share (the audit log's tail, an answer history's) are written once per group, and the group
+//! pays one `fsync`; no caller hears of success before its write is durable.
+//!
+//! A write never waits for others to arrive: the group is whatever queued while the previous
+//! one committed, so a lone write commits at once.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::r2d2::ManageConnection;
+use tokio::sync::oneshot;
+
+use super::{AnyConnection, Manager};
+use crate::error::{AppError, AppResult};
+
+/// At most this many writes share one commit, so that one group's answers are not held back
+/// behind an unbounded queue.
+const MAX_GROUP: usize = 64;
+
+/// One queued write.
+trait Work: Send {
+    /// Runs the write inside the open transaction; whether it succeeded.
+    fn run(&mut self, conn: &mut AnyConnection) -> bool;
+    /// Answers the caller: the write's own error if it failed, else `failed` when the group
+    /// did not commit, else its result.
+    fn answer(self: Box<Self>, failed: Option<&AppError>);
+}
+
+struct Pending<T, F> {
+    f: Option<F>,
+    result: Option<AppResult<T>>,
+    reply: oneshot::Sender<AppResult<T>>,
+}
+
+impl<T, F> Work for Pending<T, F>
+where
+    T: Send,
+    F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send,
+{
+    fn run(&mut self, conn: &mut AnyConnection) -> bool {
+        let result = match self.f.take() {
+            Some(f) => catch_unwind(AssertUnwindSafe(|| f(conn)))
+                .unwrap_or_else(|_| Err(AppError::internal("a database write panicked"))),
+            None => Err(AppError::internal("a database write ran twice")),
+        };
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn answer(self: Box<Self>, failed: Option<&AppError>) {
+        let result = match (self.result, failed) {
+            (Some(Err(own)), _) => Err(own),
+            (_, Some(failed)) => Err(failed.clone()),
+            (Some(ok), None) => ok,
+            (None, None) => Err(AppError::internal("a database write was not run")),
+        };
+        // The caller may have gone (a dropped request); its write stands.
+        let _ = self.reply.send(result);
+    }
+}
+
+/// The queue of the committing thread; the thread ends when this is dropped.
+pub(super) struct Committer {
+    queue: Mutex<Sender<Box<dyn Work>>>,
+    counts: Arc<Counts>,
+}
+
+/// Groups committed (or failed) and the writes they held, since start.
+#[derive(Default)]
+struct Counts {
+    groups: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl Committer {
+    /// Starts the committing thread, with its own connection from `manager`. It takes `turn`
+    /// for each group, as [`super::Db::blocking`] does for each transaction.
+    pub(super) fn start(manager: Arc<Manager>, turn: Arc<Mutex<()>>) -> AppResult<Self> {
+        let (tx, rx) = channel::<Box<dyn Work>>();
+        let counts = Arc::new(Counts::default());
+        let c = counts.clone();
+        std::thread::Builder::new()
+            .name("sqlite-commit".into())
+            .spawn(move || run(&manager, &turn, &rx, &c))
+            .map_err(|e| AppError::internal(format!("cannot start the committing thread: {e}")))?;
+        Ok(Self {
+            queue: Mutex::new(tx),
+            counts,
+        })
+    }
+
+    /// (groups, writes) since start.
+    pub(super) fn counts(&self) -> (u64, u64) {
+        (
+            self.counts.groups.load(Ordering::Relaxed),
+            self.counts.writes.load(Ordering::Relaxed),
+        )
+    }
+
+    /// Runs `f` in the next group and returns its result once the group has committed.
+    pub(super) async fn write<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let work: Box<dyn Work> = Box::new(Pending {
+            f: Some(f),
+            result: None,
+            reply,
+        });
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(work)
+            .map_err(|_| AppError::Unavailable("the database writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| AppError::internal("the database writer dropped a write"))?
+    }
+}
+
+fn run(manager: &Manager, turn: &Mutex<()>, queue: &Receiver<Box<dyn Work>>, counts: &Counts) {
+    let mut conn: Option<AnyConnection> = None;
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        group.extend(queue.try_iter().take(MAX_GROUP - 1));
+        counts.groups.fetch_add(1, Ordering::Relaxed);
+        counts
+            .writes
+            .fetch_add(group.len() as u64, Ordering::Relaxed);
+        let _turn = turn.lock().unwrap_or_else(PoisonError::into_inner);
+        let outcome = match conn.take() {
+            Some(c) => Ok(c),
+            None => manager
+                .connect()
+                .map_err(|e| AppError::Unavailable(e.to_string())),
+        }
+        .and_then(|mut c| {
+            commit(&mut c, &mut group)?;
+            Ok(c)
+        });
+        let failed = match outcome {
+            Ok(c) => {
+                conn = Some(c);
+                None
+            }
+            // The connection is dropped: its transaction state is unknown. The next group
+            // opens a new one.
+            Err(e) => {
+                tracing::error!(error = %e, writes = group.len(), "a group of writes failed");
+                Some(e)
+            }
+        };
+        for work in group {
+            work.answer(failed.as_ref());
+        }
+    }
+}
+
+/// Runs the group in one transaction, each write under its own savepoint, and commits.
+fn commit(conn: &mut AnyConnection, group: &mut [Box<dyn Work>]) -> AppResult<()> {
+    fn sqlite(conn: &mut AnyConnection) -> AppResult<&mut diesel::SqliteConnection> {
+        match conn {
+            AnyConnection::Sqlite(c) => Ok(c),
+            AnyConnection::Postgresql(_) => Err(AppError::internal("group commit is for SQLite")),
+        }
+    }
+    AnsiTransactionManager::begin_transaction_sql(sqlite(conn)?, "BEGIN IMMEDIATE")?;
+    for work in group.iter_mut() {
+        AnsiTransactionManager::begin_transaction(sqlite(conn)?)?;
+        if work.run(conn) {
+            AnsiTransactionManager::commit_transaction(sqlite(conn)?)?;
+        } else {
+            AnsiTransactionManager::rollback_transaction(sqlite(conn)?)?;
+        }
+    }
+    let c = sqlite(conn)?;
+    if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
+        let _ = AnsiTransactionManager::rollback_transaction(c);
+        return Err(e.into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use diesel::RunQueryDsl;
+    use diesel::sql_types::BigInt;
+
+    use crate::db::Db;
+    use crate::error::AppError;
+
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    /// Writes queued together commit together, and each keeps its own outcome: a write that
+    /// fails or panics is undone alone, the others of its group stay.
+    #[actix_rt::test]
+    async fn a_group_commits_once_and_undoes_only_its_failed_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(
+            &dir.path().join("group.db").display().to_string(),
+            2,
+            Duration::from_secs(5),
+        )
+        .unwrap();
+        db.write(|conn| {
+            diesel::sql_query("CREATE TABLE t (id INTEGER PRIMARY KEY)").execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let before = db.group_commits().unwrap();
+        // The first write holds the committing thread while the others queue behind it.
+        let slow = db.write(|conn| {
+            std::thread::sleep(Duration::from_millis(200));
+            diesel::sql_query("INSERT INTO t (id) VALUES (0)").execute(conn)?;
+            Ok(0)
+        });
+        let writes = (1..=30i64).map(|i| {
+            let db = db.clone();
+            async move {
+                db.write(move |conn| {
+                    diesel::sql_query(format!("INSERT INTO t (id) VALUES ({i})")).execute(conn)?;
+                    match i % 3 {
+                        0 => Err(AppError::PreconditionFailed),
+                        1 if i == 7 => panic!("a write that panics"),
+                        _ => Ok(i),
+                    }
+                })
+                .await
+            }
+        });
+        let (first, rest) =
+            futures_util::future::join(slow, futures_util::future::join_all(writes)).await;
+        assert_eq!(first.unwrap(), 0);
+        for (i, r) in (1..=30i64).zip(&rest) {
+            match (i % 3, i) {
+                (0, _) => assert!(matches!(r, Err(AppError::PreconditionFailed)), "{i}: {r:?}"),
+                (1, 7) => assert!(matches!(r, Err(AppError::Internal(_))), "{i}: {r:?}"),
+                _ => assert_eq!(r.as_ref().unwrap(), &i),
+            }
+        }
+        let kept: Vec<i64> = db
+            .read(|conn| {
+                Ok(diesel::sql_query("SELECT id AS n FROM t ORDER BY id")
+                    .load::<N>(conn)?
+                    .into_iter()
+                    .map(|r| r.n)
+                    .collect())
+            })
+            .await
+            .unwrap();
+        let expected: Vec<i64> = (0..=30)
+            .filter(|i| *i == 0 || (i % 3 != 0 && *i != 7))
+            .collect();
+        assert_eq!(kept, expected);
+        let (groups, writes) = db.group_commits().unwrap();
+        assert_eq!(writes - before.1, 31);
+        // The thirty queued while the first ran: far fewer commits than writes.
+        assert!(groups - before.0 <= 3, "{} groups", groups - before.0);
+    }
+}
