@@ -1,6 +1,8 @@
 //! Figures kept beside `latest_self_assessments` so that an industry's statistics are a range
-//! read: pass counts per criterion (`latest_criterion_counts`, summed per industry and county)
-//! and each enterprise's counted self-assessments per quarter (`self_assessment_quarters`).
+//! read: pass counts per criterion (`latest_criterion_counts`, summed per industry and county,
+//! and per industry), how many enterprises have each score (`latest_score_counts`, per
+//! industry) and each enterprise's counted self-assessments per quarter
+//! (`self_assessment_quarters`).
 //! Both change in the transaction of every submission status change, through
 //! [`super::submissions::refresh_latest`]; [`rebuild`] counts them again from the submissions.
 
@@ -11,19 +13,21 @@ use diesel::upsert::excluded;
 
 use super::AnyConnection;
 use super::schema::{
-    latest_criterion_counts as lcc, self_assessment_quarters as saq,
-    submission_criterion_results as scr, submissions,
+    latest_criterion_counts as lcc, latest_score_counts as lsc, self_assessment_quarters as saq,
+    submission_criterion_results as scr, submission_theme_scores as sts, submissions,
 };
 use crate::error::AppResult;
 
 /// A criterion counts as passed when it earned at least this share of its weight.
 pub const PASS_FRACTION: f64 = 0.5;
 
-/// Moves an enterprise's contribution to the criterion counts of its industry and county from
-/// submission `old` to submission `new` (either absent): one upsert per criterion whose counts
-/// change, in criterion order, so that two transactions of the same county take the shared rows
-/// in the same order. Callers hold the enterprise's row lock (PostgreSQL).
-pub(super) fn move_criterion_counts(
+/// Moves an enterprise's contribution to the shared counts of its industry from submission
+/// `old` to submission `new` (either absent): the criterion counts of its county and of the
+/// whole country, then the score counts. Each table's rows are upserted in key order, so two
+/// transactions take the rows they share in the same order. Callers hold the enterprise's row
+/// lock (PostgreSQL), so that each refresh moves the counts from where the previous one left
+/// them.
+pub(super) fn move_latest(
     conn: &mut AnyConnection,
     industry: &str,
     region: &str,
@@ -33,6 +37,17 @@ pub(super) fn move_criterion_counts(
     if old == new {
         return Ok(());
     }
+    move_criterion_counts(conn, industry, region, old, new)?;
+    move_score_counts(conn, industry, old, new)
+}
+
+fn move_criterion_counts(
+    conn: &mut AnyConnection,
+    industry: &str,
+    region: &str,
+    old: Option<i64>,
+    new: Option<i64>,
+) -> AppResult<()> {
     // criterion → (enterprises, passed) to add.
     let mut delta: BTreeMap<String, (i64, i64)> = BTreeMap::new();
     for (id, sign) in [(old, -1), (new, 1)] {
@@ -47,25 +62,72 @@ pub(super) fn move_criterion_counts(
             d.1 += sign * i64::from(fraction >= PASS_FRACTION);
         }
     }
-    for (criterion, (enterprises, passed)) in delta {
-        if (enterprises, passed) == (0, 0) {
+    for area in [region, ""] {
+        for (criterion, &(enterprises, passed)) in &delta {
+            if (enterprises, passed) == (0, 0) {
+                continue;
+            }
+            let upsert = diesel::insert_into(lcc::table)
+                .values((
+                    lcc::industry_code.eq(industry),
+                    lcc::region_code.eq(area),
+                    lcc::criterion_id.eq(criterion),
+                    lcc::enterprises.eq(enterprises),
+                    lcc::passed.eq(passed),
+                ))
+                .on_conflict((lcc::industry_code, lcc::region_code, lcc::criterion_id))
+                .do_update()
+                .set((
+                    lcc::enterprises.eq(lcc::enterprises + excluded(lcc::enterprises)),
+                    lcc::passed.eq(lcc::passed + excluded(lcc::passed)),
+                ));
+            // ON CONFLICT has no multi-backend form: run it on the concrete connection.
+            match conn {
+                AnyConnection::Sqlite(c) => upsert.execute(c)?,
+                AnyConnection::Postgresql(c) => upsert.execute(c)?,
+            };
+        }
+    }
+    Ok(())
+}
+
+fn move_score_counts(
+    conn: &mut AnyConnection,
+    industry: &str,
+    old: Option<i64>,
+    new: Option<i64>,
+) -> AppResult<()> {
+    // (theme, score's bits) → enterprises to add; '' is the total score. Scores are never
+    // negative, so the bits sort as the scores do.
+    let mut delta: BTreeMap<(String, u64), i64> = BTreeMap::new();
+    for (id, sign) in [(old, -1), (new, 1)] {
+        let Some(id) = id else { continue };
+        let total: Option<f64> = submissions::table
+            .find(id)
+            .select(submissions::score_total)
+            .first(conn)?;
+        let themes: Vec<(String, f64)> = sts::table
+            .filter(sts::submission_id.eq(id))
+            .select((sts::theme_id, sts::score))
+            .load(conn)?;
+        for (theme, score) in total.map(|t| (String::new(), t)).into_iter().chain(themes) {
+            *delta.entry((theme, score.to_bits())).or_default() += sign;
+        }
+    }
+    for ((theme, bits), n) in delta {
+        if n == 0 {
             continue;
         }
-        let upsert = diesel::insert_into(lcc::table)
+        let upsert = diesel::insert_into(lsc::table)
             .values((
-                lcc::industry_code.eq(industry),
-                lcc::region_code.eq(region),
-                lcc::criterion_id.eq(&criterion),
-                lcc::enterprises.eq(enterprises),
-                lcc::passed.eq(passed),
+                lsc::industry_code.eq(industry),
+                lsc::theme_id.eq(&theme),
+                lsc::score.eq(f64::from_bits(bits)),
+                lsc::enterprises.eq(n),
             ))
-            .on_conflict((lcc::industry_code, lcc::region_code, lcc::criterion_id))
+            .on_conflict((lsc::industry_code, lsc::theme_id, lsc::score))
             .do_update()
-            .set((
-                lcc::enterprises.eq(lcc::enterprises + excluded(lcc::enterprises)),
-                lcc::passed.eq(lcc::passed + excluded(lcc::passed)),
-            ));
-        // ON CONFLICT has no multi-backend form: run it on the concrete connection.
+            .set(lsc::enterprises.eq(lsc::enterprises + excluded(lsc::enterprises)));
         match conn {
             AnyConnection::Sqlite(c) => upsert.execute(c)?,
             AnyConnection::Postgresql(c) => upsert.execute(c)?,
@@ -154,14 +216,28 @@ pub fn rebuild(conn: &mut AnyConnection) -> AppResult<()> {
             .execute(pg)?;
     }
     diesel::delete(lcc::table).execute(conn)?;
+    diesel::delete(lsc::table).execute(conn)?;
     diesel::delete(saq::table).execute(conn)?;
+    let passed = format!("SUM(CASE WHEN r.fraction >= {PASS_FRACTION} THEN 1 ELSE 0 END)");
+    let results = "FROM latest_self_assessments l \
+         JOIN submission_criterion_results r ON r.submission_id = l.submission_id";
     diesel::sql_query(format!(
         "INSERT INTO latest_criterion_counts (industry_code, region_code, criterion_id, enterprises, passed) \
-         SELECT l.industry_code, l.region_code, r.criterion_id, COUNT(*), \
-         SUM(CASE WHEN r.fraction >= {PASS_FRACTION} THEN 1 ELSE 0 END) \
-         FROM latest_self_assessments l JOIN submission_criterion_results r ON r.submission_id = l.submission_id \
-         GROUP BY l.industry_code, l.region_code, r.criterion_id"
+         SELECT l.industry_code, l.region_code, r.criterion_id, COUNT(*), {passed} {results} \
+         GROUP BY l.industry_code, l.region_code, r.criterion_id \
+         UNION ALL \
+         SELECT l.industry_code, '', r.criterion_id, COUNT(*), {passed} {results} \
+         GROUP BY l.industry_code, r.criterion_id"
     ))
+    .execute(conn)?;
+    diesel::sql_query(
+        "INSERT INTO latest_score_counts (industry_code, theme_id, score, enterprises) \
+         SELECT industry_code, '', score_total, COUNT(*) FROM latest_self_assessments \
+         WHERE score_total IS NOT NULL GROUP BY industry_code, score_total \
+         UNION ALL \
+         SELECT industry_code, theme_id, score, COUNT(*) FROM latest_theme_scores \
+         GROUP BY industry_code, theme_id, score",
+    )
     .execute(conn)?;
     let q = quarter_sql(conn, "s.submitted_at");
     let counted: Vec<String> = super::submissions::counted()

@@ -339,6 +339,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    latest_score_counts (industry_code, theme_id, score) {
+        industry_code -> Text,
+        theme_id -> Text,
+        score -> Double,
+        enterprises -> BigInt,
+    }
+}
+
+diesel::table! {
     self_assessment_quarters (industry_code, enterprise_id, quarter) {
         industry_code -> Text,
         enterprise_id -> BigInt,
@@ -560,6 +569,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     latest_self_assessments,
     latest_theme_scores,
     latest_criterion_counts,
+    latest_score_counts,
     self_assessment_quarters,
     webhook_endpoints,
     webhook_events,

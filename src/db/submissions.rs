@@ -215,13 +215,7 @@ pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
         .select((submissions::id, submissions::score_total))
         .first(conn)
         .optional()?;
-    super::rollups::move_criterion_counts(
-        conn,
-        &industry,
-        &region,
-        previous,
-        current.map(|c| c.0),
-    )?;
+    super::rollups::move_latest(conn, &industry, &region, previous, current.map(|c| c.0))?;
     super::rollups::rewrite_quarters(conn, enterprise, &industry, &region)?;
     let Some((submission, score)) = current else {
         return Ok(());

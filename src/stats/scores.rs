@@ -75,6 +75,45 @@ pub fn latest_theme_scores(
     Ok(by_theme)
 }
 
+/// Scores by theme.
+type ThemeValues = BTreeMap<String, Vec<f64>>;
+
+#[derive(QueryableByName)]
+struct ValueCount {
+    #[diesel(sql_type = Text)]
+    grp: String,
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    v: f64,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// [`latest_totals`] and [`latest_theme_scores`] of a selection without a region, from the
+/// counts of enterprises per industry and score: a few thousand rows where the scores are
+/// hundreds of thousands, giving the same values.
+fn latest_score_counts(
+    conn: &mut AnyConnection,
+    sel: &Selection,
+) -> AppResult<(Vec<f64>, ThemeValues)> {
+    let rows: Vec<ValueCount> = diesel::sql_query(format!(
+        "SELECT x.theme_id AS grp, x.score AS v, x.enterprises AS n FROM latest_score_counts x \
+         WHERE {} AND x.enterprises > 0",
+        sel.enterprise_where("x")
+    ))
+    .load(conn)?;
+    let mut totals = Vec::new();
+    let mut by_theme: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for r in rows {
+        let values = if r.grp.is_empty() {
+            &mut totals
+        } else {
+            by_theme.entry(r.grp).or_default()
+        };
+        values.extend(std::iter::repeat_n(r.v, r.n as usize));
+    }
+    Ok((totals, by_theme))
+}
+
 /// Score distribution of each enterprise's latest self-assessment in the selection.
 pub fn distribution(
     conn: &mut AnyConnection,
@@ -85,6 +124,8 @@ pub fn distribution(
     let withheld = !sel.shown(pattern, "");
     let (values, by_theme) = if withheld {
         (Vec::new(), BTreeMap::new())
+    } else if sel.all_latest() && sel.region.is_none() {
+        latest_score_counts(conn, sel)?
     } else {
         (latest_totals(conn, sel)?, latest_theme_scores(conn, sel)?)
     };
@@ -155,8 +196,14 @@ pub fn pass_rates(
     let sql = if sel.all_latest() {
         format!(
             "SELECT x.criterion_id AS grp, CAST(SUM(x.enterprises) AS BIGINT) AS n, CAST(SUM(x.passed) AS BIGINT) AS passed \
-             FROM latest_criterion_counts x WHERE {} GROUP BY x.criterion_id HAVING SUM(x.enterprises) > 0",
-            sel.enterprise_where("x")
+             FROM latest_criterion_counts x WHERE {}{} GROUP BY x.criterion_id HAVING SUM(x.enterprises) > 0",
+            sel.enterprise_where("x"),
+            // Without a region, the whole country's rows; a region's prefix leaves them out.
+            if sel.region.is_none() {
+                " AND x.region_code = ''"
+            } else {
+                ""
+            }
         )
     } else {
         format!(

@@ -765,9 +765,10 @@ async fn assert_latest_in_step(app: &TestApp) {
 async fn assert_rollups_in_step(app: &TestApp) {
     type Counts = Vec<(String, String, String, i64, i64)>;
     type Quarters = Vec<(i64, String, i64, i64, i64)>;
+    type Scores = Vec<(String, String, i64, i64)>;
     fn read(
         conn: &mut csr_assess::db::AnyConnection,
-    ) -> csr_assess::error::AppResult<(Counts, Quarters)> {
+    ) -> csr_assess::error::AppResult<(Counts, Quarters, Scores)> {
         use csr_assess::db::schema::{latest_criterion_counts as c, self_assessment_quarters as q};
         use diesel::prelude::*;
         let counts: Counts = c::table
@@ -796,7 +797,17 @@ async fn assert_rollups_in_step(app: &TestApp) {
             .into_iter()
             .map(|(e, q, n, s, sum)| (e, q, n, s, (sum * 100.0).round() as i64))
             .collect();
-        Ok((counts, quarters))
+        use csr_assess::db::schema::latest_score_counts as sc;
+        let scores: Vec<(String, String, f64, i64)> = sc::table
+            .filter(sc::enterprises.ne(0))
+            .order((sc::industry_code, sc::theme_id, sc::score))
+            .select((sc::industry_code, sc::theme_id, sc::score, sc::enterprises))
+            .load(conn)?;
+        let scores = scores
+            .into_iter()
+            .map(|(i, t, v, n)| (i, t, (v * 100.0).round() as i64, n))
+            .collect();
+        Ok((counts, quarters, scores))
     }
     let (kept, rebuilt) = app
         .state
@@ -808,9 +819,10 @@ async fn assert_rollups_in_step(app: &TestApp) {
         })
         .await
         .unwrap();
-    assert!(!rebuilt.0.is_empty() && !rebuilt.1.is_empty());
+    assert!(!rebuilt.0.is_empty() && !rebuilt.1.is_empty() && !rebuilt.2.is_empty());
     assert_eq!(kept.0, rebuilt.0);
     assert_eq!(kept.1, rebuilt.1);
+    assert_eq!(kept.2, rebuilt.2);
 }
 
 /// The figures read from the maintained table equal those recomputed from the submissions (a

@@ -1,2 +1,3 @@
 DROP TABLE self_assessment_quarters;
+DROP TABLE latest_score_counts;
 DROP TABLE latest_criterion_counts;
