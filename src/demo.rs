@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use diesel::prelude::*;
+use futures_util::StreamExt;
 
 use crate::db::schema::{enterprises, submissions};
 use crate::db::{AnyConnection, now};
@@ -115,12 +116,18 @@ pub async fn seed(
         .db
         .read(|conn| Ok(enterprises::table.count().get_result(conn)?))
         .await?;
-    let mut done = 0;
-    while done < enterprises {
-        let n = BATCH.min(enterprises - done);
-        let plan: Vec<(String, String, String, u64, Vec<u64>)> = (0..n)
+    // The plans are drawn one after the other (the same for the same seed); two batches are
+    // written at a time, so that PostgreSQL works on both cores while one batch waits for its
+    // certificates' number lock. SQLite takes them in turn.
+    let mut planned = 0;
+    let plans = std::iter::from_fn(|| {
+        if planned >= enterprises {
+            return None;
+        }
+        let n = BATCH.min(enterprises - planned);
+        let plan: Plan = (0..n)
             .map(|i| {
-                let serial = existing as u64 + done + i + 1;
+                let serial = existing as u64 + planned + i + 1;
                 let code = credit_code(rng.below(90) + 10, serial);
                 let industry = rng.pick(&INDUSTRIES).to_string();
                 let region = format!(
@@ -134,12 +141,23 @@ pub async fn seed(
                 (code, industry, region, quality, seeds)
             })
             .collect();
-        let st = state.clone();
-        state
-            .db
-            .write(move |conn| write_batch(conn, &st, admin, plan))
-            .await?;
-        done += n;
+        planned += n;
+        Some((n, plan))
+    });
+    let mut writes = futures_util::stream::iter(plans)
+        .map(|(n, plan)| {
+            let st = state.clone();
+            async move {
+                let db = st.db.clone();
+                db.write(move |conn| write_batch(conn, &st, admin, plan))
+                    .await
+                    .map(|()| n)
+            }
+        })
+        .buffer_unordered(2);
+    let mut done = 0;
+    while let Some(n) = writes.next().await {
+        done += n?;
         progress(done, enterprises);
     }
     // The multi-row inserts bypassed the per-criterion and per-quarter figures: count them

@@ -625,9 +625,9 @@ async fn enterprises_get_no_statistics_and_no_names(b: Backend) {
     assert!(!all.contains("有限公司"));
 }
 
-/// `seed-demo` on each backend: the bulk-written latest self-assessments and the counted
-/// per-criterion and per-quarter figures agree with the submissions, and the figures read
-/// from them equal those recomputed from the submissions.
+/// `seed-demo` on each backend, in three batches written two at a time: the bulk-written
+/// latest self-assessments and the counted figures agree with the submissions, and the figures
+/// read from them equal those recomputed from the submissions.
 async fn seed_demo_fills_the_statistics(b: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_str().unwrap().to_owned();
@@ -642,7 +642,7 @@ async fn seed_demo_fills_the_statistics(b: Backend) {
             &data,
             "seed-demo",
             "--enterprises",
-            "40",
+            "450",
             "--submissions-per-enterprise",
             "2",
             "--seed",
@@ -657,7 +657,7 @@ async fn seed_demo_fills_the_statistics(b: Backend) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("40/40") && stderr.contains("80 self-assessments"),
+        stderr.contains("450/450") && stderr.contains("900 self-assessments"),
         "{stderr}"
     );
     let keys = dir.path().join("keys");
@@ -669,10 +669,10 @@ async fn seed_demo_fills_the_statistics(b: Backend) {
     .await;
     let admin = app.admin_token().await;
     let f = app.get("/api/v1/stats/funnel", Some(&admin)).await.json();
-    assert_eq!(fig(&f["total"]["registered"]), Some(40.0));
-    assert_eq!(fig(&f["total"]["self_assessed"]), Some(40.0));
+    assert_eq!(fig(&f["total"]["registered"]), Some(450.0));
+    assert_eq!(fig(&f["total"]["self_assessed"]), Some(450.0));
     let certified = fig(&f["total"]["certified"]).unwrap_or(0.0);
-    assert!(certified > 0.0 && certified <= 40.0, "{f}");
+    assert!(certified > 0.0 && certified <= 450.0, "{f}");
     // Valid identifiers throughout: every enterprise reads back through the API.
     let list = app
         .get("/api/v1/enterprises?limit=200", Some(&admin))
@@ -684,7 +684,7 @@ async fn seed_demo_fills_the_statistics(b: Backend) {
         csr_assess::domain::RegionCode::parse(e["region_code"].as_str().unwrap()).unwrap();
     }
     let d = app.get("/api/v1/stats/scores", Some(&admin)).await.json();
-    assert_eq!(fig(&d["total"]["enterprises"]), Some(40.0));
+    assert_eq!(fig(&d["total"]["enterprises"]), Some(450.0));
     // Certificates from the demo verify like any other.
     let dir_list = app
         .get("/api/v1/public/certificates?limit=1", None)
