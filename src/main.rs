@@ -1,5 +1,34 @@
 //! Thin binary: parse the command line and hand over to the library.
 
 fn main() -> std::process::ExitCode {
+    return_freed_memory();
     csr_assess::cli::run()
+}
+
+/// glibc gives threads their own allocator arenas (up to eight per core) and keeps what each
+/// thread freed in its arena. The service's threads (HTTP workers, the blocking pool, the render,
+/// hashing and committing threads) each touched one, and together held tens of MiB that were
+/// free. A thread of the binary hands what the arenas hold free back to the system once a
+/// second (`malloc_trim`), which kept the full SQLite load benchmark's peak under 100 MiB
+/// (two arenas for all threads did too, with less throughput; mimalloc peaked at 215 MiB;
+/// docs/BENCHMARKS.md).
+#[allow(unsafe_code)]
+fn return_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let trim = || loop {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            // SAFETY: malloc_trim only returns free memory of glibc's arenas to the system; it
+            // takes each arena's lock as malloc does.
+            unsafe {
+                libc::malloc_trim(0);
+            }
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("malloc-trim".into())
+            .spawn(trim)
+        {
+            eprintln!("cannot start the malloc-trim thread: {e}");
+        }
+    }
 }
