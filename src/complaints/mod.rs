@@ -33,7 +33,14 @@ use crate::webhooks::{self, Event};
 
 /// Today in China (UTC+8): deadlines are Chinese working days.
 pub fn today() -> NaiveDate {
-    (Utc::now() + Duration::hours(8)).date_naive()
+    date_in_china(Utc::now().naive_utc())
+}
+
+/// The date in China (UTC+8) at the stored UTC time `at`: complaints are dated by it, so a
+/// window of complaints around a stored time takes this date (from 16:00 UTC it is the next
+/// day's).
+pub fn date_in_china(at: chrono::NaiveDateTime) -> NaiveDate {
+    (at + Duration::hours(8)).date()
 }
 
 /// A complaint to record.
@@ -1182,4 +1189,18 @@ pub async fn incident_step(
             incident_view(conn, &i)
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, NaiveDateTime};
+
+    /// The complaints' date turns at 16:00 UTC, midnight in China.
+    #[test]
+    fn the_date_in_china_turns_at_sixteen_hours_utc() {
+        let at = |s: &str| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        let day = |d: u32| NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        assert_eq!(super::date_in_china(at("2026-12-06 15:59:59")), day(6));
+        assert_eq!(super::date_in_china(at("2026-12-06 16:00:00")), day(7));
+    }
 }

@@ -175,21 +175,42 @@ fn commit(conn: &mut AnyConnection, group: &mut [Box<dyn Work>]) -> AppResult<()
             AnyConnection::Postgresql(_) => Err(AppError::internal("group commit is for SQLite")),
         }
     }
+    /// Transactions open on the connection: 1 inside the group, 2 inside a write's savepoint.
+    fn depth(c: &mut diesel::SqliteConnection) -> AppResult<u32> {
+        Ok(AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .map_or(0, |d| d.get()))
+    }
+    /// A write that left a nested transaction open (one that panicked inside it, say) would
+    /// turn the group's COMMIT into a RELEASE: the group fails instead, and dropping the
+    /// connection rolls it all back.
+    fn expect_depth(c: &mut diesel::SqliteConnection, want: u32) -> AppResult<()> {
+        match depth(c)? {
+            d if d == want => Ok(()),
+            d => Err(AppError::internal(format!(
+                "a write left {d} transactions open where {want} were expected"
+            ))),
+        }
+    }
     AnsiTransactionManager::begin_transaction_sql(sqlite(conn)?, "BEGIN IMMEDIATE")?;
     for work in group.iter_mut() {
         AnsiTransactionManager::begin_transaction(sqlite(conn)?)?;
-        if work.run(conn) {
-            AnsiTransactionManager::commit_transaction(sqlite(conn)?)?;
+        let ok = work.run(conn);
+        let c = sqlite(conn)?;
+        expect_depth(c, 2)?;
+        if ok {
+            AnsiTransactionManager::commit_transaction(c)?;
         } else {
-            AnsiTransactionManager::rollback_transaction(sqlite(conn)?)?;
+            AnsiTransactionManager::rollback_transaction(c)?;
         }
+        expect_depth(c, 1)?;
     }
     let c = sqlite(conn)?;
     if let Err(e) = AnsiTransactionManager::commit_transaction(c) {
         let _ = AnsiTransactionManager::rollback_transaction(c);
         return Err(e.into());
     }
-    Ok(())
+    expect_depth(c, 0)
 }
 
 #[cfg(test)]
@@ -200,7 +221,7 @@ mod tests {
     use diesel::sql_types::BigInt;
 
     use crate::db::Db;
-    use crate::error::AppError;
+    use crate::error::{AppError, AppResult};
 
     #[derive(diesel::QueryableByName)]
     struct N {
@@ -274,5 +295,35 @@ mod tests {
         assert_eq!(writes - before.1, 31);
         // The thirty queued while the first ran: far fewer commits than writes.
         assert!(groups - before.0 <= 3, "{} groups", groups - before.0);
+
+        // A write that panics inside a transaction of its own leaves it open: its group fails
+        // as a whole (nothing of it stays, nobody hears of success), and the next group works.
+        let nested = db.write(|conn| {
+            diesel::sql_query("INSERT INTO t (id) VALUES (100)").execute(conn)?;
+            diesel::Connection::transaction(conn, |conn| -> AppResult<()> {
+                diesel::sql_query("INSERT INTO t (id) VALUES (101)").execute(conn)?;
+                panic!("a write that panics inside its own transaction")
+            })
+        });
+        assert!(matches!(nested.await, Err(AppError::Internal(_))));
+        db.write(|conn| {
+            diesel::sql_query("INSERT INTO t (id) VALUES (102)").execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+        let after: Vec<i64> = db
+            .read(|conn| {
+                Ok(
+                    diesel::sql_query("SELECT id AS n FROM t WHERE id >= 100 ORDER BY id")
+                        .load::<N>(conn)?
+                        .into_iter()
+                        .map(|r| r.n)
+                        .collect(),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(after, vec![102]);
     }
 }

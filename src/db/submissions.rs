@@ -122,17 +122,7 @@ pub fn delete_draft(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
 
 /// Advances the revision if it is still `expected`; false when someone else wrote first.
 pub fn bump(conn: &mut AnyConnection, id: i64, expected: i64) -> AppResult<bool> {
-    let n = diesel::update(
-        submissions::table
-            .find(id)
-            .filter(submissions::revision.eq(expected)),
-    )
-    .set((
-        submissions::revision.eq(expected + 1),
-        submissions::updated_at.eq(now()),
-    ))
-    .execute(conn)?;
-    Ok(n == 1)
+    Ok(bump_returning(conn, id, expected)?.is_some())
 }
 
 /// [`bump`] returning the submission as it now is (`None` when someone else wrote first): one

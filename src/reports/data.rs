@@ -53,12 +53,15 @@ pub fn report_data(
         Some(r) => reviews::verdicts_of(conn, r.id)?,
         None => Vec::new(),
     };
-    let date = s.submitted_at.unwrap_or(s.updated_at).date();
+    let at = s.submitted_at.unwrap_or(s.updated_at);
+    let date = at.date();
+    // The year of complaints up to the day of the self-assessment, in the complaints' dates.
+    let day = crate::complaints::date_in_china(at);
     let complaints = crate::complaints::measures::over(
         conn,
         s.enterprise_id,
-        date - chrono::Duration::days(365),
-        date + chrono::Duration::days(1),
+        day - chrono::Duration::days(365),
+        day + chrono::Duration::days(1),
         crate::complaints::today(),
     )?;
     let loaded = load(conn, schemas, s)?;
