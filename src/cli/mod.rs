@@ -186,7 +186,8 @@ pub enum KeysCommand {
     /// Retire a key that is no longer active: access tokens it signed stop working (after a
     /// restart); certificates and audit checkpoints it signed still verify.
     Retire {
-        #[arg(long)]
+        /// Key ids are random base64url and may begin with `-`.
+        #[arg(long, allow_hyphen_values = true)]
         kid: String,
     },
 }
@@ -600,5 +601,22 @@ fn announce_admin(created: Option<(String, Option<String>)>) {
         }
         Some((email, None)) => tracing::info!(%email, "created the first administrator"),
         None => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command, KeysCommand};
+
+    /// Key ids are random base64url: one that begins with `-` is still a value of `--kid`.
+    #[test]
+    fn a_key_id_may_begin_with_a_hyphen() {
+        let cli = Cli::try_parse_from(["csr-assess", "keys", "retire", "--kid", "-Zq3x"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Keys(KeysCommand::Retire { kid })) if kid == "-Zq3x"
+        ));
     }
 }

@@ -64,14 +64,16 @@ pub fn list(conn: &mut AnyConnection, after: i64, limit: i64) -> AppResult<Vec<E
 }
 
 /// Locks enterprise `id`'s row until the transaction ends, so that checks over all of its rows
-/// (the evidence quota) see every concurrent writer. SQLite transactions already write one at a
-/// time.
+/// (the evidence quota) and changes of its statistics see every concurrent writer. SQLite
+/// transactions already write one at a time. `FOR NO KEY UPDATE`: rows that refer to the
+/// enterprise (a webhook event inserted by a reviewer's decision) may still be written, so
+/// their foreign-key checks do not wait for this lock while it waits for their audit lock.
 pub fn lock(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
     if let AnyConnection::Postgresql(c) = conn {
         enterprises::table
             .find(id)
             .select(enterprises::id)
-            .for_update()
+            .for_no_key_update()
             .first::<i64>(c)
             .optional()?;
     }

@@ -339,8 +339,11 @@ impl Db {
         if self.backend != Backend::Sqlite {
             return Ok(());
         }
-        let pool = self.pool.clone();
+        let (pool, writer) = (self.pool.clone(), self.writer.clone());
         web::block(move || -> AppResult<()> {
+            // Between two groups of writes: a checkpoint waiting for readers holds SQLite's
+            // write lock, and a group starting meanwhile would fail on its busy timeout.
+            let _turn = writer.lock().unwrap_or_else(PoisonError::into_inner);
             let mut conn = pool.get()?;
             conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
             Ok(())

@@ -212,7 +212,7 @@ pub fn quarter_sql(conn: &AnyConnection, column: &str) -> String {
 /// submission status changes wait until it commits.
 pub fn rebuild(conn: &mut AnyConnection) -> AppResult<()> {
     if let AnyConnection::Postgresql(pg) = conn {
-        diesel::sql_query("LOCK TABLE latest_self_assessments, submissions IN SHARE MODE")
+        diesel::sql_query("LOCK TABLE submissions, latest_self_assessments IN SHARE MODE")
             .execute(pg)?;
     }
     diesel::delete(lcc::table).execute(conn)?;

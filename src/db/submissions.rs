@@ -311,8 +311,36 @@ pub fn mark_submitted(
     id: i64,
     score: &crate::domain::scoring::Score,
 ) -> AppResult<()> {
+    leave_latest(conn, id)?;
     record_submitted(conn, id, score)?;
     refresh_latest(conn, id)
+}
+
+/// A returned submission submitted again is its enterprise's latest self-assessment already,
+/// and its results are about to be overwritten: its contribution to the shared counts leaves
+/// with the old results, so that [`refresh_latest`] adds the new ones.
+fn leave_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
+    let enterprise: i64 = submissions::table
+        .find(id)
+        .select(submissions::enterprise_id)
+        .first(conn)?;
+    super::enterprises::lock(conn, enterprise)?;
+    let current: Option<(i64, String, String)> = latest::table
+        .find(enterprise)
+        .select((
+            latest::submission_id,
+            latest::industry_code,
+            latest::region_code,
+        ))
+        .first(conn)
+        .optional()?;
+    if let Some((latest_id, industry, region)) = current
+        && latest_id == id
+    {
+        super::rollups::move_latest(conn, &industry, &region, Some(id), None)?;
+        diesel::delete(latest::table.find(enterprise)).execute(conn)?;
+    }
+    Ok(())
 }
 
 /// [`mark_submitted`] without the refresh of the enterprise's latest self-assessment, for

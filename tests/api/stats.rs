@@ -831,11 +831,12 @@ async fn latest_self_assessments_follow_every_status_change(b: Backend) {
     let app = spawn_app(b).await;
     let admin = app.admin_token().await;
     let mut firms = Vec::new();
+    let mut firsts = Vec::new();
     for _ in 0..6 {
         let e = app
             .enterprise_with(json!({ "industry_code": "C1491", "region_code": "330106" }))
             .await;
-        submitted(&app, &e, "C1491", 2).await;
+        firsts.push(submitted(&app, &e, "C1491", 2).await);
         firms.push(e);
     }
     assert_latest_in_step(&app).await;
@@ -895,4 +896,51 @@ async fn latest_self_assessments_follow_every_status_change(b: Backend) {
     assert_eq!(both("/api/v1/stats/scores?industry=C14").await, before);
     both("/api/v1/stats/criteria?industry=C1491").await;
     both("/api/v1/stats/trends?industry=C14").await;
+
+    // Returned, improved and submitted again, the same submission replaces its own figures.
+    let (_, reviewer) = app.staff("reviewer", json!({})).await;
+    let id = firsts[1];
+    crate::helpers::claim_and_decide(&app, &reviewer, id).await;
+    let res = app
+        .post(
+            &format!("/api/v1/reviews/{id}/return"),
+            Some(&reviewer),
+            &json!({ "comment": "请完善后重新提交" }),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let mut d = Draft {
+        id,
+        etag: String::new(),
+        path: format!("/api/v1/submissions/{id}"),
+    };
+    app.etag_of(&firms[1].token, &mut d).await;
+    let criteria = app.criteria_of(&firms[1].token, "C1491", "2024").await;
+    let better: serde_json::Map<String, Value> = criteria
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_str().unwrap().to_owned(),
+                crate::helpers::best_answer(c),
+            )
+        })
+        .collect();
+    app.answer_all(&firms[1].token, &mut d, better).await;
+    let res = app
+        .send_if_match(
+            Method::POST,
+            &format!("{}/submit", d.path),
+            &firms[1].token,
+            &d.etag,
+            None,
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_latest_in_step(&app).await;
+    let resubmitted = both("/api/v1/stats/scores?industry=C14").await;
+    assert!(
+        fig(&resubmitted["total"]["mean"]) > fig(&before["total"]["mean"]),
+        "{resubmitted}"
+    );
+    both("/api/v1/stats/criteria?industry=C1491").await;
 }
