@@ -96,6 +96,11 @@ async function signInHome(page, who) {
 const anchor = (criterion) => `#c-${criterion.replaceAll(".", "-")}`;
 
 /** Sets a verdict in a criterion's section and waits for htmx to swap the section. */
+/** Whether `selector` shows `text` within five seconds: htmx swaps a section in after its response. */
+async function shows(page, selector, text) {
+  return page.locator(selector, { hasText: text }).waitFor({ timeout: 5000 }).then(() => true, () => false);
+}
+
 async function verdict(page, criterion, kind, fields = {}) {
   const section = page.locator(anchor(criterion));
   await section.locator(`input[name=verdict][value=${kind}]`).check();
@@ -143,7 +148,7 @@ try {
   check(await section.locator(".error").first().isVisible(), "an adjustment without a reason is refused beside its field");
   check((await section.locator("[name=points]").inputValue()) === "50", "the typed points stay after a refusal");
   await verdict(page, other, "accept");
-  check((await section.locator(".verdict-text").textContent()).includes("接受"), "the corrected verdict is saved");
+  check(await shows(page, `${anchor(other)} .verdict-text`, "接受"), "the corrected verdict is saved");
 
   // Every red line and legal duty, accepted one by one without reloading the page.
   const required = await page.locator("#required a").allTextContents();
@@ -156,7 +161,7 @@ try {
   }
   check(reloads === 0, `verdicts are saved without a page reload (${reloads} reloads)`);
   await verdict(page, requestCriterion, "request_evidence", { comment: "请上传投诉处理记录的扫描件" });
-  check((await page.locator(`${anchor(requestCriterion)} .verdict-text`).textContent()).includes("要求补充证据"),
+  check(await shows(page, `${anchor(requestCriterion)} .verdict-text`, "要求补充证据"),
     "the evidence request is recorded");
 
   // The enterprise answers through the API, with a file for the criterion.
