@@ -9,6 +9,7 @@ use diesel::prelude::*;
 use futures_util::StreamExt;
 
 use crate::db::schema::{enterprises, submissions};
+use crate::db::sql::FirstRow;
 use crate::db::{AnyConnection, now};
 use crate::domain::schema::{Criterion, Kind};
 use crate::domain::scoring::{self, Answer, NOT_CERTIFIED, Value};
@@ -109,7 +110,7 @@ pub async fn seed(
             Ok(users
                 .filter(role.eq("admin"))
                 .select(id)
-                .first::<i64>(conn)?)
+                .first_row::<i64, _>(conn)?)
         })
         .await?;
     let existing: i64 = state
@@ -422,7 +423,7 @@ pub async fn seed_complaints(
         .db
         .read(|conn| {
             use crate::db::schema::users::dsl::*;
-            let admin: i64 = users.filter(role.eq("admin")).select(id).first(conn)?;
+            let admin: i64 = users.filter(role.eq("admin")).select(id).first_row(conn)?;
             let firms: Vec<(i64, String, String)> = e::table
                 .select((e::id, e::industry_code, e::region_code))
                 .order(e::id)

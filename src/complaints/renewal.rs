@@ -12,6 +12,7 @@ use utoipa::ToSchema;
 use super::measures::{self, Measures, Quarter};
 use crate::auth::AuthUser;
 use crate::db::schema::renewals as rn;
+use crate::db::sql::FirstRow;
 use crate::db::submissions::NewSubmission;
 use crate::db::{AnyConnection, audit, now};
 use crate::domain::SubmissionStatus;
@@ -160,13 +161,13 @@ pub async fn of_submission(state: &AppState, user: AuthUser, id: i64) -> AppResu
             let (certificate_id, figures): (i64, String) = rn::table
                 .filter(rn::submission_id.eq(id))
                 .select((rn::certificate_id, rn::complaint_figures))
-                .first(conn)
+                .first_row(conn)
                 .optional()?
                 .ok_or(AppError::NotFound)?;
             let cert: crate::db::certificates::Certificate = crate::db::schema::certificates::table
                 .find(certificate_id)
                 .select(crate::db::certificates::Certificate::as_select())
-                .first(conn)?;
+                .first_row(conn)?;
             Ok(RenewalView {
                 certificate_number: cert.number,
                 expires_on: cert.expires_on,

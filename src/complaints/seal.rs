@@ -83,13 +83,15 @@ impl Sealer {
     /// and every sealed value before it would be unreadable.
     pub async fn check_against(&self, db: &crate::db::Db) -> Result<(), String> {
         use diesel::prelude::*;
+
+        use crate::db::sql::FirstRow;
         let stored: Option<String> = db
             .read(|conn| {
                 use crate::db::schema::complaint_cases as cc;
                 Ok(cc::table
                     .filter(cc::personal.is_not_null())
                     .select(cc::personal)
-                    .first::<Option<String>>(conn)
+                    .first_row::<Option<String>, _>(conn)
                     .optional()?
                     .flatten())
             })

@@ -15,6 +15,7 @@ use super::measures::{self, Measures, Quarter};
 use crate::auth::{AuthUser, roles};
 use crate::db::certificates::{self, Certificate};
 use crate::db::schema::{complaint_cases as cc, complaints as c, surveillance_reviews as sr};
+use crate::db::sql::FirstRow;
 use crate::db::{AnyConnection, audit, now};
 use crate::domain::Role;
 use crate::domain::certificate::{CertificateChange, CertificateStatus};
@@ -150,7 +151,7 @@ pub fn evaluate(
         .filter(sr::certificate_id.eq(cert.id))
         .filter(sr::state.eq("open"))
         .select(sr::id)
-        .first(conn)
+        .first_row(conn)
         .optional()?;
     if open.is_some() {
         return Ok(None);
@@ -158,7 +159,7 @@ pub fn evaluate(
     let last_decision: Option<NaiveDateTime> = sr::table
         .filter(sr::certificate_id.eq(cert.id))
         .select(diesel::dsl::max(sr::decided_at))
-        .first(conn)?;
+        .first_row(conn)?;
     let t = thresholds(conn, &cert)?;
     let found = triggers(conn, &cert, &t, today, last_decision)?;
     if found.is_empty() {
@@ -262,7 +263,7 @@ fn view(conn: &mut AnyConnection, r: &Row, with_measures: bool) -> AppResult<Sur
     let cert: Option<Certificate> = crate::db::schema::certificates::table
         .find(r.certificate_id)
         .select(Certificate::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?;
     let e = crate::db::enterprises::find(conn, r.enterprise_id)?;
     let mut ms = Vec::new();
@@ -299,7 +300,7 @@ fn within_reach(conn: &mut AnyConnection, user: &AuthUser, id: i64) -> AppResult
     let r: Row = sr::table
         .find(id)
         .select(Row::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?
         .ok_or(AppError::NotFound)?;
     if user.role == Role::Admin {
@@ -409,7 +410,7 @@ pub async fn decide(
             let cert: Certificate = crate::db::schema::certificates::table
                 .find(r.certificate_id)
                 .select(Certificate::as_select())
-                .first(conn)?;
+                .first_row(conn)?;
             let change = match outcome {
                 Outcome::Confirmed => None,
                 Outcome::Suspended => Some(CertificateChange::Suspend),
@@ -455,7 +456,7 @@ pub async fn decide(
                 sr::table
                     .find(id)
                     .select(Row::as_select())
-                    .first(conn)
+                    .first_row(conn)
                     .map_err(AppError::from)
             })?;
             view(conn, &r, true)

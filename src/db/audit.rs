@@ -9,6 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema::{audit_checkpoints, audit_log};
+use super::sql::FirstRow;
 use super::{AnyConnection, now};
 use crate::auth::signing::{self, Jwks, ServiceKeys};
 use crate::domain::canonical::{canonical_json, sha256_hex};
@@ -85,7 +86,7 @@ fn head(conn: &mut AnyConnection) -> AppResult<Option<(i64, String)>> {
         .filter(audit_log::seq.is_not_null())
         .order(audit_log::seq.desc())
         .select((audit_log::seq, audit_log::hash))
-        .first(conn)
+        .first_row(conn)
         .optional()?;
     Ok(row.and_then(|(s, h)| Some((s?, h?))))
 }
@@ -207,7 +208,7 @@ pub fn latest(conn: &mut AnyConnection) -> AppResult<Option<Checkpoint>> {
             audit_checkpoints::kid,
             audit_checkpoints::signature,
         ))
-        .first(conn)
+        .first_row(conn)
         .optional()?;
     Ok(
         row.map(|(entries, head_hash, at, kid, signature)| Checkpoint {
@@ -236,7 +237,7 @@ pub fn checkpoint(
     let last: Option<i64> = audit_checkpoints::table
         .order(audit_checkpoints::id.desc())
         .select(audit_checkpoints::entries)
-        .first(conn)
+        .first_row(conn)
         .optional()?;
     if last == Some(entries) && !heartbeat {
         return Ok(None);

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{certificate_events, certificates, enterprises};
+use super::sql::FirstRow;
 use super::{AnyConnection, now};
 use crate::domain::certificate::{CertificateChange, CertificateStatus};
 use crate::error::AppResult;
@@ -85,7 +86,7 @@ pub fn last_serial_in_year(conn: &mut AnyConnection, year: i32) -> AppResult<u32
     let newest: Option<String> = certificates::table
         .order(certificates::id.desc())
         .select(certificates::number)
-        .first(conn)
+        .first_row(conn)
         .optional()?;
     let prefix = format!("CSR-{year:04}-");
     Ok(newest
@@ -100,7 +101,7 @@ pub fn by_number(conn: &mut AnyConnection, number: &str) -> AppResult<Option<Cer
     Ok(certificates::table
         .filter(certificates::number.eq(number))
         .select(Certificate::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -138,7 +139,7 @@ pub fn of_submission(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Cert
         .filter(certificates::submission_id.eq(id))
         .order(certificates::id.desc())
         .select(Certificate::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -257,7 +258,7 @@ pub fn last_actor(conn: &mut AnyConnection, id: i64, action: &str) -> AppResult<
         .filter(certificate_events::action.eq(action))
         .order(certificate_events::id.desc())
         .select(certificate_events::actor_id)
-        .first::<Option<i64>>(conn)
+        .first_row::<Option<i64>, _>(conn)
         .optional()?
         .flatten())
 }

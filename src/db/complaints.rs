@@ -9,6 +9,7 @@ use super::schema::{
     complaint_cases as cc, complaint_incidents as inc, complaint_terms as ct, complaints as c,
     liaison_units as lu,
 };
+use super::sql::FirstRow;
 use crate::error::AppResult;
 
 /// What statistics and deadlines read.
@@ -92,7 +93,7 @@ pub fn proposal_days(conn: &mut AnyConnection, id: i64) -> AppResult<Option<u32>
     let days: Option<i32> = ct::table
         .find(id)
         .select(ct::proposal_days)
-        .first(conn)
+        .first_row(conn)
         .optional()?;
     Ok(days.and_then(|d| u32::try_from(d).ok()))
 }
@@ -134,7 +135,7 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Full>> {
         .inner_join(cc::table)
         .filter(c::id.eq(id))
         .select((Complaint::as_select(), Case::as_select()))
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -148,7 +149,7 @@ pub fn by_external_ref(
         .filter(cc::recorded_by.eq(recorded_by))
         .filter(cc::external_ref.eq(external_ref))
         .select(cc::complaint_id)
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -220,7 +221,7 @@ pub fn save(conn: &mut AnyConnection, (x, case): &Full) -> AppResult<Change> {
     let before: Complaint = c::table
         .find(x.id)
         .select(Complaint::as_select())
-        .first(conn)?;
+        .first_row(conn)?;
     let change = Change::new(&before, Tally::change(&before, x));
     diesel::update(c::table.find(x.id))
         .set((
@@ -359,7 +360,7 @@ pub fn open_incident(
         .filter(inc::category.eq(category))
         .filter(inc::state.ne("closed"))
         .select(Incident::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -391,7 +392,7 @@ pub fn incident(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Incident>
     Ok(inc::table
         .find(id)
         .select(Incident::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -438,7 +439,7 @@ pub fn liaison(conn: &mut AnyConnection, enterprise: i64) -> AppResult<Option<Li
     Ok(lu::table
         .find(enterprise)
         .select(Liaison::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -482,6 +483,6 @@ pub fn enterprise_by_credit_code(
     Ok(e::table
         .filter(e::credit_code.eq(credit_code))
         .select((e::id, e::industry_code, e::region_code))
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }

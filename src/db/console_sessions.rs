@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::schema::console_sessions as sessions;
+use super::sql::FirstRow;
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -46,7 +47,7 @@ pub fn find_by_hash(conn: &mut AnyConnection, hash: &str) -> AppResult<Option<Co
     Ok(sessions::table
         .filter(sessions::token_hash.eq(hash))
         .select(ConsoleSession::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 

@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::schema::enterprises;
+use super::sql::FirstRow;
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -49,7 +50,7 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Enterprise>> 
     Ok(enterprises::table
         .find(id)
         .select(Enterprise::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -74,7 +75,7 @@ pub fn lock(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
             .find(id)
             .select(enterprises::id)
             .for_no_key_update()
-            .first::<i64>(c)
+            .first_row::<i64, _>(c)
             .optional()?;
     }
     Ok(())

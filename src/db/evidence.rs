@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{evidence, evidence_links};
+use super::sql::FirstRow;
 use super::{AnyConnection, now};
 use crate::error::AppResult;
 
@@ -75,7 +76,7 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Evidence>> {
     Ok(evidence::table
         .find(id)
         .select(Evidence::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -142,6 +143,7 @@ pub mod blobs {
 
     use crate::db::AnyConnection;
     use crate::db::schema::evidence_blobs;
+    use crate::db::sql::FirstRow;
     use crate::error::AppResult;
 
     /// Stores `content` under `sha`; content already stored under it is kept.
@@ -165,7 +167,7 @@ pub mod blobs {
         Ok(evidence_blobs::table
             .find(sha)
             .select(evidence_blobs::content)
-            .first(conn)
+            .first_row(conn)
             .optional()?)
     }
 

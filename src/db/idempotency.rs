@@ -3,6 +3,7 @@
 use diesel::prelude::*;
 
 use super::schema::idempotent_requests as kept;
+use super::sql::FirstRow;
 use super::{AnyConnection, now};
 use crate::error::AppResult;
 
@@ -26,7 +27,7 @@ pub fn find(
     Ok(kept::table
         .find((user_id, operation, key))
         .select(KeptRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -65,7 +66,7 @@ pub fn find_anonymous(
     Ok(kept::table
         .filter(kept::operation.eq(operation).and(kept::key.eq(key)))
         .select((kept::user_id, KeptRow::as_select()))
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 

@@ -17,6 +17,7 @@ pub mod reviews;
 pub mod rollups;
 pub mod schema;
 pub mod schema_versions;
+pub mod sql;
 pub mod submissions;
 pub mod throttle;
 pub mod tokens;

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{enterprises, reviews, submissions, verdicts};
+use super::sql::FirstRow;
 use super::submissions::Submission;
 use super::{AnyConnection, now};
 use crate::domain::{ReviewDecision, SubmissionStatus, VerdictKind};
@@ -97,7 +98,7 @@ pub fn current(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Option
         .filter(reviews::submission_id.eq(submission_id))
         .filter(reviews::decision.is_null())
         .select(Review::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -200,7 +201,7 @@ pub fn set_verdict(
                 verdicts::answered_by,
                 verdicts::answered_at,
             ))
-            .first(conn)
+            .first_row(conn)
             .optional()?
             .unwrap_or_default()
     };
@@ -255,7 +256,7 @@ pub fn latest(conn: &mut AnyConnection, submission_id: i64) -> AppResult<Option<
         .filter(reviews::submission_id.eq(submission_id))
         .order(reviews::id.desc())
         .select(Review::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 

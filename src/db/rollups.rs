@@ -16,6 +16,7 @@ use super::schema::{
     latest_criterion_counts as lcc, latest_score_counts as lsc, self_assessment_quarters as saq,
     submission_criterion_results as scr, submission_theme_scores as sts, submissions,
 };
+use super::sql::FirstRow;
 use crate::error::AppResult;
 
 /// A criterion counts as passed when it earned at least this share of its weight.
@@ -105,7 +106,7 @@ fn move_score_counts(
         let total: Option<f64> = submissions::table
             .find(id)
             .select(submissions::score_total)
-            .first(conn)?;
+            .first_row(conn)?;
         let themes: Vec<(String, f64)> = sts::table
             .filter(sts::submission_id.eq(id))
             .select((sts::theme_id, sts::score))

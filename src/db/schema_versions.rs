@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::schema_versions;
+use super::sql::FirstRow;
 use super::{AnyConnection, now};
 use crate::domain::schema::{SchemaDoc, Status};
 use crate::error::{AppError, AppResult};
@@ -74,7 +75,7 @@ pub fn find(
         .filter(schema_versions::schema_id.eq(schema_id))
         .filter(schema_versions::version.eq(version))
         .select(SchemaVersion::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 

@@ -1,11 +1,16 @@
 //! Submission, answer and history rows.
 
 use chrono::NaiveDateTime;
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text, Timestamp};
 
 use super::schema::{
     answer_history, answers, enterprises, latest_self_assessments as latest, submissions,
 };
+use super::sql::FirstRow;
 use super::{AnyConnection, now};
 use crate::domain::SubmissionStatus;
 use crate::error::AppResult;
@@ -63,7 +68,7 @@ pub fn lock(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
             .find(id)
             .select(submissions::id)
             .for_update()
-            .first::<i64>(c)
+            .first_row::<i64, _>(c)
             .optional()?;
     }
     Ok(())
@@ -73,7 +78,7 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Submission>> 
     Ok(submissions::table
         .find(id)
         .select(Submission::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -125,34 +130,84 @@ pub fn bump(conn: &mut AnyConnection, id: i64, expected: i64) -> AppResult<bool>
     Ok(bump_returning(conn, id, expected)?.is_some())
 }
 
-/// [`bump`] returning the submission as it now is (`None` when someone else wrote first): one
-/// statement where a bump and a read were two.
+/// [`bump`] returning the submission as it now is (`None` when someone else wrote first). On
+/// PostgreSQL one statement (`UPDATE … RETURNING`), where each statement is a round trip; on
+/// SQLite the bump and a read, both compiled once per connection, which costs less than
+/// compiling diesel's `UPDATE` at every execution.
 pub fn bump_returning(
     conn: &mut AnyConnection,
     id: i64,
     expected: i64,
 ) -> AppResult<Option<Submission>> {
-    let bump = diesel::update(
-        submissions::table
-            .find(id)
-            .filter(submissions::revision.eq(expected)),
-    )
-    .set((
-        submissions::revision.eq(expected + 1),
-        submissions::updated_at.eq(now()),
-    ));
-    // RETURNING a whole row has no multi-backend form: run it on the concrete connection.
+    let at = now();
     Ok(match conn {
-        AnyConnection::Sqlite(c) => bump
-            .returning(Submission::as_returning())
-            .get_result(c)
-            .optional()?,
-        AnyConnection::Postgresql(c) => bump
-            .returning(Submission::as_returning())
-            .get_result(c)
-            .optional()?,
+        AnyConnection::Sqlite(c) => {
+            let bumped = Bump {
+                id,
+                expected,
+                next: expected + 1,
+                at,
+            }
+            .execute(c)?;
+            if bumped == 0 {
+                return Ok(None);
+            }
+            submissions::table
+                .find(id)
+                .select(Submission::as_select())
+                .first_row(c)
+                .optional()?
+        }
+        AnyConnection::Postgresql(c) => diesel::update(
+            submissions::table
+                .find(id)
+                .filter(submissions::revision.eq(expected)),
+        )
+        .set((
+            submissions::revision.eq(expected + 1),
+            submissions::updated_at.eq(at),
+        ))
+        .returning(Submission::as_returning())
+        .get_result(c)
+        .optional()?,
     })
 }
+
+/// `UPDATE submissions SET revision = next, updated_at = at WHERE id = id AND revision =
+/// expected`, written out: diesel compiles every `UPDATE` it builds afresh at each execution,
+/// while a statement of fixed text is compiled once per connection.
+struct Bump {
+    id: i64,
+    expected: i64,
+    next: i64,
+    at: NaiveDateTime,
+}
+
+impl QueryId for Bump {
+    type QueryId = Bump;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for Bump
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Timestamp>,
+    i64: ToSql<BigInt, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("UPDATE submissions SET revision = ");
+        out.push_bind_param::<BigInt, _>(&self.next)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.id)?;
+        out.push_sql(" AND revision = ");
+        out.push_bind_param::<BigInt, _>(&self.expected)?;
+        Ok(())
+    }
+}
+
+impl<C> RunQueryDsl<C> for Bump {}
 
 pub fn set_status(conn: &mut AnyConnection, id: i64, status: SubmissionStatus) -> AppResult<()> {
     diesel::update(submissions::table.find(id))
@@ -178,18 +233,18 @@ pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
     let enterprise: i64 = submissions::table
         .find(id)
         .select(submissions::enterprise_id)
-        .first(conn)?;
+        .first_row(conn)?;
     let (industry, region): (String, String) = enterprises::table
         .find(enterprise)
         .select((enterprises::industry_code, enterprises::region_code))
-        .first(conn)?;
+        .first_row(conn)?;
     // One refresh of an enterprise at a time: each moves the counts from what the previous
     // one left.
     super::enterprises::lock(conn, enterprise)?;
     let previous: Option<i64> = latest::table
         .find(enterprise)
         .select(latest::submission_id)
-        .first(conn)
+        .first_row(conn)
         .optional()?;
     diesel::delete(latest::table.find(enterprise)).execute(conn)?;
     diesel::delete(
@@ -203,7 +258,7 @@ pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
         .filter(submissions::status.eq_any(counted()))
         .order(submissions::id.desc())
         .select((submissions::id, submissions::score_total))
-        .first(conn)
+        .first_row(conn)
         .optional()?;
     super::rollups::move_latest(conn, &industry, &region, previous, current.map(|c| c.0))?;
     super::rollups::rewrite_quarters(conn, enterprise, &industry, &region)?;
@@ -323,7 +378,7 @@ fn leave_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
     let enterprise: i64 = submissions::table
         .find(id)
         .select(submissions::enterprise_id)
-        .first(conn)?;
+        .first_row(conn)?;
     super::enterprises::lock(conn, enterprise)?;
     let current: Option<(i64, String, String)> = latest::table
         .find(enterprise)
@@ -332,7 +387,7 @@ fn leave_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
             latest::industry_code,
             latest::region_code,
         ))
-        .first(conn)
+        .first_row(conn)
         .optional()?;
     if let Some((latest_id, industry, region)) = current
         && latest_id == id
@@ -408,26 +463,12 @@ pub fn upsert_answer(
     user: i64,
     a: &AnswerWrite<'_>,
 ) -> AppResult<()> {
-    let at = now();
-    let upsert = diesel::insert_into(answers::table)
-        .values((
-            answers::submission_id.eq(submission_id),
-            answers::criterion_id.eq(a.criterion_id),
-            answers::value.eq(a.value),
-            answers::not_applicable_reason.eq(a.not_applicable_reason),
-            answers::comment.eq(a.comment),
-            answers::updated_by.eq(user),
-            answers::updated_at.eq(at),
-        ))
-        .on_conflict((answers::submission_id, answers::criterion_id))
-        .do_update()
-        .set((
-            answers::value.eq(a.value),
-            answers::not_applicable_reason.eq(a.not_applicable_reason),
-            answers::comment.eq(a.comment),
-            answers::updated_by.eq(user),
-            answers::updated_at.eq(at),
-        ));
+    let upsert = UpsertAnswer {
+        submission_id,
+        answer: a,
+        user,
+        at: now(),
+    };
     // ON CONFLICT has no multi-backend form: run it on the concrete connection.
     match conn {
         AnyConnection::Sqlite(c) => upsert.execute(c)?,
@@ -445,6 +486,58 @@ pub fn upsert_answer(
         user,
     )
 }
+
+/// The answer's insert, or its update when the criterion was answered before, written out so
+/// that it is compiled once per connection (diesel compiles each `ON CONFLICT … DO UPDATE` it
+/// builds afresh at every execution).
+struct UpsertAnswer<'a> {
+    submission_id: i64,
+    answer: &'a AnswerWrite<'a>,
+    user: i64,
+    at: NaiveDateTime,
+}
+
+impl QueryId for UpsertAnswer<'_> {
+    type QueryId = UpsertAnswer<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<DB> QueryFragment<DB> for UpsertAnswer<'_>
+where
+    DB: Backend + HasSqlType<BigInt> + HasSqlType<Text> + HasSqlType<Timestamp>,
+    i64: ToSql<BigInt, DB>,
+    str: ToSql<Text, DB>,
+    NaiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        let a = self.answer;
+        out.push_sql(
+            "INSERT INTO answers (submission_id, criterion_id, value, not_applicable_reason, \
+             comment, updated_by, updated_at) VALUES (",
+        );
+        out.push_bind_param::<BigInt, _>(&self.submission_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(a.criterion_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(a.value)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&a.not_applicable_reason)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&a.comment)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.user)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(
+            ") ON CONFLICT (submission_id, criterion_id) DO UPDATE SET value = excluded.value, \
+             not_applicable_reason = excluded.not_applicable_reason, comment = excluded.comment, \
+             updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+        );
+        Ok(())
+    }
+}
+
+impl<C> RunQueryDsl<C> for UpsertAnswer<'_> {}
 
 /// Removes an answer, keeping it readable in the history under `change`.
 pub fn remove_answer(
@@ -521,7 +614,7 @@ pub fn answer_of(
         .filter(answers::submission_id.eq(submission_id))
         .filter(answers::criterion_id.eq(criterion))
         .select(AnswerRow::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 

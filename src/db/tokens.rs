@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::schema::refresh_tokens;
+use super::sql::FirstRow;
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -42,7 +43,7 @@ pub fn find_by_hash(conn: &mut AnyConnection, hash: &str) -> AppResult<Option<Re
     Ok(refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash))
         .select(RefreshToken::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -68,7 +69,7 @@ pub fn session_live(conn: &mut AnyConnection, family: &str, user_id: i64) -> App
         .filter(refresh_tokens::family_id.eq(family))
         .filter(refresh_tokens::user_id.eq(user_id))
         .select((count_star(), count(refresh_tokens::revoked_at)))
-        .first(conn)?;
+        .first_row(conn)?;
     Ok(issued > 0 && revoked == 0)
 }
 

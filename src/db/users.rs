@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::schema::users;
+use super::sql::FirstRow;
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -49,7 +50,7 @@ pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<User>> {
     Ok(users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -57,7 +58,7 @@ pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> AppResult<Option<
     Ok(users::table
         .filter(users::email.eq(email))
         .select(User::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::schema::{
     users, webhook_deliveries as d, webhook_endpoints as ep, webhook_events as ev,
 };
+use super::sql::FirstRow;
 use super::{AnyConnection, now};
 use crate::domain::webhook::DeliveryState;
 use crate::error::AppResult;
@@ -51,7 +52,7 @@ pub fn endpoint(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Endpoint>
         .find(id)
         .filter(ep::deleted_at.is_null())
         .select(Endpoint::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
@@ -199,7 +200,7 @@ pub fn delivery(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Delivery>
     Ok(d::table
         .find(id)
         .select(Delivery::as_select())
-        .first(conn)
+        .first_row(conn)
         .optional()?)
 }
 
