@@ -16,6 +16,11 @@ fn main() -> std::process::ExitCode {
 fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
+        // SAFETY: mallopt only changes a setting of glibc's allocator, before any thread but
+        // this one exists.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 4);
+        }
         let trim = || loop {
             std::thread::sleep(std::time::Duration::from_secs(1));
             // SAFETY: malloc_trim only returns free memory of glibc's arenas to the system; it

@@ -26,6 +26,42 @@ impl Drop for Slot {
     }
 }
 
+/// Lowers the calling thread's CPU priority by 10 nice steps (to at most 19). On Linux the
+/// nice value belongs to each thread (`PRIO_PROCESS` with the thread's id); elsewhere nothing
+/// changes.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nice::set(nice::get().saturating_add(10).min(19)) {
+        tracing::warn!(error = %e, "cannot lower a worker thread's priority");
+    }
+}
+
+/// The calling thread's nice value (Linux).
+#[cfg(target_os = "linux")]
+#[allow(unsafe_code)]
+mod nice {
+    fn thread() -> libc::id_t {
+        // SAFETY: gettid takes nothing and returns the calling thread's id.
+        let tid = unsafe { libc::gettid() };
+        libc::id_t::try_from(tid).unwrap_or_default()
+    }
+
+    pub(super) fn get() -> i32 {
+        // SAFETY: getpriority takes and returns plain integers. (-1 may also be an error;
+        // read as the value, it only makes the priority one step higher than intended.)
+        unsafe { libc::getpriority(libc::PRIO_PROCESS, thread()) }
+    }
+
+    pub(super) fn set(value: i32) -> std::io::Result<()> {
+        // SAFETY: setpriority takes plain integers; lowering a thread's own priority needs no
+        // privilege and touches no memory of the process.
+        match unsafe { libc::setpriority(libc::PRIO_PROCESS, thread(), value) } {
+            0 => Ok(()),
+            _ => Err(std::io::Error::last_os_error()),
+        }
+    }
+}
+
 /// [`Workers::run_bounded`] found the queue full.
 #[derive(Debug)]
 pub struct Full;
@@ -49,6 +85,7 @@ impl Workers {
             let spawned = std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
                 .spawn(move || {
+                    lower_priority();
                     loop {
                         let job = match rx.lock() {
                             Ok(rx) => rx.recv(),
@@ -115,6 +152,20 @@ impl Workers {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn jobs_run_ten_nice_steps_below_their_caller() {
+        let workers = Workers::start_n("nice", 1);
+        let caller = nice::get();
+        let job = workers.run(nice::get).expect("ran");
+        assert_eq!(job, (caller + 10).min(19));
+        assert_eq!(
+            nice::get(),
+            caller,
+            "the caller's own priority is unchanged"
+        );
+    }
 
     #[test]
     fn the_bounded_queue_refuses_when_full_and_frees_its_places() {
