@@ -8,10 +8,10 @@ fn main() -> std::process::ExitCode {
 /// glibc gives threads their own allocator arenas (up to eight per core) and keeps what each
 /// thread freed in its arena. The service's threads (HTTP workers, the blocking pool, the render,
 /// hashing and committing threads) each touched one, and together held tens of MiB that were
-/// free. A thread of the binary hands what the arenas hold free back to the system once a
-/// second (`malloc_trim`), which kept the full SQLite load benchmark's peak under 100 MiB
-/// (two arenas for all threads did too, with less throughput; mimalloc peaked at 215 MiB;
-/// docs/BENCHMARKS.md).
+/// free. The binary allows four arenas, and a thread of it hands what they hold free back to the
+/// system once a second (`malloc_trim`): together they keep the full load benchmark's peak
+/// under 100 MiB on both backends (either alone did not on PostgreSQL; mimalloc peaked at
+/// 215 MiB; docs/BENCHMARKS.md).
 #[allow(unsafe_code)]
 fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
