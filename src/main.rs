@@ -8,7 +8,8 @@ fn main() -> std::process::ExitCode {
 /// glibc gives threads their own allocator arenas (up to eight per core) and keeps what each
 /// thread freed in its arena. The service's threads (HTTP workers, the blocking pool, the render,
 /// hashing and committing threads) each touched one, and together held tens of MiB that were
-/// free. The binary allows four arenas, and a thread of it hands what they hold free back to the
+/// free. The binary allows four arenas (unless `MALLOC_ARENA_MAX` or `GLIBC_TUNABLES` set
+/// otherwise), and a thread of it hands what they hold free back to the
 /// system once a second (`malloc_trim`): together they keep the full load benchmark's peak
 /// under 100 MiB on both backends (either alone did not on PostgreSQL; mimalloc peaked at
 /// 215 MiB; docs/BENCHMARKS.md).
@@ -16,10 +17,16 @@ fn main() -> std::process::ExitCode {
 fn return_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     {
-        // SAFETY: mallopt only changes a setting of glibc's allocator, before any thread but
-        // this one exists.
-        unsafe {
-            libc::mallopt(libc::M_ARENA_MAX, 4);
+        // An operator's own allocator settings win.
+        let set_outside = ["MALLOC_ARENA_MAX", "GLIBC_TUNABLES"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some());
+        if !set_outside {
+            // SAFETY: mallopt only changes a setting of glibc's allocator, before any thread
+            // but this one exists.
+            unsafe {
+                libc::mallopt(libc::M_ARENA_MAX, 4);
+            }
         }
         let trim = || loop {
             std::thread::sleep(std::time::Duration::from_secs(1));

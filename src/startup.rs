@@ -49,7 +49,7 @@ impl AppState {
             openapi_json: api.to_pretty_json().map_err(|e| e.to_string())?,
             schemas: Default::default(),
             evidence,
-            renderers: std::sync::Arc::new(crate::workers::Workers::start("render")),
+            renderers: std::sync::Arc::new(crate::workers::Workers::start("render", 10)),
             disclosure: Default::default(),
             calendar: std::sync::Arc::new(calendar(&settings_calendar)?),
             personal: std::sync::Arc::new(personal),

@@ -26,14 +26,16 @@ impl Drop for Slot {
     }
 }
 
-/// Lowers the calling thread's CPU priority by 10 nice steps (to at most 19). On Linux the
+/// Lowers the calling thread's CPU priority by `steps` nice steps (to at most 19). On Linux the
 /// nice value belongs to each thread (`PRIO_PROCESS` with the thread's id); elsewhere nothing
 /// changes.
-fn lower_priority() {
+fn lower_priority(steps: i32) {
     #[cfg(target_os = "linux")]
-    if let Err(e) = nice::set(nice::get().saturating_add(10).min(19)) {
+    if let Err(e) = nice::set(nice::get().saturating_add(steps).min(19)) {
         tracing::warn!(error = %e, "cannot lower a worker thread's priority");
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = steps;
 }
 
 /// The calling thread's nice value (Linux).
@@ -41,8 +43,8 @@ fn lower_priority() {
 #[allow(unsafe_code)]
 mod nice {
     fn thread() -> libc::id_t {
-        // SAFETY: gettid takes nothing and returns the calling thread's id.
-        let tid = unsafe { libc::gettid() };
+        // SAFETY: the gettid system call takes nothing and returns the calling thread's id.
+        let tid = unsafe { libc::syscall(libc::SYS_gettid) };
         libc::id_t::try_from(tid).unwrap_or_default()
     }
 
@@ -67,16 +69,19 @@ mod nice {
 pub struct Full;
 
 impl Workers {
-    /// Starts one thread per core (at most four), named `{name}-{i}`.
-    pub fn start(name: &str) -> Self {
+    /// Starts one thread per core (at most four), named `{name}-{i}`, `nice` steps below the
+    /// process's priority.
+    pub fn start(name: &str, nice: i32) -> Self {
         Self::start_n(
             name,
             std::thread::available_parallelism().map_or(2, |n| n.get().min(4)),
+            nice,
         )
     }
 
-    /// Starts `n` threads (at least one), named `{name}-{i}`.
-    pub fn start_n(name: &str, n: usize) -> Self {
+    /// Starts `n` threads (at least one), named `{name}-{i}`, `nice` steps below the process's
+    /// priority (0: the same).
+    pub fn start_n(name: &str, n: usize, nice: i32) -> Self {
         let (tx, rx) = channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         let n = n.max(1);
@@ -85,7 +90,9 @@ impl Workers {
             let spawned = std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
                 .spawn(move || {
-                    lower_priority();
+                    if nice > 0 {
+                        lower_priority(nice);
+                    }
                     loop {
                         let job = match rx.lock() {
                             Ok(rx) => rx.recv(),
@@ -155,11 +162,12 @@ mod tests {
 
     #[cfg(target_os = "linux")]
     #[test]
-    fn jobs_run_ten_nice_steps_below_their_caller() {
-        let workers = Workers::start_n("nice", 1);
+    fn jobs_run_the_given_nice_steps_below_their_caller() {
         let caller = nice::get();
-        let job = workers.run(nice::get).expect("ran");
-        assert_eq!(job, (caller + 10).min(19));
+        let lowered = Workers::start_n("nice", 1, 10);
+        assert_eq!(lowered.run(nice::get).expect("ran"), (caller + 10).min(19));
+        let same = Workers::start_n("same", 1, 0);
+        assert_eq!(same.run(nice::get).expect("ran"), caller);
         assert_eq!(
             nice::get(),
             caller,
@@ -169,7 +177,7 @@ mod tests {
 
     #[test]
     fn the_bounded_queue_refuses_when_full_and_frees_its_places() {
-        let workers = Arc::new(Workers::start("test"));
+        let workers = Arc::new(Workers::start("test", 0));
         let (release, wait) = std::sync::mpsc::channel::<()>();
         let wait = Arc::new(Mutex::new(wait));
         let mut held = Vec::new();

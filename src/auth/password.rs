@@ -120,7 +120,7 @@ impl Hasher {
         let mut hasher = Self {
             params,
             dummy: String::new(),
-            threads: Arc::new(Workers::start_n("argon2", 1)),
+            threads: Arc::new(Workers::start_n("argon2", 1, 0)),
         };
         hasher.dummy = hasher.hash(&crate::auth::random_token(24))?;
         Ok(hasher)

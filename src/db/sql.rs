@@ -11,7 +11,9 @@ use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::query_dsl::LoadQuery;
 use diesel::{Connection, QueryResult, RunQueryDsl};
 
-/// A query followed by `LIMIT 1`, written into its text.
+/// A query followed by `LIMIT 1`, written into its text. For a query without a limit or offset
+/// of its own (`LIMIT n LIMIT 1` is an error on both backends); after a locking clause it reads
+/// `… FOR UPDATE LIMIT 1`, which PostgreSQL accepts in either order.
 #[derive(Debug, Clone, Copy)]
 pub struct LimitOne<Q>(Q);
 

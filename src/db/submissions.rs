@@ -127,7 +127,17 @@ pub fn delete_draft(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
 
 /// Advances the revision if it is still `expected`; false when someone else wrote first.
 pub fn bump(conn: &mut AnyConnection, id: i64, expected: i64) -> AppResult<bool> {
-    Ok(bump_returning(conn, id, expected)?.is_some())
+    let bump = Bump {
+        id,
+        expected,
+        next: expected + 1,
+        at: now(),
+    };
+    let bumped = match conn {
+        AnyConnection::Sqlite(c) => bump.execute(c)?,
+        AnyConnection::Postgresql(c) => bump.execute(c)?,
+    };
+    Ok(bumped == 1)
 }
 
 /// [`bump`] returning the submission as it now is (`None` when someone else wrote first). On
