@@ -9,7 +9,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::schema::{audit_checkpoints, audit_log};
-use super::sql::FirstRow;
+use super::sql::{FirstRow, concrete};
 use super::{AnyConnection, now};
 use crate::auth::signing::{self, Jwks, ServiceKeys};
 use crate::domain::canonical::{canonical_json, sha256_hex};
@@ -82,12 +82,12 @@ fn lock_chain(conn: &mut AnyConnection) -> AppResult<()> {
 }
 
 fn head(conn: &mut AnyConnection) -> AppResult<Option<(i64, String)>> {
-    let row: Option<(Option<i64>, Option<String>)> = audit_log::table
+    let query = audit_log::table
         .filter(audit_log::seq.is_not_null())
         .order(audit_log::seq.desc())
-        .select((audit_log::seq, audit_log::hash))
-        .first_row(conn)
-        .optional()?;
+        .select((audit_log::seq, audit_log::hash));
+    let row: Option<(Option<i64>, Option<String>)> =
+        concrete!(conn, |c| query.first_row(c).optional())?;
     Ok(row.and_then(|(s, h)| Some((s?, h?))))
 }
 
@@ -128,22 +128,21 @@ pub fn append(conn: &mut AnyConnection, event: Event<'_>) -> AppResult<()> {
             details_digest: &digest,
         },
     );
-    diesel::insert_into(audit_log::table)
-        .values((
-            audit_log::occurred_at.eq(occurred_at),
-            audit_log::actor_user_id.eq(event.actor_user_id),
-            audit_log::action.eq(event.action),
-            audit_log::entity_type.eq(event.entity_type),
-            audit_log::entity_id.eq(&event.entity_id),
-            audit_log::enterprise_id.eq(event.enterprise_id),
-            audit_log::request_id.eq(event.request_id),
-            audit_log::details.eq(&details),
-            audit_log::seq.eq(seq),
-            audit_log::details_digest.eq(&digest),
-            audit_log::prev_hash.eq(&prev_hash),
-            audit_log::hash.eq(&hash),
-        ))
-        .execute(conn)?;
+    let insert = diesel::insert_into(audit_log::table).values((
+        audit_log::occurred_at.eq(occurred_at),
+        audit_log::actor_user_id.eq(event.actor_user_id),
+        audit_log::action.eq(event.action),
+        audit_log::entity_type.eq(event.entity_type),
+        audit_log::entity_id.eq(&event.entity_id),
+        audit_log::enterprise_id.eq(event.enterprise_id),
+        audit_log::request_id.eq(event.request_id),
+        audit_log::details.eq(&details),
+        audit_log::seq.eq(seq),
+        audit_log::details_digest.eq(&digest),
+        audit_log::prev_hash.eq(&prev_hash),
+        audit_log::hash.eq(&hash),
+    ));
+    concrete!(conn, |c| insert.execute(c))?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text, Timestamp};
 use super::schema::{
     answer_history, answers, enterprises, latest_self_assessments as latest, submissions,
 };
-use super::sql::FirstRow;
+use super::sql::{FirstRow, concrete};
 use super::{AnyConnection, now};
 use crate::domain::SubmissionStatus;
 use crate::error::AppResult;
@@ -75,11 +75,12 @@ pub fn lock(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Submission>> {
-    Ok(submissions::table
+    // `as_select` is typed for one backend: the query is built in each arm.
+    Ok(concrete!(conn, |c| submissions::table
         .find(id)
         .select(Submission::as_select())
-        .first_row(conn)
-        .optional()?)
+        .first_row(c)
+        .optional())?)
 }
 
 pub fn list_for_enterprise(
@@ -591,19 +592,18 @@ fn history(
     version: &str,
     user: i64,
 ) -> AppResult<()> {
-    diesel::insert_into(answer_history::table)
-        .values((
-            answer_history::submission_id.eq(submission_id),
-            answer_history::criterion_id.eq(criterion),
-            answer_history::change.eq(change),
-            answer_history::value.eq(value),
-            answer_history::not_applicable_reason.eq(na),
-            answer_history::comment.eq(comment),
-            answer_history::schema_version.eq(version),
-            answer_history::changed_by.eq(user),
-            answer_history::changed_at.eq(now()),
-        ))
-        .execute(conn)?;
+    let insert = diesel::insert_into(answer_history::table).values((
+        answer_history::submission_id.eq(submission_id),
+        answer_history::criterion_id.eq(criterion),
+        answer_history::change.eq(change),
+        answer_history::value.eq(value),
+        answer_history::not_applicable_reason.eq(na),
+        answer_history::comment.eq(comment),
+        answer_history::schema_version.eq(version),
+        answer_history::changed_by.eq(user),
+        answer_history::changed_at.eq(now()),
+    ));
+    concrete!(conn, |c| insert.execute(c))?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::schema::refresh_tokens;
-use super::sql::FirstRow;
+use super::sql::{FirstRow, concrete};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -65,11 +65,11 @@ pub fn mark_used(conn: &mut AnyConnection, id: i64, at: NaiveDateTime) -> AppRes
 /// access token's own lifetime does that.
 pub fn session_live(conn: &mut AnyConnection, family: &str, user_id: i64) -> AppResult<bool> {
     use diesel::dsl::{count, count_star};
-    let (issued, revoked): (i64, i64) = refresh_tokens::table
+    let query = refresh_tokens::table
         .filter(refresh_tokens::family_id.eq(family))
         .filter(refresh_tokens::user_id.eq(user_id))
-        .select((count_star(), count(refresh_tokens::revoked_at)))
-        .first_row(conn)?;
+        .select((count_star(), count(refresh_tokens::revoked_at)));
+    let (issued, revoked): (i64, i64) = concrete!(conn, |c| query.first_row(c))?;
     Ok(issued > 0 && revoked == 0)
 }
 

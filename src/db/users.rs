@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::AnyConnection;
 use super::schema::users;
-use super::sql::FirstRow;
+use super::sql::{FirstRow, concrete};
 use crate::error::AppResult;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -47,11 +47,12 @@ pub fn insert(conn: &mut AnyConnection, new: &NewUser<'_>) -> AppResult<i64> {
 }
 
 pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<User>> {
-    Ok(users::table
+    // `as_select` is typed for one backend: the query is built in each arm.
+    Ok(concrete!(conn, |c| users::table
         .find(id)
         .select(User::as_select())
-        .first_row(conn)
-        .optional()?)
+        .first_row(c)
+        .optional())?)
 }
 
 pub fn find_by_email(conn: &mut AnyConnection, email: &str) -> AppResult<Option<User>> {
