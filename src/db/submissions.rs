@@ -150,38 +150,24 @@ pub fn bump_returning(
     id: i64,
     expected: i64,
 ) -> AppResult<Option<Submission>> {
-    let at = now();
-    Ok(match conn {
-        AnyConnection::Sqlite(c) => {
-            let bumped = Bump {
-                id,
-                expected,
-                next: expected + 1,
-                at,
-            }
-            .execute(c)?;
-            if bumped == 0 {
-                return Ok(None);
-            }
-            submissions::table
-                .find(id)
-                .select(Submission::as_select())
-                .first_row(c)
-                .optional()?
-        }
-        AnyConnection::Postgresql(c) => diesel::update(
+    if let AnyConnection::Postgresql(c) = conn {
+        return Ok(diesel::update(
             submissions::table
                 .find(id)
                 .filter(submissions::revision.eq(expected)),
         )
         .set((
             submissions::revision.eq(expected + 1),
-            submissions::updated_at.eq(at),
+            submissions::updated_at.eq(now()),
         ))
         .returning(Submission::as_returning())
         .get_result(c)
-        .optional()?,
-    })
+        .optional()?);
+    }
+    if !bump(conn, id, expected)? {
+        return Ok(None);
+    }
+    find(conn, id)
 }
 
 /// `UPDATE submissions SET revision = next, updated_at = at WHERE id = id AND revision =
