@@ -469,7 +469,10 @@ pub fn upsert_answer(
     // ON CONFLICT has no multi-backend form: run it on the concrete connection.
     match conn {
         AnyConnection::Sqlite(c) => upsert.execute(c)?,
-        AnyConnection::Postgresql(c) => upsert.execute(c)?,
+        AnyConnection::Postgresql(c) => {
+            UpsertAnswerRecorded { upsert, version }.execute(c)?;
+            return Ok(());
+        }
     };
     history(
         conn,
@@ -533,6 +536,51 @@ where
         Ok(())
     }
 }
+
+/// PostgreSQL: [`UpsertAnswer`] and the answer's history entry in one statement (a
+/// data-modifying `WITH`), one round trip where two were sent. SQLite has no data-modifying
+/// `WITH` and runs the two.
+struct UpsertAnswerRecorded<'a> {
+    upsert: UpsertAnswer<'a>,
+    version: &'a str,
+}
+
+impl QueryId for UpsertAnswerRecorded<'_> {
+    type QueryId = UpsertAnswerRecorded<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<diesel::pg::Pg> for UpsertAnswerRecorded<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        let (u, a) = (&self.upsert, self.upsert.answer);
+        out.push_sql("WITH saved AS (");
+        u.walk_ast(out.reborrow())?;
+        out.push_sql(
+            " RETURNING 1) INSERT INTO answer_history (submission_id, criterion_id, change, \
+             value, not_applicable_reason, comment, schema_version, changed_by, changed_at) \
+             SELECT ",
+        );
+        out.push_bind_param::<BigInt, _>(&u.submission_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(a.criterion_id)?;
+        out.push_sql(", 'answered', ");
+        out.push_bind_param::<Text, _>(a.value)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&a.not_applicable_reason)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&a.comment)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.version)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&u.user)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&u.at)?;
+        out.push_sql(" FROM saved");
+        Ok(())
+    }
+}
+
+impl<C> RunQueryDsl<C> for UpsertAnswerRecorded<'_> {}
 
 impl<C> RunQueryDsl<C> for UpsertAnswer<'_> {}
 
