@@ -361,18 +361,17 @@ pub(crate) fn authenticate(req: &HttpRequest) -> Result<AuthUser, AppError> {
 /// has not been revoked.
 pub(crate) async fn still_valid(state: &AppState, user: &AuthUser) -> Result<(), AppError> {
     let (id, session) = (user.id, user.session.clone());
-    let (row, live) = state
+    let standing = state
         .db
-        .read(move |conn| {
-            let row = crate::db::users::find(conn, id)?;
-            let live = crate::db::tokens::session_live(conn, &session, id)?;
-            Ok((row, live))
-        })
+        .lookup(move |conn| crate::db::tokens::standing(conn, id, &session))
         .await?;
-    let current = row.is_some_and(|u| {
-        !u.disabled && u.role == user.role.as_str() && u.enterprise_id == user.enterprise_id
+    let current = standing.is_some_and(|u| {
+        u.session_live()
+            && !u.disabled
+            && u.role == user.role.as_str()
+            && u.enterprise_id == user.enterprise_id
     });
-    if current && live {
+    if current {
         Ok(())
     } else {
         Err(AppError::Unauthorized(Code::InvalidToken))

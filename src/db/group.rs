@@ -15,10 +15,9 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
-use diesel::r2d2::ManageConnection;
 use tokio::sync::oneshot;
 
-use super::{AnyConnection, Manager};
+use super::{AnyConnection, Location};
 use crate::error::{AppError, AppResult};
 
 /// At most this many writes share one commit, so that one group's answers are not held back
@@ -84,13 +83,13 @@ struct Counts {
 impl Committer {
     /// Starts the committing thread, with its own connection from `manager`. It takes `turn`
     /// for each group, as [`super::Db::blocking`] does for each transaction.
-    pub(super) fn start(manager: Arc<Manager>, turn: Arc<Mutex<()>>) -> AppResult<Self> {
+    pub(super) fn start(location: Location, turn: Arc<Mutex<()>>) -> AppResult<Self> {
         let (tx, rx) = channel::<Box<dyn Work>>();
         let counts = Arc::new(Counts::default());
         let c = counts.clone();
         std::thread::Builder::new()
             .name("sqlite-commit".into())
-            .spawn(move || run(&manager, &turn, &rx, &c))
+            .spawn(move || run(&location, &turn, &rx, &c))
             .map_err(|e| AppError::internal(format!("cannot start the committing thread: {e}")))?;
         Ok(Self {
             queue: Mutex::new(tx),
@@ -129,7 +128,7 @@ impl Committer {
     }
 }
 
-fn run(manager: &Manager, turn: &Mutex<()>, queue: &Receiver<Box<dyn Work>>, counts: &Counts) {
+fn run(location: &Location, turn: &Mutex<()>, queue: &Receiver<Box<dyn Work>>, counts: &Counts) {
     let mut conn: Option<AnyConnection> = None;
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
@@ -141,7 +140,7 @@ fn run(manager: &Manager, turn: &Mutex<()>, queue: &Receiver<Box<dyn Work>>, cou
         let _turn = turn.lock().unwrap_or_else(PoisonError::into_inner);
         let outcome = match conn.take() {
             Some(c) => Ok(c),
-            None => manager
+            None => location
                 .connect()
                 .map_err(|e| AppError::Unavailable(e.to_string())),
         }

@@ -174,21 +174,60 @@ fn create_postgres_database(url: &str) -> Result<(), String> {
 
 pub struct Manager(Location);
 
+/// A pooled connection. It is not tested when taken from the pool (on PostgreSQL that would be
+/// a round trip before every request's first statement) but when it comes back after a use
+/// that failed in a way a lost connection fails ([`Pooled::used`]): one that no longer answers
+/// is then closed instead of being handed to the next request.
+pub struct Pooled {
+    conn: AnyConnection,
+    suspect: bool,
+}
+
+impl Pooled {
+    /// Passes `result` through, noting whether it may have come from a lost connection.
+    fn used<T>(&mut self, result: AppResult<T>) -> AppResult<T> {
+        if matches!(
+            result,
+            Err(AppError::Unavailable(_) | AppError::Internal(_))
+        ) {
+            self.suspect = true;
+        }
+        result
+    }
+}
+
+impl std::ops::Deref for Pooled {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
 impl ManageConnection for Manager {
-    type Connection = AnyConnection;
+    type Connection = Pooled;
     type Error = ConnectionError;
 
-    fn connect(&self) -> Result<AnyConnection, ConnectionError> {
-        self.0.connect()
+    fn connect(&self) -> Result<Pooled, ConnectionError> {
+        Ok(Pooled {
+            conn: self.0.connect()?,
+            suspect: false,
+        })
     }
 
-    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), ConnectionError> {
+    fn is_valid(&self, conn: &mut Pooled) -> Result<(), ConnectionError> {
         conn.batch_execute("SELECT 1")
             .map_err(|e| ConnectionError::BadConnection(e.to_string()))
     }
 
-    fn has_broken(&self, _conn: &mut AnyConnection) -> bool {
-        false
+    /// A round trip only after a failed use, to tell a lost connection from a failed query.
+    fn has_broken(&self, conn: &mut Pooled) -> bool {
+        std::mem::take(&mut conn.suspect) && self.is_valid(conn).is_err()
     }
 }
 
@@ -218,7 +257,7 @@ impl Db {
         let writer: Arc<Mutex<()>> = Arc::default();
         let committer = match backend {
             Backend::Sqlite => Some(Arc::new(
-                group::Committer::start(Arc::new(Manager(location.clone())), writer.clone())
+                group::Committer::start(location.clone(), writer.clone())
                     .map_err(|e| e.to_string())?,
             )),
             Backend::Postgres => None,
@@ -227,7 +266,7 @@ impl Db {
             .max_size(max_size)
             .min_idle(Some(1))
             .connection_timeout(timeout)
-            .test_on_check_out(backend == Backend::Postgres)
+            .test_on_check_out(false)
             .build(Manager(location))
             .map_err(|e| format!("cannot open the database pool: {e}"))?;
         Ok(Self {
@@ -242,15 +281,35 @@ impl Db {
         self.backend
     }
 
-    /// Connections open and idle, for metrics.
     /// Whether the database answers (a trivial query on a pooled connection).
     pub async fn ping(&self) -> AppResult<()> {
         self.read(|conn| Ok(conn.batch_execute("SELECT 1")?)).await
     }
 
+    /// Connections open and idle, for metrics.
     pub fn pool_state(&self) -> (u32, u32, u32) {
         let s = self.pool.state();
         (s.connections, s.idle_connections, self.pool.max_size())
+    }
+
+    /// A read of a few rows by key, such as the session check every request makes. On SQLite
+    /// it runs on the calling thread when a pooled connection is idle: such a read takes
+    /// microseconds, less than handing it to the blocking pool and back, two thread wake-ups
+    /// that wait for a free core on a busy server. Otherwise (PostgreSQL, where each statement
+    /// is a network round trip, or no idle connection) it runs as [`Db::read`] does.
+    pub async fn lookup<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        if self.backend == Backend::Sqlite {
+            // `try_get` neither waits for a connection nor opens one.
+            if let Some(mut conn) = self.pool.try_get() {
+                let result = f(&mut conn);
+                return conn.used(result);
+            }
+        }
+        self.read(f).await
     }
 
     /// Runs `f` with a pooled connection on the blocking pool.
@@ -262,7 +321,8 @@ impl Db {
         let pool = self.pool.clone();
         web::block(move || {
             let mut conn = pool.get()?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            conn.used(result)
         })
         .await?
     }
@@ -279,14 +339,15 @@ impl Db {
         web::block(move || {
             let mut pooled = pool.get()?;
             let conn: &mut AnyConnection = &mut pooled;
-            conn.transaction(|conn| {
+            let result = conn.transaction(|conn| {
                 if let AnyConnection::Postgresql(_) = conn {
                     use diesel::RunQueryDsl as _;
                     diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
                         .execute(conn)?;
                 }
                 f(conn)
-            })
+            });
+            pooled.used(result)
         })
         .await?
     }
@@ -328,7 +389,8 @@ impl Db {
             Backend::Postgres => None,
         };
         let mut conn = self.pool.get()?;
-        write_tx(&mut conn, f)
+        let result = write_tx(&mut conn, f);
+        conn.used(result)
     }
 }
 
@@ -346,8 +408,10 @@ impl Db {
             // write lock, and a group starting meanwhile would fail on its busy timeout.
             let _turn = writer.lock().unwrap_or_else(PoisonError::into_inner);
             let mut conn = pool.get()?;
-            conn.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
-            Ok(())
+            let result = conn
+                .batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")
+                .map_err(AppError::from);
+            conn.used(result)
         })
         .await?
     }
