@@ -4,7 +4,10 @@
 //! removed entry and a cut-off tail are each found by [`verify`].
 
 use chrono::NaiveDateTime;
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -109,25 +112,37 @@ pub fn append(conn: &mut AnyConnection, event: Event<'_>) -> AppResult<()> {
         ..event
     };
     lock_chain(conn)?;
-    let (prev_seq, prev_hash) = head(conn)?.unwrap_or((0, GENESIS.to_owned()));
-    let seq = prev_seq + 1;
     let occurred_at = now();
     let details = canonical_json(&event.details);
     let digest = sha256_hex(details.as_bytes());
-    let hash = entry_hash(
-        &prev_hash,
-        &Chained {
-            seq,
-            occurred_at: timestamp(occurred_at),
-            actor_user_id: event.actor_user_id,
-            action: event.action,
-            entity_type: event.entity_type,
-            entity_id: &event.entity_id,
-            enterprise_id: event.enterprise_id,
-            request_id: event.request_id,
-            details_digest: &digest,
-        },
-    );
+    let chained = |seq| Chained {
+        seq,
+        occurred_at: timestamp(occurred_at),
+        actor_user_id: event.actor_user_id,
+        action: event.action,
+        entity_type: event.entity_type,
+        entity_id: &event.entity_id,
+        enterprise_id: event.enterprise_id,
+        request_id: event.request_id,
+        details_digest: &digest,
+    };
+    if let AnyConnection::Postgresql(c) = conn {
+        // The chain's head read and the entry's insert in one statement: the lock is held
+        // until the commit, and every round trip inside it delays every other write.
+        let prefix = hashed_before_seq(&chained(0))?;
+        AppendAtHead {
+            occurred_at,
+            event: &event,
+            details: &details,
+            digest: &digest,
+            prefix: &prefix,
+        }
+        .execute(c)?;
+        return Ok(());
+    }
+    let (prev_seq, prev_hash) = head(conn)?.unwrap_or((0, GENESIS.to_owned()));
+    let seq = prev_seq + 1;
+    let hash = entry_hash(&prev_hash, &chained(seq));
     let insert = diesel::insert_into(audit_log::table).values((
         audit_log::occurred_at.eq(occurred_at),
         audit_log::actor_user_id.eq(event.actor_user_id),
@@ -145,6 +160,71 @@ pub fn append(conn: &mut AnyConnection, event: Event<'_>) -> AppResult<()> {
     concrete!(conn, |c| insert.execute(c))?;
     Ok(())
 }
+
+/// The hashed text of an entry up to its sequence number, from the entry written at 0: the
+/// canonical form sorts `seq` last, so entry n's hash is SHA-256(h_{n-1} ‖ prefix ‖ n ‖ `}`),
+/// which PostgreSQL computes once it has read h_{n-1} and n − 1 ([`AppendAtHead`]).
+fn hashed_before_seq(entry: &Chained<'_>) -> AppResult<String> {
+    let text = canonical_json(&serde_json::to_value(entry).unwrap_or_default());
+    text.strip_suffix("0}")
+        .filter(|head| head.ends_with(",\"seq\":"))
+        .map(str::to_owned)
+        .ok_or_else(|| crate::error::AppError::internal("the audit entry's seq is not hashed last"))
+}
+
+/// PostgreSQL: appends the entry at the chain's current head, read by the same statement, with
+/// its hash computed from the head's ([`hashed_before_seq`]). Run under the chain's lock, taken
+/// by an earlier statement, so the statement's snapshot already holds the latest entry.
+struct AppendAtHead<'a> {
+    occurred_at: NaiveDateTime,
+    event: &'a Event<'a>,
+    details: &'a str,
+    digest: &'a str,
+    prefix: &'a str,
+}
+
+impl QueryId for AppendAtHead<'_> {
+    type QueryId = AppendAtHead<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl QueryFragment<Pg> for AppendAtHead<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        let e = self.event;
+        out.push_sql(
+            "INSERT INTO audit_log (occurred_at, actor_user_id, action, entity_type, entity_id, \
+             enterprise_id, request_id, details, seq, details_digest, prev_hash, hash) SELECT ",
+        );
+        out.push_bind_param::<Timestamp, _>(&self.occurred_at)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&e.actor_user_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(e.action)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(e.entity_type)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&e.entity_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<BigInt>, _>(&e.enterprise_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Nullable<Text>, _>(&e.request_id)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(self.details)?;
+        out.push_sql(", head.seq + 1, ");
+        out.push_bind_param::<Text, _>(self.digest)?;
+        out.push_sql(", head.hash, encode(sha256(convert_to(head.hash || ");
+        out.push_bind_param::<Text, _>(self.prefix)?;
+        out.push_sql(" || (head.seq + 1)::text || '}', 'UTF8')), 'hex') FROM (SELECT m.seq, COALESCE(l.hash, '");
+        out.push_sql(GENESIS);
+        out.push_sql(
+            "') AS hash FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM audit_log) m \
+             LEFT JOIN audit_log l ON l.seq = m.seq) head",
+        );
+        Ok(())
+    }
+}
+
+impl<C> RunQueryDsl<C> for AppendAtHead<'_> {}
 
 /// Entries about one entity, oldest first.
 pub fn for_entity(
@@ -498,4 +578,37 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
         checkpoints: checkpoints.len() as i64,
         first_broken,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What PostgreSQL hashes (the head's hash, the text before `seq`, the number, `}`) is what
+    /// `verify` recomputes, for entries with and without optional fields and with non-ASCII text.
+    #[test]
+    fn the_hash_split_around_seq_is_the_entry_hash() {
+        let at = timestamp(now());
+        for (actor, enterprise, entity) in
+            [(Some(7), Some(3), "42"), (None, None, "企业-1 \"quoted\"")]
+        {
+            let entry = |seq| Chained {
+                seq,
+                occurred_at: at.clone(),
+                actor_user_id: actor,
+                action: "submission.answers_saved",
+                entity_type: "submission",
+                entity_id: entity,
+                enterprise_id: enterprise,
+                request_id: Some("r-1"),
+                details_digest: "d",
+            };
+            let prefix = hashed_before_seq(&entry(0)).unwrap();
+            for seq in [1, 9, 10, 123_456_789_012] {
+                let prev = sha256_hex(format!("prev {seq}").as_bytes());
+                let split = sha256_hex(format!("{prev}{prefix}{seq}}}").as_bytes());
+                assert_eq!(split, entry_hash(&prev, &entry(seq)), "{prefix}");
+            }
+        }
+    }
 }
