@@ -2,7 +2,8 @@
 //!
 //! Both backends share `schema.rs` and the query code through diesel's multi-connection; each
 //! has its own migration folder, embedded in the binary and applied at start. Pool checkout and
-//! queries run on actix's blocking pool, never on a worker thread.
+//! queries run on actix's blocking pool, except SQLite's reads by key through [`Db::lookup`],
+//! which take an idle connection on the calling thread or none.
 
 pub mod audit;
 pub mod certificates;
@@ -26,11 +27,11 @@ pub mod webhooks;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix_web::web;
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
-use diesel::r2d2::{ManageConnection, Pool};
+use diesel::r2d2::{ManageConnection, Pool, PooledConnection};
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
@@ -174,14 +175,24 @@ fn create_postgres_database(url: &str) -> Result<(), String> {
 
 pub struct Manager(Location);
 
-/// A pooled connection. It is not tested when taken from the pool (on PostgreSQL that would be
-/// a round trip before every request's first statement) but when it comes back after a use
-/// that failed in a way a lost connection fails ([`Pooled::used`]): one that no longer answers
-/// is then closed instead of being handed to the next request.
+/// A pooled connection. A PostgreSQL connection is tested before use only when it has been
+/// idle for a while ([`IDLE_TEST`]; a `SELECT 1` before every request's first statement would
+/// be a round trip each), and any connection when it comes back after a use that failed the
+/// way a lost connection fails ([`Pooled::used`]): one that no longer answers is closed instead
+/// of being handed to the next request. So is one returned by a panicking thread or with a
+/// transaction left open.
 pub struct Pooled {
     conn: AnyConnection,
+    /// When it was opened or last came back to the pool.
+    idle_since: Instant,
     suspect: bool,
+    lost: bool,
 }
+
+/// How long a PostgreSQL connection may sit in the pool before it is tested at checkout: a
+/// connection dropped meanwhile (a server restart, `idle_session_timeout`, a firewall) fails
+/// the test, not a request.
+const IDLE_TEST: Duration = Duration::from_secs(2);
 
 impl Pooled {
     /// Passes `result` through, noting whether it may have come from a lost connection.
@@ -216,7 +227,9 @@ impl ManageConnection for Manager {
     fn connect(&self) -> Result<Pooled, ConnectionError> {
         Ok(Pooled {
             conn: self.0.connect()?,
+            idle_since: Instant::now(),
             suspect: false,
+            lost: false,
         })
     }
 
@@ -227,8 +240,28 @@ impl ManageConnection for Manager {
 
     /// A round trip only after a failed use, to tell a lost connection from a failed query.
     fn has_broken(&self, conn: &mut Pooled) -> bool {
-        std::mem::take(&mut conn.suspect) && self.is_valid(conn).is_err()
+        use diesel::r2d2::R2D2Connection;
+        conn.idle_since = Instant::now();
+        conn.lost
+            || std::thread::panicking()
+            || conn.conn.is_broken()
+            || (std::mem::take(&mut conn.suspect) && self.is_valid(conn).is_err())
     }
+}
+
+/// A connection from `pool`, a PostgreSQL one tested first when it has been idle longer than
+/// [`IDLE_TEST`]; one that fails the test is closed and the next taken.
+fn checkout(pool: &Pool<Manager>) -> AppResult<PooledConnection<Manager>> {
+    for _ in 0..pool.max_size() {
+        let mut conn = pool.get()?;
+        let stale = matches!(conn.conn, AnyConnection::Postgresql(_))
+            && conn.idle_since.elapsed() > IDLE_TEST;
+        if !stale || conn.batch_execute("SELECT 1").is_ok() {
+            return Ok(conn);
+        }
+        conn.lost = true;
+    }
+    Ok(pool.get()?)
 }
 
 /// The connection pool, cheap to clone.
@@ -296,7 +329,10 @@ impl Db {
     /// it runs on the calling thread when a pooled connection is idle: such a read takes
     /// microseconds, less than handing it to the blocking pool and back, two thread wake-ups
     /// that wait for a free core on a busy server. Otherwise (PostgreSQL, where each statement
-    /// is a network round trip, or no idle connection) it runs as [`Db::read`] does.
+    /// is a network round trip, or no idle connection) it runs as [`Db::read`] does. The
+    /// price: a read that meets a lock SQLite makes readers wait for (recovering the log after
+    /// a crash, another process holding the file exclusively) waits on the calling thread, up
+    /// to the busy timeout.
     pub async fn lookup<T, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
@@ -320,7 +356,7 @@ impl Db {
     {
         let pool = self.pool.clone();
         web::block(move || {
-            let mut conn = pool.get()?;
+            let mut conn = checkout(&pool)?;
             let result = f(&mut conn);
             conn.used(result)
         })
@@ -337,7 +373,7 @@ impl Db {
     {
         let pool = self.pool.clone();
         web::block(move || {
-            let mut pooled = pool.get()?;
+            let mut pooled = checkout(&pool)?;
             let conn: &mut AnyConnection = &mut pooled;
             let result = conn.transaction(|conn| {
                 if let AnyConnection::Postgresql(_) = conn {
@@ -388,7 +424,7 @@ impl Db {
             Backend::Sqlite => Some(self.writer.lock().unwrap_or_else(PoisonError::into_inner)),
             Backend::Postgres => None,
         };
-        let mut conn = self.pool.get()?;
+        let mut conn = checkout(&self.pool)?;
         let result = write_tx(&mut conn, f);
         conn.used(result)
     }

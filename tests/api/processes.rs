@@ -398,6 +398,44 @@ async fn idempotent_writer(
     (acknowledged, statuses, slowest)
 }
 
+/// Connections the pool held while PostgreSQL restarted are dead, and the pool is not told: it
+/// tests a connection that sat idle before handing it out, so not one request fails on them.
+#[actix_rt::test]
+async fn postgres_restart_while_idle_fails_no_request() {
+    if crate::helpers::postgres_url().is_none() {
+        eprintln!("CSR_TEST_POSTGRES_URL not set: the PostgreSQL idle restart test did not run");
+        return;
+    }
+    let cluster = PrivateCluster::create();
+    {
+        use diesel::connection::SimpleConnection;
+        use diesel::prelude::*;
+        let mut conn = diesel::PgConnection::establish(&cluster.url("postgres")).unwrap();
+        conn.batch_execute("CREATE DATABASE csr").unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(&cluster.url("csr"), dir.path(), &[]);
+    let http = &server.http;
+    let e = http.enterprise().await;
+    // Sixteen requests at once open every connection of the pool (eight).
+    let all_at_once = || {
+        futures_util::future::join_all(
+            (0..16).map(|_| http.get("/api/v1/submissions", Some(&e.token))),
+        )
+    };
+    for res in all_at_once().await {
+        assert_eq!(res.status, 200, "{}", res.text());
+    }
+    cluster.stop();
+    cluster.start();
+    // Longer than a connection may sit idle untested.
+    actix_rt::time::sleep(Duration::from_millis(2_500)).await;
+    for res in all_at_once().await {
+        assert_eq!(res.status, 200, "after the restart: {}", res.text());
+    }
+    assert!(!server.log().contains("panicked"), "{}", server.log());
+}
+
 #[actix_rt::test]
 async fn postgres_restart_under_load() {
     if crate::helpers::postgres_url().is_none() {
