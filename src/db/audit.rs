@@ -130,7 +130,7 @@ pub fn append(conn: &mut AnyConnection, event: Event<'_>) -> AppResult<()> {
         // The chain's head read and the entry's insert in one statement: the lock is held
         // until the commit, and every round trip inside it delays every other write.
         let prefix = hashed_before_seq(&chained(0))?;
-        AppendAtHead {
+        let appended = AppendAtHead {
             occurred_at,
             event: &event,
             details: &details,
@@ -138,6 +138,11 @@ pub fn append(conn: &mut AnyConnection, event: Event<'_>) -> AppResult<()> {
             prefix: &prefix,
         }
         .execute(c)?;
+        if appended != 1 {
+            return Err(crate::error::AppError::internal(
+                "the audit chain's head has a sequence number and no hash",
+            ));
+        }
         return Ok(());
     }
     let (prev_seq, prev_hash) = head(conn)?.unwrap_or((0, GENESIS.to_owned()));
@@ -214,11 +219,13 @@ impl QueryFragment<Pg> for AppendAtHead<'_> {
         out.push_bind_param::<Text, _>(self.digest)?;
         out.push_sql(", head.hash, encode(sha256(convert_to(head.hash || ");
         out.push_bind_param::<Text, _>(self.prefix)?;
-        out.push_sql(" || (head.seq + 1)::text || '}', 'UTF8')), 'hex') FROM (SELECT m.seq, COALESCE(l.hash, '");
+        out.push_sql(" || (head.seq + 1)::text || '}', 'UTF8')), 'hex') FROM (SELECT m.seq, ");
+        out.push_sql("CASE WHEN m.seq = 0 THEN '");
         out.push_sql(GENESIS);
+        // A head with a number and no hash (written by hand) appends nothing: an error.
         out.push_sql(
-            "') AS hash FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM audit_log) m \
-             LEFT JOIN audit_log l ON l.seq = m.seq) head",
+            "' ELSE l.hash END AS hash FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM \
+             audit_log) m LEFT JOIN audit_log l ON l.seq = m.seq) head WHERE head.hash IS NOT NULL",
         );
         Ok(())
     }

@@ -538,8 +538,8 @@ where
 }
 
 /// PostgreSQL: [`UpsertAnswer`] and the answer's history entry in one statement (a
-/// data-modifying `WITH`), one round trip where two were sent. SQLite has no data-modifying
-/// `WITH` and runs the two.
+/// data-modifying `WITH`), one round trip where two were sent; the entry records the row as
+/// stored. SQLite has no data-modifying `WITH` and runs the two.
 struct UpsertAnswerRecorded<'a> {
     upsert: UpsertAnswer<'a>,
     version: &'a str,
@@ -552,30 +552,17 @@ impl QueryId for UpsertAnswerRecorded<'_> {
 
 impl QueryFragment<diesel::pg::Pg> for UpsertAnswerRecorded<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
-        let (u, a) = (&self.upsert, self.upsert.answer);
         out.push_sql("WITH saved AS (");
-        u.walk_ast(out.reborrow())?;
+        self.upsert.walk_ast(out.reborrow())?;
         out.push_sql(
-            " RETURNING 1) INSERT INTO answer_history (submission_id, criterion_id, change, \
-             value, not_applicable_reason, comment, schema_version, changed_by, changed_at) \
-             SELECT ",
+            " RETURNING submission_id, criterion_id, value, not_applicable_reason, comment, \
+             updated_by, updated_at) INSERT INTO answer_history (submission_id, criterion_id, \
+             change, value, not_applicable_reason, comment, schema_version, changed_by, \
+             changed_at) SELECT submission_id, criterion_id, 'answered', value, \
+             not_applicable_reason, comment, ",
         );
-        out.push_bind_param::<BigInt, _>(&u.submission_id)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(a.criterion_id)?;
-        out.push_sql(", 'answered', ");
-        out.push_bind_param::<Text, _>(a.value)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&a.not_applicable_reason)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Nullable<Text>, _>(&a.comment)?;
-        out.push_sql(", ");
         out.push_bind_param::<Text, _>(self.version)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&u.user)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&u.at)?;
-        out.push_sql(" FROM saved");
+        out.push_sql(", updated_by, updated_at FROM saved");
         Ok(())
     }
 }
