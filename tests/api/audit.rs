@@ -14,6 +14,7 @@ backend_tests!(
     failures_and_refusals_are_recorded_with_server_request_ids,
     a_rewritten_chain_is_found_behind_a_published_head,
     a_cut_tail_shows_as_a_stale_checkpoint,
+    parallel_appends_make_one_chain,
 );
 
 /// Some activity, a signed checkpoint, and the admin token.
@@ -382,4 +383,43 @@ async fn a_cut_tail_shows_as_a_stale_checkpoint(b: Backend) {
         r.first_broken.expect("found").kind,
         csr_assess::db::audit::BreakKind::StaleCheckpoint
     );
+}
+
+async fn append_one(app: &TestApp, n: usize) -> csr_assess::error::AppResult<()> {
+    app.state
+        .db
+        .write(move |conn| {
+            csr_assess::db::audit::append(
+                conn,
+                csr_assess::db::audit::Event {
+                    actor_user_id: None,
+                    action: "test.parallel",
+                    entity_type: "test",
+                    entity_id: n.to_string(),
+                    enterprise_id: None,
+                    request_id: None,
+                    details: json!({ "n": n, "text": "并行追加" }),
+                },
+            )
+        })
+        .await
+}
+
+/// Appends racing each other on every pooled connection (on PostgreSQL each waits for the
+/// chain's lock, held by the one before until its commit): every entry lands, numbered without
+/// a gap or a repeat, and the chain verifies.
+async fn parallel_appends_make_one_chain(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    let before = report(&app, &admin).await["entries"].as_i64().unwrap();
+    let appends = (0..64).map(|n| append_one(&app, n));
+    for result in futures_util::future::join_all(appends).await {
+        result.expect("appended");
+    }
+    let res = app
+        .post("/api/v1/audit/checkpoints", Some(&admin), &json!({}))
+        .await;
+    assert_eq!(res.json()["created"], true);
+    let r = report(&app, &admin).await;
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["entries"], before + 64, "{r}");
 }
