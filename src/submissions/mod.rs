@@ -302,6 +302,15 @@ async fn enterprise_move(
                     serde_json::json!({ "from": s.status }),
                 )?;
             }
+            Ok(())
+        })
+        .await?;
+    // Read once the move has committed: building the view loads every answer, and inside the
+    // write it held up the writes queued behind it (and, on PostgreSQL, the audit chain).
+    let schemas = state.schemas.clone();
+    state
+        .db
+        .read(move |conn| {
             let s = find(conn, id)?;
             Ok(load(conn, &schemas, s)?.view())
         })
