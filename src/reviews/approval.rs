@@ -226,6 +226,23 @@ impl Approver<'_> {
             } => AppError::conflict(Code::CertificateNumberTaken, detail),
             e => e,
         })?;
+        webhooks::emit(
+            conn,
+            webhooks::submission_event(
+                EventType::SubmissionApproved,
+                &s,
+                serde_json::json!({
+                    "status": SubmissionStatus::Approved, "comment": comment,
+                    "certificate": c.number,
+                }),
+            ),
+        )?;
+        webhooks::emit(
+            conn,
+            webhooks::certificate_event(EventType::CertificateIssued, &c, &s.industry_code, None),
+        )?;
+        // The audit entries last: on PostgreSQL the first takes the chain's lock, held until
+        // the commit, and every other write waits while this one holds it.
         record(
             conn,
             user.id,
@@ -249,21 +266,6 @@ impl Approver<'_> {
                     "submission_id": s.id, "level": c.level, "expires_on": c.expires_on,
                 }),
             },
-        )?;
-        webhooks::emit(
-            conn,
-            webhooks::submission_event(
-                EventType::SubmissionApproved,
-                &s,
-                serde_json::json!({
-                    "status": SubmissionStatus::Approved, "comment": comment,
-                    "certificate": c.number,
-                }),
-            ),
-        )?;
-        webhooks::emit(
-            conn,
-            webhooks::certificate_event(EventType::CertificateIssued, &c, &s.industry_code, None),
         )?;
         Ok(Approval::Issued(Box::new(c)))
     }

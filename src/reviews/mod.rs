@@ -150,6 +150,7 @@ pub async fn claim(
     id: i64,
 ) -> AppResult<ReviewView> {
     user.require(roles::REVIEWER)?;
+    let schemas = state.schemas.clone();
     state
         .db
         .write(move |conn| {
@@ -166,6 +167,9 @@ pub async fn claim(
                 ));
             }
             db::open(conn, id, user.id)?;
+            // The view before the audit entry, which takes the chain's lock on PostgreSQL.
+            let claimed = find(conn, id)?;
+            let view = review_view(conn, &schemas, claimed)?;
             record(
                 conn,
                 user.id,
@@ -173,22 +177,8 @@ pub async fn claim(
                 &s,
                 "review.claimed",
                 serde_json::json!({}),
-            )
-        })
-        .await?;
-    review_after(state, id).await
-}
-
-/// The review as a write left it, read once the write has committed. Building it reads every
-/// round, verdict and answer (about a millisecond on SQLite); inside the write it held up every
-/// write queued behind it, and on PostgreSQL it ran under the audit chain's lock.
-async fn review_after(state: &AppState, id: i64) -> AppResult<ReviewView> {
-    let schemas = state.schemas.clone();
-    state
-        .db
-        .read(move |conn| {
-            let s = find(conn, id)?;
-            review_view(conn, &schemas, s)
+            )?;
+            Ok(view)
         })
         .await
 }
@@ -278,16 +268,6 @@ pub async fn set_verdicts(
                         comment: v.comment.as_deref(),
                     },
                 )?;
-                record(
-                    conn,
-                    user.id,
-                    &request_id,
-                    &s,
-                    "review.verdict",
-                    serde_json::json!({
-                        "criterion": criterion, "verdict": v.verdict, "points": v.fraction,
-                    }),
-                )?;
                 if v.verdict == VerdictKind::RequestEvidence {
                     webhooks::emit(
                         conn,
@@ -300,7 +280,24 @@ pub async fn set_verdicts(
                 }
             }
             // A first approval approved the verdicts as they were: it no longer stands.
-            if db::clear_first_approval(conn, r.id)? {
+            let withdrawn = db::clear_first_approval(conn, r.id)?;
+            // The view before the audit entries: on PostgreSQL the first entry takes the
+            // chain's lock, held until the commit, and every other write waits while this one
+            // holds it. The entries are in the order the verdicts were given, as before.
+            let view = review_view(conn, &schemas, s.clone())?;
+            for (criterion, v) in &verdicts {
+                record(
+                    conn,
+                    user.id,
+                    &request_id,
+                    &s,
+                    "review.verdict",
+                    serde_json::json!({
+                        "criterion": criterion, "verdict": v.verdict, "points": v.fraction,
+                    }),
+                )?;
+            }
+            if withdrawn {
                 record(
                     conn,
                     user.id,
@@ -310,10 +307,9 @@ pub async fn set_verdicts(
                     serde_json::json!({ "reason": "verdicts changed" }),
                 )?;
             }
-            Ok(())
+            Ok(view)
         })
-        .await?;
-    review_after(state, id).await
+        .await
 }
 
 /// More verdicts than any schema has criteria.
@@ -411,14 +407,6 @@ pub async fn decide(
                 Some(score.total),
                 Some(&score.level),
             )?;
-            record(
-                conn,
-                user.id,
-                &request_id,
-                &s,
-                &format!("review.{}", decision.as_str()),
-                serde_json::json!({ "comment": comment }),
-            )?;
             let kind = match decision {
                 ReviewDecision::Returned => EventType::SubmissionReturned,
                 _ => EventType::SubmissionRejected,
@@ -431,10 +419,20 @@ pub async fn decide(
                     serde_json::json!({ "status": decision.to_move().past(), "comment": comment }),
                 ),
             )?;
-            Ok(())
+            // The view before the audit entry, which takes the chain's lock on PostgreSQL.
+            let decided = find(conn, id)?;
+            let view = review_view(conn, &schemas, decided)?;
+            record(
+                conn,
+                user.id,
+                &request_id,
+                &s,
+                &format!("review.{}", decision.as_str()),
+                serde_json::json!({ "comment": comment }),
+            )?;
+            Ok(view)
         })
-        .await?;
-    review_after(state, id).await
+        .await
 }
 
 /// Applies `m` to the submission's status if it still has the one `s` was read with; false when

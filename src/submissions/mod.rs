@@ -273,7 +273,7 @@ async fn enterprise_move(
             if !db::bump(conn, id, s.revision)? {
                 return Err(AppError::PreconditionFailed);
             }
-            if m == Move::Submit {
+            let (action, details) = if m == Move::Submit {
                 let loaded = load(conn, &schemas, s.clone())?;
                 let (missing, lacking) = loaded.completeness();
                 if !missing.is_empty() || !lacking.is_empty() {
@@ -281,38 +281,23 @@ async fn enterprise_move(
                 }
                 let score = loaded.score();
                 db::mark_submitted(conn, id, &score)?;
-                record(
-                    conn,
-                    user.id,
-                    &request_id,
-                    &s,
-                    "submission.submitted",
-                    serde_json::json!({
-                        "from": s.status, "total": score.total, "level": score.level,
-                    }),
-                )?;
+                let details = serde_json::json!({
+                    "from": s.status, "total": score.total, "level": score.level,
+                });
+                ("submission.submitted", details)
             } else {
                 db::set_status(conn, id, to)?;
-                record(
-                    conn,
-                    user.id,
-                    &request_id,
-                    &s,
+                (
                     "submission.withdrawn",
                     serde_json::json!({ "from": s.status }),
-                )?;
-            }
-            Ok(())
-        })
-        .await?;
-    // Read once the move has committed: building the view loads every answer, and inside the
-    // write it held up the writes queued behind it (and, on PostgreSQL, the audit chain).
-    let schemas = state.schemas.clone();
-    state
-        .db
-        .read(move |conn| {
-            let s = find(conn, id)?;
-            Ok(load(conn, &schemas, s)?.view())
+                )
+            };
+            // The view before the audit entry: on PostgreSQL the entry takes the chain's lock,
+            // held until the commit, and every other write waits while this one holds it.
+            let moved = find(conn, id)?;
+            let view = load(conn, &schemas, moved)?.view();
+            record(conn, user.id, &request_id, &s, action, details)?;
+            Ok(view)
         })
         .await
 }

@@ -400,14 +400,18 @@ async fn append_one(app: &TestApp, n: usize) -> csr_assess::error::AppResult<()>
                     request_id: None,
                     details: json!({ "n": n, "text": "并行追加" }),
                 },
-            )
+            )?;
+            // Held open after the append, so that appends overlap whatever the scheduling.
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            Ok(())
         })
         .await
 }
 
-/// Appends racing each other on every pooled connection (on PostgreSQL each waits for the
-/// chain's lock, held by the one before until its commit): every entry lands, numbered without
-/// a gap or a repeat, and the chain verifies.
+/// Appends racing each other on every pooled connection: every entry lands, numbered without a
+/// gap or a repeat, and the chain verifies. On PostgreSQL each waits for the chain's lock, held
+/// by the one before until its commit (without it, two appends read one head and the second
+/// meets the unique index on the number); SQLite's single writer serialises them.
 async fn parallel_appends_make_one_chain(b: Backend) {
     let (app, admin) = busy_app(b).await;
     let before = report(&app, &admin).await["entries"].as_i64().unwrap();
