@@ -401,7 +401,8 @@ async fn append_one(app: &TestApp, n: usize) -> csr_assess::error::AppResult<()>
                     details: json!({ "n": n, "text": "并行追加" }),
                 },
             )?;
-            // Held open after the append, so that appends overlap whatever the scheduling.
+            // Held open after the append, so that on PostgreSQL appends overlap whatever the
+            // scheduling (SQLite's one committing thread runs them one by one).
             std::thread::sleep(std::time::Duration::from_millis(2));
             Ok(())
         })
