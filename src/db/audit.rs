@@ -66,6 +66,22 @@ struct Chained<'a> {
     details_digest: &'a str,
 }
 
+impl<'a> Chained<'a> {
+    fn of(event: &'a Event<'a>, digest: &'a str, occurred_at: NaiveDateTime, seq: i64) -> Self {
+        Chained {
+            seq,
+            occurred_at: timestamp(occurred_at),
+            actor_user_id: event.actor_user_id,
+            action: event.action,
+            entity_type: event.entity_type,
+            entity_id: &event.entity_id,
+            enterprise_id: event.enterprise_id,
+            request_id: event.request_id,
+            details_digest: digest,
+        }
+    }
+}
+
 fn entry_hash(prev: &str, entry: &Chained<'_>) -> String {
     let value = serde_json::to_value(entry).unwrap_or_default();
     let mut bytes = prev.as_bytes().to_vec();
@@ -84,14 +100,15 @@ fn lock_chain(conn: &mut AnyConnection) -> AppResult<()> {
     Ok(())
 }
 
-fn head(conn: &mut AnyConnection) -> AppResult<Option<(i64, String)>> {
+/// The chain's last entry: its sequence number and hash (`None` only if written by hand).
+fn head(conn: &mut AnyConnection) -> AppResult<Option<(i64, Option<String>)>> {
     let query = audit_log::table
         .filter(audit_log::seq.is_not_null())
         .order(audit_log::seq.desc())
         .select((audit_log::seq, audit_log::hash));
     let row: Option<(Option<i64>, Option<String>)> =
         concrete!(conn, |c| query.first_row(c).optional())?;
-    Ok(row.and_then(|(s, h)| Some((s?, h?))))
+    Ok(row.and_then(|(s, h)| Some((s?, h))))
 }
 
 /// Appends an event, chained to the current head. Call inside a write transaction.
@@ -99,71 +116,90 @@ fn head(conn: &mut AnyConnection) -> AppResult<Option<(i64, String)>> {
 /// Every entry carries a request id: the server's id of the HTTP request, or a fresh one for
 /// the work of a command or of start-up.
 pub fn append(conn: &mut AnyConnection, event: Event<'_>) -> AppResult<()> {
-    let generated;
-    let request_id = match event.request_id {
-        Some(id) => Some(id),
-        None => {
-            generated = uuid::Uuid::new_v4().to_string();
-            Some(generated.as_str())
-        }
-    };
-    let event = Event {
-        request_id,
-        ..event
-    };
+    append_all(conn, vec![event])
+}
+
+/// Appends events in their order, chained to the current head and to each other, as
+/// [`append`] would one by one. On PostgreSQL the chain's lock is taken once and the head read
+/// once, so that a write of many entries (a reviewer's verdicts) holds the lock, which every
+/// other write waits for, for three round trips instead of two per entry.
+pub fn append_all(conn: &mut AnyConnection, events: Vec<Event<'_>>) -> AppResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    // Entries without a request id are the work of one command or start-up step.
+    let generated = uuid::Uuid::new_v4().to_string();
+    let events: Vec<Event<'_>> = events
+        .into_iter()
+        .map(|e| Event {
+            request_id: e.request_id.or(Some(generated.as_str())),
+            ..e
+        })
+        .collect();
     lock_chain(conn)?;
     let occurred_at = now();
-    let details = canonical_json(&event.details);
-    let digest = sha256_hex(details.as_bytes());
-    let chained = |seq| Chained {
-        seq,
-        occurred_at: timestamp(occurred_at),
-        actor_user_id: event.actor_user_id,
-        action: event.action,
-        entity_type: event.entity_type,
-        entity_id: &event.entity_id,
-        enterprise_id: event.enterprise_id,
-        request_id: event.request_id,
-        details_digest: &digest,
-    };
-    if let AnyConnection::Postgresql(c) = conn {
-        // The chain's head read and the entry's insert in one statement: the lock is held
-        // until the commit, and every round trip inside it delays every other write.
-        let prefix = hashed_before_seq(&chained(0))?;
+    let bodies: Vec<(String, String)> = events
+        .iter()
+        .map(|e| {
+            let details = canonical_json(&e.details);
+            let digest = sha256_hex(details.as_bytes());
+            (details, digest)
+        })
+        .collect();
+    if let (AnyConnection::Postgresql(c), [event]) = (&mut *conn, events.as_slice()) {
+        // One entry: the chain's head read and the entry's insert in one statement.
+        let (details, digest) = &bodies[0];
+        let prefix = hashed_before_seq(&Chained::of(event, digest, occurred_at, 0))?;
         let appended = AppendAtHead {
             occurred_at,
-            event: &event,
-            details: &details,
-            digest: &digest,
+            event,
+            details,
+            digest,
             prefix: &prefix,
         }
         .execute(c)?;
         if appended != 1 {
-            return Err(crate::error::AppError::internal(
-                "the audit chain's head has a sequence number and no hash",
-            ));
+            return Err(headless());
         }
         return Ok(());
     }
-    let (prev_seq, prev_hash) = head(conn)?.unwrap_or((0, GENESIS.to_owned()));
-    let seq = prev_seq + 1;
-    let hash = entry_hash(&prev_hash, &chained(seq));
-    let insert = diesel::insert_into(audit_log::table).values((
-        audit_log::occurred_at.eq(occurred_at),
-        audit_log::actor_user_id.eq(event.actor_user_id),
-        audit_log::action.eq(event.action),
-        audit_log::entity_type.eq(event.entity_type),
-        audit_log::entity_id.eq(&event.entity_id),
-        audit_log::enterprise_id.eq(event.enterprise_id),
-        audit_log::request_id.eq(event.request_id),
-        audit_log::details.eq(&details),
-        audit_log::seq.eq(seq),
-        audit_log::details_digest.eq(&digest),
-        audit_log::prev_hash.eq(&prev_hash),
-        audit_log::hash.eq(&hash),
-    ));
-    concrete!(conn, |c| insert.execute(c))?;
+    let (mut seq, mut prev_hash) = match head(conn)? {
+        None => (0, GENESIS.to_owned()),
+        Some((seq, Some(hash))) => (seq, hash),
+        Some((_, None)) => return Err(headless()),
+    };
+    let mut rows = Vec::with_capacity(events.len());
+    for (event, (details, digest)) in events.iter().zip(&bodies) {
+        seq += 1;
+        let hash = entry_hash(&prev_hash, &Chained::of(event, digest, occurred_at, seq));
+        rows.push((
+            audit_log::occurred_at.eq(occurred_at),
+            audit_log::actor_user_id.eq(event.actor_user_id),
+            audit_log::action.eq(event.action),
+            audit_log::entity_type.eq(event.entity_type),
+            audit_log::entity_id.eq(&event.entity_id),
+            audit_log::enterprise_id.eq(event.enterprise_id),
+            audit_log::request_id.eq(event.request_id),
+            audit_log::details.eq(details),
+            audit_log::seq.eq(seq),
+            audit_log::details_digest.eq(digest),
+            audit_log::prev_hash.eq(std::mem::replace(&mut prev_hash, hash.clone())),
+            audit_log::hash.eq(hash),
+        ));
+    }
+    // 12 parameters a row: well inside both databases' limits per statement.
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let insert = diesel::insert_into(audit_log::table).values(chunk);
+        concrete!(conn, |c| insert.execute(c))?;
+    }
     Ok(())
+}
+
+/// Rows per insert statement when appending many entries.
+const INSERT_CHUNK: usize = 1_000;
+
+fn headless() -> crate::error::AppError {
+    crate::error::AppError::internal("the audit chain's head has a sequence number and no hash")
 }
 
 /// The hashed text of an entry up to its sequence number, from the entry written at 0: the
@@ -317,7 +353,7 @@ pub fn checkpoint(
     heartbeat: bool,
 ) -> AppResult<Option<Checkpoint>> {
     lock_chain(conn)?;
-    let Some((entries, head_hash)) = head(conn)? else {
+    let Some((entries, Some(head_hash))) = head(conn)? else {
         return Ok(None);
     };
     let last: Option<i64> = audit_checkpoints::table

@@ -20,7 +20,7 @@ use crate::domain::{ReviewDecision, SubmissionStatus};
 use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::idempotency::{self, Keyed, Outcome};
 use crate::state::AppState;
-use crate::submissions::{load, record};
+use crate::submissions::{event, load, record};
 use crate::webhooks;
 
 /// What an approval did.
@@ -243,29 +243,30 @@ impl Approver<'_> {
         )?;
         // The audit entries last: on PostgreSQL the first takes the chain's lock, held until
         // the commit, and every other write waits while this one holds it.
-        record(
+        audit::append_all(
             conn,
-            user.id,
-            rid,
-            &s,
-            "review.approved",
-            serde_json::json!({
-                "total": score.total, "level": score.level, "certificate": c.number,
-            }),
-        )?;
-        audit::append(
-            conn,
-            audit::Event {
-                actor_user_id: Some(user.id),
-                action: "certificate.issued",
-                entity_type: "certificate",
-                entity_id: c.number.clone(),
-                enterprise_id: Some(s.enterprise_id),
-                request_id: Some(rid),
-                details: serde_json::json!({
-                    "submission_id": s.id, "level": c.level, "expires_on": c.expires_on,
-                }),
-            },
+            vec![
+                event(
+                    user.id,
+                    rid,
+                    &s,
+                    "review.approved",
+                    serde_json::json!({
+                        "total": score.total, "level": score.level, "certificate": c.number,
+                    }),
+                ),
+                audit::Event {
+                    actor_user_id: Some(user.id),
+                    action: "certificate.issued",
+                    entity_type: "certificate",
+                    entity_id: c.number.clone(),
+                    enterprise_id: Some(s.enterprise_id),
+                    request_id: Some(rid),
+                    details: serde_json::json!({
+                        "submission_id": s.id, "level": c.level, "expires_on": c.expires_on,
+                    }),
+                },
+            ],
         )?;
         Ok(Approval::Issued(Box::new(c)))
     }

@@ -11,7 +11,7 @@ use chrono::DateTime;
 use crate::auth::{AuthUser, roles};
 use crate::db::reviews::{self as db, QueueFilter, Review};
 use crate::db::submissions::{self as db_submissions, Submission};
-use crate::db::{AnyConnection, enterprises, schema_versions};
+use crate::db::{AnyConnection, audit, enterprises, schema_versions};
 use crate::domain::scoring::Answer;
 use crate::domain::submission::Move;
 use crate::domain::webhook::EventType;
@@ -19,7 +19,7 @@ use crate::domain::{IndustryCode, ReviewDecision, Role, SubmissionStatus, Verdic
 use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::scope::{load_visible, reviewer_may_act};
 use crate::state::AppState;
-use crate::submissions::{load, record};
+use crate::submissions::{event, load, record};
 use crate::views::{Page, cursor, page_bounds, paged};
 use crate::webhooks;
 pub use approval::{Approval, approve};
@@ -285,28 +285,30 @@ pub async fn set_verdicts(
             // chain's lock, held until the commit, and every other write waits while this one
             // holds it. The entries are in the order the verdicts were given, as before.
             let view = review_view(conn, &schemas, s.clone())?;
-            for (criterion, v) in &verdicts {
-                record(
-                    conn,
-                    user.id,
-                    &request_id,
-                    &s,
-                    "review.verdict",
-                    serde_json::json!({
-                        "criterion": criterion, "verdict": v.verdict, "points": v.fraction,
-                    }),
-                )?;
-            }
+            let mut entries: Vec<_> = verdicts
+                .iter()
+                .map(|(criterion, v)| {
+                    event(
+                        user.id,
+                        &request_id,
+                        &s,
+                        "review.verdict",
+                        serde_json::json!({
+                            "criterion": criterion, "verdict": v.verdict, "points": v.fraction,
+                        }),
+                    )
+                })
+                .collect();
             if withdrawn {
-                record(
-                    conn,
+                entries.push(event(
                     user.id,
                     &request_id,
                     &s,
                     "review.first_approval_withdrawn",
                     serde_json::json!({ "reason": "verdicts changed" }),
-                )?;
+                ));
             }
+            audit::append_all(conn, entries)?;
             Ok(view)
         })
         .await

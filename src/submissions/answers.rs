@@ -46,18 +46,26 @@ pub fn record(
     action: &str,
     details: serde_json::Value,
 ) -> AppResult<()> {
-    audit::append(
-        conn,
-        audit::Event {
-            actor_user_id: Some(actor),
-            action,
-            entity_type: "submission",
-            entity_id: s.id.to_string(),
-            enterprise_id: Some(s.enterprise_id),
-            request_id: Some(request_id),
-            details,
-        },
-    )
+    audit::append(conn, event(actor, request_id, s, action, details))
+}
+
+/// An audit entry about a submission, for [`audit::append_all`].
+pub fn event<'a>(
+    actor: i64,
+    request_id: &'a str,
+    s: &Submission,
+    action: &'a str,
+    details: serde_json::Value,
+) -> audit::Event<'a> {
+    audit::Event {
+        actor_user_id: Some(actor),
+        action,
+        entity_type: "submission",
+        entity_id: s.id.to_string(),
+        enterprise_id: Some(s.enterprise_id),
+        request_id: Some(request_id),
+        details,
+    }
 }
 
 /// One answer as a client writes it.

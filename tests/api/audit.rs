@@ -385,22 +385,24 @@ async fn a_cut_tail_shows_as_a_stale_checkpoint(b: Backend) {
     );
 }
 
-async fn append_one(app: &TestApp, n: usize) -> csr_assess::error::AppResult<()> {
+/// Appends `n % 3 + 1` entries about test entity `n` in one write: one alone, or several
+/// through one call.
+async fn append_some(app: &TestApp, n: usize) -> csr_assess::error::AppResult<()> {
     app.state
         .db
         .write(move |conn| {
-            csr_assess::db::audit::append(
-                conn,
-                csr_assess::db::audit::Event {
+            let events = (0..n % 3 + 1)
+                .map(|k| csr_assess::db::audit::Event {
                     actor_user_id: None,
                     action: "test.parallel",
                     entity_type: "test",
                     entity_id: n.to_string(),
                     enterprise_id: None,
                     request_id: None,
-                    details: json!({ "n": n, "text": "并行追加" }),
-                },
-            )?;
+                    details: json!({ "n": n, "k": k, "text": "并行追加" }),
+                })
+                .collect();
+            csr_assess::db::audit::append_all(conn, events)?;
             // Held open after the append, so that on PostgreSQL appends overlap whatever the
             // scheduling (SQLite's one committing thread runs them one by one).
             std::thread::sleep(std::time::Duration::from_millis(2));
@@ -409,14 +411,15 @@ async fn append_one(app: &TestApp, n: usize) -> csr_assess::error::AppResult<()>
         .await
 }
 
-/// Appends racing each other on every pooled connection: every entry lands, numbered without a
-/// gap or a repeat, and the chain verifies. On PostgreSQL each waits for the chain's lock, held
-/// by the one before until its commit (without it, two appends read one head and the second
-/// meets the unique index on the number); SQLite's single writer serialises them.
+/// Appends racing each other on every pooled connection, of one entry and of several: every
+/// entry lands, numbered without a gap or a repeat, a write's entries next to each other in
+/// their order, and the chain verifies. On PostgreSQL each waits for the chain's lock, held by
+/// the one before until its commit (without it, two appends read one head and the second meets
+/// the unique index on the number); SQLite's single writer serialises them.
 async fn parallel_appends_make_one_chain(b: Backend) {
     let (app, admin) = busy_app(b).await;
     let before = report(&app, &admin).await["entries"].as_i64().unwrap();
-    let appends = (0..64).map(|n| append_one(&app, n));
+    let appends = (0..64).map(|n| append_some(&app, n));
     for result in futures_util::future::join_all(appends).await {
         result.expect("appended");
     }
@@ -426,5 +429,22 @@ async fn parallel_appends_make_one_chain(b: Backend) {
     assert_eq!(res.json()["created"], true);
     let r = report(&app, &admin).await;
     assert_eq!(r["ok"], true, "{r}");
-    assert_eq!(r["entries"], before + 64, "{r}");
+    let appended: usize = (0..64).map(|n| n % 3 + 1).sum();
+    assert_eq!(r["entries"], before + appended as i64, "{r}");
+    for n in [0, 1, 2, 62, 63] {
+        let entries = app
+            .state
+            .db
+            .read(move |conn| csr_assess::db::audit::for_entity(conn, "test", &n.to_string()))
+            .await
+            .unwrap();
+        let seqs: Vec<i64> = entries.iter().map(|e| e.seq.unwrap()).collect();
+        let ks: Vec<Value> = entries
+            .iter()
+            .map(|e| serde_json::from_str::<Value>(&e.details).unwrap()["k"].clone())
+            .collect();
+        assert_eq!(seqs.len(), n % 3 + 1, "entity {n}");
+        assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
+        assert_eq!(ks, (0..n % 3 + 1).map(|k| json!(k)).collect::<Vec<_>>());
+    }
 }
