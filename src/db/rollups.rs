@@ -24,8 +24,8 @@ pub const PASS_FRACTION: f64 = 0.5;
 
 /// Moves an enterprise's contribution to the shared counts of its industry from submission
 /// `old` to submission `new` (either absent): the criterion counts of its county and of the
-/// whole country, then the score counts. Each table's rows are upserted in key order, so two
-/// transactions take the rows they share in the same order. Callers hold the enterprise's row
+/// whole country, then the score counts. Each table's rows are upserted by one statement in key
+/// order, so two transactions take the rows they share in the same order. Callers hold the enterprise's row
 /// lock (PostgreSQL), so that each refresh moves the counts from where the previous one left
 /// them.
 pub(super) fn move_latest(
@@ -63,32 +63,46 @@ fn move_criterion_counts(
             d.1 += sign * i64::from(fraction >= PASS_FRACTION);
         }
     }
-    for area in [region, ""] {
+    // Both areas' rows in one statement, in key order: a single round trip on PostgreSQL, where
+    // the rows stay locked until the commit and the next status change in the industry waits.
+    let mut rows = BTreeMap::new();
+    for area in ["", region] {
         for (criterion, &(enterprises, passed)) in &delta {
-            if (enterprises, passed) == (0, 0) {
-                continue;
+            if (enterprises, passed) != (0, 0) {
+                let d: &mut (i64, i64) = rows.entry((area, criterion.as_str())).or_default();
+                d.0 += enterprises;
+                d.1 += passed;
             }
-            let upsert = diesel::insert_into(lcc::table)
-                .values((
-                    lcc::industry_code.eq(industry),
-                    lcc::region_code.eq(area),
-                    lcc::criterion_id.eq(criterion),
-                    lcc::enterprises.eq(enterprises),
-                    lcc::passed.eq(passed),
-                ))
-                .on_conflict((lcc::industry_code, lcc::region_code, lcc::criterion_id))
-                .do_update()
-                .set((
-                    lcc::enterprises.eq(lcc::enterprises + excluded(lcc::enterprises)),
-                    lcc::passed.eq(lcc::passed + excluded(lcc::passed)),
-                ));
-            // ON CONFLICT has no multi-backend form: run it on the concrete connection.
-            match conn {
-                AnyConnection::Sqlite(c) => upsert.execute(c)?,
-                AnyConnection::Postgresql(c) => upsert.execute(c)?,
-            };
         }
     }
+    let rows: Vec<_> = rows
+        .into_iter()
+        .map(|((area, criterion), (enterprises, passed))| {
+            (
+                lcc::industry_code.eq(industry),
+                lcc::region_code.eq(area),
+                lcc::criterion_id.eq(criterion),
+                lcc::enterprises.eq(enterprises),
+                lcc::passed.eq(passed),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let upsert = diesel::insert_into(lcc::table)
+        .values(&rows)
+        .on_conflict((lcc::industry_code, lcc::region_code, lcc::criterion_id))
+        .do_update()
+        .set((
+            lcc::enterprises.eq(lcc::enterprises + excluded(lcc::enterprises)),
+            lcc::passed.eq(lcc::passed + excluded(lcc::passed)),
+        ));
+    // ON CONFLICT has no multi-backend form: run it on the concrete connection.
+    match conn {
+        AnyConnection::Sqlite(c) => upsert.execute(c)?,
+        AnyConnection::Postgresql(c) => upsert.execute(c)?,
+    };
     Ok(())
 }
 
@@ -115,25 +129,30 @@ fn move_score_counts(
             *delta.entry((theme, score.to_bits())).or_default() += sign;
         }
     }
-    for ((theme, bits), n) in delta {
-        if n == 0 {
-            continue;
-        }
-        let upsert = diesel::insert_into(lsc::table)
-            .values((
+    let rows: Vec<_> = delta
+        .iter()
+        .filter(|(_, n)| **n != 0)
+        .map(|((theme, bits), n)| {
+            (
                 lsc::industry_code.eq(industry),
-                lsc::theme_id.eq(&theme),
-                lsc::score.eq(f64::from_bits(bits)),
-                lsc::enterprises.eq(n),
-            ))
-            .on_conflict((lsc::industry_code, lsc::theme_id, lsc::score))
-            .do_update()
-            .set(lsc::enterprises.eq(lsc::enterprises + excluded(lsc::enterprises)));
-        match conn {
-            AnyConnection::Sqlite(c) => upsert.execute(c)?,
-            AnyConnection::Postgresql(c) => upsert.execute(c)?,
-        };
+                lsc::theme_id.eq(theme),
+                lsc::score.eq(f64::from_bits(*bits)),
+                lsc::enterprises.eq(*n),
+            )
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
     }
+    let upsert = diesel::insert_into(lsc::table)
+        .values(&rows)
+        .on_conflict((lsc::industry_code, lsc::theme_id, lsc::score))
+        .do_update()
+        .set(lsc::enterprises.eq(lsc::enterprises + excluded(lsc::enterprises)));
+    match conn {
+        AnyConnection::Sqlite(c) => upsert.execute(c)?,
+        AnyConnection::Postgresql(c) => upsert.execute(c)?,
+    };
     Ok(())
 }
 
