@@ -1,5 +1,7 @@
 //! Review rows (one per claim), verdicts, and the reviewer queue.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -174,14 +176,23 @@ pub struct VerdictWrite<'a> {
     pub comment: Option<&'a str>,
 }
 
-pub fn set_verdict(
+/// Records verdicts of review `review`, replacing earlier ones of the same criteria (the last
+/// of a criterion given twice stands). A request for evidence and its answer stay with the
+/// criterion's later verdict, so the round shows what was asked and answered; a new request
+/// starts unanswered. Three statements whatever the number of verdicts: on PostgreSQL each is
+/// a round trip made while the submission's row is locked.
+pub fn set_verdicts(
     conn: &mut AnyConnection,
     review: i64,
     reviewer: i64,
-    v: &VerdictWrite<'_>,
+    given: &[VerdictWrite<'_>],
 ) -> AppResult<()> {
-    // A request for evidence and its answer stay with the criterion's later verdict, so the
-    // round shows what was asked and answered; a new request starts unanswered.
+    let given: BTreeMap<&str, &VerdictWrite<'_>> =
+        given.iter().map(|v| (v.criterion_id, v)).collect();
+    let criteria: Vec<&str> = given.keys().copied().collect();
+    if criteria.is_empty() {
+        return Ok(());
+    }
     type Kept = (
         Option<String>,
         Option<NaiveDateTime>,
@@ -189,41 +200,60 @@ pub fn set_verdict(
         Option<i64>,
         Option<NaiveDateTime>,
     );
-    let kept: Kept = if v.verdict == VerdictKind::RequestEvidence {
-        (v.comment.map(str::to_owned), Some(now()), None, None, None)
-    } else {
-        verdicts::table
-            .find((review, v.criterion_id))
-            .select((
+    let earlier: Vec<(String, Kept)> = verdicts::table
+        .filter(verdicts::review_id.eq(review))
+        .filter(verdicts::criterion_id.eq_any(&criteria))
+        .select((
+            verdicts::criterion_id,
+            (
                 verdicts::request,
                 verdicts::requested_at,
                 verdicts::answer,
                 verdicts::answered_by,
                 verdicts::answered_at,
-            ))
-            .first_row(conn)
-            .optional()?
-            .unwrap_or_default()
-    };
-    let (request, requested_at, answer, answered_by, answered_at) = kept;
-    diesel::delete(verdicts::table.find((review, v.criterion_id))).execute(conn)?;
-    diesel::insert_into(verdicts::table)
-        .values((
-            verdicts::review_id.eq(review),
-            verdicts::criterion_id.eq(v.criterion_id),
-            verdicts::verdict.eq(v.verdict.as_str()),
-            verdicts::fraction.eq(v.fraction),
-            verdicts::reason.eq(v.reason),
-            verdicts::comment.eq(v.comment),
-            verdicts::reviewer_id.eq(reviewer),
-            verdicts::decided_at.eq(now()),
-            verdicts::request.eq(request),
-            verdicts::requested_at.eq(requested_at),
-            verdicts::answer.eq(answer),
-            verdicts::answered_by.eq(answered_by),
-            verdicts::answered_at.eq(answered_at),
+            ),
         ))
-        .execute(conn)?;
+        .load(conn)?;
+    let mut earlier: BTreeMap<String, Kept> = earlier.into_iter().collect();
+    diesel::delete(
+        verdicts::table
+            .filter(verdicts::review_id.eq(review))
+            .filter(verdicts::criterion_id.eq_any(&criteria)),
+    )
+    .execute(conn)?;
+    let at = now();
+    let rows: Vec<_> = given
+        .values()
+        .map(|v| {
+            let (request, requested_at, answer, answered_by, answered_at) =
+                if v.verdict == VerdictKind::RequestEvidence {
+                    (v.comment.map(str::to_owned), Some(at), None, None, None)
+                } else {
+                    earlier.remove(v.criterion_id).unwrap_or_default()
+                };
+            (
+                verdicts::review_id.eq(review),
+                verdicts::criterion_id.eq(v.criterion_id),
+                verdicts::verdict.eq(v.verdict.as_str()),
+                verdicts::fraction.eq(v.fraction),
+                verdicts::reason.eq(v.reason),
+                verdicts::comment.eq(v.comment),
+                verdicts::reviewer_id.eq(reviewer),
+                verdicts::decided_at.eq(at),
+                verdicts::request.eq(request),
+                verdicts::requested_at.eq(requested_at),
+                verdicts::answer.eq(answer),
+                verdicts::answered_by.eq(answered_by),
+                verdicts::answered_at.eq(answered_at),
+            )
+        })
+        .collect();
+    // Multi-row inserts have no multi-backend form: run them on the concrete connection.
+    let insert = diesel::insert_into(verdicts::table).values(&rows);
+    match conn {
+        AnyConnection::Sqlite(c) => insert.execute(c)?,
+        AnyConnection::Postgresql(c) => insert.execute(c)?,
+    };
     Ok(())
 }
 

@@ -255,19 +255,18 @@ pub async fn set_verdicts(
             if !invalid.is_empty() {
                 return Err(AppError::Validation(invalid));
             }
+            let writes: Vec<db::VerdictWrite<'_>> = verdicts
+                .iter()
+                .map(|(criterion, v)| db::VerdictWrite {
+                    criterion_id: criterion,
+                    verdict: v.verdict,
+                    fraction: v.fraction,
+                    reason: v.reason.as_deref(),
+                    comment: v.comment.as_deref(),
+                })
+                .collect();
+            db::set_verdicts(conn, r.id, user.id, &writes)?;
             for (criterion, v) in &verdicts {
-                db::set_verdict(
-                    conn,
-                    r.id,
-                    user.id,
-                    &db::VerdictWrite {
-                        criterion_id: criterion,
-                        verdict: v.verdict,
-                        fraction: v.fraction,
-                        reason: v.reason.as_deref(),
-                        comment: v.comment.as_deref(),
-                    },
-                )?;
                 if v.verdict == VerdictKind::RequestEvidence {
                     webhooks::emit(
                         conn,

@@ -277,9 +277,22 @@ async fn an_evidence_request_blocks_approval_until_decided(b: Backend) {
         p["errors"][0]["message"],
         "the enterprise answered: accept or adjust the criterion"
     );
-    let view = t
-        .verdict("lawful.staff_training", json!({ "verdict": "accept" }))
+    // Accepted among other verdicts of one request: the request and its answer stay.
+    let res = t
+        .app
+        .send_json(
+            Method::PUT,
+            &format!("/api/v1/reviews/{}/verdicts", t.id),
+            Some(&t.reviewer),
+            &json!({ "verdicts": {
+                "lawful.compliance_system": { "verdict": "accept" },
+                "lawful.staff_training": { "verdict": "accept" },
+                "lawful.no_unfair_conditions": { "verdict": "accept" },
+            }}),
+        )
         .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let view = res.json();
     let kept = &view["submission"]["evidence_requests"][0];
     assert_eq!(kept["open"], false, "{kept}");
     assert_eq!(kept["answer"], "已上传2026年度培训签到表");
