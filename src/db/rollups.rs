@@ -126,7 +126,8 @@ fn move_score_counts(
             .select((sts::theme_id, sts::score))
             .load(conn)?;
         for (theme, score) in total.map(|t| (String::new(), t)).into_iter().chain(themes) {
-            *delta.entry((theme, score.to_bits())).or_default() += sign;
+            // + 0.0 makes -0.0 the 0.0 it equals in the database's unique key.
+            *delta.entry((theme, (score + 0.0).to_bits())).or_default() += sign;
         }
     }
     let rows: Vec<_> = delta

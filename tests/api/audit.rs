@@ -15,6 +15,7 @@ backend_tests!(
     a_rewritten_chain_is_found_behind_a_published_head,
     a_cut_tail_shows_as_a_stale_checkpoint,
     parallel_appends_make_one_chain,
+    a_long_append_spans_several_inserts,
 );
 
 /// Some activity, a signed checkpoint, and the admin token.
@@ -447,4 +448,54 @@ async fn parallel_appends_make_one_chain(b: Backend) {
         assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1), "{seqs:?}");
         assert_eq!(ks, (0..n % 3 + 1).map(|k| json!(k)).collect::<Vec<_>>());
     }
+}
+
+/// More entries in one call than one insert statement takes: they are chained across the
+/// statements, in their order.
+async fn a_long_append_spans_several_inserts(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    let before = report(&app, &admin).await["entries"].as_i64().unwrap();
+    const N: usize = 2_345;
+    app.state
+        .db
+        .write(|conn| {
+            let events = (0..N)
+                .map(|k| csr_assess::db::audit::Event {
+                    actor_user_id: None,
+                    action: "test.long",
+                    entity_type: "test",
+                    entity_id: "long".into(),
+                    enterprise_id: None,
+                    request_id: None,
+                    details: json!({ "k": k }),
+                })
+                .collect();
+            csr_assess::db::audit::append_all(conn, events)
+        })
+        .await
+        .expect("appended");
+    let res = app
+        .post("/api/v1/audit/checkpoints", Some(&admin), &json!({}))
+        .await;
+    assert_eq!(res.json()["created"], true);
+    let r = report(&app, &admin).await;
+    assert_eq!(r["ok"], true, "{r}");
+    assert_eq!(r["entries"], before + N as i64, "{r}");
+    let entries = app
+        .state
+        .db
+        .read(|conn| csr_assess::db::audit::for_entity(conn, "test", "long"))
+        .await
+        .unwrap();
+    let ks: Vec<i64> = entries
+        .iter()
+        .map(|e| {
+            serde_json::from_str::<Value>(&e.details).unwrap()["k"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(ks, (0..N as i64).collect::<Vec<_>>());
+    let seqs: Vec<i64> = entries.iter().map(|e| e.seq.unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
 }

@@ -277,7 +277,8 @@ async fn an_evidence_request_blocks_approval_until_decided(b: Backend) {
         p["errors"][0]["message"],
         "the enterprise answered: accept or adjust the criterion"
     );
-    // Accepted among other verdicts of one request: the request and its answer stay.
+    // Accepted among other verdicts of one request, one of them a new request for evidence:
+    // each criterion keeps its own request and answer.
     let res = t
         .app
         .send_json(
@@ -285,7 +286,9 @@ async fn an_evidence_request_blocks_approval_until_decided(b: Backend) {
             &format!("/api/v1/reviews/{}/verdicts", t.id),
             Some(&t.reviewer),
             &json!({ "verdicts": {
-                "lawful.compliance_system": { "verdict": "accept" },
+                "lawful.compliance_system": {
+                    "verdict": "request_evidence", "comment": "请提供合规制度文件",
+                },
                 "lawful.staff_training": { "verdict": "accept" },
                 "lawful.no_unfair_conditions": { "verdict": "accept" },
             }}),
@@ -293,9 +296,26 @@ async fn an_evidence_request_blocks_approval_until_decided(b: Backend) {
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
     let view = res.json();
-    let kept = &view["submission"]["evidence_requests"][0];
+    let requests = view["submission"]["evidence_requests"].as_array().unwrap();
+    let of = |criterion: &str| {
+        let found: Vec<&Value> = requests
+            .iter()
+            .filter(|r| r["criterion_id"] == criterion)
+            .collect();
+        assert_eq!(found.len(), 1, "{criterion}: {requests:?}");
+        found[0].clone()
+    };
+    assert_eq!(requests.len(), 2, "{requests:?}");
+    let kept = of("lawful.staff_training");
     assert_eq!(kept["open"], false, "{kept}");
+    assert_eq!(kept["request"], "请提供培训记录");
     assert_eq!(kept["answer"], "已上传2026年度培训签到表");
+    let new = of("lawful.compliance_system");
+    assert_eq!(new["open"], true, "{new}");
+    assert_eq!(new["request"], "请提供合规制度文件");
+    assert_eq!(new["answer"], Value::Null);
+    t.verdict("lawful.compliance_system", json!({ "verdict": "accept" }))
+        .await;
     let p = t.approve().await.problem(422, "verdicts_required");
     assert!(
         !p["errors"].to_string().contains("lawful.staff_training"),
