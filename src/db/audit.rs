@@ -128,11 +128,14 @@ pub fn append_all(conn: &mut AnyConnection, events: Vec<Event<'_>>) -> AppResult
         return Ok(());
     }
     // Entries without a request id are the work of one command or start-up step.
-    let generated = uuid::Uuid::new_v4().to_string();
+    let generated = events
+        .iter()
+        .any(|e| e.request_id.is_none())
+        .then(|| uuid::Uuid::new_v4().to_string());
     let events: Vec<Event<'_>> = events
         .into_iter()
         .map(|e| Event {
-            request_id: e.request_id.or(Some(generated.as_str())),
+            request_id: e.request_id.or(generated.as_deref()),
             ..e
         })
         .collect();
@@ -186,6 +189,13 @@ pub fn append_all(conn: &mut AnyConnection, events: Vec<Event<'_>>) -> AppResult
             audit_log::prev_hash.eq(std::mem::replace(&mut prev_hash, hash.clone())),
             audit_log::hash.eq(hash),
         ));
+    }
+    if rows.len() == 1 {
+        // One row: a statement of fixed text, compiled once per connection (SQLite compiles a
+        // multi-row insert at every execution).
+        let insert = diesel::insert_into(audit_log::table).values(rows.remove(0));
+        concrete!(conn, |c| insert.execute(c))?;
+        return Ok(());
     }
     // 12 parameters a row: well inside both databases' limits per statement.
     for chunk in rows.chunks(INSERT_CHUNK) {
