@@ -16,6 +16,8 @@ backend_tests!(
     a_cut_tail_shows_as_a_stale_checkpoint,
     parallel_appends_make_one_chain,
     a_long_append_spans_several_inserts,
+    a_failed_write_leaves_no_entry_and_no_gap,
+    a_head_without_a_hash_stops_the_write,
 );
 
 /// Some activity, a signed checkpoint, and the admin token.
@@ -424,14 +426,11 @@ async fn parallel_appends_make_one_chain(b: Backend) {
     for result in futures_util::future::join_all(appends).await {
         result.expect("appended");
     }
-    let res = app
-        .post("/api/v1/audit/checkpoints", Some(&admin), &json!({}))
-        .await;
-    assert_eq!(res.json()["created"], true);
-    let r = report(&app, &admin).await;
-    assert_eq!(r["ok"], true, "{r}");
     let appended: usize = (0..64).map(|n| n % 3 + 1).sum();
-    assert_eq!(r["entries"], before + appended as i64, "{r}");
+    assert_eq!(
+        checkpoint_and_count(&app, &admin).await,
+        before + appended as i64
+    );
     for n in [0, 1, 2, 62, 63] {
         let entries = app
             .state
@@ -474,13 +473,7 @@ async fn a_long_append_spans_several_inserts(b: Backend) {
         })
         .await
         .expect("appended");
-    let res = app
-        .post("/api/v1/audit/checkpoints", Some(&admin), &json!({}))
-        .await;
-    assert_eq!(res.json()["created"], true);
-    let r = report(&app, &admin).await;
-    assert_eq!(r["ok"], true, "{r}");
-    assert_eq!(r["entries"], before + N as i64, "{r}");
+    assert_eq!(checkpoint_and_count(&app, &admin).await, before + N as i64);
     let entries = app
         .state
         .db
@@ -498,4 +491,103 @@ async fn a_long_append_spans_several_inserts(b: Backend) {
     assert_eq!(ks, (0..N as i64).collect::<Vec<_>>());
     let seqs: Vec<i64> = entries.iter().map(|e| e.seq.unwrap()).collect();
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
+}
+
+/// Signs a checkpoint, verifies the log, and returns how many entries it holds.
+async fn checkpoint_and_count(app: &TestApp, admin: &str) -> i64 {
+    let res = app
+        .post("/api/v1/audit/checkpoints", Some(admin), &json!({}))
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let r = report(app, admin).await;
+    assert_eq!(r["ok"], true, "{r}");
+    r["entries"].as_i64().unwrap()
+}
+
+/// A write that fails after appending keeps no entry and takes no number: the next write's
+/// entry follows the last committed one and the chain verifies. (On SQLite the failed write's
+/// savepoint is rolled back inside its group commit, beside other writes that are kept.)
+async fn a_failed_write_leaves_no_entry_and_no_gap(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    let before = checkpoint_and_count(&app, &admin).await;
+    let failed = app
+        .state
+        .db
+        .write(|conn| {
+            let events = (0..2)
+                .map(|k| csr_assess::db::audit::Event {
+                    actor_user_id: None,
+                    action: "test.failed",
+                    entity_type: "test",
+                    entity_id: "failed".into(),
+                    enterprise_id: None,
+                    request_id: None,
+                    details: json!({ "k": k }),
+                })
+                .collect();
+            csr_assess::db::audit::append_all(conn, events)?;
+            Err::<(), _>(csr_assess::error::AppError::internal(
+                "the write fails after its entries",
+            ))
+        })
+        .await;
+    assert!(failed.is_err());
+    append_some(&app, 0).await.expect("appended");
+    assert_eq!(checkpoint_and_count(&app, &admin).await, before + 1);
+    let kept = app
+        .state
+        .db
+        .read(|conn| csr_assess::db::audit::for_entity(conn, "test", "failed"))
+        .await
+        .unwrap();
+    assert!(kept.is_empty(), "{kept:?}");
+    let last = app
+        .state
+        .db
+        .read(|conn| csr_assess::db::audit::for_entity(conn, "test", "0"))
+        .await
+        .unwrap();
+    assert_eq!(last.last().and_then(|e| e.seq), Some(before + 1));
+}
+
+/// Someone with database access erases the head's hash: the chain cannot be extended, so an
+/// answer save fails as a whole. Its answer and its new revision are not kept, and no entry is
+/// added after the broken head.
+async fn a_head_without_a_hash_stops_the_write(b: Backend) {
+    let (app, admin) = busy_app(b).await;
+    let e = app.enterprise().await;
+    let d = app.create_submission(&e.token, "2024").await;
+    tamper(
+        &app,
+        "UPDATE audit_log SET hash = NULL WHERE seq = (SELECT MAX(seq) FROM audit_log)",
+    )
+    .await;
+    let entries_before = app
+        .state
+        .db
+        .read(|conn| csr_assess::db::audit::recent(conn, None, 1))
+        .await
+        .unwrap();
+    let res = app
+        .send_if_match(
+            awc::http::Method::PUT,
+            &format!("{}/answers/lawful.no_unfair_conditions", d.path),
+            &e.token,
+            &d.etag,
+            Some(&json!({ "value": true })),
+        )
+        .await;
+    res.problem(500, "internal_error");
+    let now = app.get(&d.path, Some(&e.token)).await;
+    assert_eq!(now.header("etag").as_deref(), Some(d.etag.as_str()));
+    assert!(now.json()["answers"].as_object().unwrap().is_empty());
+    let entries_after = app
+        .state
+        .db
+        .read(|conn| csr_assess::db::audit::recent(conn, None, 1))
+        .await
+        .unwrap();
+    assert_eq!(entries_after[0].id, entries_before[0].id);
+    let r = report(&app, &admin).await;
+    assert_eq!(r["ok"], false, "{r}");
 }
