@@ -538,6 +538,81 @@ mod storage {
             .unwrap();
     }
 
+    /// An SQLite database with data goes back through the migration that rebuilt `submissions`
+    /// with AUTOINCREMENT and forward again: every row stays, every reference still points at
+    /// its submission, and a draft discarded before the upgrade, whose id was the highest, does
+    /// not lend that id to the next submission (the audit log names it).
+    #[actix_rt::test]
+    async fn sqlite_submissions_survive_their_rebuild() {
+        use diesel::RunQueryDsl;
+        use diesel::sql_types::BigInt;
+
+        #[derive(diesel::QueryableByName, Debug)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let count = |conn: &mut SqliteConnection, sql: &str| {
+            diesel::sql_query(sql).get_result::<Count>(conn).unwrap().n
+        };
+
+        let app = spawn_app(Backend::Sqlite).await;
+        let e = app.enterprise().await;
+        let kept =
+            crate::helpers::answered_draft(&app, &e, "C1491", crate::helpers::best_answer).await;
+        let newest = app.create_submission(&e.token, "2024").await;
+        let gone = app
+            .send_if_match(
+                actix_web::http::Method::DELETE,
+                &newest.path,
+                &e.token,
+                &newest.etag,
+                None,
+            )
+            .await;
+        assert_eq!(gone.status, 204, "{}", gone.text());
+
+        let path = app.dir.path().join("test.db").display().to_string();
+        let mut conn = SqliteConnection::establish(&path).unwrap();
+        conn.batch_execute("PRAGMA busy_timeout = 5000;").unwrap();
+        let answers = count(&mut conn, "SELECT COUNT(*) AS n FROM answers");
+        assert!(answers > 0);
+        conn.revert_last_migration(SQLITE_MIGRATIONS).unwrap();
+        conn.run_pending_migrations(SQLITE_MIGRATIONS).unwrap();
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT COUNT(*) AS n FROM answers a JOIN submissions s ON s.id = a.submission_id"
+            ),
+            answers
+        );
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT COUNT(*) AS n FROM pragma_foreign_key_check"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT COUNT(*) AS n FROM sqlite_master WHERE sql LIKE '%submissions_rebuilt%'"
+            ),
+            0
+        );
+        assert_eq!(
+            count(
+                &mut conn,
+                "SELECT COUNT(*) AS n FROM pragma_index_list('submissions')"
+            ),
+            4
+        );
+        let next = app.create_submission(&e.token, "2024").await;
+        assert!(next.id > newest.id, "{} after {}", next.id, newest.id);
+        let kept_view = app.get(&kept.path, Some(&e.token)).await;
+        assert_eq!(kept_view.status, 200, "{}", kept_view.text());
+    }
+
     #[test]
     fn postgres_migrations_can_be_redone() {
         if postgres_url().is_none() {

@@ -16,6 +16,7 @@ backend_tests!(
     evidence_writes_return_the_new_etag,
     a_retried_upload_stores_one_file,
     a_draft_can_be_discarded,
+    a_discarded_drafts_id_is_never_given_again,
     creation_is_idempotent,
     idempotent_creation_under_parallel_requests,
     submit_refuses_incomplete_and_only_admins_submit,
@@ -1167,4 +1168,37 @@ async fn lists_under_a_submission_or_enterprise_are_paged(b: Backend) {
             "{problem}"
         );
     }
+}
+
+/// Discards the newest draft with its ETag.
+async fn discard(app: &crate::helpers::TestApp, token: &str, d: &crate::helpers::Draft) {
+    let gone = app
+        .send_if_match(Method::DELETE, &d.path, token, &d.etag, None)
+        .await;
+    assert_eq!(gone.status, 204, "{}", gone.text());
+}
+
+/// The newest draft is discarded, then another enterprise starts one: it gets a new id, so the
+/// discarded draft's audit entries never name another enterprise's submission.
+async fn a_discarded_drafts_id_is_never_given_again(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let d = app.create_submission(&e.token, "2024").await;
+    discard(&app, &e.token, &d).await;
+    let other = app.enterprise().await;
+    let next = app.create_submission(&other.token, "2024").await;
+    assert!(next.id > d.id, "{} after {}", next.id, d.id);
+    let named = app
+        .state
+        .db
+        .read(move |conn| {
+            csr_assess::db::audit::for_entity(conn, "submission", &next.id.to_string())
+        })
+        .await
+        .unwrap();
+    assert!(!named.is_empty());
+    assert!(
+        named.iter().all(|a| a.enterprise_id == Some(other.id)),
+        "{named:?}"
+    );
 }
