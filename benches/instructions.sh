@@ -5,12 +5,17 @@
 # what else the machine is doing: a change of a few per cent shows where wall-clock times vary
 # by twenty.
 #
-#   benches/instructions.sh                  # 10 and 110 repetitions; a Markdown table
-#   LOW=1 HIGH=3 benches/instructions.sh     # a smoke run (.ci/run)
+# The save's count still moves by about 1 % between runs of one build (timers driven by the
+# wall clock, which valgrind slows down), so the script repeats each measure RUNS times and
+# prints the median and the range.
+#
+#   benches/instructions.sh                        # 10 and 110 repetitions, 3 runs; a Markdown table
+#   LOW=1 HIGH=2 RUNS=1 benches/instructions.sh    # a smoke run (.ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LOW=${LOW:-10}
 HIGH=${HIGH:-110}
+RUNS=${RUNS:-3}
 command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
 
 bin=$(cargo bench --locked --bench instructions --no-run --message-format=json 2>/dev/null |
@@ -30,13 +35,19 @@ count() { # kind repetitions -> instructions of the whole run
   awk '/^(summary|totals):/ { print $2; exit }' "$file.out"
 }
 
-echo "| operation | instructions per operation | runs |"
+echo "| operation | instructions per operation (median) | range over $RUNS runs |"
 echo "|---|---:|---|"
 for kind in save report; do
-  low=$(count "$kind" "$LOW")
-  high=$(count "$kind" "$HIGH")
-  per=$(( (high - low) / (HIGH - LOW) ))
+  pers=()
+  for _ in $(seq 1 "$RUNS"); do
+    low=$(count "$kind" "$LOW")
+    high=$(count "$kind" "$HIGH")
+    pers+=($(( (high - low) / (HIGH - LOW) )))
+  done
+  sorted=($(printf '%s\n' "${pers[@]}" | sort -n))
+  median=${sorted[$(( ${#sorted[@]} / 2 ))]}
   label=$([ "$kind" = save ] && echo "answer save (HTTP, SQLite)" || echo "report render (59 criteria)")
-  printf '| %s | %s | %s at %d, %s at %d |\n' "$label" \
-    "$(printf "%'d" "$per" 2>/dev/null || echo "$per")" "$low" "$LOW" "$high" "$HIGH"
+  fmt() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
+  printf '| %s | %s | %s – %s |\n' "$label" "$(fmt "$median")" "$(fmt "${sorted[0]}")" \
+    "$(fmt "${sorted[-1]}")"
 done
