@@ -1,12 +1,11 @@
 #!/usr/bin/env bash
 # Instruction counts of one answer save through the whole service and of one report render,
-# with valgrind's callgrind. Each program runs twice, with LOW and HIGH repetitions, and the
-# difference is divided by HIGH - LOW, so that start-up cancels out. Counts do not depend on
-# what else the machine is doing: a change of a few per cent shows where wall-clock times vary
-# by twenty.
+# with valgrind's callgrind. A measure runs each program twice, with LOW and HIGH repetitions,
+# and divides the difference by HIGH - LOW, so that start-up cancels out. Counts do not depend
+# on what else the machine is doing, as wall-clock times (which vary by twenty per cent) do.
 #
-# The save's count still moves by about 1 % between runs of one build (timers driven by the
-# wall clock, which valgrind slows down), so the script repeats each measure RUNS times and
+# The save's count still moves by up to about 3 % between runs of one build (timers driven by
+# the wall clock, which valgrind slows down), so the script repeats each measure RUNS times and
 # prints the median and the range.
 #
 #   benches/instructions.sh                        # 10 and 110 repetitions, 3 runs; a Markdown table
@@ -16,6 +15,7 @@ cd "$(dirname "$0")/.."
 LOW=${LOW:-10}
 HIGH=${HIGH:-110}
 RUNS=${RUNS:-3}
+[[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "RUNS must be a positive whole number, not '$RUNS'" >&2; exit 1; }
 command -v valgrind >/dev/null || { echo "valgrind is missing (apt-get install valgrind)" >&2; exit 1; }
 
 bin=$(cargo bench --locked --bench instructions --no-run --message-format=json 2>/dev/null |
@@ -45,9 +45,11 @@ for kind in save report; do
     pers+=($(( (high - low) / (HIGH - LOW) )))
   done
   sorted=($(printf '%s\n' "${pers[@]}" | sort -n))
-  median=${sorted[$(( ${#sorted[@]} / 2 ))]}
+  n=${#sorted[@]}
+  # The middle value, or the mean of the two middle values for an even number of runs.
+  median=$(( (sorted[(n - 1) / 2] + sorted[n / 2]) / 2 ))
   label=$([ "$kind" = save ] && echo "answer save (HTTP, SQLite)" || echo "report render (59 criteria)")
   fmt() { printf "%'d" "$1" 2>/dev/null || echo "$1"; }
   printf '| %s | %s | %s – %s |\n' "$label" "$(fmt "$median")" "$(fmt "${sorted[0]}")" \
-    "$(fmt "${sorted[-1]}")"
+    "$(fmt "${sorted[n - 1]}")"
 done

@@ -429,7 +429,7 @@ async fn parallel_appends_make_one_chain(b: Backend) {
     let appended: usize = (0..64).map(|n| n % 3 + 1).sum();
     assert_eq!(
         checkpoint_and_count(&app, &admin).await,
-        before + appended as i64
+        (true, before + appended as i64)
     );
     for n in [0, 1, 2, 62, 63] {
         let entries = app
@@ -473,7 +473,10 @@ async fn a_long_append_spans_several_inserts(b: Backend) {
         })
         .await
         .expect("appended");
-    assert_eq!(checkpoint_and_count(&app, &admin).await, before + N as i64);
+    assert_eq!(
+        checkpoint_and_count(&app, &admin).await,
+        (true, before + N as i64)
+    );
     let entries = app
         .state
         .db
@@ -493,15 +496,19 @@ async fn a_long_append_spans_several_inserts(b: Backend) {
     assert!(seqs.windows(2).all(|w| w[1] == w[0] + 1));
 }
 
-/// Signs a checkpoint, verifies the log, and returns how many entries it holds.
-async fn checkpoint_and_count(app: &TestApp, admin: &str) -> i64 {
+/// Signs a checkpoint, verifies the log, and returns whether a checkpoint was made (none when
+/// the last one covers every entry) and how many entries the log holds.
+async fn checkpoint_and_count(app: &TestApp, admin: &str) -> (bool, i64) {
     let res = app
         .post("/api/v1/audit/checkpoints", Some(admin), &json!({}))
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
     let r = report(app, admin).await;
     assert_eq!(r["ok"], true, "{r}");
-    r["entries"].as_i64().unwrap()
+    (
+        res.json()["created"].as_bool().unwrap(),
+        r["entries"].as_i64().unwrap(),
+    )
 }
 
 /// A write that fails after appending keeps no entry and takes no number: the next write's
@@ -509,7 +516,7 @@ async fn checkpoint_and_count(app: &TestApp, admin: &str) -> i64 {
 /// savepoint is rolled back inside its group commit, beside other writes that are kept.)
 async fn a_failed_write_leaves_no_entry_and_no_gap(b: Backend) {
     let (app, admin) = busy_app(b).await;
-    let before = checkpoint_and_count(&app, &admin).await;
+    let (_, before) = checkpoint_and_count(&app, &admin).await;
     let failed = app
         .state
         .db
@@ -531,9 +538,15 @@ async fn a_failed_write_leaves_no_entry_and_no_gap(b: Backend) {
             ))
         })
         .await;
-    assert!(failed.is_err());
+    // The write's own error: its entries were appended, then it failed.
+    match failed {
+        Err(csr_assess::error::AppError::Internal(m)) => {
+            assert_eq!(m, "the write fails after its entries")
+        }
+        other => panic!("{other:?}"),
+    }
     append_some(&app, 0).await.expect("appended");
-    assert_eq!(checkpoint_and_count(&app, &admin).await, before + 1);
+    assert_eq!(checkpoint_and_count(&app, &admin).await, (true, before + 1));
     let kept = app
         .state
         .db

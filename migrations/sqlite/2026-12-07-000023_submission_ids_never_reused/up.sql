@@ -40,7 +40,12 @@ INSERT INTO sqlite_sequence (name, seq)
     WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'submissions');
 UPDATE sqlite_sequence
     SET seq = MAX(seq, (SELECT COALESCE(MAX(CAST(entity_id AS INTEGER)), 0)
-                        FROM audit_log WHERE entity_type = 'submission'))
+                        FROM audit_log
+                        WHERE entity_type = 'submission'
+                          -- Ids as the service writes them: digits, short of SQLite's limit (an
+                          -- entry written by hand with a huge number would stop all numbering).
+                          AND entity_id NOT GLOB '*[^0-9]*'
+                          AND length(entity_id) BETWEEN 1 AND 18))
     WHERE name = 'submissions';
 COMMIT;
 PRAGMA foreign_keys = ON;
