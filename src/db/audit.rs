@@ -132,40 +132,22 @@ pub fn append_all(conn: &mut AnyConnection, events: Vec<Event<'_>>) -> AppResult
         .iter()
         .any(|e| e.request_id.is_none())
         .then(|| uuid::Uuid::new_v4().to_string());
-    let events: Vec<Event<'_>> = events
+    let mut events: Vec<Event<'_>> = events
         .into_iter()
         .map(|e| Event {
             request_id: e.request_id.or(generated.as_deref()),
             ..e
         })
         .collect();
-    lock_chain(conn)?;
-    let occurred_at = now();
-    let bodies: Vec<(String, String)> = events
-        .iter()
-        .map(|e| {
-            let details = canonical_json(&e.details);
-            let digest = sha256_hex(details.as_bytes());
-            (details, digest)
-        })
-        .collect();
-    if let (AnyConnection::Postgresql(c), [event]) = (&mut *conn, events.as_slice()) {
-        // One entry: the chain's head read and the entry's insert in one statement.
-        let (details, digest) = &bodies[0];
-        let prefix = hashed_before_seq(&Chained::of(event, digest, occurred_at, 0))?;
-        let appended = AppendAtHead {
-            occurred_at,
-            event,
-            details,
-            digest,
-            prefix: &prefix,
-        }
-        .execute(c)?;
-        if appended != 1 {
-            return Err(headless());
-        }
+    if let (AnyConnection::Postgresql(c), 1) = (&mut *conn, events.len()) {
+        // One entry: the lock, the head's read and the insert in one call.
+        let entry = PgEntry::new(events.remove(0))?;
+        diesel::select(entry).get_result::<i64>(c)?;
         return Ok(());
     }
+    lock_chain(conn)?;
+    let occurred_at = now();
+    let bodies: Vec<(String, String)> = events.iter().map(details_of).collect();
     let (mut seq, mut prev_hash) = match head(conn)? {
         None => (0, GENESIS.to_owned()),
         Some((seq, Some(hash))) => (seq, hash),
@@ -214,7 +196,7 @@ fn headless() -> crate::error::AppError {
 
 /// The hashed text of an entry up to its sequence number, from the entry written at 0: the
 /// canonical form sorts `seq` last, so entry n's hash is SHA-256(h_{n-1} ‖ prefix ‖ n ‖ `}`),
-/// which PostgreSQL computes once it has read h_{n-1} and n − 1 ([`AppendAtHead`]).
+/// which PostgreSQL computes once it has read h_{n-1} and n − 1 ([`PgEntry`]).
 fn hashed_before_seq(entry: &Chained<'_>) -> AppResult<String> {
     let text = canonical_json(&serde_json::to_value(entry).unwrap_or_default());
     text.strip_suffix("0}")
@@ -223,29 +205,66 @@ fn hashed_before_seq(entry: &Chained<'_>) -> AppResult<String> {
         .ok_or_else(|| crate::error::AppError::internal("the audit entry's seq is not hashed last"))
 }
 
-/// PostgreSQL: appends the entry at the chain's current head, read by the same statement, with
-/// its hash computed from the head's ([`hashed_before_seq`]). Run under the chain's lock, taken
-/// by an earlier statement, so the statement's snapshot already holds the latest entry.
-struct AppendAtHead<'a> {
-    occurred_at: NaiveDateTime,
-    event: &'a Event<'a>,
-    details: &'a str,
-    digest: &'a str,
-    prefix: &'a str,
+/// An entry's details as stored (canonical JSON) and their digest.
+fn details_of(event: &Event<'_>) -> (String, String) {
+    let details = canonical_json(&event.details);
+    let digest = sha256_hex(details.as_bytes());
+    (details, digest)
 }
 
-impl QueryId for AppendAtHead<'_> {
-    type QueryId = AppendAtHead<'static>;
+/// PostgreSQL: one entry as a call of the database's `audit_append` (migration
+/// `audit_append_function`), which takes the chain's lock, reads the head in a snapshot taken
+/// after the lock is granted and inserts the entry with its hash computed from the head's
+/// ([`hashed_before_seq`]); it returns the entry's sequence number. One round trip, alone or
+/// inside the statement that makes the change the entry records.
+pub struct PgEntry<'a> {
+    occurred_at: NaiveDateTime,
+    event: Event<'a>,
+    details: String,
+    digest: String,
+    prefix: String,
+}
+
+impl<'a> PgEntry<'a> {
+    /// The entry of `event`, which must carry its request id.
+    pub fn new(event: Event<'a>) -> AppResult<Self> {
+        if event.request_id.is_none() {
+            return Err(crate::error::AppError::internal(
+                "an audit entry without a request id",
+            ));
+        }
+        let occurred_at = now();
+        let (details, digest) = details_of(&event);
+        let prefix = hashed_before_seq(&Chained::of(&event, &digest, occurred_at, 0))?;
+        Ok(PgEntry {
+            occurred_at,
+            event,
+            details,
+            digest,
+            prefix,
+        })
+    }
+}
+
+impl QueryId for PgEntry<'_> {
+    type QueryId = PgEntry<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl QueryFragment<Pg> for AppendAtHead<'_> {
+impl Expression for PgEntry<'_> {
+    type SqlType = BigInt;
+}
+
+impl<QS> diesel::AppearsOnTable<QS> for PgEntry<'_> {}
+impl<QS> diesel::SelectableExpression<QS> for PgEntry<'_> {}
+impl diesel::expression::ValidGrouping<()> for PgEntry<'_> {
+    type IsAggregate = diesel::expression::is_aggregate::Never;
+}
+
+impl QueryFragment<Pg> for PgEntry<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        let e = self.event;
-        out.push_sql(
-            "INSERT INTO audit_log (occurred_at, actor_user_id, action, entity_type, entity_id, \
-             enterprise_id, request_id, details, seq, details_digest, prev_hash, hash) SELECT ",
-        );
+        let e = &self.event;
+        out.push_sql("audit_append(");
         out.push_bind_param::<Timestamp, _>(&self.occurred_at)?;
         out.push_sql(", ");
         out.push_bind_param::<Nullable<BigInt>, _>(&e.actor_user_id)?;
@@ -260,24 +279,15 @@ impl QueryFragment<Pg> for AppendAtHead<'_> {
         out.push_sql(", ");
         out.push_bind_param::<Nullable<Text>, _>(&e.request_id)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(self.details)?;
-        out.push_sql(", head.seq + 1, ");
-        out.push_bind_param::<Text, _>(self.digest)?;
-        out.push_sql(", head.hash, encode(sha256(convert_to(head.hash || ");
-        out.push_bind_param::<Text, _>(self.prefix)?;
-        out.push_sql(" || (head.seq + 1)::text || '}', 'UTF8')), 'hex') FROM (SELECT m.seq, ");
-        out.push_sql("CASE WHEN m.seq = 0 THEN '");
-        out.push_sql(GENESIS);
-        // A head with a number and no hash (written by hand) appends nothing: an error.
-        out.push_sql(
-            "' ELSE l.hash END AS hash FROM (SELECT COALESCE(MAX(seq), 0) AS seq FROM \
-             audit_log) m LEFT JOIN audit_log l ON l.seq = m.seq) head WHERE head.hash IS NOT NULL",
-        );
+        out.push_bind_param::<Text, _>(&self.details)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.digest)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.prefix)?;
+        out.push_sql(")");
         Ok(())
     }
 }
-
-impl<C> RunQueryDsl<C> for AppendAtHead<'_> {}
 
 /// Entries about one entity, oldest first.
 pub fn for_entity(

@@ -402,6 +402,22 @@ impl Db {
         self.write_alone(f).await
     }
 
+    /// [`Db::write`] for a write that `f` makes with one statement, or in a transaction it
+    /// opens itself ([`write_tx`]). On PostgreSQL `f` runs with no transaction around it, since
+    /// one statement is atomic, which saves the round trips of `BEGIN` and `COMMIT`; the reads
+    /// before the statement see the database as each of them starts, as they would in a
+    /// transaction at PostgreSQL's READ COMMITTED. On SQLite this is [`Db::write`].
+    pub async fn write_autocommit<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        if self.backend != Backend::Postgres {
+            return self.write(f).await;
+        }
+        self.read(f).await
+    }
+
     /// Groups committed and the writes they held since start (SQLite; `None` on PostgreSQL).
     pub fn group_commits(&self) -> Option<(u64, u64)> {
         self.committer.as_ref().map(|c| c.counts())

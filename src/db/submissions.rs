@@ -2,16 +2,19 @@
 
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
+use diesel::dsl::{AsSelect, SqlTypeOf};
+use diesel::pg::Pg;
 use diesel::prelude::*;
+use diesel::query_builder::Query;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, HasSqlType, Nullable, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, HasSqlType, Nullable, Text, Timestamp};
 
 use super::schema::{
     answer_history, answers, enterprises, latest_self_assessments as latest, submissions,
 };
 use super::sql::{FirstRow, concrete};
-use super::{AnyConnection, now};
+use super::{AnyConnection, audit, now};
 use crate::domain::SubmissionStatus;
 use crate::error::AppResult;
 
@@ -141,29 +144,15 @@ pub fn bump(conn: &mut AnyConnection, id: i64, expected: i64) -> AppResult<bool>
     Ok(bumped == 1)
 }
 
-/// [`bump`] returning the submission as it now is (`None` when someone else wrote first). On
-/// PostgreSQL one statement (`UPDATE … RETURNING`), where each statement is a round trip; on
-/// SQLite the bump and a read, both compiled once per connection, which costs less than
-/// compiling diesel's `UPDATE` at every execution.
+/// [`bump`] returning the submission as it now is (`None` when someone else wrote first): the
+/// bump and a read, both compiled once per connection, which on SQLite costs less than
+/// compiling diesel's `UPDATE … RETURNING` at every execution. PostgreSQL saves answers with
+/// [`save_answers_at_once`].
 pub fn bump_returning(
     conn: &mut AnyConnection,
     id: i64,
     expected: i64,
 ) -> AppResult<Option<Submission>> {
-    if let AnyConnection::Postgresql(c) = conn {
-        return Ok(diesel::update(
-            submissions::table
-                .find(id)
-                .filter(submissions::revision.eq(expected)),
-        )
-        .set((
-            submissions::revision.eq(expected + 1),
-            submissions::updated_at.eq(now()),
-        ))
-        .returning(Submission::as_returning())
-        .get_result(c)
-        .optional()?);
-    }
     if !bump(conn, id, expected)? {
         return Ok(None);
     }
@@ -467,13 +456,7 @@ pub fn upsert_answer(
         at: now(),
     };
     // ON CONFLICT has no multi-backend form: run it on the concrete connection.
-    match conn {
-        AnyConnection::Sqlite(c) => upsert.execute(c)?,
-        AnyConnection::Postgresql(c) => {
-            UpsertAnswerRecorded { upsert, version }.execute(c)?;
-            return Ok(());
-        }
-    };
+    concrete!(conn, |c| upsert.execute(c))?;
     history(
         conn,
         submission_id,
@@ -486,6 +469,120 @@ pub fn upsert_answer(
         user,
     )
 }
+
+/// PostgreSQL: an answer save in one statement, one round trip where the bump, each answer and
+/// the audit entry took one or two each: the revision's bump, the answers' inserts or updates
+/// with their history entries and the audit entry ([`audit::PgEntry`]). One statement is atomic,
+/// so it needs no transaction around it; when someone else wrote first the bump finds nothing,
+/// nothing else is written and the result is `None`.
+pub fn save_answers_at_once(
+    c: &mut PgConnection,
+    id: i64,
+    expected: i64,
+    version: &str,
+    user: i64,
+    answers: &[AnswerWrite<'_>],
+    entry: audit::PgEntry<'_>,
+) -> AppResult<Option<Submission>> {
+    let save = SaveAnswers {
+        id,
+        expected,
+        next: expected + 1,
+        at: now(),
+        version,
+        user,
+        criteria: answers.iter().map(|a| a.criterion_id).collect(),
+        values: answers.iter().map(|a| a.value).collect(),
+        reasons: answers.iter().map(|a| a.not_applicable_reason).collect(),
+        comments: answers.iter().map(|a| a.comment).collect(),
+        entry,
+        columns: Submission::as_select(),
+    };
+    Ok(save.get_result(c).optional()?)
+}
+
+/// The statement of [`save_answers_at_once`], a data-modifying `WITH`. The answers come as
+/// arrays, so its text is the same for any number of them and it is compiled once per
+/// connection. Everything after the bump reads the bumped row, so a bump that finds nothing
+/// writes nothing; the audit entry is appended last, as every other write does, so that the
+/// chain's lock is always taken after the submission's row lock.
+struct SaveAnswers<'a> {
+    id: i64,
+    expected: i64,
+    next: i64,
+    at: NaiveDateTime,
+    version: &'a str,
+    user: i64,
+    criteria: Vec<&'a str>,
+    values: Vec<&'a str>,
+    reasons: Vec<Option<&'a str>>,
+    comments: Vec<Option<&'a str>>,
+    entry: audit::PgEntry<'a>,
+    columns: AsSelect<Submission, Pg>,
+}
+
+impl QueryId for SaveAnswers<'_> {
+    type QueryId = SaveAnswers<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl Query for SaveAnswers<'_> {
+    type SqlType = SqlTypeOf<AsSelect<Submission, Pg>>;
+}
+
+impl QueryFragment<Pg> for SaveAnswers<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        out.push_sql("WITH saved AS (UPDATE submissions SET revision = ");
+        out.push_bind_param::<BigInt, _>(&self.next)?;
+        out.push_sql(", updated_at = ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" WHERE id = ");
+        out.push_bind_param::<BigInt, _>(&self.id)?;
+        out.push_sql(" AND revision = ");
+        out.push_bind_param::<BigInt, _>(&self.expected)?;
+        out.push_sql(
+            " RETURNING *), put AS (INSERT INTO answers (submission_id, criterion_id, value, \
+             not_applicable_reason, comment, updated_by, updated_at) SELECT saved.id, \
+             a.criterion_id, a.value, a.not_applicable_reason, a.comment, ",
+        );
+        out.push_bind_param::<BigInt, _>(&self.user)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_sql(" FROM saved CROSS JOIN unnest(");
+        out.push_bind_param::<Array<Text>, _>(&self.criteria)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.values)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.reasons)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.comments)?;
+        out.push_sql(
+            ") WITH ORDINALITY AS a(criterion_id, value, not_applicable_reason, comment, n) \
+             ORDER BY a.n ON CONFLICT (submission_id, criterion_id) DO UPDATE SET value = \
+             excluded.value, not_applicable_reason = excluded.not_applicable_reason, comment = \
+             excluded.comment, updated_by = excluded.updated_by, updated_at = \
+             excluded.updated_at RETURNING submission_id, criterion_id, value, \
+             not_applicable_reason, comment, updated_by, updated_at), recorded AS (INSERT INTO \
+             answer_history (submission_id, criterion_id, change, value, not_applicable_reason, \
+             comment, schema_version, changed_by, changed_at) SELECT submission_id, \
+             criterion_id, 'answered', value, not_applicable_reason, comment, ",
+        );
+        out.push_bind_param::<Text, _>(self.version)?;
+        // The condition on `recorded`, always true, makes the answers' writes run before the
+        // entry's append (PostgreSQL runs a `WITH` that nothing reads after the main query),
+        // so the chain's lock, which every writer waits for, is held for the append alone.
+        out.push_sql(", updated_by, updated_at FROM put RETURNING 1), logged AS (SELECT ");
+        self.entry.walk_ast(out.reborrow())?;
+        // The bumped row under the table's own name, so that the columns read as diesel
+        // writes them.
+        out.push_sql(" AS seq FROM saved WHERE (SELECT count(*) FROM recorded) >= 0) SELECT ");
+        self.columns.walk_ast(out.reborrow())?;
+        out.push_sql(" FROM saved submissions CROSS JOIN logged");
+        Ok(())
+    }
+}
+
+impl<C> RunQueryDsl<C> for SaveAnswers<'_> {}
 
 /// The answer's insert, or its update when the criterion was answered before, written out so
 /// that it is compiled once per connection (diesel compiles each `ON CONFLICT … DO UPDATE` it
@@ -536,38 +633,6 @@ where
         Ok(())
     }
 }
-
-/// PostgreSQL: [`UpsertAnswer`] and the answer's history entry in one statement (a
-/// data-modifying `WITH`), one round trip where two were sent; the entry records the row as
-/// stored. SQLite has no data-modifying `WITH` and runs the two.
-struct UpsertAnswerRecorded<'a> {
-    upsert: UpsertAnswer<'a>,
-    version: &'a str,
-}
-
-impl QueryId for UpsertAnswerRecorded<'_> {
-    type QueryId = UpsertAnswerRecorded<'static>;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl QueryFragment<diesel::pg::Pg> for UpsertAnswerRecorded<'_> {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
-        out.push_sql("WITH saved AS (");
-        self.upsert.walk_ast(out.reborrow())?;
-        out.push_sql(
-            " RETURNING submission_id, criterion_id, value, not_applicable_reason, comment, \
-             updated_by, updated_at) INSERT INTO answer_history (submission_id, criterion_id, \
-             change, value, not_applicable_reason, comment, schema_version, changed_by, \
-             changed_at) SELECT submission_id, criterion_id, 'answered', value, \
-             not_applicable_reason, comment, ",
-        );
-        out.push_bind_param::<Text, _>(self.version)?;
-        out.push_sql(", updated_by, updated_at FROM saved");
-        Ok(())
-    }
-}
-
-impl<C> RunQueryDsl<C> for UpsertAnswerRecorded<'_> {}
 
 impl<C> RunQueryDsl<C> for UpsertAnswer<'_> {}
 

@@ -101,7 +101,12 @@ pub fn check_answer(
     Ok(())
 }
 
-/// Writes checked answers, links their evidence, advances the revision and audits the change.
+/// Writes checked answers, links their evidence, advances the revision and audits the change,
+/// all or nothing. On PostgreSQL the answers, the revision and the audit entry are one
+/// statement, which needs no transaction ([`Db::write_autocommit`]); evidence links, when
+/// given, follow it in a transaction.
+///
+/// [`Db::write_autocommit`]: crate::db::Db::write_autocommit
 pub fn write_answers(
     conn: &mut AnyConnection,
     s: &Submission,
@@ -109,47 +114,76 @@ pub fn write_answers(
     request_id: &str,
     items: &[(String, AnswerInput)],
 ) -> AppResult<Submission> {
-    let Some(saved) = db::bump_returning(conn, s.id, s.revision)? else {
-        return Err(AppError::PreconditionFailed);
-    };
-    for (criterion, a) in items {
-        let value = a.value.to_string();
-        db::upsert_answer(
-            conn,
-            s.id,
-            &s.version,
-            user.id,
-            &db::AnswerWrite {
-                criterion_id: criterion,
-                value: &value,
-                not_applicable_reason: a.not_applicable_reason.as_deref(),
-                comment: a.comment.as_deref(),
-            },
-        )?;
-        if let Some(ids) = &a.evidence_ids {
-            for id in ids {
-                match evidence_db::find(conn, *id)? {
-                    Some(e) if e.submission_id == s.id => {
-                        evidence_db::link(conn, e.id, std::slice::from_ref(criterion))?
-                    }
-                    _ => {
-                        return Err(AppError::Validation(vec![FieldError::new(
-                            criterion.as_str(),
-                            format!("evidence {id} is not attached to this submission"),
-                        )]));
-                    }
-                }
-            }
-        }
-    }
+    let values: Vec<String> = items.iter().map(|(_, a)| a.value.to_string()).collect();
+    let writes: Vec<db::AnswerWrite<'_>> = items
+        .iter()
+        .zip(&values)
+        .map(|((criterion, a), value)| db::AnswerWrite {
+            criterion_id: criterion,
+            value,
+            not_applicable_reason: a.not_applicable_reason.as_deref(),
+            comment: a.comment.as_deref(),
+        })
+        .collect();
     let criteria: Vec<&str> = items.iter().map(|(c, _)| c.as_str()).collect();
-    record(
-        conn,
+    let entry = event(
         user.id,
         request_id,
         s,
         "submission.answers_saved",
         serde_json::json!({ "criteria": criteria }),
-    )?;
+    );
+    if let AnyConnection::Postgresql(_) = conn {
+        let links = items.iter().any(|(_, a)| a.evidence_ids.is_some());
+        let save = |conn: &mut AnyConnection| {
+            let AnyConnection::Postgresql(c) = conn else {
+                return Err(AppError::internal("connection changed backend"));
+            };
+            let entry = audit::PgEntry::new(entry)?;
+            let saved =
+                db::save_answers_at_once(c, s.id, s.revision, &s.version, user.id, &writes, entry)?
+                    .ok_or(AppError::PreconditionFailed)?;
+            link_evidence(conn, s, items)?;
+            Ok(saved)
+        };
+        return if links {
+            crate::db::write_tx(conn, save)
+        } else {
+            save(conn)
+        };
+    }
+    let Some(saved) = db::bump_returning(conn, s.id, s.revision)? else {
+        return Err(AppError::PreconditionFailed);
+    };
+    for w in &writes {
+        db::upsert_answer(conn, s.id, &s.version, user.id, w)?;
+    }
+    link_evidence(conn, s, items)?;
+    audit::append(conn, entry)?;
     Ok(saved)
+}
+
+/// Links the evidence each answer names to its criterion; evidence of another submission is a
+/// 422 naming the criterion.
+fn link_evidence(
+    conn: &mut AnyConnection,
+    s: &Submission,
+    items: &[(String, AnswerInput)],
+) -> AppResult<()> {
+    for (criterion, a) in items {
+        for id in a.evidence_ids.iter().flatten() {
+            match evidence_db::find(conn, *id)? {
+                Some(e) if e.submission_id == s.id => {
+                    evidence_db::link(conn, e.id, std::slice::from_ref(criterion))?
+                }
+                _ => {
+                    return Err(AppError::Validation(vec![FieldError::new(
+                        criterion.as_str(),
+                        format!("evidence {id} is not attached to this submission"),
+                    )]));
+                }
+            }
+        }
+    }
+    Ok(())
 }

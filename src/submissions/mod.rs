@@ -163,9 +163,10 @@ pub async fn save_answers(
 ) -> AppResult<(Submission, Vec<String>)> {
     user.require(roles::ENTERPRISE)?;
     let schemas = state.schemas.clone();
+    // On PostgreSQL the write is one statement (`write_answers`), on no transaction.
     state
         .db
-        .write(move |conn| {
+        .write_autocommit(move |conn| {
             let s = load_for_change(conn, &user, id, if_match.as_deref())?;
             let items = input()?;
             check_precondition(if_match.as_deref(), &s)?;

@@ -14,6 +14,8 @@ backend_tests!(
     answers_are_checked_against_their_criterion,
     writes_need_the_current_etag,
     evidence_writes_return_the_new_etag,
+    answers_link_evidence_all_or_nothing,
+    saves_racing_on_one_etag_write_once,
     a_retried_upload_stores_one_file,
     a_draft_can_be_discarded,
     a_discarded_drafts_id_is_never_given_again,
@@ -1201,4 +1203,172 @@ async fn a_discarded_drafts_id_is_never_given_again(b: Backend) {
         named.iter().all(|a| a.enterprise_id == Some(other.id)),
         "{named:?}"
     );
+}
+
+/// A bulk save links the evidence each answer names. One answer naming another enterprise's
+/// evidence refuses the whole save, naming that criterion: no answer, no link, no new revision
+/// and no audit entry are kept; without it, the save goes through with its link.
+async fn answers_link_evidence_all_or_nothing(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let mut d = app.create_submission(&e.token, "2024").await;
+    let ours = app
+        .upload(
+            &e.token,
+            &d,
+            "policy.pdf",
+            "application/pdf",
+            &pdf_bytes("policy"),
+            "lawful.compliance_system",
+        )
+        .await;
+    assert_eq!(ours.status, 201, "{}", ours.text());
+    d.etag = ours.header("etag").expect("etag");
+    let ours = ours.json()["id"].as_i64().unwrap();
+    let other = app.enterprise().await;
+    let od = app.create_submission(&other.token, "2024").await;
+    let theirs = app
+        .upload(
+            &other.token,
+            &od,
+            "theirs.pdf",
+            "application/pdf",
+            &pdf_bytes("theirs"),
+            "lawful.compliance_system",
+        )
+        .await;
+    assert_eq!(theirs.status, 201, "{}", theirs.text());
+    let theirs = theirs.json()["id"].as_i64().unwrap();
+    let entries = |id: i64| {
+        let state = app.state.clone();
+        async move {
+            state
+                .db
+                .read(move |conn| {
+                    csr_assess::db::audit::for_entity(conn, "submission", &id.to_string())
+                })
+                .await
+                .unwrap()
+                .len()
+        }
+    };
+    let logged = entries(d.id).await;
+    let answers = |evidence: i64| {
+        json!({ "answers": {
+            "lawful.compliance_system": { "value": 3, "evidence_ids": [ours] },
+            "lawful.no_unfair_conditions": { "value": true, "evidence_ids": [evidence] },
+        }})
+    };
+    let refused = app
+        .send_if_match(
+            Method::PATCH,
+            &format!("{}/answers", d.path),
+            &e.token,
+            &d.etag,
+            Some(&answers(theirs)),
+        )
+        .await;
+    let p = refused.problem(422, "validation_failed");
+    assert_eq!(
+        p["errors"][0]["field"], "lawful.no_unfair_conditions",
+        "{p}"
+    );
+    let view = app.get(&d.path, Some(&e.token)).await;
+    assert_eq!(view.header("etag").as_deref(), Some(d.etag.as_str()));
+    let view = view.json();
+    assert!(view["answers"].as_object().unwrap().is_empty(), "{view}");
+    assert_eq!(
+        view["evidence"][0]["criteria"],
+        json!(["lawful.compliance_system"])
+    );
+    assert_eq!(entries(d.id).await, logged);
+
+    let saved = app
+        .send_if_match(
+            Method::PATCH,
+            &format!("{}/answers", d.path),
+            &e.token,
+            &d.etag,
+            Some(&answers(ours)),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    let view = app.get(&d.path, Some(&e.token)).await.json();
+    assert_eq!(view["answers"]["lawful.compliance_system"]["value"], 3);
+    assert_eq!(
+        view["answers"]["lawful.no_unfair_conditions"]["value"],
+        true
+    );
+    let mut linked: Vec<String> =
+        serde_json::from_value(view["evidence"][0]["criteria"].clone()).unwrap();
+    linked.sort();
+    assert_eq!(
+        linked,
+        ["lawful.compliance_system", "lawful.no_unfair_conditions"]
+    );
+    assert_eq!(entries(d.id).await, logged + 1);
+    // The other enterprise's evidence is linked to nothing of ours.
+    let theirs_view = app.get(&od.path, Some(&other.token)).await.json();
+    assert_eq!(
+        theirs_view["evidence"][0]["criteria"],
+        json!(["lawful.compliance_system"])
+    );
+}
+
+/// Many saves start at once from one ETag: exactly one is kept. Each checks the ETag when it
+/// reads the submission, and the losers that pass that check meet the revision's bump, which
+/// finds the revision moved on: their answers, history entries and audit entries are not kept.
+async fn saves_racing_on_one_etag_write_once(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let d = app.create_submission(&e.token, "2024").await;
+    let path = format!("{}/answers/lawful.compliance_system", d.path);
+    let logged = app
+        .state
+        .db
+        .read(move |conn| csr_assess::db::audit::for_entity(conn, "submission", &d.id.to_string()))
+        .await
+        .unwrap()
+        .len();
+    let bodies: Vec<Value> = (0..16)
+        .map(|n| json!({ "value": n % 5, "comment": format!("save {n}") }))
+        .collect();
+    let saves = bodies
+        .iter()
+        .map(|body| app.send_if_match(Method::PUT, &path, &e.token, &d.etag, Some(body)));
+    let results = futures_util::future::join_all(saves).await;
+    let mut kept = Vec::new();
+    for (n, res) in results.iter().enumerate() {
+        match res.status {
+            200 => kept.push(n),
+            _ => {
+                res.problem(412, "precondition_failed");
+            }
+        }
+    }
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let view = app.get(&d.path, Some(&e.token)).await;
+    assert_eq!(
+        view.header("etag"),
+        results[kept[0]].header("etag"),
+        "the kept save's revision is the current one"
+    );
+    let answer = &view.json()["answers"]["lawful.compliance_system"];
+    assert_eq!(answer["comment"], format!("save {}", kept[0]));
+    let (history, entries) = app
+        .state
+        .db
+        .read(move |conn| {
+            use csr_assess::db::schema::answer_history::dsl as h;
+            use diesel::prelude::*;
+            let history: i64 = h::answer_history
+                .filter(h::submission_id.eq(d.id))
+                .count()
+                .get_result(conn)?;
+            let entries = csr_assess::db::audit::for_entity(conn, "submission", &d.id.to_string())?;
+            Ok((history, entries.len()))
+        })
+        .await
+        .unwrap();
+    assert_eq!((history, entries), (1, logged + 1));
 }
