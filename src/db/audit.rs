@@ -7,7 +7,7 @@ use chrono::NaiveDateTime;
 use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -194,15 +194,28 @@ fn headless() -> crate::error::AppError {
     crate::error::AppError::internal("the audit chain's head has a sequence number and no hash")
 }
 
-/// The hashed text of an entry up to its sequence number, from the entry written at 0: the
-/// canonical form sorts `seq` last, so entry n's hash is SHA-256(h_{n-1} ‖ prefix ‖ n ‖ `}`),
-/// which PostgreSQL computes once it has read h_{n-1} and n − 1 ([`PgEntry`]).
-fn hashed_before_seq(entry: &Chained<'_>) -> AppResult<String> {
+/// Stands for the time in an entry whose time PostgreSQL fills in ([`hashed_around`]).
+const TIME_SLOT: &str = "occurred-at";
+
+/// The hashed text of an entry, split where PostgreSQL fills in the time and the number
+/// ([`PgEntry`]): the text before `occurred_at`'s value, and the text from the end of that value
+/// to `seq`'s. The canonical form sorts `seq` last, so entry n's hash is SHA-256(h_{n-1} ‖
+/// before ‖ time ‖ after ‖ n ‖ `}`). `entry` carries [`TIME_SLOT`] as its time and 0 as its
+/// number; the slot's key and quotes are found once, since quotes inside strings are escaped.
+fn hashed_around(entry: &Chained<'_>) -> AppResult<(String, String)> {
+    let unsplit = || crate::error::AppError::internal("the audit entry's text cannot be split");
     let text = canonical_json(&serde_json::to_value(entry).unwrap_or_default());
-    text.strip_suffix("0}")
+    let body = text
+        .strip_suffix("0}")
         .filter(|head| head.ends_with(",\"seq\":"))
-        .map(str::to_owned)
-        .ok_or_else(|| crate::error::AppError::internal("the audit entry's seq is not hashed last"))
+        .ok_or_else(unsplit)?;
+    let key = "\"occurred_at\":\"";
+    let slot = format!("{key}{TIME_SLOT}\"");
+    let at = body.find(&slot).ok_or_else(unsplit)?;
+    Ok((
+        body[..at + key.len()].to_owned(),
+        body[at + slot.len() - 1..].to_owned(),
+    ))
 }
 
 /// An entry's details as stored (canonical JSON) and their digest.
@@ -213,16 +226,17 @@ fn details_of(event: &Event<'_>) -> (String, String) {
 }
 
 /// PostgreSQL: one entry as a call of the database's `audit_append` (migration
-/// `audit_append_function`), which takes the chain's lock, reads the head in a snapshot taken
-/// after the lock is granted and inserts the entry with its hash computed from the head's
-/// ([`hashed_before_seq`]); it returns the entry's sequence number. One round trip, alone or
-/// inside the statement that makes the change the entry records.
+/// `audit_append_function`), which takes the chain's lock, then reads the clock and the head (in
+/// a snapshot taken after the lock is granted) and inserts the entry with its time and its hash
+/// computed from the head's ([`hashed_around`]); it returns the entry's sequence number. The
+/// time is read under the lock, so the entries' times follow their order in the chain. One
+/// round trip, alone or inside the statement that makes the change the entry records.
 pub struct PgEntry<'a> {
-    occurred_at: NaiveDateTime,
     event: Event<'a>,
     details: String,
     digest: String,
-    prefix: String,
+    before_time: String,
+    after_time: String,
 }
 
 impl<'a> PgEntry<'a> {
@@ -233,15 +247,18 @@ impl<'a> PgEntry<'a> {
                 "an audit entry without a request id",
             ));
         }
-        let occurred_at = now();
         let (details, digest) = details_of(&event);
-        let prefix = hashed_before_seq(&Chained::of(&event, &digest, occurred_at, 0))?;
+        let slotted = Chained {
+            occurred_at: TIME_SLOT.to_owned(),
+            ..Chained::of(&event, &digest, now(), 0)
+        };
+        let (before_time, after_time) = hashed_around(&slotted)?;
         Ok(PgEntry {
-            occurred_at,
             event,
             details,
             digest,
-            prefix,
+            before_time,
+            after_time,
         })
     }
 }
@@ -265,8 +282,6 @@ impl QueryFragment<Pg> for PgEntry<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
         let e = &self.event;
         out.push_sql("audit_append(");
-        out.push_bind_param::<Timestamp, _>(&self.occurred_at)?;
-        out.push_sql(", ");
         out.push_bind_param::<Nullable<BigInt>, _>(&e.actor_user_id)?;
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(e.action)?;
@@ -283,7 +298,9 @@ impl QueryFragment<Pg> for PgEntry<'_> {
         out.push_sql(", ");
         out.push_bind_param::<Text, _>(&self.digest)?;
         out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&self.prefix)?;
+        out.push_bind_param::<Text, _>(&self.before_time)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.after_time)?;
         out.push_sql(")");
         Ok(())
     }
@@ -647,30 +664,41 @@ pub fn verify(conn: &mut AnyConnection, jwks: &Jwks, expect: &Expect<'_>) -> App
 mod tests {
     use super::*;
 
-    /// What PostgreSQL hashes (the head's hash, the text before `seq`, the number, `}`) is what
-    /// `verify` recomputes, for entries with and without optional fields and with non-ASCII text.
+    /// What PostgreSQL hashes (the head's hash, the text before the time, the time as it formats
+    /// it, the text after it up to `seq`, the number, `}`) is what `verify` recomputes, for
+    /// entries with and without optional fields and with text that quotes the time's key.
     #[test]
-    fn the_hash_split_around_seq_is_the_entry_hash() {
+    fn the_hash_split_around_time_and_seq_is_the_entry_hash() {
         let at = timestamp(now());
-        for (actor, enterprise, entity) in
-            [(Some(7), Some(3), "42"), (None, None, "企业-1 \"quoted\"")]
-        {
-            let entry = |seq| Chained {
+        for (actor, enterprise, entity, request) in [
+            (Some(7), Some(3), "42", "r-1"),
+            (
+                None,
+                None,
+                "企业-1 \"quoted\"",
+                "\"occurred_at\":\"occurred-at\"",
+            ),
+        ] {
+            let entry = |seq, occurred_at: &str| Chained {
                 seq,
-                occurred_at: at.clone(),
+                occurred_at: occurred_at.to_owned(),
                 actor_user_id: actor,
                 action: "submission.answers_saved",
                 entity_type: "submission",
                 entity_id: entity,
                 enterprise_id: enterprise,
-                request_id: Some("r-1"),
+                request_id: Some(request),
                 details_digest: "d",
             };
-            let prefix = hashed_before_seq(&entry(0)).unwrap();
+            let (before, after) = hashed_around(&entry(0, TIME_SLOT)).unwrap();
             for seq in [1, 9, 10, 123_456_789_012] {
                 let prev = sha256_hex(format!("prev {seq}").as_bytes());
-                let split = sha256_hex(format!("{prev}{prefix}{seq}}}").as_bytes());
-                assert_eq!(split, entry_hash(&prev, &entry(seq)), "{prefix}");
+                let split = sha256_hex(format!("{prev}{before}{at}{after}{seq}}}").as_bytes());
+                assert_eq!(
+                    split,
+                    entry_hash(&prev, &entry(seq, &at)),
+                    "{before} {after}"
+                );
             }
         }
     }

@@ -72,6 +72,19 @@ pub fn link(conn: &mut AnyConnection, evidence_id: i64, criteria: &[String]) -> 
     Ok(())
 }
 
+/// Those of `ids` that are evidence of submission `submission_id`.
+pub fn attached_among(
+    conn: &mut AnyConnection,
+    submission_id: i64,
+    ids: &[i64],
+) -> AppResult<Vec<i64>> {
+    Ok(evidence::table
+        .filter(evidence::submission_id.eq(submission_id))
+        .filter(evidence::id.eq_any(ids))
+        .select(evidence::id)
+        .load(conn)?)
+}
+
 pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Evidence>> {
     Ok(evidence::table
         .find(id)

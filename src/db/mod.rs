@@ -85,9 +85,13 @@ impl Location {
                 let mut conn = PgConnection::establish(url)?;
                 // Every query here is short. Where the planner's row estimates are stale (a
                 // server without autovacuum, a table that just grew), PostgreSQL would JIT-compile
-                // single-row statements, at tens of milliseconds each.
-                conn.batch_execute("SET jit = off")
-                    .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
+                // single-row statements, at tens of milliseconds each. The audit chain's append
+                // reads the head after taking its lock, which needs READ COMMITTED whatever the
+                // server's default (a snapshot taken before the wait would miss the last entry).
+                conn.batch_execute(
+                    "SET jit = off; SET default_transaction_isolation = 'read committed'",
+                )
+                .map_err(|e| ConnectionError::BadConnection(e.to_string()))?;
                 Ok(AnyConnection::Postgresql(conn))
             }
             Self::Sqlite(path) => {
@@ -402,12 +406,12 @@ impl Db {
         self.write_alone(f).await
     }
 
-    /// [`Db::write`] for a write that `f` makes with one statement, or in a transaction it
-    /// opens itself ([`write_tx`]). On PostgreSQL `f` runs with no transaction around it, since
-    /// one statement is atomic, which saves the round trips of `BEGIN` and `COMMIT`; the reads
-    /// before the statement see the database as each of them starts, as they would in a
-    /// transaction at PostgreSQL's READ COMMITTED. On SQLite this is [`Db::write`].
-    pub async fn write_autocommit<T, F>(&self, f: F) -> AppResult<T>
+    /// [`Db::write`] for a write that `f` makes with one statement: on PostgreSQL `f` runs with
+    /// no transaction around it, since one statement is atomic, which saves the round trips of
+    /// `BEGIN` and `COMMIT`; the reads before the statement see the database as each of them
+    /// starts, as they would in a transaction at READ COMMITTED. Two writing statements would
+    /// not be atomic: `f` must make its write one statement. On SQLite this is [`Db::write`].
+    pub(crate) async fn write_autocommit<T, F>(&self, f: F) -> AppResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,

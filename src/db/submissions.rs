@@ -470,31 +470,45 @@ pub fn upsert_answer(
     )
 }
 
-/// PostgreSQL: an answer save in one statement, one round trip where the bump, each answer and
-/// the audit entry took one or two each: the revision's bump, the answers' inserts or updates
-/// with their history entries and the audit entry ([`audit::PgEntry`]). One statement is atomic,
-/// so it needs no transaction around it; when someone else wrote first the bump finds nothing,
+/// The submission an answer save writes to, at the revision it was read at.
+pub struct SaveAt<'a> {
+    pub id: i64,
+    pub revision: i64,
+    pub version: &'a str,
+    pub user: i64,
+}
+
+/// PostgreSQL: an answer save in one statement, one round trip where the bump, each answer, each
+/// evidence link and the audit entry took one or two each: the revision's bump, the answers'
+/// inserts or updates with their history entries, the evidence links (already checked to be
+/// the submission's) and the audit entry ([`audit::PgEntry`]). One statement is atomic, so it
+/// needs no transaction around it; when someone else wrote first the bump finds nothing,
 /// nothing else is written and the result is `None`.
 pub fn save_answers_at_once(
     c: &mut PgConnection,
-    id: i64,
-    expected: i64,
-    version: &str,
-    user: i64,
+    at: SaveAt<'_>,
     answers: &[AnswerWrite<'_>],
+    links: &[(i64, &str)],
     entry: audit::PgEntry<'_>,
 ) -> AppResult<Option<Submission>> {
     let save = SaveAnswers {
-        id,
-        expected,
-        next: expected + 1,
+        id: at.id,
+        expected: at.revision,
+        next: at.revision + 1,
         at: now(),
-        version,
-        user,
+        version: at.version,
+        user: at.user,
         criteria: answers.iter().map(|a| a.criterion_id).collect(),
         values: answers.iter().map(|a| a.value).collect(),
         reasons: answers.iter().map(|a| a.not_applicable_reason).collect(),
         comments: answers.iter().map(|a| a.comment).collect(),
+        evidence: links.iter().map(|(e, _)| *e).collect(),
+        linked_criteria: links.iter().map(|(_, c)| *c).collect(),
+        editable: SubmissionStatus::ALL
+            .into_iter()
+            .filter(|s| s.editable())
+            .map(SubmissionStatus::as_str)
+            .collect(),
         entry,
         columns: Submission::as_select(),
     };
@@ -517,6 +531,9 @@ struct SaveAnswers<'a> {
     values: Vec<&'a str>,
     reasons: Vec<Option<&'a str>>,
     comments: Vec<Option<&'a str>>,
+    evidence: Vec<i64>,
+    linked_criteria: Vec<&'a str>,
+    editable: Vec<&'static str>,
     entry: audit::PgEntry<'a>,
     columns: AsSelect<Submission, Pg>,
 }
@@ -540,8 +557,12 @@ impl QueryFragment<Pg> for SaveAnswers<'_> {
         out.push_bind_param::<BigInt, _>(&self.id)?;
         out.push_sql(" AND revision = ");
         out.push_bind_param::<BigInt, _>(&self.expected)?;
+        // The read before the statement found the submission editable; every change of status
+        // advances the revision, and this says so again.
+        out.push_sql(" AND status = ANY(");
+        out.push_bind_param::<Array<Text>, _>(&self.editable)?;
         out.push_sql(
-            " RETURNING *), put AS (INSERT INTO answers (submission_id, criterion_id, value, \
+            ") RETURNING *), put AS (INSERT INTO answers (submission_id, criterion_id, value, \
              not_applicable_reason, comment, updated_by, updated_at) SELECT saved.id, \
              a.criterion_id, a.value, a.not_applicable_reason, a.comment, ",
         );
@@ -568,14 +589,29 @@ impl QueryFragment<Pg> for SaveAnswers<'_> {
              criterion_id, 'answered', value, not_applicable_reason, comment, ",
         );
         out.push_bind_param::<Text, _>(self.version)?;
-        // The condition on `recorded`, always true, makes the answers' writes run before the
-        // entry's append (PostgreSQL runs a `WITH` that nothing reads after the main query),
-        // so the chain's lock, which every writer waits for, is held for the append alone.
-        out.push_sql(", updated_by, updated_at FROM put RETURNING 1), logged AS (SELECT ");
+        out.push_sql(
+            ", updated_by, updated_at FROM put RETURNING 1), linked AS (INSERT INTO \
+             evidence_links (evidence_id, criterion_id) SELECT l.evidence_id, l.criterion_id \
+             FROM saved CROSS JOIN unnest(",
+        );
+        out.push_bind_param::<Array<BigInt>, _>(&self.evidence)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.linked_criteria)?;
+        // The condition on `recorded` and `linked`, always true, makes the answers' and links'
+        // writes run before the entry's append (PostgreSQL runs a `WITH` that nothing reads
+        // after the main query), so the chain's lock, which every writer waits for, is held
+        // for the append alone.
+        out.push_sql(
+            ") AS l(evidence_id, criterion_id) ON CONFLICT DO NOTHING RETURNING 1), logged AS \
+             (SELECT ",
+        );
         self.entry.walk_ast(out.reborrow())?;
         // The bumped row under the table's own name, so that the columns read as diesel
         // writes them.
-        out.push_sql(" AS seq FROM saved WHERE (SELECT count(*) FROM recorded) >= 0) SELECT ");
+        out.push_sql(
+            " AS seq FROM saved WHERE (SELECT count(*) FROM recorded) + (SELECT count(*) FROM \
+             linked) >= 0) SELECT ",
+        );
         self.columns.walk_ast(out.reborrow())?;
         out.push_sql(" FROM saved submissions CROSS JOIN logged");
         Ok(())

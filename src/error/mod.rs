@@ -337,8 +337,9 @@ impl From<diesel::result::Error> for AppError {
     }
 }
 
-/// Errors that pass when the database is reachable again or less busy: locks, lost or refused
-/// connections, a server shutting down or starting up.
+/// Errors that pass when the database is reachable again or less busy: locks, deadlocks (the
+/// other transaction went through), lost or refused connections, a server shutting down or
+/// starting up.
 fn is_transient(msg: &str) -> bool {
     let msg = msg.to_ascii_lowercase();
     [
@@ -355,6 +356,7 @@ fn is_transient(msg: &str) -> bool {
         "in recovery",
         "too many clients",
         "disk i/o",
+        "deadlock detected",
     ]
     .iter()
     .any(|m| msg.contains(m))
@@ -512,6 +514,7 @@ mod tests {
             503
         );
         assert_eq!(status(db(K::Unknown, "database is locked")), 503);
+        assert_eq!(status(db(K::Unknown, "deadlock detected")), 503);
         assert_eq!(
             status(db(
                 K::Unknown,

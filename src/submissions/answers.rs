@@ -68,6 +68,9 @@ pub fn event<'a>(
     }
 }
 
+/// Evidence ids one answer may name.
+pub const MAX_EVIDENCE_PER_ANSWER: usize = 100;
+
 /// One answer as a client writes it.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -79,6 +82,7 @@ pub struct AnswerInput {
     pub not_applicable_reason: Option<String>,
     pub comment: Option<String>,
     /// Evidence of this submission to attach to the criterion.
+    #[schema(max_items = 100)]
     pub evidence_ids: Option<Vec<i64>>,
 }
 
@@ -98,13 +102,21 @@ pub fn check_answer(
     {
         return Err(FieldError::new(criterion, "the comment is too long"));
     }
+    if a.evidence_ids
+        .as_ref()
+        .is_some_and(|ids| ids.len() > MAX_EVIDENCE_PER_ANSWER)
+    {
+        return Err(FieldError::new(
+            criterion,
+            format!("at most {MAX_EVIDENCE_PER_ANSWER} evidence ids per answer"),
+        ));
+    }
     Ok(())
 }
 
 /// Writes checked answers, links their evidence, advances the revision and audits the change,
-/// all or nothing. On PostgreSQL the answers, the revision and the audit entry are one
-/// statement, which needs no transaction ([`Db::write_autocommit`]); evidence links, when
-/// given, follow it in a transaction.
+/// all or nothing. The evidence named is checked first, with one query. On PostgreSQL the
+/// write is one statement, which needs no transaction ([`Db::write_autocommit`]).
 ///
 /// [`Db::write_autocommit`]: crate::db::Db::write_autocommit
 pub fn write_answers(
@@ -114,6 +126,7 @@ pub fn write_answers(
     request_id: &str,
     items: &[(String, AnswerInput)],
 ) -> AppResult<Submission> {
+    let links = evidence_links(conn, s, items)?;
     let values: Vec<String> = items.iter().map(|(_, a)| a.value.to_string()).collect();
     let writes: Vec<db::AnswerWrite<'_>> = items
         .iter()
@@ -133,24 +146,15 @@ pub fn write_answers(
         "submission.answers_saved",
         serde_json::json!({ "criteria": criteria }),
     );
-    if let AnyConnection::Postgresql(_) = conn {
-        let links = items.iter().any(|(_, a)| a.evidence_ids.is_some());
-        let save = |conn: &mut AnyConnection| {
-            let AnyConnection::Postgresql(c) = conn else {
-                return Err(AppError::internal("connection changed backend"));
-            };
-            let entry = audit::PgEntry::new(entry)?;
-            let saved =
-                db::save_answers_at_once(c, s.id, s.revision, &s.version, user.id, &writes, entry)?
-                    .ok_or(AppError::PreconditionFailed)?;
-            link_evidence(conn, s, items)?;
-            Ok(saved)
+    if let AnyConnection::Postgresql(c) = conn {
+        let save = db::SaveAt {
+            id: s.id,
+            revision: s.revision,
+            version: &s.version,
+            user: user.id,
         };
-        return if links {
-            crate::db::write_tx(conn, save)
-        } else {
-            save(conn)
-        };
+        return db::save_answers_at_once(c, save, &writes, &links, audit::PgEntry::new(entry)?)?
+            .ok_or(AppError::PreconditionFailed);
     }
     let Some(saved) = db::bump_returning(conn, s.id, s.revision)? else {
         return Err(AppError::PreconditionFailed);
@@ -158,32 +162,51 @@ pub fn write_answers(
     for w in &writes {
         db::upsert_answer(conn, s.id, &s.version, user.id, w)?;
     }
-    link_evidence(conn, s, items)?;
+    for (evidence, criterion) in &links {
+        evidence_db::link(
+            conn,
+            *evidence,
+            std::slice::from_ref(&criterion.to_string()),
+        )?;
+    }
     audit::append(conn, entry)?;
     Ok(saved)
 }
 
-/// Links the evidence each answer names to its criterion; evidence of another submission is a
-/// 422 naming the criterion.
-fn link_evidence(
+/// The links the answers ask for, each once, as (evidence, criterion): all of the evidence must
+/// be this submission's (one query), or the first answer naming other evidence is a 422.
+fn evidence_links<'a>(
     conn: &mut AnyConnection,
     s: &Submission,
-    items: &[(String, AnswerInput)],
-) -> AppResult<()> {
-    for (criterion, a) in items {
-        for id in a.evidence_ids.iter().flatten() {
-            match evidence_db::find(conn, *id)? {
-                Some(e) if e.submission_id == s.id => {
-                    evidence_db::link(conn, e.id, std::slice::from_ref(criterion))?
-                }
-                _ => {
-                    return Err(AppError::Validation(vec![FieldError::new(
-                        criterion.as_str(),
-                        format!("evidence {id} is not attached to this submission"),
-                    )]));
-                }
-            }
-        }
+    items: &'a [(String, AnswerInput)],
+) -> AppResult<Vec<(i64, &'a str)>> {
+    let mut links: Vec<(i64, &str)> = items
+        .iter()
+        .flat_map(|(c, a)| {
+            a.evidence_ids
+                .iter()
+                .flatten()
+                .map(move |e| (*e, c.as_str()))
+        })
+        .collect();
+    if links.is_empty() {
+        return Ok(links);
     }
-    Ok(())
+    let mut ids: Vec<i64> = links.iter().map(|(e, _)| *e).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut attached = evidence_db::attached_among(conn, s.id, &ids)?;
+    attached.sort_unstable();
+    if let Some((id, criterion)) = links
+        .iter()
+        .find(|(e, _)| attached.binary_search(e).is_err())
+    {
+        return Err(AppError::Validation(vec![FieldError::new(
+            *criterion,
+            format!("evidence {id} is not attached to this submission"),
+        )]));
+    }
+    links.sort_unstable();
+    links.dedup();
+    Ok(links)
 }

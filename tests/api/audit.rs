@@ -452,8 +452,8 @@ async fn parallel_appends_make_one_chain(b: Backend) {
 
 /// Answer saves of eight enterprises at once, each a run of saves chained by their ETags. On
 /// PostgreSQL a save is one statement whose audit entry takes the chain's lock inside it: every
-/// save lands with its entry, each entry reads the head the save before it left, and the chain
-/// verifies without a gap.
+/// save lands with its entry, each entry reads the head the save before it left, the chain
+/// verifies without a gap, and the entries' times follow the chain's order.
 async fn parallel_saves_make_one_chain(b: Backend) {
     let (app, admin) = busy_app(b).await;
     let mut drafts = Vec::new();
@@ -502,6 +502,25 @@ async fn parallel_saves_make_one_chain(b: Backend) {
             .count();
         assert_eq!(saved as i64, SAVES, "submission {}", d.id);
     }
+    // Each entry's time is read under the chain's lock: in the chain's order, times never go
+    // back, however the saves waited for one another.
+    let mut entries = app
+        .state
+        .db
+        .read(|conn| csr_assess::db::audit::recent(conn, None, 1_000))
+        .await
+        .unwrap();
+    entries.sort_by_key(|e| e.seq);
+    assert!(
+        entries
+            .windows(2)
+            .all(|w| w[0].occurred_at <= w[1].occurred_at),
+        "{:?}",
+        entries
+            .iter()
+            .map(|e| (e.seq, e.occurred_at))
+            .collect::<Vec<_>>()
+    );
 }
 
 /// More entries in one call than one insert statement takes: they are chained across the

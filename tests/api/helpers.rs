@@ -444,6 +444,14 @@ impl Draft {
 }
 
 impl Client {
+    /// Discards draft `d` with its ETag, as its enterprise's administrator `token` (204).
+    pub async fn discard(&self, token: &str, d: &Draft) {
+        let gone = self
+            .send_if_match(Method::DELETE, &d.path, token, &d.etag, None)
+            .await;
+        assert_eq!(gone.status, 204, "{}", gone.text());
+    }
+
     pub async fn create_submission(&self, token: &str, version: &str) -> Draft {
         let res = self
             .post(

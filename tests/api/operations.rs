@@ -561,16 +561,7 @@ mod storage {
         let kept =
             crate::helpers::answered_draft(&app, &e, "C1491", crate::helpers::best_answer).await;
         let newest = app.create_submission(&e.token, "2024").await;
-        let gone = app
-            .send_if_match(
-                actix_web::http::Method::DELETE,
-                &newest.path,
-                &e.token,
-                &newest.etag,
-                None,
-            )
-            .await;
-        assert_eq!(gone.status, 204, "{}", gone.text());
+        app.discard(&e.token, &newest).await;
 
         let path = app.dir.path().join("test.db").display().to_string();
         let mut conn = SqliteConnection::establish(&path).unwrap();

@@ -1173,20 +1173,13 @@ async fn lists_under_a_submission_or_enterprise_are_paged(b: Backend) {
 }
 
 /// Discards the newest draft with its ETag.
-async fn discard(app: &crate::helpers::TestApp, token: &str, d: &crate::helpers::Draft) {
-    let gone = app
-        .send_if_match(Method::DELETE, &d.path, token, &d.etag, None)
-        .await;
-    assert_eq!(gone.status, 204, "{}", gone.text());
-}
-
 /// The newest draft is discarded, then another enterprise starts one: it gets a new id, so the
 /// discarded draft's audit entries never name another enterprise's submission.
 async fn a_discarded_drafts_id_is_never_given_again(b: Backend) {
     let app = spawn_app(b).await;
     let e = app.enterprise().await;
     let d = app.create_submission(&e.token, "2024").await;
-    discard(&app, &e.token, &d).await;
+    app.discard(&e.token, &d).await;
     let other = app.enterprise().await;
     let next = app.create_submission(&other.token, "2024").await;
     assert!(next.id > d.id, "{} after {}", next.id, d.id);
@@ -1253,12 +1246,28 @@ async fn answers_link_evidence_all_or_nothing(b: Backend) {
         }
     };
     let logged = entries(d.id).await;
+    // The same evidence named twice is linked once.
     let answers = |evidence: i64| {
         json!({ "answers": {
-            "lawful.compliance_system": { "value": 3, "evidence_ids": [ours] },
+            "lawful.compliance_system": { "value": 3, "evidence_ids": [ours, ours] },
             "lawful.no_unfair_conditions": { "value": true, "evidence_ids": [evidence] },
         }})
     };
+    // Past 100 ids an answer is refused before anything is looked up.
+    let many = json!({ "answers": {
+        "lawful.compliance_system": { "value": 3, "evidence_ids": vec![ours; 101] },
+    }});
+    let p = app
+        .send_if_match(
+            Method::PATCH,
+            &format!("{}/answers", d.path),
+            &e.token,
+            &d.etag,
+            Some(&many),
+        )
+        .await
+        .problem(422, "validation_failed");
+    assert_eq!(p["errors"][0]["field"], "lawful.compliance_system", "{p}");
     let refused = app
         .send_if_match(
             Method::PATCH,
