@@ -492,10 +492,12 @@ pub fn save_answers_at_once(
     entry: audit::PgEntry<'_>,
 ) -> AppResult<Option<Submission>> {
     let save = SaveAnswers {
-        id: at.id,
-        expected: at.revision,
-        next: at.revision + 1,
-        at: now(),
+        bump: Bump {
+            id: at.id,
+            expected: at.revision,
+            next: at.revision + 1,
+            at: now(),
+        },
         version: at.version,
         user: at.user,
         criteria: answers.iter().map(|a| a.criterion_id).collect(),
@@ -521,10 +523,7 @@ pub fn save_answers_at_once(
 /// writes nothing; the audit entry is appended last, as every other write does, so that the
 /// chain's lock is always taken after the submission's row lock.
 struct SaveAnswers<'a> {
-    id: i64,
-    expected: i64,
-    next: i64,
-    at: NaiveDateTime,
+    bump: Bump,
     version: &'a str,
     user: i64,
     criteria: Vec<&'a str>,
@@ -549,14 +548,8 @@ impl Query for SaveAnswers<'_> {
 
 impl QueryFragment<Pg> for SaveAnswers<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
-        out.push_sql("WITH saved AS (UPDATE submissions SET revision = ");
-        out.push_bind_param::<BigInt, _>(&self.next)?;
-        out.push_sql(", updated_at = ");
-        out.push_bind_param::<Timestamp, _>(&self.at)?;
-        out.push_sql(" WHERE id = ");
-        out.push_bind_param::<BigInt, _>(&self.id)?;
-        out.push_sql(" AND revision = ");
-        out.push_bind_param::<BigInt, _>(&self.expected)?;
+        out.push_sql("WITH saved AS (");
+        self.bump.walk_ast(out.reborrow())?;
         // The read before the statement found the submission editable; every change of status
         // advances the revision, and this says so again.
         out.push_sql(" AND status = ANY(");
@@ -568,7 +561,7 @@ impl QueryFragment<Pg> for SaveAnswers<'_> {
         );
         out.push_bind_param::<BigInt, _>(&self.user)?;
         out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&self.at)?;
+        out.push_bind_param::<Timestamp, _>(&self.bump.at)?;
         out.push_sql(" FROM saved CROSS JOIN unnest(");
         out.push_bind_param::<Array<Text>, _>(&self.criteria)?;
         out.push_sql(", ");
