@@ -489,14 +489,9 @@ async fn parallel_saves_make_one_chain(b: Backend) {
         (true, before + 8 * SAVES)
     );
     for (_, d) in &drafts {
-        let id = d.id.to_string();
-        let entries = app
-            .state
-            .db
-            .read(move |conn| csr_assess::db::audit::for_entity(conn, "submission", &id))
+        let saved = app
+            .audit_of_submission(d.id)
             .await
-            .unwrap();
-        let saved = entries
             .iter()
             .filter(|e| e.action == "submission.answers_saved")
             .count();

@@ -194,6 +194,17 @@ pub struct Enterprise {
 }
 
 impl TestApp {
+    /// The audit log's entries about submission `id`, oldest first.
+    pub async fn audit_of_submission(&self, id: i64) -> Vec<csr_assess::db::audit::AuditEntry> {
+        self.state
+            .db
+            .read(move |conn| {
+                csr_assess::db::audit::for_entity(conn, "submission", &id.to_string())
+            })
+            .await
+            .expect("the submission's audit entries")
+    }
+
     /// The PostgreSQL database of this app, if it made one.
     pub fn database_name(&self) -> Option<String> {
         self._pg

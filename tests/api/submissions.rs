@@ -195,13 +195,7 @@ async fn the_whole_enterprise_flow(b: Backend) {
     assert_eq!(listed["items"][0]["score_total"], 100.0);
     assert_eq!(listed["items"][0]["score_level"], "exemplary");
     // The audit log holds every step.
-    let id = d.id.to_string();
-    let entries = app
-        .state
-        .db
-        .read(move |conn| csr_assess::db::audit::for_entity(conn, "submission", &id))
-        .await
-        .unwrap();
+    let entries = app.audit_of_submission(d.id).await;
     let actions: Vec<&str> = entries.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions.first(), Some(&"submission.created"));
     assert!(actions.contains(&"evidence.uploaded"));
@@ -457,12 +451,7 @@ async fn a_draft_can_be_discarded(b: Backend) {
         .problem(404, "not_found");
     let listed = app.get("/api/v1/submissions", Some(&e.token)).await.json();
     assert_eq!(listed["items"], json!([]));
-    let discarded = app
-        .state
-        .db
-        .read(move |conn| csr_assess::db::audit::for_entity(conn, "submission", &d.id.to_string()))
-        .await
-        .unwrap();
+    let discarded = app.audit_of_submission(d.id).await;
     assert!(
         discarded.iter().any(|a| a.action == "submission.discarded"),
         "{discarded:?}"
@@ -1183,14 +1172,7 @@ async fn a_discarded_drafts_id_is_never_given_again(b: Backend) {
     let other = app.enterprise().await;
     let next = app.create_submission(&other.token, "2024").await;
     assert!(next.id > d.id, "{} after {}", next.id, d.id);
-    let named = app
-        .state
-        .db
-        .read(move |conn| {
-            csr_assess::db::audit::for_entity(conn, "submission", &next.id.to_string())
-        })
-        .await
-        .unwrap();
+    let named = app.audit_of_submission(next.id).await;
     assert!(!named.is_empty());
     assert!(
         named.iter().all(|a| a.enterprise_id == Some(other.id)),
@@ -1232,20 +1214,7 @@ async fn answers_link_evidence_all_or_nothing(b: Backend) {
         .await;
     assert_eq!(theirs.status, 201, "{}", theirs.text());
     let theirs = theirs.json()["id"].as_i64().unwrap();
-    let entries = |id: i64| {
-        let state = app.state.clone();
-        async move {
-            state
-                .db
-                .read(move |conn| {
-                    csr_assess::db::audit::for_entity(conn, "submission", &id.to_string())
-                })
-                .await
-                .unwrap()
-                .len()
-        }
-    };
-    let logged = entries(d.id).await;
+    let logged = app.audit_of_submission(d.id).await.len();
     // The same evidence named twice is linked once.
     let answers = |evidence: i64| {
         json!({ "answers": {
@@ -1290,7 +1259,7 @@ async fn answers_link_evidence_all_or_nothing(b: Backend) {
         view["evidence"][0]["criteria"],
         json!(["lawful.compliance_system"])
     );
-    assert_eq!(entries(d.id).await, logged);
+    assert_eq!(app.audit_of_submission(d.id).await.len(), logged);
 
     let saved = app
         .send_if_match(
@@ -1315,7 +1284,7 @@ async fn answers_link_evidence_all_or_nothing(b: Backend) {
         linked,
         ["lawful.compliance_system", "lawful.no_unfair_conditions"]
     );
-    assert_eq!(entries(d.id).await, logged + 1);
+    assert_eq!(app.audit_of_submission(d.id).await.len(), logged + 1);
     // The other enterprise's evidence is linked to nothing of ours.
     let theirs_view = app.get(&od.path, Some(&other.token)).await.json();
     assert_eq!(
@@ -1332,13 +1301,7 @@ async fn saves_racing_on_one_etag_write_once(b: Backend) {
     let e = app.enterprise().await;
     let d = app.create_submission(&e.token, "2024").await;
     let path = format!("{}/answers/lawful.compliance_system", d.path);
-    let logged = app
-        .state
-        .db
-        .read(move |conn| csr_assess::db::audit::for_entity(conn, "submission", &d.id.to_string()))
-        .await
-        .unwrap()
-        .len();
+    let logged = app.audit_of_submission(d.id).await.len();
     let bodies: Vec<Value> = (0..16)
         .map(|n| json!({ "value": n % 5, "comment": format!("save {n}") }))
         .collect();
@@ -1364,20 +1327,19 @@ async fn saves_racing_on_one_etag_write_once(b: Backend) {
     );
     let answer = &view.json()["answers"]["lawful.compliance_system"];
     assert_eq!(answer["comment"], format!("save {}", kept[0]));
-    let (history, entries) = app
+    let history: i64 = app
         .state
         .db
         .read(move |conn| {
             use csr_assess::db::schema::answer_history::dsl as h;
             use diesel::prelude::*;
-            let history: i64 = h::answer_history
+            Ok(h::answer_history
                 .filter(h::submission_id.eq(d.id))
                 .count()
-                .get_result(conn)?;
-            let entries = csr_assess::db::audit::for_entity(conn, "submission", &d.id.to_string())?;
-            Ok((history, entries.len()))
+                .get_result(conn)?)
         })
         .await
         .unwrap();
+    let entries = app.audit_of_submission(d.id).await.len();
     assert_eq!((history, entries), (1, logged + 1));
 }
