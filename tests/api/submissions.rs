@@ -13,6 +13,7 @@ backend_tests!(
     the_whole_enterprise_flow,
     answers_are_checked_against_their_criterion,
     writes_need_the_current_etag,
+    a_save_on_the_last_saved_etag_checks_the_submission_again,
     evidence_writes_return_the_new_etag,
     answers_link_evidence_all_or_nothing,
     saves_racing_on_one_etag_write_once,
@@ -1291,6 +1292,83 @@ async fn answers_link_evidence_all_or_nothing(b: Backend) {
         theirs_view["evidence"][0]["criteria"],
         json!(["lawful.compliance_system"])
     );
+}
+
+/// A save sent with the ETag the last save answered is checked against the submission as it is
+/// now, not as that save left it: a revision another instance moved on is 412, and a submission
+/// that stopped being editable at the same revision (changed behind the service's back) is 409.
+/// Neither save is kept. (A save that skipped the submission's read, keeping what the last save
+/// returned, would have to fail here.)
+async fn a_save_on_the_last_saved_etag_checks_the_submission_again(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let d = app.create_submission(&e.token, "2024").await;
+    let path = format!("{}/answers/lawful.compliance_system", d.path);
+    let save = |etag: String, value: i64| {
+        let (app, path, token) = (&app, &path, &e.token);
+        async move {
+            app.send_if_match(
+                Method::PUT,
+                path,
+                token,
+                &etag,
+                Some(&json!({ "value": value })),
+            )
+            .await
+        }
+    };
+    let change = |sql: String| {
+        app.state
+            .db
+            .write(move |conn| Ok(diesel::RunQueryDsl::execute(diesel::sql_query(sql), conn)?))
+    };
+    let first = save(d.etag.clone(), 1).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    // Another instance saves: the revision moves on without this one knowing.
+    change(format!(
+        "UPDATE submissions SET revision = revision + 1 WHERE id = {}",
+        d.id
+    ))
+    .await
+    .unwrap();
+    save(first.header("etag").unwrap(), 2)
+        .await
+        .problem(412, "precondition_failed");
+    let current = app
+        .get(&d.path, Some(&e.token))
+        .await
+        .header("etag")
+        .unwrap();
+    let third = save(current, 3).await;
+    assert_eq!(third.status, 200, "{}", third.text());
+    change(format!(
+        "UPDATE submissions SET status = 'submitted' WHERE id = {}",
+        d.id
+    ))
+    .await
+    .unwrap();
+    save(third.header("etag").unwrap(), 4)
+        .await
+        .problem(409, "not_editable");
+    let view = app.get(&d.path, Some(&e.token)).await;
+    assert_eq!(
+        view.json()["answers"]["lawful.compliance_system"]["value"],
+        3
+    );
+    let history: i64 = app
+        .state
+        .db
+        .read(move |conn| {
+            use csr_assess::db::schema::answer_history::dsl as h;
+            use diesel::prelude::*;
+            Ok(h::answer_history
+                .filter(h::submission_id.eq(d.id))
+                .count()
+                .get_result(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(history, 2);
 }
 
 /// Many saves start at once from one ETag: exactly one is kept. Each checks the ETag when it
