@@ -1355,20 +1355,24 @@ async fn a_save_on_the_last_saved_etag_checks_the_submission_again(b: Backend) {
         view.json()["answers"]["lawful.compliance_system"]["value"],
         3
     );
-    let history: i64 = app
-        .state
+    let history = history_rows(&app, d.id).await;
+    assert_eq!(history, 2);
+}
+
+/// How many history entries the answers of submission `id` have.
+async fn history_rows(app: &TestApp, id: i64) -> i64 {
+    app.state
         .db
         .read(move |conn| {
             use csr_assess::db::schema::answer_history::dsl as h;
             use diesel::prelude::*;
             Ok(h::answer_history
-                .filter(h::submission_id.eq(d.id))
+                .filter(h::submission_id.eq(id))
                 .count()
                 .get_result(conn)?)
         })
         .await
-        .unwrap();
-    assert_eq!(history, 2);
+        .unwrap()
 }
 
 /// Many saves start at once from one ETag: exactly one is kept. Each checks the ETag when it
@@ -1405,19 +1409,7 @@ async fn saves_racing_on_one_etag_write_once(b: Backend) {
     );
     let answer = &view.json()["answers"]["lawful.compliance_system"];
     assert_eq!(answer["comment"], format!("save {}", kept[0]));
-    let history: i64 = app
-        .state
-        .db
-        .read(move |conn| {
-            use csr_assess::db::schema::answer_history::dsl as h;
-            use diesel::prelude::*;
-            Ok(h::answer_history
-                .filter(h::submission_id.eq(d.id))
-                .count()
-                .get_result(conn)?)
-        })
-        .await
-        .unwrap();
+    let history = history_rows(&app, d.id).await;
     let entries = app.audit_of_submission(d.id).await.len();
     assert_eq!((history, entries), (1, logged + 1));
 }
