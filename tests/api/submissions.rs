@@ -1162,7 +1162,6 @@ async fn lists_under_a_submission_or_enterprise_are_paged(b: Backend) {
     }
 }
 
-/// Discards the newest draft with its ETag.
 /// The newest draft is discarded, then another enterprise starts one: it gets a new id, so the
 /// discarded draft's audit entries never name another enterprise's submission.
 async fn a_discarded_drafts_id_is_never_given_again(b: Backend) {
