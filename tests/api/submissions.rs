@@ -16,6 +16,7 @@ backend_tests!(
     a_save_on_the_last_saved_etag_checks_the_submission_again,
     evidence_writes_return_the_new_etag,
     answers_link_evidence_all_or_nothing,
+    a_save_linking_evidence_races_its_deletion,
     saves_racing_on_one_etag_write_once,
     a_retried_upload_stores_one_file,
     a_draft_can_be_discarded,
@@ -1291,6 +1292,73 @@ async fn answers_link_evidence_all_or_nothing(b: Backend) {
         theirs_view["evidence"][0]["criteria"],
         json!(["lawful.compliance_system"])
     );
+}
+
+/// A save that links a piece of evidence and that evidence's deletion, sent at once, round after
+/// round: each moves the submission's revision, so the one that loses is 412, never a 5xx, and no
+/// link outlives the evidence it names.
+async fn a_save_linking_evidence_races_its_deletion(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let mut d = app.create_submission(&e.token, "2024").await;
+    for round in 0..8 {
+        let up = app
+            .upload(
+                &e.token,
+                &d,
+                "policy.pdf",
+                "application/pdf",
+                &pdf_bytes(&format!("policy {round}")),
+                "lawful.compliance_system",
+            )
+            .await;
+        assert_eq!(up.status, 201, "{}", up.text());
+        d.etag = up.header("etag").expect("etag");
+        let evidence = up.json()["id"].as_i64().unwrap();
+        let body = json!({ "answers": {
+            "lawful.no_unfair_conditions": { "value": true, "evidence_ids": [evidence] },
+        }});
+        let answers = format!("{}/answers", d.path);
+        let removal = format!("{}/evidence/{evidence}", d.path);
+        let (saved, removed) = futures_util::future::join(
+            app.send_if_match(Method::PATCH, &answers, &e.token, &d.etag, Some(&body)),
+            app.send_if_match(Method::DELETE, &removal, &e.token, &d.etag, None),
+        )
+        .await;
+        assert!(
+            matches!((saved.status, removed.status), (200 | 412, 204 | 412))
+                && (saved.status == 200 || removed.status == 204),
+            "round {round}: save {} {}, removal {} {}",
+            saved.status,
+            saved.text(),
+            removed.status,
+            removed.text()
+        );
+        let links: i64 = app
+            .state
+            .db
+            .read(move |conn| {
+                use csr_assess::db::schema::evidence_links::dsl as l;
+                use diesel::prelude::*;
+                Ok(l::evidence_links
+                    .filter(l::evidence_id.eq(evidence))
+                    .count()
+                    .get_result(conn)?)
+            })
+            .await
+            .unwrap();
+        // The upload's own link, and the save's when it went through.
+        let expected = match removed.status {
+            204 => 0,
+            _ => 1 + i64::from(saved.status == 200),
+        };
+        assert_eq!(
+            links, expected,
+            "round {round}: save {}, removal {}",
+            saved.status, removed.status
+        );
+        app.etag_of(&e.token, &mut d).await;
+    }
 }
 
 /// A save sent with the ETag the last save answered is checked against the submission as it is
