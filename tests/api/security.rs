@@ -50,12 +50,14 @@ async fn a_flood_of_form_parts_is_refused_early(b: Backend) {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(sent < 30_000_000, "the server read all {sent} bytes");
 
-    // A new client: the floods took long enough for the server to close pooled connections.
-    let fresh = crate::helpers::Client::new(app.base.clone());
+    // A new client for each upload: the floods took long enough for the server to close pooled
+    // connections, and the server answers the first upload before reading all of its body, then
+    // closes that connection, which a pooled client could otherwise reuse for the second.
+    let fresh = || crate::helpers::Client::new(app.base.clone());
     // An upload naming more criteria than any schema has is a short 422, not an echo.
     let ids: Vec<String> = (0..5000).map(|i| format!("x.c{i}")).collect();
     let (ct, body) = multipart("a.pdf", "application/pdf", &pdf_bytes("x"), &ids.join(","));
-    let res = fresh
+    let res = fresh()
         .request(
             actix_web::http::Method::POST,
             &format!("{}/evidence", d.path),
@@ -69,7 +71,7 @@ async fn a_flood_of_form_parts_is_refused_early(b: Backend) {
     // Unknown criteria are listed up to a bound, with the number left out.
     let ids: Vec<String> = (0..150).map(|i| format!("x.c{i}")).collect();
     let (ct, body) = multipart("a.pdf", "application/pdf", &pdf_bytes("x"), &ids.join(","));
-    let res = fresh
+    let res = fresh()
         .request(
             actix_web::http::Method::POST,
             &format!("{}/evidence", d.path),
