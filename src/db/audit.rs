@@ -20,7 +20,7 @@ use crate::error::AppResult;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 /// Serialises appends on PostgreSQL (SQLite's write transactions already do).
-const CHAIN_LOCK: i64 = 7_271_002;
+pub const CHAIN_LOCK: i64 = 7_271_002;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]

@@ -1,33 +1,62 @@
-//! Group commit on SQLite. SQLite admits one writer, and each commit writes the pages it changed
-//! to the write-ahead log and waits for `fsync` (`synchronous = FULL`). One thread of the
-//! process owns the write connection and takes the writes queued for it together: it opens one
-//! transaction, runs each write under its own savepoint (a write that fails is rolled back to
-//! its savepoint, alone), commits once, and only then answers every caller. Pages several writes
-//! share (the audit log's tail, an answer history's) are written once per group, and the group
-//! pays one `fsync`; no caller hears of success before its write is durable.
+//! Group commit. One thread of the process owns a write connection and takes the writes queued
+//! for it together, so that they share one commit; no caller hears of success before its write
+//! is durable. A write never waits for others to arrive: the group is whatever queued while the
+//! previous one committed, so a lone write commits at once.
 //!
-//! A write never waits for others to arrive: the group is whatever queued while the previous
-//! one committed, so a lone write commits at once.
+//! **SQLite** ([`Mode::Savepoints`]) admits one writer, and each commit writes the pages it
+//! changed to the write-ahead log and waits for `fsync` (`synchronous = FULL`). The group is one
+//! transaction with each write under its own savepoint (a write that fails is rolled back to
+//! its savepoint, alone); pages several writes share (the audit log's tail, an answer
+//! history's) are written once per group, and the group pays one `fsync`.
+//!
+//! **PostgreSQL** ([`Mode::Statements`]) takes answer saves, each one statement that changes one
+//! submission and appends its audit entry. Each append takes the audit chain's lock, held to the
+//! end of the commit, so saves committed one by one wait for each other's commit and flush.
+//! A group runs its saves in one transaction, which holds the lock once and flushes once:
+//! it locks the group's submissions first, in order of id, then runs the statements and
+//! commits. Every other writer changes a submission's row before it appends (it waits for the
+//! chain's lock last), so the group never waits for a row while it holds the chain's lock that
+//! the row's holder waits for. When any save of the group fails, the group is rolled back and
+//! each save runs again alone, on no transaction; a save can run again because it is a
+//! function of what it was given ([`Committer::write_statement`]). A lone save runs on no
+//! transaction at once, as one statement is atomic.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
-use diesel::connection::{AnsiTransactionManager, TransactionManager};
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use tokio::sync::oneshot;
 
-use super::{AnyConnection, Location};
+use super::{AnyConnection, IDLE_TEST, Location};
 use crate::error::{AppError, AppResult};
 
 /// At most this many writes share one commit, so that one group's answers are not held back
 /// behind an unbounded queue.
 const MAX_GROUP: usize = 64;
 
+/// How a committer runs a group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// One transaction, each write under a savepoint (SQLite).
+    Savepoints,
+    /// One transaction of single statements that can run again alone (PostgreSQL's saves).
+    Statements,
+}
+
 /// One queued write.
 trait Work: Send {
     /// Runs the write inside the open transaction; whether it succeeded.
     fn run(&mut self, conn: &mut AnyConnection) -> bool;
+    /// The submission whose row the write changes, locked before the group's first statement
+    /// ([`Mode::Statements`]).
+    fn submission(&self) -> Option<i64> {
+        None
+    }
+    /// Whether the write failed the way a lost connection fails.
+    fn suspect(&self) -> bool;
     /// Answers the caller: the write's own error if it failed, else `failed` when the group
     /// did not commit, else its result.
     fn answer(self: Box<Self>, failed: Option<&AppError>);
@@ -55,16 +84,71 @@ where
         ok
     }
 
-    fn answer(self: Box<Self>, failed: Option<&AppError>) {
-        let result = match (self.result, failed) {
-            (Some(Err(own)), _) => Err(own),
-            (_, Some(failed)) => Err(failed.clone()),
-            (Some(ok), None) => ok,
-            (None, None) => Err(AppError::internal("a database write was not run")),
-        };
-        // The caller may have gone (a dropped request); its write stands.
-        let _ = self.reply.send(result);
+    fn suspect(&self) -> bool {
+        suspect(self.result.as_ref())
     }
+
+    fn answer(self: Box<Self>, failed: Option<&AppError>) {
+        reply(self.reply, self.result, failed);
+    }
+}
+
+/// A write of [`Mode::Statements`]: one statement on one submission, which may run more than once.
+struct Again<T, F> {
+    f: F,
+    submission: i64,
+    result: Option<AppResult<T>>,
+    reply: oneshot::Sender<AppResult<T>>,
+}
+
+impl<T, F> Work for Again<T, F>
+where
+    T: Send,
+    F: Fn(&mut AnyConnection) -> AppResult<T> + Send,
+{
+    fn run(&mut self, conn: &mut AnyConnection) -> bool {
+        let result = catch_unwind(AssertUnwindSafe(|| (self.f)(conn)))
+            .unwrap_or_else(|_| Err(AppError::internal("a database write panicked")));
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn submission(&self) -> Option<i64> {
+        Some(self.submission)
+    }
+
+    fn suspect(&self) -> bool {
+        suspect(self.result.as_ref())
+    }
+
+    fn answer(self: Box<Self>, failed: Option<&AppError>) {
+        reply(self.reply, self.result, failed);
+    }
+}
+
+fn suspect<T>(result: Option<&AppResult<T>>) -> bool {
+    matches!(
+        result,
+        Some(Err(AppError::Unavailable(_) | AppError::Internal(_)))
+    )
+}
+
+/// Answers a caller: the write's own error if it failed, else `failed` when the group did not
+/// commit, else its result.
+fn reply<T>(
+    to: oneshot::Sender<AppResult<T>>,
+    result: Option<AppResult<T>>,
+    failed: Option<&AppError>,
+) {
+    let result = match (result, failed) {
+        (Some(Err(own)), _) => Err(own),
+        (_, Some(failed)) => Err(failed.clone()),
+        (Some(ok), None) => ok,
+        (None, None) => Err(AppError::internal("a database write was not run")),
+    };
+    // The caller may have gone (a dropped request); its write stands.
+    let _ = to.send(result);
 }
 
 /// The queue of the committing thread; the thread ends when this is dropped.
@@ -81,15 +165,15 @@ struct Counts {
 }
 
 impl Committer {
-    /// Starts the committing thread, with its own connection from `manager`. It takes `turn`
+    /// Starts the committing thread, with its own connection to `location`. It takes `turn`
     /// for each group, as [`super::Db::blocking`] does for each transaction.
-    pub(super) fn start(location: Location, turn: Arc<Mutex<()>>) -> AppResult<Self> {
+    pub(super) fn start(location: Location, turn: Arc<Mutex<()>>, mode: Mode) -> AppResult<Self> {
         let (tx, rx) = channel::<Box<dyn Work>>();
         let counts = Arc::new(Counts::default());
         let c = counts.clone();
         std::thread::Builder::new()
-            .name("sqlite-commit".into())
-            .spawn(move || run(&location, &turn, &rx, &c))
+            .name("db-commit".into())
+            .spawn(move || run(&location, &turn, mode, &rx, &c))
             .map_err(|e| AppError::internal(format!("cannot start the committing thread: {e}")))?;
         Ok(Self {
             queue: Mutex::new(tx),
@@ -112,24 +196,56 @@ impl Committer {
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let work: Box<dyn Work> = Box::new(Pending {
+        self.enqueue(Box::new(Pending {
             f: Some(f),
             result: None,
             reply,
-        });
-        self.queue
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .send(work)
-            .map_err(|_| AppError::Unavailable("the database writer has stopped".into()))?;
+        }))?;
         answer
             .await
             .map_err(|_| AppError::internal("the database writer dropped a write"))?
     }
+
+    /// Runs `f`, one statement that changes `submission`'s row and nothing another writer
+    /// changes without it, in the next group ([`Mode::Statements`]); it may run twice (in the
+    /// group, then alone after the group failed), and only one run's changes are kept.
+    pub(super) async fn write_statement<T, F>(&self, submission: i64, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        self.enqueue(Box::new(Again {
+            f,
+            submission,
+            result: None,
+            reply,
+        }))?;
+        answer
+            .await
+            .map_err(|_| AppError::internal("the database writer dropped a write"))?
+    }
+
+    fn enqueue(&self, work: Box<dyn Work>) -> AppResult<()> {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(work)
+            .map_err(|_| AppError::Unavailable("the database writer has stopped".into()))
+    }
 }
 
-fn run(location: &Location, turn: &Mutex<()>, queue: &Receiver<Box<dyn Work>>, counts: &Counts) {
+fn run(
+    location: &Location,
+    turn: &Mutex<()>,
+    mode: Mode,
+    queue: &Receiver<Box<dyn Work>>,
+    counts: &Counts,
+) {
     let mut conn: Option<AnyConnection> = None;
+    // When the connection was last used, to test a PostgreSQL one that has been idle as the
+    // pool does (`IDLE_TEST`).
+    let mut used = Instant::now();
     while let Ok(first) = queue.recv() {
         let mut group = vec![first];
         group.extend(queue.try_iter().take(MAX_GROUP - 1));
@@ -145,9 +261,25 @@ fn run(location: &Location, turn: &Mutex<()>, queue: &Receiver<Box<dyn Work>>, c
                 .map_err(|e| AppError::Unavailable(e.to_string())),
         }
         .and_then(|mut c| {
-            commit(&mut c, &mut group)?;
+            match mode {
+                Mode::Savepoints => commit(&mut c, &mut group)?,
+                Mode::Statements => {
+                    // A connection dropped while idle (a server restart) fails the test, not
+                    // the group; so does one lost during a write, before the next group.
+                    if used.elapsed() > IDLE_TEST && c.batch_execute("SELECT 1").is_err() {
+                        c = location
+                            .connect()
+                            .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                    }
+                    statements(&mut c, &mut group)?;
+                    if group.iter().any(|w| w.suspect()) {
+                        c.batch_execute("SELECT 1")?;
+                    }
+                }
+            }
             Ok(c)
         });
+        used = Instant::now();
         let failed = match outcome {
             Ok(c) => {
                 conn = Some(c);
@@ -212,6 +344,38 @@ fn commit(conn: &mut AnyConnection, group: &mut [Box<dyn Work>]) -> AppResult<()
     expect_depth(c, 0)
 }
 
+/// Runs a group of [`Mode::Statements`]: a lone statement on no transaction; several in one
+/// transaction that first locks their submissions, or, when any of them fails, each again
+/// alone after the transaction is rolled back.
+fn statements(conn: &mut AnyConnection, group: &mut [Box<dyn Work>]) -> AppResult<()> {
+    if let [lone] = group {
+        lone.run(conn);
+        return Ok(());
+    }
+    let mut ids: Vec<i64> = group.iter().filter_map(|w| w.submission()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    // Integers only: nothing a caller wrote is in this text. One round trip.
+    conn.batch_execute(&if ids.is_empty() {
+        "BEGIN".to_owned()
+    } else {
+        format!(
+            "BEGIN; SELECT 1 FROM submissions WHERE id IN ({}) ORDER BY id FOR UPDATE",
+            ids.join(",")
+        )
+    })?;
+    if group.iter_mut().all(|w| w.run(conn)) {
+        conn.batch_execute("COMMIT")?;
+        return Ok(());
+    }
+    conn.batch_execute("ROLLBACK")?;
+    for work in group.iter_mut() {
+        work.run(conn);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -245,7 +409,7 @@ mod tests {
         })
         .await
         .unwrap();
-        let before = db.group_commits().unwrap();
+        let before = db.group_commits();
         // The first write holds the committing thread while the others queue behind it.
         let slow = db.write(|conn| {
             std::thread::sleep(Duration::from_millis(200));
@@ -290,7 +454,7 @@ mod tests {
             .filter(|i| *i == 0 || (i % 3 != 0 && *i != 7))
             .collect();
         assert_eq!(kept, expected);
-        let (groups, writes) = db.group_commits().unwrap();
+        let (groups, writes) = db.group_commits();
         assert_eq!(writes - before.1, 31);
         // The thirty queued while the first ran: far fewer commits than writes.
         assert!(groups - before.0 <= 3, "{} groups", groups - before.0);

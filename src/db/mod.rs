@@ -278,8 +278,9 @@ pub struct Db {
     /// its busy handler, whose sleeps (up to 100 ms each) would be the tail latency of every
     /// write under concurrency. Other processes on the same file still meet the busy handler.
     writer: Arc<Mutex<()>>,
-    /// SQLite's writes through [`Db::write`] commit in groups ([`group`]).
-    committer: Option<Arc<group::Committer>>,
+    /// SQLite's writes through [`Db::write`], and PostgreSQL's through [`Db::write_statement`],
+    /// commit in groups ([`group`]).
+    committer: Arc<group::Committer>,
 }
 
 impl Db {
@@ -292,13 +293,14 @@ impl Db {
         }
         let backend = location.backend();
         let writer: Arc<Mutex<()>> = Arc::default();
-        let committer = match backend {
-            Backend::Sqlite => Some(Arc::new(
-                group::Committer::start(location.clone(), writer.clone())
-                    .map_err(|e| e.to_string())?,
-            )),
-            Backend::Postgres => None,
+        let mode = match backend {
+            Backend::Sqlite => group::Mode::Savepoints,
+            Backend::Postgres => group::Mode::Statements,
         };
+        let committer = Arc::new(
+            group::Committer::start(location.clone(), writer.clone(), mode)
+                .map_err(|e| e.to_string())?,
+        );
         let pool = Pool::builder()
             .max_size(max_size)
             .min_idle(Some(1))
@@ -400,31 +402,32 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
-        if let Some(committer) = &self.committer {
-            return committer.write(f).await;
+        match self.backend {
+            Backend::Sqlite => self.committer.write(f).await,
+            Backend::Postgres => self.write_alone(f).await,
         }
-        self.write_alone(f).await
     }
 
-    /// [`Db::write`] for a write that `f` makes with one statement: on PostgreSQL `f` runs with
-    /// no transaction around it, since one statement is atomic, which saves the round trips of
-    /// `BEGIN` and `COMMIT`; the reads before the statement see the database as each of them
-    /// starts, as they would in a transaction at READ COMMITTED. Two writing statements would
-    /// not be atomic: `f` must make its write one statement. On SQLite this is [`Db::write`].
-    pub(crate) async fn write_autocommit<T, F>(&self, f: F) -> AppResult<T>
+    /// [`Db::write`] for a write that `f` makes with one statement, which changes the row of
+    /// `submission` and no row another writer changes without changing that one, and which
+    /// `f` can make again (it reads nothing before its statement). On PostgreSQL `f` runs in
+    /// the next group of such statements, or alone on no transaction ([`group`]); it may run
+    /// twice, and only one run's changes are kept. On SQLite this is [`Db::write`].
+    pub async fn write_statement<T, F>(&self, submission: i64, f: F) -> AppResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send + 'static,
+        F: Fn(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
-        if self.backend != Backend::Postgres {
-            return self.write(f).await;
+        match self.backend {
+            Backend::Postgres => self.committer.write_statement(submission, f).await,
+            Backend::Sqlite => self.write(f).await,
         }
-        self.read(f).await
     }
 
-    /// Groups committed and the writes they held since start (SQLite; `None` on PostgreSQL).
-    pub fn group_commits(&self) -> Option<(u64, u64)> {
-        self.committer.as_ref().map(|c| c.counts())
+    /// Groups committed and the writes they held since start (SQLite's writes, PostgreSQL's
+    /// saves).
+    pub fn group_commits(&self) -> (u64, u64) {
+        self.committer.counts()
     }
 
     /// Runs `f` in a write transaction of its own (`BEGIN IMMEDIATE` on SQLite) on the

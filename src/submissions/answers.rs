@@ -115,10 +115,7 @@ pub fn check_answer(
 }
 
 /// Writes checked answers, links their evidence, advances the revision and audits the change,
-/// all or nothing. The evidence named is checked first, with one query. On PostgreSQL the
-/// write is one statement, which needs no transaction ([`Db::write_autocommit`]).
-///
-/// [`Db::write_autocommit`]: crate::db::Db::write_autocommit
+/// all or nothing. The evidence named is checked first, with one query ([`evidence_links`]).
 pub fn write_answers(
     conn: &mut AnyConnection,
     s: &Submission,
@@ -127,6 +124,20 @@ pub fn write_answers(
     items: &[(String, AnswerInput)],
 ) -> AppResult<Submission> {
     let links = evidence_links(conn, s, items)?;
+    write_linked(conn, s, user, request_id, items, &links)
+}
+
+/// [`write_answers`] once the evidence is checked: nothing is written unless the submission is
+/// still at `s`'s revision and editable (412 otherwise). On PostgreSQL this is one statement,
+/// which needs no transaction and reads nothing before it, so it can run again.
+pub fn write_linked(
+    conn: &mut AnyConnection,
+    s: &Submission,
+    user: &AuthUser,
+    request_id: &str,
+    items: &[(String, AnswerInput)],
+    links: &[(i64, &str)],
+) -> AppResult<Submission> {
     let values: Vec<String> = items.iter().map(|(_, a)| a.value.to_string()).collect();
     let writes: Vec<db::AnswerWrite<'_>> = items
         .iter()
@@ -153,7 +164,7 @@ pub fn write_answers(
             version: &s.version,
             user: user.id,
         };
-        return db::save_answers_at_once(c, save, &writes, &links, audit::PgEntry::new(entry)?)?
+        return db::save_answers_at_once(c, save, &writes, links, audit::PgEntry::new(entry)?)?
             .ok_or(AppError::PreconditionFailed);
     }
     let Some(saved) = db::bump_returning(conn, s.id, s.revision)? else {
@@ -162,7 +173,7 @@ pub fn write_answers(
     for w in &writes {
         db::upsert_answer(conn, s.id, &s.version, user.id, w)?;
     }
-    for (evidence, criterion) in &links {
+    for (evidence, criterion) in links {
         evidence_db::link(
             conn,
             *evidence,
@@ -175,7 +186,7 @@ pub fn write_answers(
 
 /// The links the answers ask for, each once, as (evidence, criterion): all of the evidence must
 /// be this submission's (one query), or the first answer naming other evidence is a 422.
-fn evidence_links<'a>(
+pub fn evidence_links<'a>(
     conn: &mut AnyConnection,
     s: &Submission,
     items: &'a [(String, AnswerInput)],

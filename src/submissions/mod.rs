@@ -12,7 +12,7 @@ mod views;
 use crate::auth::{AuthUser, roles};
 pub use crate::db::submissions::Submission;
 use crate::db::submissions::{self as db, NewSubmission};
-use crate::db::{AnyConnection, enterprises, now, reviews as db_reviews, schema_versions};
+use crate::db::{AnyConnection, Backend, enterprises, now, reviews as db_reviews, schema_versions};
 use crate::domain::answers::MAX_TEXT_CHARS;
 use crate::domain::schema::{SchemaDoc, Status};
 use crate::domain::submission::Move;
@@ -153,6 +153,11 @@ pub async fn view(state: &AppState, user: AuthUser, id: i64) -> AppResult<Submis
 
 /// Saves answers to an editable submission at the revision `if_match` names, all or nothing.
 /// Returns the submission at its new revision and the criteria saved.
+///
+/// On SQLite the checks and the write run in one transaction of the next group commit. On
+/// PostgreSQL the checks read the submission on a pooled connection, and the write is one
+/// statement (`write_linked`) in the next group of saves ([`crate::db::Db::write_statement`]),
+/// which writes nothing unless the submission is still at the revision read and editable.
 pub async fn save_answers(
     state: &AppState,
     user: AuthUser,
@@ -163,25 +168,60 @@ pub async fn save_answers(
 ) -> AppResult<(Submission, Vec<String>)> {
     user.require(roles::ENTERPRISE)?;
     let schemas = state.schemas.clone();
-    // On PostgreSQL the write is one statement (`write_answers`), on no transaction.
+    if state.db.backend() == Backend::Postgres {
+        let reader = user.clone();
+        let (s, items, links) = state
+            .db
+            .read(move |conn| {
+                let (s, items) = checked_answers(conn, &schemas, &reader, id, if_match, input)?;
+                let links: Vec<(i64, String)> = answers::evidence_links(conn, &s, &items)?
+                    .into_iter()
+                    .map(|(e, c)| (e, c.to_owned()))
+                    .collect();
+                Ok((s, items, links))
+            })
+            .await?;
+        return state
+            .db
+            .write_statement(id, move |conn| {
+                let links: Vec<(i64, &str)> = links.iter().map(|(e, c)| (*e, c.as_str())).collect();
+                let saved = answers::write_linked(conn, &s, &user, &request_id, &items, &links)?;
+                Ok((saved, items.iter().map(|(c, _)| c.clone()).collect()))
+            })
+            .await;
+    }
     state
         .db
-        .write_autocommit(move |conn| {
-            let s = load_for_change(conn, &user, id, if_match.as_deref())?;
-            let items = input()?;
-            check_precondition(if_match.as_deref(), &s)?;
-            let schema = schemas.of(conn, &s)?;
-            let errors: Vec<FieldError> = items
-                .iter()
-                .filter_map(|(c, a)| check_answer(&schema, c, a).err())
-                .collect();
-            if !errors.is_empty() {
-                return Err(AppError::Validation(errors));
-            }
+        .write(move |conn| {
+            let (s, items) = checked_answers(conn, &schemas, &user, id, if_match, input)?;
             let saved = write_answers(conn, &s, &user, &request_id, &items)?;
             Ok((saved, items.into_iter().map(|(c, _)| c).collect()))
         })
         .await
+}
+
+/// The submission a save changes, and the answers to save once each is checked against its
+/// schema: the caller must see the submission and be allowed to change it at `if_match`.
+fn checked_answers(
+    conn: &mut AnyConnection,
+    schemas: &crate::schemas::SchemaCache,
+    user: &AuthUser,
+    id: i64,
+    if_match: Option<String>,
+    input: impl FnOnce() -> AppResult<Vec<(String, AnswerInput)>>,
+) -> AppResult<(Submission, Vec<(String, AnswerInput)>)> {
+    let s = load_for_change(conn, user, id, if_match.as_deref())?;
+    let items = input()?;
+    check_precondition(if_match.as_deref(), &s)?;
+    let schema = schemas.of(conn, &s)?;
+    let errors: Vec<FieldError> = items
+        .iter()
+        .filter_map(|(c, a)| check_answer(&schema, c, a).err())
+        .collect();
+    if !errors.is_empty() {
+        return Err(AppError::Validation(errors));
+    }
+    Ok((s, items))
 }
 
 /// Clears one answer of an editable submission; it stays in the history.

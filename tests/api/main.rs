@@ -15,6 +15,7 @@ mod auth;
 mod bad_input;
 mod browser;
 mod cli;
+mod commits;
 mod complaints;
 mod console;
 mod enterprises;
