@@ -50,8 +50,9 @@ impl Metrics {
         }
     }
 
-    /// The Prometheus text exposition, with the pool's (open, idle, max) connections.
-    pub fn render(&self, pool: (u32, u32, u32)) -> String {
+    /// The Prometheus text exposition, with the pool's (open, idle, max) connections and the
+    /// group commits' (groups, writes) since start.
+    pub fn render(&self, pool: (u32, u32, u32), groups: (u64, u64)) -> String {
         let mut out = String::new();
         let map = match self.series.lock() {
             Ok(m) => m,
@@ -108,6 +109,15 @@ impl Metrics {
         out.push_str("# HELP csr_db_pool_max_connections Size limit of the database pool.\n");
         out.push_str("# TYPE csr_db_pool_max_connections gauge\n");
         let _ = writeln!(out, "csr_db_pool_max_connections {max}");
+        let (groups, writes) = groups;
+        out.push_str(
+            "# HELP csr_db_group_commits_total Groups of writes committed together (SQLite's writes, PostgreSQL's answer saves).\n",
+        );
+        out.push_str("# TYPE csr_db_group_commits_total counter\n");
+        let _ = writeln!(out, "csr_db_group_commits_total {groups}");
+        out.push_str("# HELP csr_db_group_writes_total Writes those groups held.\n");
+        out.push_str("# TYPE csr_db_group_writes_total counter\n");
+        let _ = writeln!(out, "csr_db_group_writes_total {writes}");
         out
     }
 }
@@ -125,12 +135,14 @@ mod tests {
         let m = Metrics::default();
         m.record("GET", "/a", 200, Duration::from_millis(3));
         m.record("GET", "/a", 200, Duration::from_millis(300));
-        let text = m.render((2, 1, 8));
+        let text = m.render((2, 1, 8), (3, 7));
         assert!(
             text.contains("csr_http_requests_total{method=\"GET\",route=\"/a\",status=\"200\"} 2")
         );
         assert!(text.contains("le=\"0.005\"} 1"));
         assert!(text.contains("le=\"0.5\"} 2"));
         assert!(text.contains("csr_db_pool_connections{state=\"in_use\"} 1"));
+        assert!(text.contains("\ncsr_db_group_commits_total 3\n"));
+        assert!(text.contains("\ncsr_db_group_writes_total 7\n"));
     }
 }

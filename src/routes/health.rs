@@ -76,7 +76,11 @@ pub async fn internal_metrics(state: web::Data<AppState>) -> HttpResponse {
 fn exposition(state: &AppState) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
-        .body(state.metrics.render(state.db.pool_state()))
+        .body(
+            state
+                .metrics
+                .render(state.db.pool_state(), state.db.group_commits()),
+        )
 }
 
 /// This API's OpenAPI 3.1 document.

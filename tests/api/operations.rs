@@ -61,6 +61,36 @@ async fn health_readiness_and_metrics(b: Backend) {
     assert!(text.contains(r#"route="unmatched",status="404""#), "{text}");
     assert!(text.contains("csr_http_request_duration_seconds_bucket{"));
     assert!(text.contains("csr_db_pool_max_connections 4"));
+
+    // An answer save commits in a group on either backend, and the counters say so.
+    let scrape = || async { internal.get("/metrics", None).await.text() };
+    let before = scrape().await;
+    let e = app.enterprise().await;
+    let mut draft = app.create_submission(&e.token, "2024").await;
+    let mut answers = serde_json::Map::new();
+    answers.insert(
+        "lawful.no_unfair_conditions".into(),
+        json!({ "value": true }),
+    );
+    app.answer_all(&e.token, &mut draft, answers).await;
+    let after = scrape().await;
+    for name in ["csr_db_group_commits_total", "csr_db_group_writes_total"] {
+        assert!(
+            counter(&after, name) > counter(&before, name),
+            "{name}: {before} then {after}"
+        );
+    }
+    assert!(
+        counter(&after, "csr_db_group_writes_total")
+            >= counter(&after, "csr_db_group_commits_total")
+    );
+}
+
+/// The value of counter `name` in a metrics exposition.
+fn counter(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("{name} missing from {text}"))
 }
 
 async fn openapi_lists_every_route(b: Backend) {
