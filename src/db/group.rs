@@ -13,13 +13,17 @@
 //! submission and appends its audit entry. Each append takes the audit chain's lock, held to the
 //! end of the commit, so saves committed one by one wait for each other's commit and flush.
 //! A group runs its saves in one transaction, which holds the lock once and flushes once:
-//! it locks the group's submissions first, in order of id, then runs the statements and
-//! commits. Every other writer changes a submission's row before it appends (it waits for the
-//! chain's lock last), so the group never waits for a row while it holds the chain's lock that
-//! the row's holder waits for. When any save of the group fails, the group is rolled back and
-//! each save runs again alone, on no transaction; a save can run again because it is a
-//! function of what it was given ([`Committer::write_statement`]). A lone save runs on no
-//! transaction at once, as one statement is atomic.
+//! it locks the group's submissions' rows first (`FOR NO KEY UPDATE`, in order of id), then
+//! runs the statements and commits. This relies on an order every writer keeps, and which
+//! nothing but review enforces: a writer changes a submission's row (its revision's bump)
+//! before it appends, and locks nothing a save's statement needs after it appends. A group
+//! therefore never holds the chain's lock while it waits for a row whose holder waits for that
+//! lock (`tests/api/commits.rs` builds that situation). When a save of the group fails other
+//! than by a refusal that wrote nothing (412), the group is rolled back and each save runs
+//! again alone, on no transaction; a save can run again because it is a function of what its
+//! checks read ([`Committer::write_statement`]). A lone save runs on no transaction at once, as
+//! one statement is atomic. The price of one thread: a save waiting for its submission's row
+//! (held by a long write to that submission) holds up the saves queued behind it, as on SQLite.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -48,15 +52,15 @@ pub(super) enum Mode {
 
 /// One queued write.
 trait Work: Send {
-    /// Runs the write inside the open transaction; whether it succeeded.
+    /// Runs the write (inside the group's transaction, or alone); whether it succeeded.
     fn run(&mut self, conn: &mut AnyConnection) -> bool;
     /// The submission whose row the write changes, locked before the group's first statement
     /// ([`Mode::Statements`]).
     fn submission(&self) -> Option<i64> {
         None
     }
-    /// Whether the write failed the way a lost connection fails.
-    fn suspect(&self) -> bool;
+    /// The error of the write's last run, if it failed.
+    fn failure(&self) -> Option<&AppError>;
     /// Answers the caller: the write's own error if it failed, else `failed` when the group
     /// did not commit, else its result.
     fn answer(self: Box<Self>, failed: Option<&AppError>);
@@ -84,8 +88,8 @@ where
         ok
     }
 
-    fn suspect(&self) -> bool {
-        suspect(self.result.as_ref())
+    fn failure(&self) -> Option<&AppError> {
+        self.result.as_ref()?.as_ref().err()
     }
 
     fn answer(self: Box<Self>, failed: Option<&AppError>) {
@@ -93,7 +97,8 @@ where
     }
 }
 
-/// A write of [`Mode::Statements`]: one statement on one submission, which may run more than once.
+/// A write of [`Mode::Statements`]: one statement on one submission, which may run more than
+/// once.
 struct Again<T, F> {
     f: F,
     submission: i64,
@@ -118,20 +123,13 @@ where
         Some(self.submission)
     }
 
-    fn suspect(&self) -> bool {
-        suspect(self.result.as_ref())
+    fn failure(&self) -> Option<&AppError> {
+        self.result.as_ref()?.as_ref().err()
     }
 
     fn answer(self: Box<Self>, failed: Option<&AppError>) {
         reply(self.reply, self.result, failed);
     }
-}
-
-fn suspect<T>(result: Option<&AppResult<T>>) -> bool {
-    matches!(
-        result,
-        Some(Err(AppError::Unavailable(_) | AppError::Internal(_)))
-    )
 }
 
 /// Answers a caller: the write's own error if it failed, else `failed` when the group did not
@@ -166,7 +164,7 @@ struct Counts {
 
 impl Committer {
     /// Starts the committing thread, with its own connection to `location`. It takes `turn`
-    /// for each group, as [`super::Db::blocking`] does for each transaction.
+    /// for each group (SQLite's writers of this process queue on it, see [`super::Db`]).
     pub(super) fn start(location: Location, turn: Arc<Mutex<()>>, mode: Mode) -> AppResult<Self> {
         let (tx, rx) = channel::<Box<dyn Work>>();
         let counts = Arc::new(Counts::default());
@@ -208,7 +206,9 @@ impl Committer {
 
     /// Runs `f`, one statement that changes `submission`'s row and nothing another writer
     /// changes without it, in the next group ([`Mode::Statements`]); it may run twice (in the
-    /// group, then alone after the group failed), and only one run's changes are kept.
+    /// group, then alone after the group failed), and only one run's changes are kept. `f`
+    /// answers [`AppError::PreconditionFailed`] only when its statement ran and wrote nothing;
+    /// any other error is taken to have aborted the group's transaction.
     pub(super) async fn write_statement<T, F>(&self, submission: i64, f: F) -> AppResult<T>
     where
         T: Send + 'static,
@@ -260,29 +260,36 @@ fn run(
                 .connect()
                 .map_err(|e| AppError::Unavailable(e.to_string())),
         }
-        .and_then(|mut c| {
-            match mode {
-                Mode::Savepoints => commit(&mut c, &mut group)?,
-                Mode::Statements => {
-                    // A connection dropped while idle (a server restart) fails the test, not
-                    // the group; so does one lost during a write, before the next group.
-                    if used.elapsed() > IDLE_TEST && c.batch_execute("SELECT 1").is_err() {
-                        c = location
-                            .connect()
-                            .map_err(|e| AppError::Unavailable(e.to_string()))?;
-                    }
-                    statements(&mut c, &mut group)?;
-                    if group.iter().any(|w| w.suspect()) {
-                        c.batch_execute("SELECT 1")?;
-                    }
-                }
+        .and_then(|mut c| match mode {
+            Mode::Savepoints => {
+                commit(&mut c, &mut group)?;
+                Ok(Some(c))
             }
-            Ok(c)
+            Mode::Statements => {
+                // A connection dropped while idle (a server restart) fails the test, not the
+                // group.
+                if used.elapsed() > IDLE_TEST && c.batch_execute("SELECT 1").is_err() {
+                    c = location
+                        .connect()
+                        .map_err(|e| AppError::Unavailable(e.to_string()))?;
+                }
+                statements(&mut c, &mut group)?;
+                // Every write's outcome is final here (a failed group ran each write again
+                // alone): a connection a write may have lost is tested, and dropped if it
+                // fails, without failing writes that committed.
+                let lost = group.iter().any(|w| {
+                    matches!(
+                        w.failure(),
+                        Some(AppError::Unavailable(_) | AppError::Internal(_))
+                    )
+                }) && c.batch_execute("SELECT 1").is_err();
+                Ok((!lost).then_some(c))
+            }
         });
         used = Instant::now();
         let failed = match outcome {
             Ok(c) => {
-                conn = Some(c);
+                conn = c;
                 None
             }
             // The connection is dropped: its transaction state is unknown. The next group
@@ -345,9 +352,19 @@ fn commit(conn: &mut AnyConnection, group: &mut [Box<dyn Work>]) -> AppResult<()
 }
 
 /// Runs a group of [`Mode::Statements`]: a lone statement on no transaction; several in one
-/// transaction that first locks their submissions, or, when any of them fails, each again
-/// alone after the transaction is rolled back.
+/// transaction that first locks their submissions' rows (`FOR NO KEY UPDATE`, the lock each
+/// statement's `UPDATE` takes anyway), or, when any of them fails other than by a refusal that
+/// wrote nothing, each again alone after the transaction is rolled back. Errors are those of
+/// `BEGIN`, `COMMIT` and `ROLLBACK`; each write keeps its own outcome.
 fn statements(conn: &mut AnyConnection, group: &mut [Box<dyn Work>]) -> AppResult<()> {
+    fn pg(conn: &mut AnyConnection) -> AppResult<&mut diesel::PgConnection> {
+        match conn {
+            AnyConnection::Postgresql(c) => Ok(c),
+            AnyConnection::Sqlite(_) => {
+                Err(AppError::internal("statement groups are for PostgreSQL"))
+            }
+        }
+    }
     if let [lone] = group {
         lone.run(conn);
         return Ok(());
@@ -356,20 +373,31 @@ fn statements(conn: &mut AnyConnection, group: &mut [Box<dyn Work>]) -> AppResul
     ids.sort_unstable();
     ids.dedup();
     let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
-    // Integers only: nothing a caller wrote is in this text. One round trip.
-    conn.batch_execute(&if ids.is_empty() {
-        "BEGIN".to_owned()
-    } else {
-        format!(
-            "BEGIN; SELECT 1 FROM submissions WHERE id IN ({}) ORDER BY id FOR UPDATE",
-            ids.join(",")
-        )
-    })?;
-    if group.iter_mut().all(|w| w.run(conn)) {
-        conn.batch_execute("COMMIT")?;
+    // One round trip. Integers only: nothing a caller wrote is in this text. Through diesel's
+    // transaction manager, so that a write opening a transaction of its own gets a savepoint.
+    AnsiTransactionManager::begin_transaction_sql(
+        pg(conn)?,
+        &if ids.is_empty() {
+            "BEGIN".to_owned()
+        } else {
+            format!(
+                "BEGIN; SELECT 1 FROM submissions WHERE id IN ({}) ORDER BY id FOR NO KEY UPDATE",
+                ids.join(",")
+            )
+        },
+    )?;
+    // A refusal (the submission moved on: the statement ran and wrote nothing) leaves the
+    // transaction usable; any other failure may have aborted it.
+    let aborted = group.iter_mut().any(|w| {
+        w.run(conn);
+        w.failure()
+            .is_some_and(|e| !matches!(e, AppError::PreconditionFailed))
+    });
+    if !aborted {
+        AnsiTransactionManager::commit_transaction(pg(conn)?)?;
         return Ok(());
     }
-    conn.batch_execute("ROLLBACK")?;
+    AnsiTransactionManager::rollback_transaction(pg(conn)?)?;
     for work in group.iter_mut() {
         work.run(conn);
     }

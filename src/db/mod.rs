@@ -412,7 +412,8 @@ impl Db {
     /// `submission` and no row another writer changes without changing that one, and which
     /// `f` can make again (it reads nothing before its statement). On PostgreSQL `f` runs in
     /// the next group of such statements, or alone on no transaction ([`group`]); it may run
-    /// twice, and only one run's changes are kept. On SQLite this is [`Db::write`].
+    /// twice, and only one run's changes are kept. `f` answers [`AppError::PreconditionFailed`]
+    /// only when its statement ran and wrote nothing. On SQLite this is [`Db::write`].
     pub async fn write_statement<T, F>(&self, submission: i64, f: F) -> AppResult<T>
     where
         T: Send + 'static,

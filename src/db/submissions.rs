@@ -592,8 +592,9 @@ impl QueryFragment<Pg> for SaveAnswers<'_> {
         out.push_bind_param::<Array<Text>, _>(&self.linked_criteria)?;
         // The condition on `recorded` and `linked`, always true, makes the answers' and links'
         // writes run before the entry's append (PostgreSQL runs a `WITH` that nothing reads
-        // after the main query), so the chain's lock, which every writer waits for, is held
-        // for the append alone.
+        // after the main query), so the chain's lock, which every writer waits for, is taken
+        // last: for the append alone when the save commits alone, and from this append to the
+        // group's commit when it commits in a group (`db/group.rs`).
         out.push_sql(
             ") AS l(evidence_id, criterion_id) ON CONFLICT DO NOTHING RETURNING 1), logged AS \
              (SELECT ",

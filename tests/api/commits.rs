@@ -87,13 +87,19 @@ async fn a_failed_statement_costs_its_group_nothing() {
     let expected: Vec<i64> = (1..=30).filter(|i| i % 3 != 0 && *i != 7).collect();
     assert_eq!(kept, expected);
 
-    // A group without a failure commits once, and each of its writes runs once.
+    // A refusal (412: the statement ran and wrote nothing) aborts nothing: the group commits
+    // once, and each of its writes runs once.
+    let before = db.group_commits();
     let slow = hold_committer(&db).await;
     let fine = (31..=40i64).map(|i| {
         let (db, runs) = (db.clone(), runs.clone());
         async move {
             db.write_statement(i, move |conn| {
                 runs[i as usize].fetch_add(1, Ordering::SeqCst);
+                if i == 35 {
+                    diesel::sql_query("SELECT 1 FROM t WHERE false").execute(conn)?;
+                    return Err(AppError::PreconditionFailed);
+                }
                 diesel::sql_query(format!("INSERT INTO t (id) VALUES ({i})")).execute(conn)?;
                 Ok(i)
             })
@@ -103,11 +109,16 @@ async fn a_failed_statement_costs_its_group_nothing() {
     let rest = futures_util::future::join_all(fine).await;
     slow.await.unwrap().unwrap();
     for (i, r) in (31..=40i64).zip(rest) {
-        assert_eq!(r.unwrap(), i);
+        match i {
+            35 => assert!(matches!(r, Err(AppError::PreconditionFailed)), "{r:?}"),
+            _ => assert_eq!(r.unwrap(), i),
+        }
         assert_eq!(runs[i as usize].load(Ordering::SeqCst), 1, "{i}");
     }
+    let (groups, writes) = db.group_commits();
+    assert_eq!((groups - before.0, writes - before.1), (2, 11));
     let kept = ids(&db, "SELECT count(*) AS n FROM t WHERE id > 30").await;
-    assert_eq!(kept, vec![10]);
+    assert_eq!(kept, vec![9]);
 }
 
 /// Every writer changes a submission's row before it takes the audit chain's lock. A group
