@@ -22,11 +22,13 @@
 //! than by a refusal that wrote nothing (412), the group is rolled back and each save runs
 //! again alone, on no transaction; a save can run again because it is a function of what its
 //! checks read ([`Committer::write_statement`]). A lone save runs on no transaction at once, as
-//! one statement is atomic. The price of one thread: a save waiting for its submission's row
+//! one statement is atomic; so does a save that finds no other queued or running, on its own
+//! pooled connection, without the committing thread ([`Committer::alone`]). The price of one
+//! thread: a save waiting for its submission's row
 //! (held by a long write to that submission) holds up the saves queued behind it, as on SQLite.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
@@ -153,6 +155,18 @@ fn reply<T>(
 pub(super) struct Committer {
     queue: Mutex<Sender<Box<dyn Work>>>,
     counts: Arc<Counts>,
+    /// Statements of [`Mode::Statements`] queued or running, alone or in a group.
+    busy: Arc<AtomicUsize>,
+}
+
+/// A statement of [`Mode::Statements`] running alone, outside the committing thread, while no
+/// other is queued or running ([`Committer::alone`]).
+pub(super) struct Alone(Arc<AtomicUsize>);
+
+impl Drop for Alone {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 /// Groups committed (or failed) and the writes they held, since start.
@@ -176,6 +190,7 @@ impl Committer {
         Ok(Self {
             queue: Mutex::new(tx),
             counts,
+            busy: Arc::default(),
         })
     }
 
@@ -214,6 +229,8 @@ impl Committer {
         T: Send + 'static,
         F: Fn(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
+        self.busy.fetch_add(1, Ordering::AcqRel);
+        let _done = Alone(self.busy.clone());
         let (reply, answer) = oneshot::channel();
         self.enqueue(Box::new(Again {
             f,
@@ -224,6 +241,18 @@ impl Committer {
         answer
             .await
             .map_err(|_| AppError::internal("the database writer dropped a write"))?
+    }
+
+    /// When no statement is queued or running, leave to run one alone on the caller's
+    /// connection, on no transaction: it commits alone either way, and the committing thread
+    /// would only add two thread wake-ups. Counted as a group of one.
+    pub(super) fn alone(&self) -> Option<Alone> {
+        self.busy
+            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+            .ok()?;
+        self.counts.groups.fetch_add(1, Ordering::Relaxed);
+        self.counts.writes.fetch_add(1, Ordering::Relaxed);
+        Some(Alone(self.busy.clone()))
     }
 
     fn enqueue(&self, work: Box<dyn Work>) -> AppResult<()> {

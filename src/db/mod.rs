@@ -278,8 +278,8 @@ pub struct Db {
     /// its busy handler, whose sleeps (up to 100 ms each) would be the tail latency of every
     /// write under concurrency. Other processes on the same file still meet the busy handler.
     writer: Arc<Mutex<()>>,
-    /// SQLite's writes through [`Db::write`], and PostgreSQL's through [`Db::write_statement`],
-    /// commit in groups ([`group`]).
+    /// SQLite's writes through [`Db::write`], and PostgreSQL's through [`Db::write_statement`]
+    /// and [`Db::write_checked`], commit in groups ([`group`]).
     committer: Arc<group::Committer>,
 }
 
@@ -422,6 +422,57 @@ impl Db {
         match self.backend {
             Backend::Postgres => self.committer.write_statement(submission, f).await,
             Backend::Sqlite => self.write(f).await,
+        }
+    }
+
+    /// Checks a write with `check` and makes it with `write`, one statement as in
+    /// [`Db::write_statement`]. On SQLite both run in one transaction of the next group. On
+    /// PostgreSQL `check` reads on a pooled connection, and `write` runs right after it on the
+    /// same connection, on no transaction, when no other such statement is queued or running;
+    /// otherwise in the next group, as [`Db::write_statement`] does. `write` must find the
+    /// database as `check` left it (a revision it names) or write nothing.
+    pub async fn write_checked<P, T, C, W>(
+        &self,
+        submission: i64,
+        check: C,
+        write: W,
+    ) -> AppResult<T>
+    where
+        P: Send + Sync + 'static,
+        T: Send + 'static,
+        C: FnOnce(&mut AnyConnection) -> AppResult<P> + Send + 'static,
+        W: Fn(&mut AnyConnection, &P) -> AppResult<T> + Send + Sync + 'static,
+    {
+        enum Next<T, P> {
+            Done(T),
+            Queue(P),
+        }
+        if self.backend == Backend::Sqlite {
+            return self
+                .write(move |conn| {
+                    let checked = check(conn)?;
+                    write(conn, &checked)
+                })
+                .await;
+        }
+        let write = Arc::new(write);
+        let (committer, alone_write) = (self.committer.clone(), write.clone());
+        let next = self
+            .read(move |conn| {
+                let checked = check(conn)?;
+                match committer.alone() {
+                    Some(_alone) => Ok(Next::Done(alone_write(conn, &checked)?)),
+                    None => Ok(Next::Queue(checked)),
+                }
+            })
+            .await?;
+        match next {
+            Next::Done(done) => Ok(done),
+            Next::Queue(checked) => {
+                self.committer
+                    .write_statement(submission, move |conn| write(conn, &checked))
+                    .await
+            }
         }
     }
 

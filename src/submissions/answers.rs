@@ -114,22 +114,10 @@ pub fn check_answer(
     Ok(())
 }
 
-/// Writes checked answers, links their evidence, advances the revision and audits the change,
-/// all or nothing. The evidence named is checked first, with one query ([`evidence_links`]).
-pub fn write_answers(
-    conn: &mut AnyConnection,
-    s: &Submission,
-    user: &AuthUser,
-    request_id: &str,
-    items: &[(String, AnswerInput)],
-) -> AppResult<Submission> {
-    let links = evidence_links(conn, s, items)?;
-    write_linked(conn, s, user, request_id, items, &links)
-}
-
-/// [`write_answers`] once the evidence is checked: nothing is written unless the submission is
-/// still at `s`'s revision and editable (412 otherwise). On PostgreSQL this is one statement,
-/// which needs no transaction and reads nothing before it, so it can run again.
+/// Writes checked answers, links their evidence ([`evidence_links`], checked before),
+/// advances the revision and audits the change, all or nothing: nothing is written unless the
+/// submission is still at `s`'s revision and editable (412 otherwise). On PostgreSQL this is
+/// one statement, which needs no transaction and reads nothing before it, so it can run again.
 pub fn write_linked(
     conn: &mut AnyConnection,
     s: &Submission,

@@ -12,7 +12,7 @@ mod views;
 use crate::auth::{AuthUser, roles};
 pub use crate::db::submissions::Submission;
 use crate::db::submissions::{self as db, NewSubmission};
-use crate::db::{AnyConnection, Backend, enterprises, now, reviews as db_reviews, schema_versions};
+use crate::db::{AnyConnection, enterprises, now, reviews as db_reviews, schema_versions};
 use crate::domain::answers::MAX_TEXT_CHARS;
 use crate::domain::schema::{SchemaDoc, Status};
 use crate::domain::submission::Move;
@@ -154,9 +154,9 @@ pub async fn view(state: &AppState, user: AuthUser, id: i64) -> AppResult<Submis
 /// Saves answers to an editable submission at the revision `if_match` names, all or nothing.
 /// Returns the submission at its new revision and the criteria saved.
 ///
-/// On SQLite the checks and the write run in one transaction of the next group commit. On
-/// PostgreSQL the checks read the submission on a pooled connection, and the write is one
-/// statement (`write_linked`) in the next group of saves ([`crate::db::Db::write_statement`]),
+/// The checks, then the write: on SQLite in one transaction of the next group commit; on
+/// PostgreSQL the checks read on a pooled connection, and the write is one statement
+/// (`write_linked`), alone or in the next group of saves ([`crate::db::Db::write_checked`]),
 /// which writes nothing unless the submission is still at the revision read and editable.
 pub async fn save_answers(
     state: &AppState,
@@ -168,35 +168,25 @@ pub async fn save_answers(
 ) -> AppResult<(Submission, Vec<String>)> {
     user.require(roles::ENTERPRISE)?;
     let schemas = state.schemas.clone();
-    if state.db.backend() == Backend::Postgres {
-        let reader = user.clone();
-        let (s, items, links) = state
-            .db
-            .read(move |conn| {
+    let reader = user.clone();
+    state
+        .db
+        .write_checked(
+            id,
+            move |conn| {
                 let (s, items) = checked_answers(conn, &schemas, &reader, id, if_match, input)?;
                 let links: Vec<(i64, String)> = answers::evidence_links(conn, &s, &items)?
                     .into_iter()
                     .map(|(e, c)| (e, c.to_owned()))
                     .collect();
                 Ok((s, items, links))
-            })
-            .await?;
-        return state
-            .db
-            .write_statement(id, move |conn| {
+            },
+            move |conn, (s, items, links)| {
                 let links: Vec<(i64, &str)> = links.iter().map(|(e, c)| (*e, c.as_str())).collect();
-                let saved = answers::write_linked(conn, &s, &user, &request_id, &items, &links)?;
+                let saved = answers::write_linked(conn, s, &user, &request_id, items, &links)?;
                 Ok((saved, items.iter().map(|(c, _)| c.clone()).collect()))
-            })
-            .await;
-    }
-    state
-        .db
-        .write(move |conn| {
-            let (s, items) = checked_answers(conn, &schemas, &user, id, if_match, input)?;
-            let saved = write_answers(conn, &s, &user, &request_id, &items)?;
-            Ok((saved, items.into_iter().map(|(c, _)| c).collect()))
-        })
+            },
+        )
         .await
 }
 
