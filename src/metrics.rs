@@ -111,7 +111,7 @@ impl Metrics {
         let _ = writeln!(out, "csr_db_pool_max_connections {max}");
         let (groups, writes) = groups;
         out.push_str(
-            "# HELP csr_db_group_commits_total Groups of writes committed together (SQLite's writes, PostgreSQL's answer saves).\n",
+            "# HELP csr_db_group_commits_total Groups of writes run together, failed ones included (SQLite: every write; PostgreSQL: answer saves, one run alone counting as a group of one).\n",
         );
         out.push_str("# TYPE csr_db_group_commits_total counter\n");
         let _ = writeln!(out, "csr_db_group_commits_total {groups}");

@@ -9,8 +9,8 @@
 //! its savepoint, alone); pages several writes share (the audit log's tail, an answer
 //! history's) are written once per group, and the group pays one `fsync`.
 //!
-//! **PostgreSQL** ([`Mode::Statements`]) takes answer saves, each one statement that changes one
-//! submission and appends its audit entry. Each append takes the audit chain's lock, held to the
+//! **PostgreSQL** ([`Mode::Statements`]) takes the answer saves that find another queued or
+//! running, each one statement that changes one submission and appends its audit entry. Each append takes the audit chain's lock, held to the
 //! end of the commit, so saves committed one by one wait for each other's commit and flush.
 //! A group runs its saves in one transaction, which holds the lock once and flushes once:
 //! it locks the group's submissions' rows first (`FOR NO KEY UPDATE`, in order of id), then
@@ -68,10 +68,37 @@ trait Work: Send {
     fn answer(self: Box<Self>, failed: Option<&AppError>);
 }
 
-struct Pending<T, F> {
-    f: Option<F>,
+/// A write's last result and where its answer goes.
+struct Outcome<T> {
     result: Option<AppResult<T>>,
     reply: oneshot::Sender<AppResult<T>>,
+}
+
+impl<T> Outcome<T> {
+    fn new(reply: oneshot::Sender<AppResult<T>>) -> Self {
+        Self {
+            result: None,
+            reply,
+        }
+    }
+
+    /// Keeps the result of a run (a panic is an internal error); whether it succeeded.
+    fn keep(&mut self, run: std::thread::Result<AppResult<T>>) -> bool {
+        let result = run.unwrap_or_else(|_| Err(AppError::internal("a database write panicked")));
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn failure(&self) -> Option<&AppError> {
+        self.result.as_ref()?.as_ref().err()
+    }
+}
+
+/// A write of [`Mode::Savepoints`], run once.
+struct Pending<T, F> {
+    f: Option<F>,
+    outcome: Outcome<T>,
 }
 
 impl<T, F> Work for Pending<T, F>
@@ -80,22 +107,19 @@ where
     F: FnOnce(&mut AnyConnection) -> AppResult<T> + Send,
 {
     fn run(&mut self, conn: &mut AnyConnection) -> bool {
-        let result = match self.f.take() {
-            Some(f) => catch_unwind(AssertUnwindSafe(|| f(conn)))
-                .unwrap_or_else(|_| Err(AppError::internal("a database write panicked"))),
-            None => Err(AppError::internal("a database write ran twice")),
+        let run = match self.f.take() {
+            Some(f) => catch_unwind(AssertUnwindSafe(|| f(conn))),
+            None => Ok(Err(AppError::internal("a database write ran twice"))),
         };
-        let ok = result.is_ok();
-        self.result = Some(result);
-        ok
+        self.outcome.keep(run)
     }
 
     fn failure(&self) -> Option<&AppError> {
-        self.result.as_ref()?.as_ref().err()
+        self.outcome.failure()
     }
 
     fn answer(self: Box<Self>, failed: Option<&AppError>) {
-        reply(self.reply, self.result, failed);
+        reply(self.outcome, failed);
     }
 }
 
@@ -104,8 +128,9 @@ where
 struct Again<T, F> {
     f: F,
     submission: i64,
-    result: Option<AppResult<T>>,
-    reply: oneshot::Sender<AppResult<T>>,
+    outcome: Outcome<T>,
+    /// Counted until answered, even when the caller has gone.
+    busy: Busy,
 }
 
 impl<T, F> Work for Again<T, F>
@@ -114,11 +139,8 @@ where
     F: Fn(&mut AnyConnection) -> AppResult<T> + Send,
 {
     fn run(&mut self, conn: &mut AnyConnection) -> bool {
-        let result = catch_unwind(AssertUnwindSafe(|| (self.f)(conn)))
-            .unwrap_or_else(|_| Err(AppError::internal("a database write panicked")));
-        let ok = result.is_ok();
-        self.result = Some(result);
-        ok
+        self.outcome
+            .keep(catch_unwind(AssertUnwindSafe(|| (self.f)(conn))))
     }
 
     fn submission(&self) -> Option<i64> {
@@ -126,46 +148,53 @@ where
     }
 
     fn failure(&self) -> Option<&AppError> {
-        self.result.as_ref()?.as_ref().err()
+        self.outcome.failure()
     }
 
     fn answer(self: Box<Self>, failed: Option<&AppError>) {
-        reply(self.reply, self.result, failed);
+        let Self { outcome, busy, .. } = *self;
+        drop(busy);
+        reply(outcome, failed);
     }
 }
 
 /// Answers a caller: the write's own error if it failed, else `failed` when the group did not
 /// commit, else its result.
-fn reply<T>(
-    to: oneshot::Sender<AppResult<T>>,
-    result: Option<AppResult<T>>,
-    failed: Option<&AppError>,
-) {
-    let result = match (result, failed) {
+fn reply<T>(outcome: Outcome<T>, failed: Option<&AppError>) {
+    let result = match (outcome.result, failed) {
         (Some(Err(own)), _) => Err(own),
         (_, Some(failed)) => Err(failed.clone()),
         (Some(ok), None) => ok,
         (None, None) => Err(AppError::internal("a database write was not run")),
     };
     // The caller may have gone (a dropped request); its write stands.
-    let _ = to.send(result);
+    let _ = outcome.reply.send(result);
 }
 
 /// The queue of the committing thread; the thread ends when this is dropped.
 pub(super) struct Committer {
     queue: Mutex<Sender<Box<dyn Work>>>,
     counts: Arc<Counts>,
-    /// Statements of [`Mode::Statements`] queued or running, alone or in a group.
+    /// Statements of [`Mode::Statements`] queued or running, alone or in a group ([`Busy`]).
     busy: Arc<AtomicUsize>,
 }
 
-/// A statement of [`Mode::Statements`] running alone, outside the committing thread, while no
-/// other is queued or running ([`Committer::alone`]).
-pub(super) struct Alone(Arc<AtomicUsize>);
+/// One statement of [`Mode::Statements`] counted as queued or running until this is dropped:
+/// one queued for the committing thread, dropped once answered, or one running alone
+/// ([`Committer::alone`]). The count tells only where the next save runs, never whether it
+/// is right.
+pub(super) struct Busy(Arc<AtomicUsize>);
 
-impl Drop for Alone {
+impl Busy {
+    fn new(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -211,8 +240,7 @@ impl Committer {
         let (reply, answer) = oneshot::channel();
         self.enqueue(Box::new(Pending {
             f: Some(f),
-            result: None,
-            reply,
+            outcome: Outcome::new(reply),
         }))?;
         answer
             .await
@@ -229,14 +257,12 @@ impl Committer {
         T: Send + 'static,
         F: Fn(&mut AnyConnection) -> AppResult<T> + Send + 'static,
     {
-        self.busy.fetch_add(1, Ordering::AcqRel);
-        let _done = Alone(self.busy.clone());
         let (reply, answer) = oneshot::channel();
         self.enqueue(Box::new(Again {
             f,
             submission,
-            result: None,
-            reply,
+            outcome: Outcome::new(reply),
+            busy: Busy::new(&self.busy),
         }))?;
         answer
             .await
@@ -246,13 +272,13 @@ impl Committer {
     /// When no statement is queued or running, leave to run one alone on the caller's
     /// connection, on no transaction: it commits alone either way, and the committing thread
     /// would only add two thread wake-ups. Counted as a group of one.
-    pub(super) fn alone(&self) -> Option<Alone> {
+    pub(super) fn alone(&self) -> Option<Busy> {
         self.busy
-            .compare_exchange(0, 1, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(0, 1, Ordering::Relaxed, Ordering::Relaxed)
             .ok()?;
         self.counts.groups.fetch_add(1, Ordering::Relaxed);
         self.counts.writes.fetch_add(1, Ordering::Relaxed);
-        Some(Alone(self.busy.clone()))
+        Some(Busy(self.busy.clone()))
     }
 
     fn enqueue(&self, work: Box<dyn Work>) -> AppResult<()> {

@@ -279,7 +279,8 @@ pub struct Db {
     /// write under concurrency. Other processes on the same file still meet the busy handler.
     writer: Arc<Mutex<()>>,
     /// SQLite's writes through [`Db::write`], and PostgreSQL's through [`Db::write_statement`]
-    /// and [`Db::write_checked`], commit in groups ([`group`]).
+    /// and [`Db::write_checked`], commit in groups ([`group`]); a PostgreSQL save that finds
+    /// none queued or running commits alone on its pooled connection, a group of one.
     committer: Arc<group::Committer>,
 }
 
@@ -413,7 +414,9 @@ impl Db {
     /// `f` can make again (it reads nothing before its statement). On PostgreSQL `f` runs in
     /// the next group of such statements, or alone on no transaction ([`group`]); it may run
     /// twice, and only one run's changes are kept. `f` answers [`AppError::PreconditionFailed`]
-    /// only when its statement ran and wrote nothing. On SQLite this is [`Db::write`].
+    /// only when its statement ran and wrote nothing. On SQLite this is [`Db::write`]. Saves
+    /// use [`Db::write_checked`]; this always goes through the committing thread, which is how
+    /// tests fill a group.
     pub async fn write_statement<T, F>(&self, submission: i64, f: F) -> AppResult<T>
     where
         T: Send + 'static,
@@ -430,7 +433,8 @@ impl Db {
     /// PostgreSQL `check` reads on a pooled connection, and `write` runs right after it on the
     /// same connection, on no transaction, when no other such statement is queued or running;
     /// otherwise in the next group, as [`Db::write_statement`] does. `write` must find the
-    /// database as `check` left it (a revision it names) or write nothing.
+    /// database as `check` left it (a revision it names) or write nothing, and make its write
+    /// one statement (alone, it runs on no transaction).
     pub async fn write_checked<P, T, C, W>(
         &self,
         submission: i64,
@@ -438,14 +442,14 @@ impl Db {
         write: W,
     ) -> AppResult<T>
     where
-        P: Send + Sync + 'static,
+        P: Send + 'static,
         T: Send + 'static,
         C: FnOnce(&mut AnyConnection) -> AppResult<P> + Send + 'static,
-        W: Fn(&mut AnyConnection, &P) -> AppResult<T> + Send + Sync + 'static,
+        W: Fn(&mut AnyConnection, &P) -> AppResult<T> + Send + 'static,
     {
-        enum Next<T, P> {
+        enum Next<T, P, W> {
             Done(T),
-            Queue(P),
+            Queue(P, W),
         }
         if self.backend == Backend::Sqlite {
             return self
@@ -455,20 +459,19 @@ impl Db {
                 })
                 .await;
         }
-        let write = Arc::new(write);
-        let (committer, alone_write) = (self.committer.clone(), write.clone());
+        let committer = self.committer.clone();
         let next = self
             .read(move |conn| {
                 let checked = check(conn)?;
                 match committer.alone() {
-                    Some(_alone) => Ok(Next::Done(alone_write(conn, &checked)?)),
-                    None => Ok(Next::Queue(checked)),
+                    Some(_alone) => Ok(Next::Done(write(conn, &checked)?)),
+                    None => Ok(Next::Queue(checked, write)),
                 }
             })
             .await?;
         match next {
             Next::Done(done) => Ok(done),
-            Next::Queue(checked) => {
+            Next::Queue(checked, write) => {
                 self.committer
                     .write_statement(submission, move |conn| write(conn, &checked))
                     .await

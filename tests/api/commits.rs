@@ -121,6 +121,49 @@ async fn a_failed_statement_costs_its_group_nothing() {
     assert_eq!(kept, vec![9]);
 }
 
+/// A save that finds no other queued or running sends its statement at once, on the thread
+/// and connection of its checks (a group of one); otherwise it waits for the committing
+/// thread's next group. A queued save whose caller has gone still counts until it is answered.
+#[actix_rt::test]
+async fn a_save_runs_alone_only_when_none_is_queued() {
+    if skipped() {
+        return;
+    }
+    let fresh = fresh_postgres();
+    let db = Db::open(&fresh.url, 4, Duration::from_secs(5)).unwrap();
+    let on_thread = || {
+        let db = db.clone();
+        async move {
+            db.write_checked(
+                0,
+                |_| Ok(()),
+                |_, _| Ok(std::thread::current().name().map(str::to_owned)),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let before = db.group_commits();
+    assert_ne!(on_thread().await.as_deref(), Some("db-commit"));
+    let after = db.group_commits();
+    assert_eq!((after.0 - before.0, after.1 - before.1), (1, 1));
+
+    let slow = hold_committer(&db).await;
+    assert_eq!(on_thread().await.as_deref(), Some("db-commit"));
+    slow.await.unwrap().unwrap();
+
+    let slow = hold_committer(&db).await;
+    let gone = db.write_statement(0, |conn| {
+        diesel::sql_query("SELECT pg_sleep(0.3)").execute(conn)?;
+        Ok(())
+    });
+    // Polled once (queued), then dropped.
+    assert!(futures_util::FutureExt::now_or_never(gone).is_none());
+    slow.await.unwrap().unwrap();
+    // The committing thread now runs the abandoned save for 0.3 s.
+    assert_eq!(on_thread().await.as_deref(), Some("db-commit"));
+}
+
 /// Every writer changes a submission's row before it takes the audit chain's lock. A group
 /// takes the rows of its submissions first, so it never holds the chain's lock while waiting
 /// for such a writer, which would be a deadlock that PostgreSQL breaks by failing one side
