@@ -224,6 +224,74 @@ async fn a_group_takes_its_submissions_before_the_chain() {
     row.unwrap();
 }
 
+/// A group locks its submissions' rows `FOR NO KEY UPDATE`, the lock their `UPDATE` takes, and
+/// not `FOR UPDATE`: a writer that only refers to a submission (a foreign key's check, as a
+/// withdrawal's insert into the latest assessments makes) goes through while a group runs.
+/// Here the group's first statement waits for such a writer's row to be committed. With
+/// `FOR UPDATE` the writer would wait for the group, the statement would give up after two
+/// seconds, and the group would run again alone: the statement would run twice.
+#[actix_rt::test]
+async fn a_group_lets_others_refer_to_its_submissions() {
+    if skipped() {
+        return;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    let e = app.enterprise().await;
+    let draft = app.create_submission(&e.token, "2024").await;
+    let (db, id) = (app.state.db.clone(), draft.id);
+    let runs = Arc::new(AtomicUsize::new(0));
+
+    let slow = hold_committer(&db).await;
+    let waiting = {
+        let runs = runs.clone();
+        db.write_statement(id, move |conn| {
+            runs.fetch_add(1, Ordering::SeqCst);
+            diesel::sql_query(format!(
+                "DO $$ BEGIN FOR i IN 1..100 LOOP \
+                 IF EXISTS (SELECT 1 FROM answer_history WHERE submission_id = {id} \
+                 AND criterion_id = 'probe') THEN RETURN; END IF; PERFORM pg_sleep(0.02); \
+                 END LOOP; RAISE EXCEPTION 'the referring writer did not commit'; END $$"
+            ))
+            .execute(conn)?;
+            Ok(())
+        })
+    };
+    let second = db.write_statement(id, |conn| {
+        diesel::sql_query("SELECT 1").execute(conn)?;
+        Ok(())
+    });
+    let referring = {
+        let (db, runs) = (db.clone(), runs.clone());
+        async move {
+            // Once the group holds the row and its first statement waits.
+            while runs.load(Ordering::SeqCst) == 0 {
+                actix_rt::time::sleep(Duration::from_millis(5)).await;
+            }
+            db.write_alone(move |conn| {
+                diesel::sql_query(format!(
+                    "INSERT INTO answer_history (submission_id, criterion_id, change, \
+                     schema_version, changed_by, changed_at) SELECT id, 'probe', 'answered', \
+                     version, created_by, now() FROM submissions WHERE id = {id}"
+                ))
+                .execute(conn)?;
+                Ok(())
+            })
+            .await
+        }
+    };
+    let ((waiting, second), referring) =
+        futures_util::future::join(futures_util::future::join(waiting, second), referring).await;
+    slow.await.unwrap().unwrap();
+    referring.unwrap();
+    waiting.unwrap();
+    second.unwrap();
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        1,
+        "the group was run again alone"
+    );
+}
+
 /// A lone write that keeps the committing thread busy for 0.3 s, returned once it runs: what
 /// is queued meanwhile makes the next group.
 async fn hold_committer(db: &Db) -> actix_rt::task::JoinHandle<AppResult<()>> {
