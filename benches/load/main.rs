@@ -136,6 +136,11 @@ async fn run(o: Options) -> Res<()> {
         "| … as a fraction of the trivial-endpoint ceiling ({hello_rps:.0} req/s) | {:.3} |",
         save / hello_rps.max(1.0)
     );
+    let (groups, writes) = s.save_groups;
+    println!(
+        "| … group commits during the saves, and writes per commit | {groups}, {:.1} |",
+        writes as f64 / groups.max(1) as f64
+    );
     for (clients, n, wall, _) in &s.workflows {
         println!(
             "| workflows per minute at {clients} client(s) | {:.0} |",

@@ -10,7 +10,12 @@ pub(crate) struct ServiceFigures {
     pub(crate) bytes_per_workflow: f64,
     pub(crate) checked_answers: usize,
     pub(crate) checked_certificates: usize,
+    /// Group commits and the writes they held during the saves at saturation.
+    pub(crate) save_groups: (u64, u64),
 }
+
+/// The token `GET /metrics` asks of the benchmark's server.
+const METRICS_TOKEN: &str = "load-bench-metrics";
 
 /// The service's command line on `db`, its data under `data`.
 pub(crate) fn service_command(db: &FreshDatabase, data: &Path) -> Command {
@@ -21,7 +26,8 @@ pub(crate) fn service_command(db: &FreshDatabase, data: &Path) -> Command {
         .env("CSR_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("CSR_ADMIN_PASSWORD", PASSWORD)
         // Every client registers from this one address.
-        .env("CSR_REGISTRATIONS_PER_ADDRESS", "100000");
+        .env("CSR_REGISTRATIONS_PER_ADDRESS", "100000")
+        .env("CSR_METRICS_TOKEN", METRICS_TOKEN);
     cmd
 }
 
@@ -43,6 +49,7 @@ pub(crate) async fn service(o: &Options, dir: &Path) -> Res<ServiceFigures> {
         drafts.borrow_mut().push((id, etag, 0usize));
     }
     rec.take();
+    let groups_before = group_counts(&http).await?;
     let answer_save_wall = saturate(o.clients, o.seconds, |c| {
         let (http, fx, ack, drafts) = (&http, &fx, &ack, &drafts);
         async move {
@@ -56,6 +63,11 @@ pub(crate) async fn service(o: &Options, dir: &Path) -> Res<ServiceFigures> {
         }
     })
     .await?;
+    let groups_after = group_counts(&http).await?;
+    let save_groups = (
+        groups_after.0 - groups_before.0,
+        groups_after.1 - groups_before.1,
+    );
     let answer_save = rows(rec.take(), answer_save_wall);
 
     // Whole workflows, at one client and at all of them.
@@ -96,5 +108,30 @@ pub(crate) async fn service(o: &Options, dir: &Path) -> Res<ServiceFigures> {
         bytes_per_workflow,
         checked_answers: ack.answers.len(),
         checked_certificates: ack.certificates.len(),
+        save_groups,
     })
+}
+
+/// The server's `csr_db_group_commits_total` and `csr_db_group_writes_total`.
+async fn group_counts(http: &Http) -> Res<(u64, u64)> {
+    let text = http
+        .send(
+            "metrics",
+            Req::new(Method::GET, "/metrics").token(METRICS_TOKEN),
+        )
+        .await?
+        .expect("metrics", 200)?
+        .text();
+    let value = |name: &str| -> Res<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .ok_or_else(|| format!("metrics: no {name}"))?
+            .trim()
+            .parse::<u64>()
+            .map_err(|e| format!("metrics: {name}: {e}").into())
+    };
+    Ok((
+        value("csr_db_group_commits_total")?,
+        value("csr_db_group_writes_total")?,
+    ))
 }
