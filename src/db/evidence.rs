@@ -54,21 +54,33 @@ pub fn insert(
     Ok(id)
 }
 
+/// Links the evidence to each of `criteria` it is not linked to yet, in one statement (an
+/// upload names up to one link per criterion requiring evidence).
 pub fn link(conn: &mut AnyConnection, evidence_id: i64, criteria: &[String]) -> AppResult<()> {
-    for c in criteria {
-        let exists: bool = diesel::select(diesel::dsl::exists(
-            evidence_links::table.find((evidence_id, c)),
-        ))
-        .get_result(conn)?;
-        if !exists {
-            diesel::insert_into(evidence_links::table)
-                .values((
-                    evidence_links::evidence_id.eq(evidence_id),
-                    evidence_links::criterion_id.eq(c),
-                ))
-                .execute(conn)?;
-        }
+    let mut criteria: Vec<&str> = criteria.iter().map(String::as_str).collect();
+    criteria.sort_unstable();
+    criteria.dedup();
+    if criteria.is_empty() {
+        return Ok(());
     }
+    let rows: Vec<_> = criteria
+        .iter()
+        .map(|c| {
+            (
+                evidence_links::evidence_id.eq(evidence_id),
+                evidence_links::criterion_id.eq(*c),
+            )
+        })
+        .collect();
+    let insert = diesel::insert_into(evidence_links::table)
+        .values(&rows)
+        .on_conflict_do_nothing();
+    // Multi-row inserts and ON CONFLICT have no multi-backend form: run it on the concrete
+    // connection.
+    match conn {
+        AnyConnection::Sqlite(c) => insert.execute(c)?,
+        AnyConnection::Postgresql(c) => insert.execute(c)?,
+    };
     Ok(())
 }
 
