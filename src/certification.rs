@@ -10,7 +10,7 @@ use crate::auth::{AuthUser, roles};
 use crate::db::certificates::{self, Certificate, NewCertificate};
 use crate::db::enterprises::Enterprise;
 use crate::db::submissions::Submission;
-use crate::db::{AnyConnection, audit, enterprises, now, schema_versions, users};
+use crate::db::{AnyConnection, audit, enterprises, now, users};
 use crate::domain::canonical::canonical_json;
 use crate::domain::certificate::{self, CertificateChange, CertificateStatus};
 use crate::domain::schema::Text;
@@ -18,6 +18,7 @@ use crate::domain::scoring::Score;
 use crate::domain::webhook::EventType;
 use crate::domain::{IndustryCode, RegionCode, Role};
 use crate::error::{AppError, AppResult, Code};
+use crate::schemas::ResolvedSchema;
 use crate::scope::reviewer_may_act;
 use crate::state::AppState;
 use crate::views::{CertificateSummary, Page, page_bounds, paged};
@@ -192,28 +193,39 @@ pub fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
+/// What a certificate is issued on: an approved submission, its enterprise, the schema version
+/// it was answered against and the score approved.
+pub struct Approved<'a> {
+    pub submission: &'a Submission,
+    pub enterprise: &'a Enterprise,
+    pub schema: &'a ResolvedSchema,
+    pub score: &'a Score,
+}
+
 /// Issues the certificate of an approved submission in the caller's transaction: numbers it,
 /// signs it, and supersedes the enterprise's previous active certificate.
 pub fn issue(
     conn: &mut AnyConnection,
     keys: &ServiceKeys,
     issuer: &Text,
-    s: &Submission,
-    enterprise: &Enterprise,
-    score: &Score,
+    approved: Approved<'_>,
     actor: i64,
 ) -> AppResult<Certificate> {
-    let doc = schema_versions::find(conn, &s.schema_id, &s.version)?
-        .ok_or(AppError::NotFound)?
-        .doc()?;
-    let level = doc
+    let Approved {
+        submission: s,
+        enterprise,
+        schema,
+        score,
+    } = approved;
+    let level = schema
+        .resolved
         .levels
         .iter()
         .find(|l| l.id == score.level)
         .ok_or_else(|| AppError::internal("approved below every level"))?;
     let issued = today();
     let expires = issued
-        .checked_add_months(Months::new(doc.certificate_validity_months))
+        .checked_add_months(Months::new(schema.certificate_validity_months))
         .unwrap_or(issued);
     let year = issued.year();
     let number = certificate::number(year, certificates::last_serial_in_year(conn, year)? + 1);

@@ -393,13 +393,17 @@ fn write_batch(conn: &mut AnyConnection, st: &AppState, admin: i64, plan: Plan) 
         let s = crate::db::submissions::find(conn, submission_ids[last - 1])?
             .ok_or(AppError::NotFound)?;
         let e = crate::db::enterprises::find(conn, enterprise_id)?.ok_or(AppError::NotFound)?;
+        let schema = st.schemas.of(conn, &s)?;
         crate::certification::issue(
             conn,
             &st.signing,
             &st.settings.issuer(),
-            &s,
-            &e,
-            score,
+            crate::certification::Approved {
+                submission: &s,
+                enterprise: &e,
+                schema: &schema,
+                score,
+            },
             admin,
         )?;
     }

@@ -3,8 +3,7 @@
 //! in the same transaction.
 
 use super::{
-    ApprovalResult, ApprovalStatus, apply, decided_meanwhile, four_eyes, not_under_review,
-    reviewable,
+    ApprovalResult, ApprovalStatus, apply, decided_meanwhile, not_under_review, reviewable,
 };
 use crate::auth::{AuthUser, roles};
 use crate::certification;
@@ -163,7 +162,7 @@ impl Approver<'_> {
         let score = loaded
             .approval(verdicts)
             .map_err(|r| refusal(r, verdicts))?;
-        let two_needed = four_eyes(conn, &s, &score.level)?;
+        let two_needed = loaded.schema.four_eyes(&score.level);
         match approval_step(two_needed, r.reviewer_id, r.first_approver_id, user.id) {
             Err(FourEyesRefusal::NotClaimant) => {
                 return Err(AppError::conflict(
@@ -214,9 +213,12 @@ impl Approver<'_> {
             conn,
             self.keys,
             self.issuer,
-            &s,
-            &enterprise,
-            &score,
+            certification::Approved {
+                submission: &s,
+                enterprise: &enterprise,
+                schema: &loaded.schema,
+                score: &score,
+            },
             user.id,
         )
         .map_err(|e| match e {

@@ -11,7 +11,7 @@ use chrono::DateTime;
 use crate::auth::{AuthUser, roles};
 use crate::db::reviews::{self as db, QueueFilter, Review};
 use crate::db::submissions::{self as db_submissions, Submission};
-use crate::db::{AnyConnection, audit, enterprises, schema_versions};
+use crate::db::{AnyConnection, audit, enterprises};
 use crate::domain::scoring::Answer;
 use crate::domain::submission::Move;
 use crate::domain::webhook::EventType;
@@ -457,14 +457,6 @@ pub(super) fn not_under_review(s: &Submission) -> AppError {
         Code::NotUnderReview,
         format!("the submission is {}", s.status),
     )
-}
-
-/// Whether the schema version reserves `level` to two reviewers.
-pub(super) fn four_eyes(conn: &mut AnyConnection, s: &Submission, level: &str) -> AppResult<bool> {
-    let doc = schema_versions::find(conn, &s.schema_id, &s.version)?
-        .ok_or(AppError::NotFound)?
-        .doc()?;
-    Ok(doc.four_eyes_levels.iter().any(|l| l == level))
 }
 
 /// A submitted (or later) submission of an enterprise the reviewer may act on

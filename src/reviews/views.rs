@@ -202,7 +202,7 @@ pub(super) fn review_view(
     }
     // The reviewed score is the latest round's (the open one while under review).
     let reviewed_score = loaded.reviewed_score(&last_verdicts);
-    let four_eyes_required = super::four_eyes(conn, &loaded.submission, &reviewed_score.level)?;
+    let four_eyes_required = loaded.schema.four_eyes(&reviewed_score.level);
     let enterprise_verified = enterprises::find(conn, loaded.submission.enterprise_id)?
         .is_some_and(|e| e.verified_at.is_some());
     let open = rounds.last().is_some_and(|r| r.decision.is_none());

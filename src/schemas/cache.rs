@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use crate::db::submissions::Submission;
 use crate::db::{AnyConnection, schema_versions};
 use crate::domain::IndustryCode;
-use crate::domain::schema::{self, Criterion, Resolved, Status};
+use crate::domain::schema::{self, Criterion, Resolved, SchemaDoc, Status};
 use crate::error::{AppError, AppResult};
 
 /// A schema version resolved for one industry, indexed by criterion id. Immutable: keyed by the
@@ -17,10 +17,15 @@ pub struct ResolvedSchema {
     pub resolved: Resolved,
     pub criteria: Vec<Criterion>,
     index: HashMap<String, usize>,
+    /// The levels the version reserves to two reviewers.
+    pub four_eyes_levels: Vec<String>,
+    /// How long a certificate issued on the version is valid.
+    pub certificate_validity_months: u32,
 }
 
 impl ResolvedSchema {
-    fn new(resolved: Resolved) -> Self {
+    fn new(doc: &SchemaDoc, industry: &IndustryCode) -> Self {
+        let resolved = schema::resolve(doc, Some(industry));
         let criteria: Vec<Criterion> = resolved
             .criteria
             .iter()
@@ -35,7 +40,14 @@ impl ResolvedSchema {
             resolved,
             criteria,
             index,
+            four_eyes_levels: doc.four_eyes_levels.clone(),
+            certificate_validity_months: doc.certificate_validity_months,
         }
+    }
+
+    /// Whether the version reserves `level` to two reviewers.
+    pub fn four_eyes(&self, level: &str) -> bool {
+        self.four_eyes_levels.iter().any(|l| l == level)
     }
 
     pub fn criterion(&self, id: &str) -> Option<&Criterion> {
@@ -68,7 +80,7 @@ impl SchemaCache {
             .ok_or(AppError::NotFound)?;
         let doc = row.doc()?;
         let code = IndustryCode::parse(industry).map_err(AppError::internal)?;
-        let resolved = Arc::new(ResolvedSchema::new(schema::resolve(&doc, Some(&code))));
+        let resolved = Arc::new(ResolvedSchema::new(&doc, &code));
         if let Ok(mut map) = self.0.lock() {
             map.insert((row.content_hash, industry.to_owned()), resolved.clone());
         }
