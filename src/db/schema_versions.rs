@@ -79,6 +79,37 @@ pub fn find(
         .optional()?)
 }
 
+/// A version's identity, lifecycle and content hash, without its document.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = schema_versions)]
+pub struct VersionHead {
+    pub schema_id: String,
+    pub version: String,
+    pub status: String,
+    pub content_hash: String,
+}
+
+impl VersionHead {
+    pub fn status(&self) -> Status {
+        Status::parse(&self.status).unwrap_or(Status::Draft)
+    }
+}
+
+/// [`find`] without the document, for a caller that needs only the version's status and hash
+/// (the document of a version is up to a few hundred kilobytes).
+pub fn head(
+    conn: &mut AnyConnection,
+    schema_id: &str,
+    version: &str,
+) -> AppResult<Option<VersionHead>> {
+    Ok(schema_versions::table
+        .filter(schema_versions::schema_id.eq(schema_id))
+        .filter(schema_versions::version.eq(version))
+        .select(VersionHead::as_select())
+        .first_row(conn)
+        .optional()?)
+}
+
 /// Every version of every schema, ordered by schema and effective date.
 pub fn all(conn: &mut AnyConnection) -> AppResult<Vec<SchemaVersion>> {
     Ok(schema_versions::table

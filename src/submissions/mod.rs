@@ -57,7 +57,7 @@ pub async fn create(
     let schemas = state.schemas.clone();
     idempotency::write(state, keyed, move |conn| {
         let enterprise = enterprises::find(conn, enterprise_id)?.ok_or(AppError::NotFound)?;
-        let row = schema_versions::find(conn, &body.schema_id, &body.version)?
+        let row = schema_versions::head(conn, &body.schema_id, &body.version)?
             .filter(|r| r.status() != Status::Draft)
             .ok_or_else(|| {
                 AppError::validation(
