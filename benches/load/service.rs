@@ -48,8 +48,8 @@ pub(crate) async fn service(o: &Options, dir: &Path) -> Res<ServiceFigures> {
         let (id, etag) = create_submission(&http, &fx.enterprises[c].token).await?;
         drafts.borrow_mut().push((id, etag, 0usize));
     }
-    rec.take();
     let groups_before = group_counts(&http).await?;
+    rec.take();
     let answer_save_wall = saturate(o.clients, o.seconds, |c| {
         let (http, fx, ack, drafts) = (&http, &fx, &ack, &drafts);
         async move {
@@ -63,12 +63,13 @@ pub(crate) async fn service(o: &Options, dir: &Path) -> Res<ServiceFigures> {
         }
     })
     .await?;
+    let answer_save = rows(rec.take(), answer_save_wall);
     let groups_after = group_counts(&http).await?;
     let save_groups = (
         groups_after.0 - groups_before.0,
         groups_after.1 - groups_before.1,
     );
-    let answer_save = rows(rec.take(), answer_save_wall);
+    rec.take();
 
     // Whole workflows, at one client and at all of them.
     let size_before = database_size(&db)?;
