@@ -237,7 +237,7 @@ fn write_batch(conn: &mut AnyConnection, st: &AppState, admin: i64, plan: Plan) 
         submission_criterion_results as scr, submission_theme_scores as sts,
     };
     use crate::db::submissions::{recorded_criteria, recorded_themes};
-    let hash = crate::db::schema_versions::find(conn, "cca-good-enterprise", "2024")?
+    let hash = crate::db::schema_versions::head(conn, "cca-good-enterprise", "2024")?
         .ok_or(AppError::NotFound)?
         .content_hash;
     let at = now();

@@ -54,8 +54,7 @@ pub fn insert(
     Ok(id)
 }
 
-/// Links the evidence to each of `criteria` it is not linked to yet, in one statement (an
-/// upload names up to one link per criterion requiring evidence).
+/// Links the evidence to each of `criteria` it is not linked to yet, in one statement.
 pub fn link(conn: &mut AnyConnection, evidence_id: i64, criteria: &[String]) -> AppResult<()> {
     let mut criteria: Vec<&str> = criteria.iter().map(String::as_str).collect();
     criteria.sort_unstable();

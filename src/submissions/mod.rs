@@ -402,7 +402,7 @@ pub async fn upgrade(
                 })?;
             let old = schemas.of(conn, &s)?;
             let target_row =
-                schema_versions::find(conn, &s.schema_id, &to)?.ok_or(AppError::NotFound)?;
+                schema_versions::head(conn, &s.schema_id, &to)?.ok_or(AppError::NotFound)?;
             let new = schemas.get(
                 conn,
                 &s.schema_id,

@@ -11,7 +11,7 @@ use csr_assess::error::{AppError, AppResult};
 use diesel::RunQueryDsl;
 use diesel::sql_types::BigInt;
 
-use crate::helpers::{Backend, fresh_postgres, postgres_url, spawn_app};
+use crate::helpers::{Backend, TestApp, fresh_postgres, postgres_url, spawn_app};
 
 #[derive(diesel::QueryableByName)]
 struct N {
@@ -173,13 +173,9 @@ async fn a_save_runs_alone_only_when_none_is_queued() {
 /// group's first statement holds the chain's lock while its second waits for the row.)
 #[actix_rt::test]
 async fn a_group_takes_its_submissions_before_the_chain() {
-    if skipped() {
+    let Some((_app, db, id)) = draft_on_postgres().await else {
         return;
-    }
-    let app = spawn_app(Backend::Postgres).await;
-    let e = app.enterprise().await;
-    let draft = app.create_submission(&e.token, "2024").await;
-    let (db, id) = (app.state.db.clone(), draft.id);
+    };
 
     // The other writer: the submission's row, then (while the group waits) the chain's lock.
     let writer = {
@@ -228,18 +224,15 @@ async fn a_group_takes_its_submissions_before_the_chain() {
 /// not `FOR UPDATE`: a writer that only refers to a submission (a foreign key's check, as a
 /// withdrawal's insert into the latest assessments makes) goes through while a group runs.
 /// Here the group's first statement waits for such a writer's row to be committed. With
-/// `FOR UPDATE` the writer would wait for the group, the statement would give up after two
+/// `FOR UPDATE` the writer would wait for the group, the statement would give up after ten
 /// seconds, and the group would run again alone: the statement would run twice.
 #[actix_rt::test]
 async fn a_group_lets_others_refer_to_its_submissions() {
-    if skipped() {
+    let Some((_app, db, id)) = draft_on_postgres().await else {
         return;
-    }
-    let app = spawn_app(Backend::Postgres).await;
-    let e = app.enterprise().await;
-    let draft = app.create_submission(&e.token, "2024").await;
-    let (db, id) = (app.state.db.clone(), draft.id);
+    };
     let runs = Arc::new(AtomicUsize::new(0));
+    let before = db.group_commits();
 
     let slow = hold_committer(&db).await;
     let waiting = {
@@ -247,7 +240,7 @@ async fn a_group_lets_others_refer_to_its_submissions() {
         db.write_statement(id, move |conn| {
             runs.fetch_add(1, Ordering::SeqCst);
             diesel::sql_query(format!(
-                "DO $$ BEGIN FOR i IN 1..100 LOOP \
+                "DO $$ BEGIN FOR i IN 1..500 LOOP \
                  IF EXISTS (SELECT 1 FROM answer_history WHERE submission_id = {id} \
                  AND criterion_id = 'probe') THEN RETURN; END IF; PERFORM pg_sleep(0.02); \
                  END LOOP; RAISE EXCEPTION 'the referring writer did not commit'; END $$"
@@ -285,11 +278,28 @@ async fn a_group_lets_others_refer_to_its_submissions() {
     referring.unwrap();
     waiting.unwrap();
     second.unwrap();
+    // The two statements made one group (after the one holding the committing thread): else
+    // the first ran alone, without the row's lock, and proved nothing.
+    let (groups, writes) = db.group_commits();
+    assert_eq!((groups - before.0, writes - before.1), (2, 3));
     assert_eq!(
         runs.load(Ordering::SeqCst),
         1,
         "the group was run again alone"
     );
+}
+
+/// A service on a fresh PostgreSQL database, its database handle and an enterprise's draft;
+/// `None` when PostgreSQL is not configured. The service runs until the first is dropped.
+async fn draft_on_postgres() -> Option<(TestApp, Db, i64)> {
+    if skipped() {
+        return None;
+    }
+    let app = spawn_app(Backend::Postgres).await;
+    let e = app.enterprise().await;
+    let draft = app.create_submission(&e.token, "2024").await;
+    let db = app.state.db.clone();
+    Some((app, db, draft.id))
 }
 
 /// A lone write that keeps the committing thread busy for 0.3 s, returned once it runs: what
