@@ -50,36 +50,41 @@ pub fn insert(
         ))
         .returning(evidence::id)
         .get_result(conn)?;
-    link(conn, id, criteria)?;
+    let pairs: Vec<(i64, &str)> = criteria.iter().map(|c| (id, c.as_str())).collect();
+    link(conn, &pairs)?;
     Ok(id)
 }
 
-/// Links the evidence to each of `criteria` it is not linked to yet, in one statement.
-pub fn link(conn: &mut AnyConnection, evidence_id: i64, criteria: &[String]) -> AppResult<()> {
-    let mut criteria: Vec<&str> = criteria.iter().map(String::as_str).collect();
-    criteria.sort_unstable();
-    criteria.dedup();
-    if criteria.is_empty() {
-        return Ok(());
+/// Rows per insert of [`link`]: two parameters each, well under the 999 parameters of
+/// the strictest SQLite build.
+const LINKS_PER_INSERT: usize = 400;
+
+/// Links each (evidence, criterion) pair not linked yet, in one statement per
+/// [`LINKS_PER_INSERT`] pairs: an upload's criteria, or all that one answer save names.
+pub fn link(conn: &mut AnyConnection, pairs: &[(i64, &str)]) -> AppResult<()> {
+    let mut pairs = pairs.to_vec();
+    pairs.sort_unstable();
+    pairs.dedup();
+    for chunk in pairs.chunks(LINKS_PER_INSERT) {
+        let rows: Vec<_> = chunk
+            .iter()
+            .map(|(evidence, criterion)| {
+                (
+                    evidence_links::evidence_id.eq(*evidence),
+                    evidence_links::criterion_id.eq(*criterion),
+                )
+            })
+            .collect();
+        let insert = diesel::insert_into(evidence_links::table)
+            .values(&rows)
+            .on_conflict_do_nothing();
+        // Multi-row inserts and ON CONFLICT have no multi-backend form: run it on the concrete
+        // connection.
+        match conn {
+            AnyConnection::Sqlite(c) => insert.execute(c)?,
+            AnyConnection::Postgresql(c) => insert.execute(c)?,
+        };
     }
-    let rows: Vec<_> = criteria
-        .iter()
-        .map(|c| {
-            (
-                evidence_links::evidence_id.eq(evidence_id),
-                evidence_links::criterion_id.eq(*c),
-            )
-        })
-        .collect();
-    let insert = diesel::insert_into(evidence_links::table)
-        .values(&rows)
-        .on_conflict_do_nothing();
-    // Multi-row inserts and ON CONFLICT have no multi-backend form: run it on the concrete
-    // connection.
-    match conn {
-        AnyConnection::Sqlite(c) => insert.execute(c)?,
-        AnyConnection::Postgresql(c) => insert.execute(c)?,
-    };
     Ok(())
 }
 

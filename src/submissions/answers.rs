@@ -161,13 +161,7 @@ pub fn write_linked(
     for w in &writes {
         db::upsert_answer(conn, s.id, &s.version, user.id, w)?;
     }
-    for (evidence, criterion) in links {
-        evidence_db::link(
-            conn,
-            *evidence,
-            std::slice::from_ref(&criterion.to_string()),
-        )?;
-    }
+    evidence_db::link(conn, links)?;
     audit::append(conn, entry)?;
     Ok(saved)
 }

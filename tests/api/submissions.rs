@@ -16,6 +16,7 @@ backend_tests!(
     a_save_on_the_last_saved_etag_checks_the_submission_again,
     evidence_writes_return_the_new_etag,
     answers_link_evidence_all_or_nothing,
+    a_save_links_hundreds_of_pairs_each_once,
     a_save_linking_evidence_races_its_deletion,
     saves_racing_on_one_etag_write_once,
     a_retried_upload_stores_one_file,
@@ -1292,6 +1293,56 @@ async fn answers_link_evidence_all_or_nothing(b: Backend) {
         theirs_view["evidence"][0]["criteria"],
         json!(["lawful.compliance_system"])
     );
+}
+
+/// One save naming every piece of evidence on every criterion links each (evidence, criterion)
+/// pair once, past the rows one insert takes (400 on SQLite, whose save links them with
+/// multi-row inserts), and the same save again adds no link.
+async fn a_save_links_hundreds_of_pairs_each_once(b: Backend) {
+    let app = spawn_app(b).await;
+    let e = app.enterprise().await;
+    let mut d = app.create_submission(&e.token, "2024").await;
+    let criteria = app.criteria_of(&e.token, "C1491", "2024").await;
+    let (mut answers, _) = best_answers(&criteria);
+    let files = 400 / criteria.len() + 2;
+    let mut ids = Vec::new();
+    for n in 0..files {
+        let res = app
+            .upload(
+                &e.token,
+                &d,
+                &format!("proof-{n}.pdf"),
+                "application/pdf",
+                &pdf_bytes(&format!("proof {n}")),
+                "lawful.compliance_system",
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text());
+        ids.push(res.json()["id"].as_i64().unwrap());
+    }
+    assert!(
+        criteria.len() * files > 400,
+        "{} pairs",
+        criteria.len() * files
+    );
+    for answer in answers.values_mut() {
+        answer["evidence_ids"] = json!(ids);
+    }
+    let mut expected: Vec<String> = answers.keys().cloned().collect();
+    expected.sort();
+    for _ in 0..2 {
+        app.etag_of(&e.token, &mut d).await;
+        app.answer_all(&e.token, &mut d, answers.clone()).await;
+        let view = app.get(&d.path, Some(&e.token)).await.json();
+        let evidence = view["evidence"].as_array().unwrap();
+        assert_eq!(evidence.len(), files, "{view}");
+        for piece in evidence {
+            let mut linked: Vec<String> =
+                serde_json::from_value(piece["criteria"].clone()).unwrap();
+            linked.sort();
+            assert_eq!(linked, expected, "evidence {}", piece["id"]);
+        }
+    }
 }
 
 /// A save that links a piece of evidence and that evidence's deletion, sent at once, round after
