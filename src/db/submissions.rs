@@ -215,18 +215,27 @@ pub fn counted() -> Vec<&'static str> {
 /// enterprise's row names the latest submission in a [`counted`] status, or is absent. Runs in
 /// the caller's transaction, so the statistics never see one without the other.
 pub fn refresh_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
-    use super::schema::{latest_theme_scores as lts, submission_theme_scores as sts};
-    let enterprise: i64 = submissions::table
+    let enterprise = enterprise_of(conn, id)?;
+    // One refresh of an enterprise at a time: each moves the counts from what the previous
+    // one left.
+    super::enterprises::lock(conn, enterprise)?;
+    refresh_locked(conn, enterprise)
+}
+
+fn enterprise_of(conn: &mut AnyConnection, id: i64) -> AppResult<i64> {
+    Ok(submissions::table
         .find(id)
         .select(submissions::enterprise_id)
-        .first_row(conn)?;
+        .first_row(conn)?)
+}
+
+/// [`refresh_latest`] for enterprise `enterprise`, whose lock the caller holds.
+fn refresh_locked(conn: &mut AnyConnection, enterprise: i64) -> AppResult<()> {
+    use super::schema::{latest_theme_scores as lts, submission_theme_scores as sts};
     let (industry, region): (String, String) = enterprises::table
         .find(enterprise)
         .select((enterprises::industry_code, enterprises::region_code))
         .first_row(conn)?;
-    // One refresh of an enterprise at a time: each moves the counts from what the previous
-    // one left.
-    super::enterprises::lock(conn, enterprise)?;
     let previous: Option<i64> = latest::table
         .find(enterprise)
         .select(latest::submission_id)
@@ -345,27 +354,25 @@ pub fn recorded_criteria(
         .filter(|e| e.effective_weight > 0.0)
 }
 
-/// Marks submission `id` submitted with its score, records the figures the statistics read, and
-/// brings its enterprise's latest self-assessment up to date.
+/// Marks submission `id` of enterprise `enterprise` submitted with its score, records the
+/// figures the statistics read, and brings the enterprise's latest self-assessment up to date.
 pub fn mark_submitted(
     conn: &mut AnyConnection,
     id: i64,
+    enterprise: i64,
     score: &crate::domain::scoring::Score,
 ) -> AppResult<()> {
-    leave_latest(conn, id)?;
+    // The enterprise's lock, as in [`refresh_latest`], held from the leave to the refresh.
+    super::enterprises::lock(conn, enterprise)?;
+    leave_latest(conn, id, enterprise)?;
     record_submitted(conn, id, score)?;
-    refresh_latest(conn, id)
+    refresh_locked(conn, enterprise)
 }
 
 /// A returned submission submitted again is its enterprise's latest self-assessment already,
 /// and its results are about to be overwritten: its contribution to the shared counts leaves
-/// with the old results, so that [`refresh_latest`] adds the new ones.
-fn leave_latest(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
-    let enterprise: i64 = submissions::table
-        .find(id)
-        .select(submissions::enterprise_id)
-        .first_row(conn)?;
-    super::enterprises::lock(conn, enterprise)?;
+/// with the old results, so that [`refresh_locked`] adds the new ones.
+fn leave_latest(conn: &mut AnyConnection, id: i64, enterprise: i64) -> AppResult<()> {
     let current: Option<(i64, String, String)> = latest::table
         .find(enterprise)
         .select((

@@ -97,6 +97,20 @@ pub fn engine_verdicts(rows: &[VerdictRow]) -> HashMap<String, Verdict> {
 }
 
 impl Loaded {
+    /// This load once its submission is submitted, `row` being the submission re-read: the
+    /// answers and evidence are those loaded before (submitting changes neither), and a
+    /// submitted submission shows no review round (a returned one's closes) and no certificate,
+    /// so nothing needs reading again.
+    pub fn submitted(self, row: Submission) -> Loaded {
+        debug_assert_eq!(row.status, SubmissionStatus::Submitted);
+        Loaded {
+            submission: row,
+            round: Vec::new(),
+            certificate: None,
+            ..self
+        }
+    }
+
     /// Red-line and legal-duty criteria the reviewer has not yet decided (accepted or adjusted)
     /// in a round with `verdicts`, with whether each is a red line: approval waits for every one.
     pub fn verdicts_required(&self, verdicts: &[VerdictRow]) -> Vec<(String, bool)> {

@@ -304,29 +304,34 @@ async fn enterprise_move(
             if !db::bump(conn, id, s.revision)? {
                 return Err(AppError::PreconditionFailed);
             }
-            let (action, details) = if m == Move::Submit {
+            let (action, details, loaded) = if m == Move::Submit {
                 let loaded = load(conn, &schemas, s.clone())?;
                 let (missing, lacking) = loaded.completeness();
                 if !missing.is_empty() || !lacking.is_empty() {
                     return Err(incomplete(&missing, &lacking));
                 }
                 let score = loaded.score();
-                db::mark_submitted(conn, id, &score)?;
+                db::mark_submitted(conn, id, s.enterprise_id, &score)?;
                 let details = serde_json::json!({
                     "from": s.status, "total": score.total, "level": score.level,
                 });
-                ("submission.submitted", details)
+                ("submission.submitted", details, Some(loaded))
             } else {
                 db::set_status(conn, id, to)?;
                 (
                     "submission.withdrawn",
                     serde_json::json!({ "from": s.status }),
+                    None,
                 )
             };
             // The view before the audit entry: on PostgreSQL the entry takes the chain's lock,
             // held until the commit, and every other write waits while this one holds it.
             let moved = find(conn, id)?;
-            let view = load(conn, &schemas, moved)?.view();
+            let view = match loaded {
+                Some(loaded) => loaded.submitted(moved),
+                None => load(conn, &schemas, moved)?,
+            }
+            .view();
             record(conn, user.id, &request_id, &s, action, details)?;
             Ok(view)
         })

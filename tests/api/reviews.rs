@@ -777,6 +777,16 @@ async fn return_and_resubmit_then_reject(b: Backend) {
         )
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
+    // The answer is the submission as it now reads: submitted, the returned round's requests
+    // closed with it, the new evidence and answer in.
+    let resubmitted = res.json();
+    assert_eq!(resubmitted["status"], "submitted");
+    assert_eq!(resubmitted["evidence_requests"], json!([]));
+    let sub = app
+        .get(&format!("/api/v1/submissions/{id}"), Some(&e.token))
+        .await;
+    assert_eq!(sub.header("etag"), res.header("etag"));
+    assert_eq!(sub.json(), resubmitted);
 
     // Second round: the reviewer sees what changed since the return, and the answer.
     let view = post(&app, &r, &format!("/api/v1/reviews/{id}/claim"), json!({}))
