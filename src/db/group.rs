@@ -10,8 +10,9 @@
 //! history's) are written once per group, and the group pays one `fsync`.
 //!
 //! **PostgreSQL** ([`Mode::Statements`]) takes the answer saves that find another queued or
-//! running, each one statement that changes one submission and appends its audit entry. Each append takes the audit chain's lock, held to the
-//! end of the commit, so saves committed one by one wait for each other's commit and flush.
+//! running, each one statement that changes one submission and appends its audit entry. Each
+//! append takes the audit chain's lock, held to the end of the commit, so saves committed one
+//! by one wait for each other's commit and flush.
 //! A group runs its saves in one transaction, which holds the lock once and flushes once:
 //! it locks the group's submissions' rows first (`FOR NO KEY UPDATE`, in order of id), then
 //! runs the statements and commits. This relies on an order every writer keeps, and which
@@ -24,8 +25,8 @@
 //! checks read ([`Committer::write_statement`]). A lone save runs on no transaction at once, as
 //! one statement is atomic; so does a save that finds no other queued or running, on its own
 //! pooled connection, without the committing thread ([`Committer::alone`]). The price of one
-//! thread: a save waiting for its submission's row
-//! (held by a long write to that submission) holds up the saves queued behind it, as on SQLite.
+//! thread: a save waiting for its submission's row (held by a long write to that submission)
+//! holds up the saves queued behind it, as on SQLite.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};

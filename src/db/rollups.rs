@@ -25,9 +25,9 @@ pub const PASS_FRACTION: f64 = 0.5;
 /// Moves an enterprise's contribution to the shared counts of its industry from submission
 /// `old` to submission `new` (either absent): the criterion counts of its county and of the
 /// whole country, then the score counts. Each table's rows are upserted by one statement in key
-/// order, so two transactions take the rows they share in the same order. Callers hold the enterprise's row
-/// lock (PostgreSQL), so that each refresh moves the counts from where the previous one left
-/// them.
+/// order, so two transactions take the rows they share in the same order. Callers hold the
+/// enterprise's row lock (PostgreSQL), so that each refresh moves the counts from where the
+/// previous one left them.
 pub(super) fn move_latest(
     conn: &mut AnyConnection,
     industry: &str,
