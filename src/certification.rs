@@ -259,7 +259,7 @@ pub fn issue(
             Some(actor),
         )?;
     }
-    let id = certificates::insert(
+    let issued = certificates::insert(
         conn,
         &NewCertificate {
             number: &number,
@@ -279,8 +279,8 @@ pub fn issue(
             created_at: now(),
         },
     )?;
-    certificates::event(conn, id, "issued", None, Some(actor))?;
-    certificates::by_number(conn, &number)?.ok_or(AppError::NotFound)
+    certificates::event(conn, issued.id, "issued", None, Some(actor))?;
+    Ok(issued)
 }
 
 /// A certificate as the public sees it.

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{certificate_events, certificates, enterprises};
-use super::sql::FirstRow;
+use super::sql::{FirstRow, concrete};
 use super::{AnyConnection, now};
 use crate::domain::certificate::{CertificateChange, CertificateStatus};
 use crate::error::AppResult;
@@ -61,11 +61,15 @@ pub struct NewCertificate<'a> {
     pub created_at: NaiveDateTime,
 }
 
-pub fn insert(conn: &mut AnyConnection, c: &NewCertificate<'_>) -> AppResult<i64> {
-    Ok(diesel::insert_into(certificates::table)
-        .values(c)
-        .returning(certificates::id)
-        .get_result(conn)?)
+/// Inserts the certificate and returns it as stored.
+pub fn insert(conn: &mut AnyConnection, new: &NewCertificate<'_>) -> AppResult<Certificate> {
+    // `as_select` is typed for one backend: the statement is built in each arm.
+    Ok(concrete!(conn, |c| diesel::insert_into(
+        certificates::table
+    )
+    .values(new)
+    .returning(Certificate::as_select())
+    .get_result(c))?)
 }
 
 /// Advisory lock key serialising certificate numbering on PostgreSQL.
