@@ -77,6 +77,19 @@ pub fn lock(conn: &mut AnyConnection, id: i64) -> AppResult<()> {
     Ok(())
 }
 
+/// [`find`] with [`lock`]'s lock, in one statement: the row as committed once the lock is held.
+pub fn find_locked(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Submission>> {
+    match conn {
+        AnyConnection::Postgresql(c) => Ok(submissions::table
+            .find(id)
+            .select(Submission::as_select())
+            .for_update()
+            .first_row(c)
+            .optional()?),
+        AnyConnection::Sqlite(_) => find(conn, id),
+    }
+}
+
 pub fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Option<Submission>> {
     // `as_select` is typed for one backend: the query is built in each arm.
     Ok(concrete!(conn, |c| submissions::table

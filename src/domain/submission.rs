@@ -104,6 +104,12 @@ impl SubmissionStatus {
         matches!(self, Draft | Returned)
     }
 
+    /// Whether its view shows the latest review round's verdicts and evidence requests: while
+    /// the round is open, and after it returned the submission.
+    pub fn shows_round(self) -> bool {
+        matches!(self, UnderReview | Returned)
+    }
+
     /// Whether the submission has been submitted at least once and not taken back: the
     /// statuses the statistics count.
     pub fn counted(self) -> bool {

@@ -3,14 +3,13 @@
 //! in the same transaction.
 
 use super::{
-    ApprovalResult, ApprovalStatus, apply, decided_meanwhile, not_under_review, reviewable,
+    ApprovalResult, ApprovalStatus, apply, decided_meanwhile, not_under_review, reviewable_locked,
 };
 use crate::auth::{AuthUser, roles};
 use crate::certification;
 use crate::db::certificates::Certificate;
 use crate::db::reviews::{self as db, VerdictRow};
-use crate::db::submissions as db_submissions;
-use crate::db::{AnyConnection, audit, enterprises};
+use crate::db::{AnyConnection, audit};
 use crate::domain::review::{ApprovalStep, FourEyesRefusal, approval_step};
 use crate::domain::scoring::Refusal;
 use crate::domain::submission::Move;
@@ -140,12 +139,10 @@ impl Approver<'_> {
         comment: Option<&str>,
     ) -> AppResult<Approval> {
         let (user, rid) = (self.user, self.request_id);
-        db_submissions::lock(conn, id)?;
-        let s = reviewable(conn, user, id)?;
+        let (s, enterprise) = reviewable_locked(conn, user, id)?;
         let r = db::current(conn, id)?
             .filter(|_| s.status == SubmissionStatus::UnderReview)
             .ok_or_else(|| not_under_review(&s))?;
-        let enterprise = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
         if enterprise.verified_at.is_none() {
             return Err(AppError::conflict(
                 Code::EnterpriseUnverified,

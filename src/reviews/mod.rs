@@ -9,9 +9,10 @@ mod views;
 use chrono::DateTime;
 
 use crate::auth::{AuthUser, roles};
+use crate::db::enterprises::{self, Enterprise};
 use crate::db::reviews::{self as db, QueueFilter, Review};
 use crate::db::submissions::{self as db_submissions, Submission};
-use crate::db::{AnyConnection, audit, enterprises};
+use crate::db::{AnyConnection, audit};
 use crate::domain::scoring::Answer;
 use crate::domain::submission::Move;
 use crate::domain::webhook::EventType;
@@ -23,8 +24,8 @@ use crate::submissions::{event, load, record};
 use crate::views::{Page, cursor, page_bounds, paged};
 use crate::webhooks;
 pub use approval::{Approval, approve};
-use views::review_view;
 pub use views::*;
+use views::{review_view, review_view_of, view_of};
 
 /// Submitted submissions in the reviewer's scope, oldest first.
 pub async fn queue(state: &AppState, user: &AuthUser, q: QueueQuery) -> AppResult<Page<QueueItem>> {
@@ -154,7 +155,7 @@ pub async fn claim(
     state
         .db
         .write(move |conn| {
-            let s = reviewable(conn, &user, id)?;
+            let (s, e) = reviewable(conn, &user, id)?;
             if !apply(conn, &s, Move::Claim)? {
                 let code = if s.status == SubmissionStatus::UnderReview {
                     Code::AlreadyClaimed
@@ -169,7 +170,7 @@ pub async fn claim(
             db::open(conn, id, user.id)?;
             // The view before the audit entry, which takes the chain's lock on PostgreSQL.
             let claimed = find(conn, id)?;
-            let view = review_view(conn, &schemas, claimed)?;
+            let view = review_view_of(conn, &schemas, claimed, &e)?;
             record(
                 conn,
                 user.id,
@@ -227,8 +228,7 @@ pub async fn set_verdicts(
     state
         .db
         .write(move |conn| {
-            db_submissions::lock(conn, id)?;
-            let s = reviewable(conn, &user, id)?;
+            let (s, e) = reviewable_locked(conn, &user, id)?;
             let r = own_review(conn, &user, &s)?;
             let loaded = load(conn, &schemas, s.clone())?;
             let invalid: Vec<FieldError> = verdicts
@@ -282,8 +282,9 @@ pub async fn set_verdicts(
             let withdrawn = db::clear_first_approval(conn, r.id)?;
             // The view before the audit entries: on PostgreSQL the first entry takes the
             // chain's lock, held until the commit, and every other write waits while this one
-            // holds it. The entries are in the order the verdicts were given, as before.
-            let view = review_view(conn, &schemas, s.clone())?;
+            // holds it. The entries are in the order the verdicts were given, as before. The
+            // verdicts changed neither the answers, the evidence nor the status loaded above.
+            let view = view_of(conn, loaded, &e)?;
             let mut entries: Vec<_> = verdicts
                 .iter()
                 .map(|(criterion, v)| {
@@ -391,8 +392,7 @@ pub async fn decide(
     state
         .db
         .write(move |conn| {
-            db_submissions::lock(conn, id)?;
-            let s = reviewable(conn, &user, id)?;
+            let (s, e) = reviewable_locked(conn, &user, id)?;
             let r = own_review(conn, &user, &s)?;
             if !apply(conn, &s, decision.to_move())? {
                 return Err(decided_meanwhile());
@@ -422,7 +422,7 @@ pub async fn decide(
             )?;
             // The view before the audit entry, which takes the chain's lock on PostgreSQL.
             let decided = find(conn, id)?;
-            let view = review_view(conn, &schemas, decided)?;
+            let view = review_view_of(conn, &schemas, decided, &e)?;
             record(
                 conn,
                 user.id,
@@ -460,19 +460,38 @@ pub(super) fn not_under_review(s: &Submission) -> AppError {
 }
 
 /// A submitted (or later) submission of an enterprise the reviewer may act on
-/// ([`reviewer_may_act`]); anything else is 404.
+/// ([`reviewer_may_act`]), with its enterprise; anything else is 404.
 pub(super) fn reviewable(
     conn: &mut AnyConnection,
     user: &AuthUser,
     id: i64,
-) -> AppResult<Submission> {
+) -> AppResult<(Submission, Enterprise)> {
     let s = find(conn, id)?;
+    reviewable_row(conn, user, s)
+}
+
+/// [`reviewable`] for a writer: the submission's row read under its lock
+/// ([`db_submissions::lock`]), which serializes the writers of one submission.
+pub(super) fn reviewable_locked(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    id: i64,
+) -> AppResult<(Submission, Enterprise)> {
+    let s = db_submissions::find_locked(conn, id)?.ok_or(AppError::NotFound)?;
+    reviewable_row(conn, user, s)
+}
+
+fn reviewable_row(
+    conn: &mut AnyConnection,
+    user: &AuthUser,
+    s: Submission,
+) -> AppResult<(Submission, Enterprise)> {
     let e = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
     if s.status == SubmissionStatus::Draft {
         return Err(AppError::NotFound);
     }
     reviewer_may_act(conn, user, &e)?;
-    Ok(s)
+    Ok((s, e))
 }
 
 fn find(conn: &mut AnyConnection, id: i64) -> AppResult<Submission> {

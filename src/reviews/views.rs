@@ -8,12 +8,13 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::certification::PublicCertificate;
+use crate::db::AnyConnection;
+use crate::db::enterprises::{self, Enterprise};
 use crate::db::reviews::{self as db, Review, VerdictRow};
 use crate::db::submissions::Submission;
-use crate::db::{AnyConnection, enterprises};
 use crate::domain::scoring::Score;
 use crate::domain::{ReviewDecision, VerdictKind};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::schemas::SchemaCache;
 use crate::submissions::{Loaded, SubmissionView, load};
 use crate::views::utc;
@@ -192,19 +193,43 @@ pub(super) fn review_view(
     schemas: &SchemaCache,
     s: Submission,
 ) -> AppResult<ReviewView> {
-    let rounds = db::all_of(conn, s.id)?;
+    let e = enterprises::find(conn, s.enterprise_id)?.ok_or(AppError::NotFound)?;
+    review_view_of(conn, schemas, s, &e)
+}
+
+/// [`review_view`] of a submission of enterprise `e`, read in this transaction.
+pub(super) fn review_view_of(
+    conn: &mut AnyConnection,
+    schemas: &SchemaCache,
+    s: Submission,
+    e: &Enterprise,
+) -> AppResult<ReviewView> {
     let loaded = load(conn, schemas, s)?;
+    view_of(conn, loaded, e)
+}
+
+/// [`review_view`] of `loaded`, of enterprise `e`, whose answers, evidence and status have not
+/// changed since it was loaded in this transaction: the rounds and their verdicts are read
+/// here, and the latest round's replace those it was loaded with.
+pub(super) fn view_of(
+    conn: &mut AnyConnection,
+    mut loaded: Loaded,
+    e: &Enterprise,
+) -> AppResult<ReviewView> {
+    let rounds = db::all_of(conn, loaded.submission.id)?;
     let mut views = Vec::with_capacity(rounds.len());
     let mut last_verdicts = Vec::new();
     for r in &rounds {
         last_verdicts = db::verdicts_of(conn, r.id)?;
         views.push(round_view(r, &last_verdicts));
     }
+    if loaded.submission.status.shows_round() {
+        loaded.round = last_verdicts.clone();
+    }
     // The reviewed score is the latest round's (the open one while under review).
     let reviewed_score = loaded.reviewed_score(&last_verdicts);
     let four_eyes_required = loaded.schema.four_eyes(&reviewed_score.level);
-    let enterprise_verified = enterprises::find(conn, loaded.submission.enterprise_id)?
-        .is_some_and(|e| e.verified_at.is_some());
+    let enterprise_verified = e.verified_at.is_some();
     let open = rounds.last().is_some_and(|r| r.decision.is_none());
     let verdicts_required = if open {
         loaded

@@ -62,14 +62,7 @@ pub fn load(conn: &mut AnyConnection, cache: &SchemaCache, s: Submission) -> App
         })
         .collect();
     let round = match db_reviews::latest(conn, s.id)? {
-        Some(r)
-            if matches!(
-                s.status,
-                SubmissionStatus::UnderReview | SubmissionStatus::Returned
-            ) =>
-        {
-            db_reviews::verdicts_of(conn, r.id)?
-        }
+        Some(r) if s.status.shows_round() => db_reviews::verdicts_of(conn, r.id)?,
         _ => Vec::new(),
     };
     let certificate = match s.status {
@@ -102,7 +95,7 @@ impl Loaded {
     /// submitted submission shows no review round (a returned one's closes) and no certificate,
     /// so nothing needs reading again.
     pub fn submitted(self, row: Submission) -> Loaded {
-        debug_assert_eq!(row.status, SubmissionStatus::Submitted);
+        debug_assert!(!row.status.shows_round() && row.status != SubmissionStatus::Approved);
         Loaded {
             submission: row,
             round: Vec::new(),

@@ -314,6 +314,8 @@ async fn an_evidence_request_blocks_approval_until_decided(b: Backend) {
     assert_eq!(new["open"], true, "{new}");
     assert_eq!(new["request"], "请提供合规制度文件");
     assert_eq!(new["answer"], Value::Null);
+    // The answer is the review as it now reads.
+    assert_eq!(t.review().await, view);
     t.verdict("lawful.compliance_system", json!({ "verdict": "accept" }))
         .await;
     let p = t.approve().await.problem(422, "verdicts_required");
@@ -722,7 +724,13 @@ async fn return_and_resubmit_then_reject(b: Backend) {
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.text());
-    assert_eq!(res.json()["submission"]["status"], "returned");
+    let returned = res.json();
+    assert_eq!(returned["submission"]["status"], "returned");
+    let review = app
+        .get(&format!("/api/v1/reviews/{id}"), Some(&r))
+        .await
+        .json();
+    assert_eq!(review, returned);
 
     // The enterprise sees the open request, edits, adds evidence, answers and resubmits.
     let sub = app
