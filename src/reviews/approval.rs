@@ -225,20 +225,24 @@ impl Approver<'_> {
             } => AppError::conflict(Code::CertificateNumberTaken, detail),
             e => e,
         })?;
-        webhooks::emit(
+        webhooks::emit_all(
             conn,
-            webhooks::submission_event(
-                EventType::SubmissionApproved,
-                &s,
-                serde_json::json!({
-                    "status": SubmissionStatus::Approved, "comment": comment,
-                    "certificate": c.number,
-                }),
-            ),
-        )?;
-        webhooks::emit(
-            conn,
-            webhooks::certificate_event(EventType::CertificateIssued, &c, &s.industry_code, None),
+            vec![
+                webhooks::submission_event(
+                    EventType::SubmissionApproved,
+                    &s,
+                    serde_json::json!({
+                        "status": SubmissionStatus::Approved, "comment": comment,
+                        "certificate": c.number,
+                    }),
+                ),
+                webhooks::certificate_event(
+                    EventType::CertificateIssued,
+                    &c,
+                    &s.industry_code,
+                    None,
+                ),
+            ],
         )?;
         // The audit entries last: on PostgreSQL the first takes the chain's lock, held until
         // the commit, and every other write waits while this one holds it.

@@ -9,6 +9,9 @@
 pub mod delivery;
 mod target;
 
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -458,13 +461,29 @@ pub struct Event {
 /// Writes the event to the outbox with one delivery per endpoint that listens, in the caller's
 /// transaction: it is sent if and only if what it reports is committed.
 pub fn emit(conn: &mut AnyConnection, event: Event) -> AppResult<()> {
-    if let Some(key) = &event.dedupe_key
-        && db::raised(conn, key)?
-    {
-        return Ok(());
+    emit_all(conn, vec![event])
+}
+
+/// [`emit`] for several events of one change, in order, reading the endpoints of each
+/// enterprise once.
+pub fn emit_all(conn: &mut AnyConnection, events: Vec<Event>) -> AppResult<()> {
+    let mut endpoints: HashMap<i64, Vec<(Endpoint, Option<String>)>> = HashMap::new();
+    for event in events {
+        let of_enterprise = match endpoints.entry(event.enterprise_id) {
+            Entry::Occupied(known) => known.into_mut(),
+            Entry::Vacant(slot) => slot.insert(db::listeners(conn, event.enterprise_id)?),
+        };
+        let listeners = listening(of_enterprise, &event);
+        outbox(conn, event, listeners)?;
     }
-    let listeners: Vec<i64> = db::listeners(conn, event.enterprise_id)?
-        .into_iter()
+    Ok(())
+}
+
+/// The endpoints among `endpoints` (an enterprise's, with their owners' industry scopes) that
+/// take `event`.
+fn listening(endpoints: &[(Endpoint, Option<String>)], event: &Event) -> Vec<i64> {
+    endpoints
+        .iter()
         .filter(|(e, scopes)| {
             let subscribed = serde_json::from_str::<Vec<String>>(&e.event_types)
                 .unwrap_or_default()
@@ -482,8 +501,18 @@ pub fn emit(conn: &mut AnyConnection, event: Event) -> AppResult<()> {
             subscribed && in_scope
         })
         .map(|(e, _)| e.id)
-        .collect();
+        .collect()
+}
+
+/// Writes `event` to the outbox with a delivery to each of `listeners`, unless none listens or
+/// an event with its key was raised before.
+fn outbox(conn: &mut AnyConnection, event: Event, listeners: Vec<i64>) -> AppResult<()> {
     if listeners.is_empty() {
+        return Ok(());
+    }
+    if let Some(key) = &event.dedupe_key
+        && db::raised(conn, key)?
+    {
         return Ok(());
     }
     let message_id = format!("msg_{}", uuid::Uuid::new_v4().simple());
