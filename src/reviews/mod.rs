@@ -266,20 +266,22 @@ pub async fn set_verdicts(
                 })
                 .collect();
             db::set_verdicts(conn, r.id, user.id, &writes)?;
-            for (criterion, v) in &verdicts {
-                if v.verdict == VerdictKind::RequestEvidence {
-                    webhooks::emit(
-                        conn,
-                        webhooks::submission_event(
-                            EventType::EvidenceRequested,
-                            &s,
-                            serde_json::json!({ "criterion_id": criterion, "request": v.comment }),
-                        ),
-                    )?;
-                }
-            }
-            // A first approval approved the verdicts as they were: it no longer stands.
-            let withdrawn = db::clear_first_approval(conn, r.id)?;
+            let requests = verdicts
+                .iter()
+                .filter(|(_, v)| v.verdict == VerdictKind::RequestEvidence)
+                .map(|(criterion, v)| {
+                    webhooks::submission_event(
+                        EventType::EvidenceRequested,
+                        &s,
+                        serde_json::json!({ "criterion_id": criterion, "request": v.comment }),
+                    )
+                })
+                .collect();
+            webhooks::emit_all(conn, requests)?;
+            // A first approval approved the verdicts as they were: it no longer stands. (Its
+            // only writer holds the submission's lock too, so `r` still tells whether there is
+            // one.)
+            let withdrawn = r.first_approver_id.is_some() && db::clear_first_approval(conn, r.id)?;
             // The view before the audit entries: on PostgreSQL the first entry takes the
             // chain's lock, held until the commit, and every other write waits while this one
             // holds it. The entries are in the order the verdicts were given, as before. The

@@ -1323,6 +1323,14 @@ async fn exemplary_needs_four_eyes(b: Backend) {
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json()["rounds"][0]["first_approver_id"], Value::Null);
+    // Logged once: the verdicts given before the first approval withdrew nothing.
+    let withdrawals = app
+        .audit_of_submission(id)
+        .await
+        .iter()
+        .filter(|e| e.action == "review.first_approval_withdrawn")
+        .count();
+    assert_eq!(withdrawals, 1);
     post(
         &app,
         &second,
