@@ -259,7 +259,7 @@ pub fn issue(
             Some(actor),
         )?;
     }
-    let issued = certificates::insert(
+    let certificate = certificates::insert(
         conn,
         &NewCertificate {
             number: &number,
@@ -279,8 +279,8 @@ pub fn issue(
             created_at: now(),
         },
     )?;
-    certificates::event(conn, issued.id, "issued", None, Some(actor))?;
-    Ok(issued)
+    certificates::event(conn, certificate.id, "issued", None, Some(actor))?;
+    Ok(certificate)
 }
 
 /// A certificate as the public sees it.

@@ -404,10 +404,9 @@ fn leave_latest(conn: &mut AnyConnection, id: i64, enterprise: i64) -> AppResult
     Ok(())
 }
 
-/// [`mark_submitted`] without the refresh of the enterprise's latest self-assessment, for
-/// loading many submissions of one enterprise in one transaction: call [`refresh_latest`]
-/// after the last.
-pub fn record_submitted(
+/// The submission's own part of [`mark_submitted`]: its status, time and score, and the results
+/// the statistics read.
+fn record_submitted(
     conn: &mut AnyConnection,
     id: i64,
     score: &crate::domain::scoring::Score,
