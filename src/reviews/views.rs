@@ -16,7 +16,7 @@ use crate::domain::scoring::Score;
 use crate::domain::{ReviewDecision, VerdictKind};
 use crate::error::{AppError, AppResult};
 use crate::schemas::SchemaCache;
-use crate::submissions::{Loaded, SubmissionView, load};
+use crate::submissions::{Loaded, SubmissionView, load_without_round};
 use crate::views::utc;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -204,13 +204,14 @@ pub(super) fn review_view_of(
     s: Submission,
     e: &Enterprise,
 ) -> AppResult<ReviewView> {
-    let loaded = load(conn, schemas, s)?;
+    let loaded = load_without_round(conn, schemas, s)?;
     view_of(conn, loaded, e)
 }
 
 /// [`review_view`] of `loaded`, of enterprise `e`, whose answers, evidence and status have not
 /// changed since it was loaded in this transaction: the rounds and their verdicts are read
-/// here, and the latest round's replace those it was loaded with.
+/// here, and the latest round's become the loaded round (whether it was loaded with one or
+/// not).
 pub(super) fn view_of(
     conn: &mut AnyConnection,
     mut loaded: Loaded,

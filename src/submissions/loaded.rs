@@ -48,6 +48,22 @@ pub struct Loaded {
 }
 
 pub fn load(conn: &mut AnyConnection, cache: &SchemaCache, s: Submission) -> AppResult<Loaded> {
+    let mut loaded = load_without_round(conn, cache, s)?;
+    if loaded.submission.status.shows_round()
+        && let Some(r) = db_reviews::latest(conn, loaded.submission.id)?
+    {
+        loaded.round = db_reviews::verdicts_of(conn, r.id)?;
+    }
+    Ok(loaded)
+}
+
+/// [`load`] without the latest round's verdicts (`round` is empty), for a caller that reads
+/// the rounds itself.
+pub fn load_without_round(
+    conn: &mut AnyConnection,
+    cache: &SchemaCache,
+    s: Submission,
+) -> AppResult<Loaded> {
     let schema = cache.of(conn, &s)?;
     let answers = db::answers_of(conn, s.id)?;
     let links = evidence_db::links_of(conn, s.id)?;
@@ -61,16 +77,12 @@ pub fn load(conn: &mut AnyConnection, cache: &SchemaCache, s: Submission) -> App
                 .map(|ans| (a.criterion_id.clone(), ans))
         })
         .collect();
-    let round = match db_reviews::latest(conn, s.id)? {
-        Some(r) if s.status.shows_round() => db_reviews::verdicts_of(conn, r.id)?,
-        _ => Vec::new(),
-    };
     let certificate = match s.status {
         SubmissionStatus::Approved => crate::db::certificates::of_submission(conn, s.id)?,
         _ => None,
     };
     Ok(Loaded {
-        round,
+        round: Vec::new(),
         certificate,
         evidence: evidence_db::of_submission(conn, s.id)?,
         with_evidence: links.iter().map(|(_, c)| c.clone()).collect(),
