@@ -18,7 +18,7 @@ use crate::domain::{ReviewDecision, SubmissionStatus};
 use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::idempotency::{self, Keyed, Outcome};
 use crate::state::AppState;
-use crate::submissions::{event, load, record};
+use crate::submissions::{event, load_without_round, record};
 use crate::webhooks;
 
 /// What an approval did.
@@ -153,9 +153,8 @@ impl Approver<'_> {
                 ),
             ));
         }
-        // Under review, the loaded submission carries the open round's verdicts.
-        let loaded = load(conn, self.schemas, s.clone())?;
-        let verdicts = &loaded.round;
+        let loaded = load_without_round(conn, self.schemas, s.clone())?;
+        let verdicts = &db::verdicts_of(conn, r.id)?;
         let score = loaded
             .approval(verdicts)
             .map_err(|r| refusal(r, verdicts))?;

@@ -20,7 +20,7 @@ use crate::domain::{IndustryCode, ReviewDecision, Role, SubmissionStatus, Verdic
 use crate::error::{AppError, AppResult, Code, FieldError};
 use crate::scope::{load_visible, reviewer_may_act};
 use crate::state::AppState;
-use crate::submissions::{event, load, record};
+use crate::submissions::{event, load_without_round, record};
 use crate::views::{Page, cursor, page_bounds, paged};
 use crate::webhooks;
 pub use approval::{Approval, approve};
@@ -230,7 +230,8 @@ pub async fn set_verdicts(
         .write(move |conn| {
             let (s, e) = reviewable_locked(conn, &user, id)?;
             let r = own_review(conn, &user, &s)?;
-            let loaded = load(conn, &schemas, s.clone())?;
+            // The round's verdicts are read with the view, after the new ones are written.
+            let loaded = load_without_round(conn, &schemas, s.clone())?;
             let invalid: Vec<FieldError> = verdicts
                 .iter()
                 .filter_map(|(c, v)| {
@@ -399,7 +400,7 @@ pub async fn decide(
             if !apply(conn, &s, decision.to_move())? {
                 return Err(decided_meanwhile());
             }
-            let loaded = load(conn, &schemas, s.clone())?;
+            let loaded = load_without_round(conn, &schemas, s.clone())?;
             let score = loaded.reviewed_score(&db::verdicts_of(conn, r.id)?);
             db::decide(
                 conn,
