@@ -250,15 +250,7 @@ pub fn issue(
     };
     let text = signed_message(&payload).map_err(AppError::internal)?;
     let (kid, signature) = keys.sign(text.as_bytes());
-    for old in certificates::of_enterprise(conn, enterprise.id, CertificateStatus::Active)? {
-        certificates::transition(
-            conn,
-            old.id,
-            CertificateChange::Supersede,
-            Some(&format!("superseded by {number}")),
-            Some(actor),
-        )?;
-    }
+    let superseded = certificates::supersede_active(conn, enterprise.id)?;
     let certificate = certificates::insert(
         conn,
         &NewCertificate {
@@ -279,7 +271,20 @@ pub fn issue(
             created_at: now(),
         },
     )?;
-    certificates::event(conn, certificate.id, "issued", None, Some(actor))?;
+    // The history: each certificate this one supersedes, then its issue.
+    let reason = format!("superseded by {number}");
+    let mut events: Vec<(i64, &str, Option<&str>)> = superseded
+        .into_iter()
+        .map(|id| {
+            (
+                id,
+                CertificateChange::Supersede.event(),
+                Some(reason.as_str()),
+            )
+        })
+        .collect();
+    events.push((certificate.id, "issued", None));
+    certificates::events(conn, &events, Some(actor))?;
     Ok(certificate)
 }
 

@@ -200,16 +200,48 @@ pub fn event(
     reason: Option<&str>,
     actor: Option<i64>,
 ) -> AppResult<()> {
-    diesel::insert_into(certificate_events::table)
-        .values((
-            certificate_events::certificate_id.eq(id),
-            certificate_events::action.eq(action),
-            certificate_events::reason.eq(reason),
-            certificate_events::actor_id.eq(actor),
-            certificate_events::at.eq(now()),
-        ))
-        .execute(conn)?;
+    events(conn, &[(id, action, reason)], actor)
+}
+
+/// Records `(certificate, action, reason)` events by `actor` in one statement, in the order
+/// given.
+pub fn events(
+    conn: &mut AnyConnection,
+    events: &[(i64, &str, Option<&str>)],
+    actor: Option<i64>,
+) -> AppResult<()> {
+    let at = now();
+    let rows: Vec<_> = events
+        .iter()
+        .map(|(id, action, reason)| {
+            (
+                certificate_events::certificate_id.eq(*id),
+                certificate_events::action.eq(*action),
+                certificate_events::reason.eq(*reason),
+                certificate_events::actor_id.eq(actor),
+                certificate_events::at.eq(at),
+            )
+        })
+        .collect();
+    // Multi-row inserts have no multi-backend form: run it on the concrete connection.
+    let insert = diesel::insert_into(certificate_events::table).values(&rows);
+    concrete!(conn, |c| insert.execute(c))?;
     Ok(())
+}
+
+/// Supersedes enterprise `enterprise`'s active certificates, in one statement; returns their
+/// ids, in order. Their events are the caller's to record ([`events`]).
+pub fn supersede_active(conn: &mut AnyConnection, enterprise: i64) -> AppResult<Vec<i64>> {
+    let mut ids: Vec<i64> = diesel::update(
+        certificates::table
+            .filter(certificates::enterprise_id.eq(enterprise))
+            .filter(certificates::status.eq(CertificateStatus::Active.as_str())),
+    )
+    .set(certificates::status.eq(CertificateChange::Supersede.to().as_str()))
+    .returning(certificates::id)
+    .get_results(conn)?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
 /// Active, unexpired certificates for the public directory, with enterprise name, industry and

@@ -1601,6 +1601,45 @@ async fn certificate_status_changes_and_supersession(b: Backend) {
         public(third["number"].as_str().unwrap().to_owned()).await["status"],
         "active"
     );
+    // Their history: the second issued, then superseded by the third, which is issued after.
+    let numbers = [&second, &third].map(|c| c["number"].as_str().unwrap().to_owned());
+    let wanted = numbers.clone();
+    let history = app
+        .state
+        .db
+        .read(move |conn| {
+            use csr_assess::db::schema::{certificate_events as ev, certificates as c};
+            use diesel::prelude::*;
+            let ids: Vec<(i64, String)> = c::table
+                .filter(c::number.eq_any(wanted))
+                .select((c::id, c::number))
+                .load(conn)?;
+            let events: Vec<(i64, String, Option<String>)> = ev::table
+                .filter(ev::certificate_id.eq_any(ids.iter().map(|(id, _)| *id)))
+                .order(ev::id)
+                .select((ev::certificate_id, ev::action, ev::reason))
+                .load(conn)?;
+            let number = |id: i64| ids.iter().find(|(i, _)| *i == id).unwrap().1.clone();
+            Ok(events
+                .into_iter()
+                .map(|(id, action, reason)| (number(id), action, reason))
+                .collect::<Vec<_>>())
+        })
+        .await
+        .unwrap();
+    let superseded_by = format!("superseded by {}", numbers[1]);
+    assert_eq!(
+        history,
+        [
+            (numbers[0].clone(), "issued".to_owned(), None),
+            (
+                numbers[0].clone(),
+                "superseded".to_owned(),
+                Some(superseded_by)
+            ),
+            (numbers[1].clone(), "issued".to_owned(), None),
+        ]
+    );
     // Expiry is derived from the date.
     let n3 = third["number"].as_str().unwrap().to_owned();
     let n = n3.clone();
