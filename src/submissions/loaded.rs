@@ -105,7 +105,7 @@ impl Loaded {
     /// This load once its submission is submitted, `row` being the submission re-read: the
     /// answers and evidence are those loaded before (submitting changes neither), and a
     /// submitted submission shows no review round (a returned one's closes) and no certificate,
-    /// so nothing needs reading again.
+    /// so nothing needs reading again (nor the round before: [`load_without_round`] will do).
     pub fn submitted(self, row: Submission) -> Loaded {
         debug_assert!(!row.status.shows_round() && row.status != SubmissionStatus::Approved);
         Loaded {

@@ -305,7 +305,7 @@ async fn enterprise_move(
                 return Err(AppError::PreconditionFailed);
             }
             let (action, details, loaded) = if m == Move::Submit {
-                let loaded = load(conn, &schemas, s.clone())?;
+                let loaded = load_without_round(conn, &schemas, s.clone())?;
                 let (missing, lacking) = loaded.completeness();
                 if !missing.is_empty() || !lacking.is_empty() {
                     return Err(incomplete(&missing, &lacking));
