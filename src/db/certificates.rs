@@ -193,7 +193,7 @@ pub fn transition(
     Ok(n == 1)
 }
 
-pub fn event(
+fn event(
     conn: &mut AnyConnection,
     id: i64,
     action: &str,
@@ -203,8 +203,8 @@ pub fn event(
     events(conn, &[(id, action, reason)], actor)
 }
 
-/// Records `(certificate, action, reason)` events by `actor` in one statement, in the order
-/// given.
+/// Records `(certificate, action, reason)` events by `actor` in one statement. They share one
+/// time; their ids follow the order given, which is the history's order.
 pub fn events(
     conn: &mut AnyConnection,
     events: &[(i64, &str, Option<&str>)],

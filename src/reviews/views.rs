@@ -210,8 +210,8 @@ pub(super) fn review_view_of(
 
 /// [`review_view`] of `loaded`, of enterprise `e`, whose answers, evidence and status have not
 /// changed since it was loaded in this transaction: the rounds and their verdicts are read
-/// here, and the latest round's become the loaded round (whether it was loaded with one or
-/// not).
+/// here, and the latest round's become the loaded round while its status shows one (whether
+/// it was loaded with them or not).
 pub(super) fn view_of(
     conn: &mut AnyConnection,
     mut loaded: Loaded,

@@ -41,7 +41,8 @@ pub struct Loaded {
     /// Criteria with evidence attached.
     pub with_evidence: HashSet<String>,
     /// The verdicts of the latest review round, while the submission is under review or
-    /// returned (the enterprise's open evidence requests are among them).
+    /// returned (the enterprise's open evidence requests are among them); empty after
+    /// [`load_without_round`].
     pub round: Vec<VerdictRow>,
     /// The certificate issued on an approved submission.
     pub certificate: Option<crate::db::certificates::Certificate>,
@@ -105,7 +106,8 @@ impl Loaded {
     /// This load once its submission is submitted, `row` being the submission re-read: the
     /// answers and evidence are those loaded before (submitting changes neither), and a
     /// submitted submission shows no review round (a returned one's closes) and no certificate,
-    /// so nothing needs reading again (nor the round before: [`load_without_round`] will do).
+    /// so nothing needs reading again (and the round was never needed: [`load_without_round`]
+    /// suffices).
     pub fn submitted(self, row: Submission) -> Loaded {
         debug_assert!(!row.status.shows_round() && row.status != SubmissionStatus::Approved);
         Loaded {
