@@ -87,7 +87,7 @@ pub async fn authorize(
         return Ok(req.into_response(e.error_response()).map_into_right_body());
     };
     let routed = req.match_info().as_str();
-    let pattern = req.request().resource_map().match_pattern(routed);
+    let pattern = expected_template(&req, &routes, routed);
     let access = pattern
         .as_deref()
         .and_then(|p| routes.access(req.method().as_str(), p));
@@ -123,8 +123,8 @@ pub async fn authorize(
                         Ok(())
                     }
                     Err(e) => {
-                        let route = pattern.clone().unwrap_or_default();
-                        refused(&state, &req, &user, &route).await;
+                        let route = pattern.as_deref().unwrap_or_default();
+                        refused(&state, &req, &user, route).await;
                         Err(e)
                     }
                 },
@@ -136,6 +136,29 @@ pub async fn authorize(
     match verdict {
         Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
         Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
+    }
+}
+
+/// The template of the route the router will dispatch `req` to. The table answers when one
+/// route alone may take the path; otherwise the router's own matcher, which tries every
+/// registered route in turn (a regular expression each), decides. Debug builds, and so every
+/// test, check the table's answer against the router's matcher on each request.
+fn expected_template<'a>(
+    req: &ServiceRequest,
+    routes: &'a RouteTable,
+    routed: &str,
+) -> Option<std::borrow::Cow<'a, str>> {
+    let matched = || req.request().resource_map().match_pattern(routed);
+    match routes.sole_template(routed) {
+        Some(template) => {
+            debug_assert_eq!(
+                matched().as_deref(),
+                Some(template),
+                "the route table and the router disagree on {routed}"
+            );
+            Some(std::borrow::Cow::Borrowed(template))
+        }
+        None => matched().map(std::borrow::Cow::Owned),
     }
 }
 
@@ -182,16 +205,54 @@ pub(crate) fn routed_access<'a>(req: &HttpRequest, routes: &'a RouteTable) -> Op
     routes.access(req.method().as_str(), &pattern)
 }
 
-/// Whether a request path segment fits a template segment such as `{id}` or `{number}.pdf`.
-fn segment_matches(template: &str, segment: &str) -> bool {
-    match (template.find('{'), template.rfind('}')) {
-        (Some(open), Some(close)) if open < close => {
-            let (prefix, suffix) = (&template[..open], &template[close + 1..]);
-            segment.len() > prefix.len() + suffix.len()
-                && segment.starts_with(prefix)
-                && segment.ends_with(suffix)
+/// One segment of a route template, as the table matches it.
+#[derive(Debug)]
+enum Segment {
+    /// Text the path's segment must equal.
+    Literal(String),
+    /// A parameter (`{id}`, `{number}.pdf`): any non-empty text between a literal prefix and
+    /// suffix.
+    Parameter { prefix: String, suffix: String },
+}
+
+impl Segment {
+    /// The segment `template`, and whether the router's own matcher reads it the same way: a
+    /// literal, or a bare `{name}` with at most a literal prefix and suffix. A parameter with
+    /// its own expression (`{rest:.*}`) or a tail (`{rest}*`) is read here as one segment of any
+    /// text, which the router's matcher does not.
+    fn parse(template: &str) -> (Self, bool) {
+        let literal = |text: &str| !text.contains(['{', '}', '*']);
+        match (template.find('{'), template.rfind('}')) {
+            (Some(open), Some(close)) if open < close => {
+                let (prefix, name, suffix) = (
+                    &template[..open],
+                    &template[open + 1..close],
+                    &template[close + 1..],
+                );
+                let exact = literal(prefix)
+                    && literal(suffix)
+                    && !name.is_empty()
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                let segment = Self::Parameter {
+                    prefix: prefix.to_owned(),
+                    suffix: suffix.to_owned(),
+                };
+                (segment, exact)
+            }
+            _ => (Self::Literal(template.to_owned()), literal(template)),
         }
-        _ => template == segment,
+    }
+
+    /// Whether a request path's segment fits.
+    fn fits(&self, segment: &str) -> bool {
+        match self {
+            Self::Literal(text) => text == segment,
+            Self::Parameter { prefix, suffix } => {
+                segment.len() > prefix.len() + suffix.len()
+                    && segment.starts_with(prefix.as_str())
+                    && segment.ends_with(suffix.as_str())
+            }
+        }
     }
 }
 
@@ -199,9 +260,27 @@ fn segment_matches(template: &str, segment: &str) -> bool {
 /// declares.
 #[derive(Debug)]
 struct Route {
-    segments: Vec<String>,
+    template: String,
+    segments: Vec<Segment>,
     methods: Vec<(String, Access)>,
 }
+
+impl Route {
+    /// Whether `parts`, a path's segments, fit the template's one by one.
+    fn fits(&self, parts: &[&str]) -> bool {
+        self.segments.len() == parts.len()
+            && self.segments.iter().zip(parts).all(|(t, p)| t.fits(p))
+    }
+
+    /// Its text before the first parameter: for a template the table does not read as the
+    /// router's matcher does, the start of every path the router may match to it.
+    fn literal_start(&self) -> &str {
+        self.template.split('{').next().unwrap_or_default()
+    }
+}
+
+/// The most segments a path may have for the table to name its route alone.
+const MAX_SEGMENTS: usize = 16;
 
 /// The documented paths and methods, read once from the OpenAPI document: request paths are
 /// matched against them for 405 answers, and the access middleware looks up the roles each
@@ -210,6 +289,10 @@ struct Route {
 pub struct RouteTable {
     routes: Vec<Route>,
     by_template: HashMap<String, usize>,
+    /// The routes the table reads as the router's matcher does, by their number of segments.
+    exact_by_length: Vec<Vec<usize>>,
+    /// The other routes.
+    inexact: Vec<usize>,
 }
 
 const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
@@ -241,12 +324,59 @@ impl RouteTable {
     }
 
     fn add(&mut self, template: &str, methods: Vec<(String, Access)>) {
-        self.by_template
-            .insert(template.to_owned(), self.routes.len());
+        let index = self.routes.len();
+        self.by_template.insert(template.to_owned(), index);
+        let (segments, exact): (Vec<_>, Vec<_>) = template.split('/').map(Segment::parse).unzip();
+        if exact.into_iter().all(|e| e) && segments.len() <= MAX_SEGMENTS {
+            let length = segments.len();
+            if self.exact_by_length.len() <= length {
+                self.exact_by_length.resize_with(length + 1, Vec::new);
+            }
+            self.exact_by_length[length].push(index);
+        } else {
+            self.inexact.push(index);
+        }
         self.routes.push(Route {
-            segments: template.split('/').map(str::to_owned).collect(),
+            template: template.to_owned(),
+            segments,
             methods,
         });
+    }
+
+    /// The template the router will dispatch `path` (percent-decoded, as the router sees it)
+    /// to, when the table alone can tell: exactly one route may match the path, and the table
+    /// reads its template as the router's matcher does. The router tries its routes in the
+    /// order they were registered and takes the first that matches; with one candidate, that
+    /// order cannot matter. `None` when no route or several may match, or a route the table
+    /// does not read exactly may: the caller then asks the router's own matcher.
+    ///
+    /// Every route the application registers is in the table (the documented operations, the
+    /// console's [`ROUTES`](crate::console::ROUTES), declared with their registration, and the
+    /// API browser), so no route outside it can take the path instead.
+    pub fn sole_template(&self, path: &str) -> Option<&str> {
+        let inexact = self
+            .inexact
+            .iter()
+            .any(|&i| path.starts_with(self.routes[i].literal_start()));
+        if inexact {
+            return None;
+        }
+        let mut parts = [""; MAX_SEGMENTS];
+        let mut length = 0;
+        for part in path.split('/') {
+            *parts.get_mut(length)? = part;
+            length += 1;
+        }
+        let mut candidates = self
+            .exact_by_length
+            .get(length)?
+            .iter()
+            .map(|&i| &self.routes[i])
+            .filter(|r| r.fits(&parts[..length]));
+        match (candidates.next(), candidates.next()) {
+            (Some(route), None) => Some(&route.template),
+            _ => None,
+        }
     }
 
     /// The access `method` on the route template `template` declares, if it is documented.
@@ -275,13 +405,7 @@ impl RouteTable {
         let mut methods: Vec<String> = self
             .routes
             .iter()
-            .filter(|r| {
-                r.segments.len() == parts.len()
-                    && r.segments
-                        .iter()
-                        .zip(&parts)
-                        .all(|(t, p)| segment_matches(t, p))
-            })
+            .filter(|r| r.fits(&parts))
             .flat_map(|r| r.methods.iter().map(|(m, _)| m.clone()))
             .collect();
         methods.sort();
@@ -382,6 +506,71 @@ pub(crate) async fn still_valid(state: &AppState, user: &AuthUser) -> Result<(),
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn segments_are_read_exactly_when_literal_or_bare_parameters() {
+        for exact in ["", "users", "{id}", "{number}.pdf", "v{n}", "a_b-c"] {
+            assert!(Segment::parse(exact).1, "{exact}");
+        }
+        for not in [
+            "{_:.*}", "{tail}*", "{a}{b}", "{}", "{a", "a}", "*", "{a-b}",
+        ] {
+            assert!(!Segment::parse(not).1, "{not}");
+        }
+    }
+
+    fn table() -> RouteTable {
+        let api = utoipa::openapi::OpenApiBuilder::new().build();
+        RouteTable::from_openapi(
+            &api,
+            &[
+                ("/api/v1/things", "GET", Access::Public),
+                ("/api/v1/things/{id}", "GET", Access::Public),
+                ("/api/v1/things/{id}", "DELETE", Access::Undeclared),
+                ("/api/v1/things/{number}.pdf", "GET", Access::Public),
+                ("/api/v1/things/{id}/parts/{part}", "PUT", Access::Public),
+                ("/docs/{_:.*}", "GET", Access::Public),
+            ],
+        )
+    }
+
+    #[test]
+    fn the_table_names_a_template_only_when_one_alone_fits() {
+        let t = table();
+        assert_eq!(t.sole_template("/api/v1/things"), Some("/api/v1/things"));
+        assert_eq!(
+            t.sole_template("/api/v1/things/7"),
+            Some("/api/v1/things/{id}")
+        );
+        assert_eq!(
+            t.sole_template("/api/v1/things/7/parts/a%2Fb"),
+            Some("/api/v1/things/{id}/parts/{part}")
+        );
+        // `{id}` and `{number}.pdf` both fit: the router's order decides.
+        assert_eq!(t.sole_template("/api/v1/things/7.pdf"), None);
+        // No route fits: empty segments, a trailing slash, more or fewer segments.
+        for none in [
+            "/api/v1/things/",
+            "/api/v1//things",
+            "/api/v1/things//parts/a",
+            "/api/v1/things/7/parts",
+            "/api/v1",
+            "",
+        ] {
+            assert_eq!(t.sole_template(none), None, "{none}");
+        }
+        // A template with an expression may match anything under its literal start.
+        assert_eq!(t.sole_template("/docs/index.html"), None);
+        assert_eq!(t.sole_template("/docs/a/b"), None);
+        assert_eq!(
+            t.allowed_methods("/api/v1/things/7"),
+            vec!["DELETE".to_owned(), "GET".to_owned()]
+        );
+        assert_eq!(
+            t.allowed_methods("/docs/index.html"),
+            vec!["GET".to_owned()]
+        );
+    }
 
     #[test]
     fn declarations_are_read_strictly() {

@@ -20,7 +20,7 @@ mod review_pages;
 pub mod session;
 mod stats_pages;
 
-use actix_web::http::header;
+use actix_web::http::{Method, header};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -28,205 +28,64 @@ use crate::auth::access::Access;
 use crate::error::{AppError, AppResult};
 pub use chrome::{Chrome, Lang};
 
-/// Every console route with its method and access; the access middleware admits nothing else.
-pub const ROUTES: &[(&str, &str, Access)] = &[
-    ("/console/static/{file}", "GET", Access::Public),
-    ("/console/login", "GET", Access::Public),
-    ("/console/login", "POST", Access::Public),
-    ("/console/lang/{lang}", "GET", Access::Public),
-    ("/console", "GET", Access::Public),
-    ("/console/", "GET", Access::Console),
-    ("/console/logout", "POST", Access::Console),
-    ("/console/sessions", "GET", Access::Console),
-    ("/console/sessions/{id}/revoke", "POST", Access::Console),
-    ("/console/reviews", "GET", Access::Console),
-    ("/console/reviews/{id}", "GET", Access::Console),
-    ("/console/reviews/{id}/claim", "POST", Access::Console),
-    (
-        "/console/reviews/{id}/verdicts/{criterion}",
-        "POST",
-        Access::Console,
-    ),
-    ("/console/reviews/{id}/decision", "POST", Access::Console),
-    ("/console/reviews/{id}/approve", "POST", Access::Console),
-    (
-        "/console/reviews/{id}/certificate/{number}",
-        "POST",
-        Access::Console,
-    ),
-    (
-        "/console/reviews/{id}/licence/{enterprise}",
-        "POST",
-        Access::Console,
-    ),
-    (
-        "/console/submissions/{id}/evidence/{evidence_id}",
-        "GET",
-        Access::Console,
-    ),
-    ("/console/submissions", "GET", Access::Console),
-    ("/console/complaints", "GET", Access::Console),
-    ("/console/complaints/{id}", "GET", Access::Console),
-    ("/console/complaints/{id}/step", "POST", Access::Console),
-    (
-        "/console/complaints/{id}/personal-data",
-        "POST",
-        Access::Console,
-    ),
-    ("/console/surveillance", "GET", Access::Console),
-    (
-        "/console/surveillance/{id}/decision",
-        "POST",
-        Access::Console,
-    ),
-    ("/console/submissions/{id}", "GET", Access::Console),
-    (
-        "/console/submissions/{id}/report.pdf",
-        "GET",
-        Access::Console,
-    ),
-    ("/console/statistics", "GET", Access::Console),
-    ("/console/statistics/populations", "GET", Access::Console),
-    ("/console/statistics/populations", "POST", Access::Console),
-    ("/console/statistics/{file}", "GET", Access::Console),
-    ("/console/admin/users", "GET", Access::Console),
-    ("/console/admin/users", "POST", Access::Console),
-    (
-        "/console/admin/users/{id}/{action}",
-        "POST",
-        Access::Console,
-    ),
-    ("/console/admin/schemas", "GET", Access::Console),
-    ("/console/admin/schemas/{id}/diff", "GET", Access::Console),
-    (
-        "/console/admin/schemas/{id}/versions/{version}/{action}",
-        "POST",
-        Access::Console,
-    ),
-    ("/console/admin/audit", "GET", Access::Console),
-    ("/console/admin/audit/verify", "POST", Access::Console),
-    ("/console/admin/audit/checkpoint", "POST", Access::Console),
-];
+/// Declares the console's routes once: [`ROUTES`], read by the access middleware, and
+/// `configure`, which registers the same routes in the same order (the order in which the router
+/// tries them), so that no page is served without its declared access.
+macro_rules! console_routes {
+    ($($method:ident $path:literal $access:ident => $page:path,)*) => {
+        /// Every console route with its method and access; the access middleware admits nothing
+        /// else.
+        pub const ROUTES: &[(&str, &str, Access)] =
+            &[$(($path, stringify!($method), Access::$access)),*];
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console/static/{file}", web::get().to(asset))
-        .route("/console/login", web::get().to(auth_pages::login_form))
-        .route("/console/login", web::post().to(auth_pages::login))
-        .route("/console/lang/{lang}", web::get().to(auth_pages::language))
-        .route("/console/", web::get().to(auth_pages::home))
-        .route("/console/complaints", web::get().to(complaint_pages::list))
-        .route(
-            "/console/complaints/{id}",
-            web::get().to(complaint_pages::detail),
-        )
-        .route(
-            "/console/complaints/{id}/step",
-            web::post().to(complaint_pages::step),
-        )
-        .route(
-            "/console/complaints/{id}/personal-data",
-            web::post().to(complaint_pages::personal),
-        )
-        .route(
-            "/console/surveillance",
-            web::get().to(complaint_pages::surveillance_list),
-        )
-        .route(
-            "/console/surveillance/{id}/decision",
-            web::post().to(complaint_pages::surveillance_decide),
-        )
-        .route("/console", web::get().to(auth_pages::to_home))
-        .route("/console/logout", web::post().to(auth_pages::logout))
-        .route("/console/sessions", web::get().to(auth_pages::sessions))
-        .route(
-            "/console/sessions/{id}/revoke",
-            web::post().to(auth_pages::revoke),
-        )
-        .route("/console/reviews", web::get().to(review_pages::queue))
-        .route("/console/reviews/{id}", web::get().to(review_pages::review))
-        .route(
-            "/console/reviews/{id}/claim",
-            web::post().to(review_pages::claim),
-        )
-        .route(
-            "/console/reviews/{id}/verdicts/{criterion}",
-            web::post().to(review_pages::verdict),
-        )
-        .route(
-            "/console/reviews/{id}/decision",
-            web::post().to(review_pages::decide),
-        )
-        .route(
-            "/console/reviews/{id}/approve",
-            web::post().to(review_pages::approve),
-        )
-        .route(
-            "/console/reviews/{id}/certificate/{number}",
-            web::post().to(review_pages::certificate),
-        )
-        .route(
-            "/console/reviews/{id}/licence/{enterprise}",
-            web::post().to(review_pages::licence),
-        )
-        .route(
-            "/console/submissions/{id}/evidence/{evidence_id}",
-            web::get().to(review_pages::evidence),
-        )
-        .route(
-            "/console/submissions",
-            web::get().to(enterprise_pages::list),
-        )
-        .route(
-            "/console/submissions/{id}/report.pdf",
-            web::get().to(enterprise_pages::report),
-        )
-        .route(
-            "/console/submissions/{id}",
-            web::get().to(enterprise_pages::detail),
-        )
-        .route("/console/statistics", web::get().to(stats_pages::dashboard))
-        .route(
-            "/console/statistics/populations",
-            web::get().to(stats_pages::populations_form),
-        )
-        .route(
-            "/console/statistics/populations",
-            web::post().to(stats_pages::populations),
-        )
-        .route(
-            "/console/statistics/{file}",
-            web::get().to(stats_pages::file),
-        )
-        .route("/console/admin/users", web::get().to(admin_pages::users))
-        .route(
-            "/console/admin/users",
-            web::post().to(admin_pages::create_user),
-        )
-        .route(
-            "/console/admin/users/{id}/{action}",
-            web::post().to(admin_pages::set_disabled),
-        )
-        .route(
-            "/console/admin/schemas",
-            web::get().to(admin_pages::schemas),
-        )
-        .route(
-            "/console/admin/schemas/{id}/diff",
-            web::get().to(admin_pages::diff),
-        )
-        .route(
-            "/console/admin/schemas/{id}/versions/{version}/{action}",
-            web::post().to(admin_pages::transition),
-        )
-        .route("/console/admin/audit", web::get().to(admin_pages::audit))
-        .route(
-            "/console/admin/audit/verify",
-            web::post().to(admin_pages::verify),
-        )
-        .route(
-            "/console/admin/audit/checkpoint",
-            web::post().to(admin_pages::checkpoint),
-        );
+        /// Registers every route of [`ROUTES`] with its page.
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::route().method(Method::$method).to($page));)*
+        }
+    };
+}
+
+console_routes! {
+    GET "/console/static/{file}" Public => asset,
+    GET "/console/login" Public => auth_pages::login_form,
+    POST "/console/login" Public => auth_pages::login,
+    GET "/console/lang/{lang}" Public => auth_pages::language,
+    GET "/console/" Console => auth_pages::home,
+    GET "/console/complaints" Console => complaint_pages::list,
+    GET "/console/complaints/{id}" Console => complaint_pages::detail,
+    POST "/console/complaints/{id}/step" Console => complaint_pages::step,
+    POST "/console/complaints/{id}/personal-data" Console => complaint_pages::personal,
+    GET "/console/surveillance" Console => complaint_pages::surveillance_list,
+    POST "/console/surveillance/{id}/decision" Console => complaint_pages::surveillance_decide,
+    GET "/console" Public => auth_pages::to_home,
+    POST "/console/logout" Console => auth_pages::logout,
+    GET "/console/sessions" Console => auth_pages::sessions,
+    POST "/console/sessions/{id}/revoke" Console => auth_pages::revoke,
+    GET "/console/reviews" Console => review_pages::queue,
+    GET "/console/reviews/{id}" Console => review_pages::review,
+    POST "/console/reviews/{id}/claim" Console => review_pages::claim,
+    POST "/console/reviews/{id}/verdicts/{criterion}" Console => review_pages::verdict,
+    POST "/console/reviews/{id}/decision" Console => review_pages::decide,
+    POST "/console/reviews/{id}/approve" Console => review_pages::approve,
+    POST "/console/reviews/{id}/certificate/{number}" Console => review_pages::certificate,
+    POST "/console/reviews/{id}/licence/{enterprise}" Console => review_pages::licence,
+    GET "/console/submissions/{id}/evidence/{evidence_id}" Console => review_pages::evidence,
+    GET "/console/submissions" Console => enterprise_pages::list,
+    GET "/console/submissions/{id}/report.pdf" Console => enterprise_pages::report,
+    GET "/console/submissions/{id}" Console => enterprise_pages::detail,
+    GET "/console/statistics" Console => stats_pages::dashboard,
+    GET "/console/statistics/populations" Console => stats_pages::populations_form,
+    POST "/console/statistics/populations" Console => stats_pages::populations,
+    GET "/console/statistics/{file}" Console => stats_pages::file,
+    GET "/console/admin/users" Console => admin_pages::users,
+    POST "/console/admin/users" Console => admin_pages::create_user,
+    POST "/console/admin/users/{id}/{action}" Console => admin_pages::set_disabled,
+    GET "/console/admin/schemas" Console => admin_pages::schemas,
+    GET "/console/admin/schemas/{id}/diff" Console => admin_pages::diff,
+    POST "/console/admin/schemas/{id}/versions/{version}/{action}" Console => admin_pages::transition,
+    GET "/console/admin/audit" Console => admin_pages::audit,
+    POST "/console/admin/audit/verify" Console => admin_pages::verify,
+    POST "/console/admin/audit/checkpoint" Console => admin_pages::checkpoint,
 }
 
 /// The console's script (htmx, vendored) and stylesheet, served by the binary. Their names
