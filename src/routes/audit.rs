@@ -19,7 +19,7 @@ use crate::state::AppState;
     security(("bearer" = ["admin"])),
     responses((status = 200, body = Report), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/audit/verify")]
+#[get("/verify")]
 pub async fn verify(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::Json<Report>> {
     Ok(web::Json(audit::verify(&state, &user).await?))
 }
@@ -53,7 +53,7 @@ pub async fn head(state: web::Data<AppState>) -> AppResult<HttpResponse> {
     params(("Idempotency-Key" = Option<String>, Header)),
     responses((status = 200, body = CheckpointResult), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/audit/checkpoints")]
+#[post("/checkpoints")]
 pub async fn checkpoint(
     state: web::Data<AppState>,
     user: AuthUser,

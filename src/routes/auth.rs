@@ -47,7 +47,7 @@ pub struct PasswordChange {
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/auth/login")]
+#[post("/login")]
 pub async fn login(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -83,7 +83,7 @@ pub async fn login(
         (status = 401, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/auth/refresh")]
+#[post("/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
     rid: RequestId,
@@ -97,7 +97,7 @@ pub async fn refresh(
 
 /// End a session: the refresh token and every token rotated from the same login stop working.
 #[utoipa::path(operation_id = "logoutUser", security(()), tag = "auth", request_body = RefreshRequest, responses((status = 204)))]
-#[post("/auth/logout")]
+#[post("/logout")]
 pub async fn logout(
     state: web::Data<AppState>,
     rid: RequestId,
@@ -120,7 +120,7 @@ pub async fn logout(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/auth/password")]
+#[post("/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
     req: HttpRequest,

@@ -52,7 +52,7 @@ pub struct DirectoryQuery {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/certificates/{number}/suspend")]
+#[post("/{number}/suspend")]
 pub async fn suspend(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -80,7 +80,7 @@ pub async fn suspend(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/certificates/{number}/reinstate")]
+#[post("/{number}/reinstate")]
 pub async fn reinstate(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -108,7 +108,7 @@ pub async fn reinstate(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/certificates/{number}/revoke")]
+#[post("/{number}/revoke")]
 pub async fn revoke(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -146,7 +146,7 @@ async fn change_status(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/certificates")]
+#[get("")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -167,7 +167,7 @@ pub async fn list(
     params(("number" = String, Path)),
     responses((status = 200, body = PublicCertificate), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/public/certificates/{number}")]
+#[get("/certificates/{number}")]
 pub async fn public_get(
     state: web::Data<AppState>,
     number: web::Path<String>,
@@ -185,7 +185,7 @@ pub async fn public_get(
     params(DirectoryQuery),
     responses((status = 200, body = views::Page<PublicCertificate>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/public/certificates")]
+#[get("/certificates")]
 pub async fn public_list(
     state: web::Data<AppState>,
     req: HttpRequest,

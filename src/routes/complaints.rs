@@ -35,7 +35,7 @@ use crate::views;
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/complaints")]
+#[post("")]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -59,7 +59,7 @@ pub async fn create(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/complaints")]
+#[get("")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -78,7 +78,7 @@ pub async fn list(
     security(("bearer" = ["admin", "complaint_officer", "reviewer", "complaint_platform", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = ComplaintView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/complaints/{id}")]
+#[get("/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -102,7 +102,7 @@ pub async fn get(
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`not_on_case` (take the case first) or `personal_data_erased`"),
     )
 )]
-#[get("/complaints/{id}/personal-data")]
+#[get("/{id}/personal-data")]
 pub async fn personal_data(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -135,7 +135,7 @@ async fn step(
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = ComplaintView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/complaints/{id}/acknowledge")]
+#[post("/{id}/acknowledge")]
 pub async fn acknowledge(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -162,7 +162,7 @@ pub struct ProposalBody {
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = ComplaintView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/complaints/{id}/proposal")]
+#[post("/{id}/proposal")]
 pub async fn propose(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -200,7 +200,7 @@ pub struct AnswerBody {
     security(("bearer" = ["complaint_officer", "reviewer"])),
     responses((status = 200, body = ComplaintView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/complaints/{id}/answer")]
+#[post("/{id}/answer")]
 pub async fn answer(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -227,7 +227,7 @@ pub async fn answer(
     security(("bearer" = ["complaint_officer", "reviewer"])),
     responses((status = 200, body = ComplaintView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/complaints/{id}/close")]
+#[post("/{id}/close")]
 pub async fn close(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -253,7 +253,7 @@ pub struct ReasonBody {
     security(("bearer" = ["complaint_officer", "reviewer"])),
     responses((status = 200, body = ComplaintView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/complaints/{id}/reopen")]
+#[post("/{id}/reopen")]
 pub async fn reopen(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -273,7 +273,7 @@ pub async fn reopen(
     security(("bearer" = ["complaint_officer", "reviewer"])),
     responses((status = 200, body = ComplaintView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/complaints/{id}/take")]
+#[post("/{id}/take")]
 pub async fn take(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -291,7 +291,7 @@ pub async fn take(
     security(("bearer" = ["admin", "complaint_officer", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = IncidentView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/complaint-incidents/{id}")]
+#[get("/{id}")]
 pub async fn incident(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -318,7 +318,7 @@ pub struct RemediationBody {
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = IncidentView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/complaint-incidents/{id}/remediation")]
+#[post("/{id}/remediation")]
 pub async fn remediation(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -340,7 +340,7 @@ pub async fn remediation(
     security(("bearer" = ["complaint_officer", "reviewer"])),
     responses((status = 200, body = IncidentView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/complaint-incidents/{id}/close")]
+#[post("/{id}/close")]
 pub async fn close_incident(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -363,7 +363,7 @@ pub async fn close_incident(
     security(("bearer" = ["enterprise_admin"])),
     responses((status = 200, body = LiaisonView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
-#[put("/enterprises/{id}/liaison")]
+#[put("/{id}/liaison")]
 pub async fn enrol(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -384,7 +384,7 @@ pub async fn enrol(
     security(("bearer" = ["admin", "complaint_officer", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = LiaisonView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/enterprises/{id}/liaison")]
+#[get("/{id}/liaison")]
 pub async fn get_liaison(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -403,7 +403,7 @@ pub async fn get_liaison(
     security(("bearer" = ["enterprise_admin"])),
     responses((status = 200, body = LiaisonView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"))
 )]
-#[delete("/enterprises/{id}/liaison")]
+#[delete("/{id}/liaison")]
 pub async fn withdraw_liaison(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -434,7 +434,7 @@ pub struct DecisionBody {
     security(("bearer" = ["complaint_officer", "reviewer"])),
     responses((status = 200, body = LiaisonView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/enterprises/{id}/liaison/decision")]
+#[post("/{id}/liaison/decision")]
 pub async fn decide_liaison(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -468,7 +468,7 @@ pub struct LiaisonQuery {
     security(("bearer" = ["admin", "complaint_officer", "reviewer"])),
     responses((status = 200, body = views::Page<LiaisonView>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))))
 )]
-#[get("/liaison-units")]
+#[get("")]
 pub async fn list_liaison(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -501,7 +501,7 @@ pub struct MeasuresQuery {
     security(("bearer" = ["admin", "complaint_officer", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = Measures), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/enterprises/{id}/complaint-measures")]
+#[get("/{id}/complaint-measures")]
 pub async fn complaint_measures(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -537,7 +537,7 @@ pub struct SurveillanceQuery {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/surveillance-reviews")]
+#[get("")]
 pub async fn list_surveillance(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -573,7 +573,7 @@ pub async fn list_surveillance(
     security(("bearer" = ["admin", "reviewer"])),
     responses((status = 200, body = SurveillanceView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/surveillance-reviews/{id}")]
+#[get("/{id}")]
 pub async fn get_surveillance(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -602,7 +602,7 @@ pub struct SurveillanceDecision {
     security(("bearer" = ["admin", "reviewer"])),
     responses((status = 200, body = SurveillanceView), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/surveillance-reviews/{id}/decision")]
+#[post("/{id}/decision")]
 pub async fn decide_surveillance(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -625,7 +625,7 @@ pub async fn decide_surveillance(
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = RenewalView), (status = 404, body = Problem, content_type = "application/problem+json", description = "Not a renewal, or not yours"))
 )]
-#[get("/submissions/{id}/renewal")]
+#[get("/{id}/renewal")]
 pub async fn renewal(
     state: web::Data<AppState>,
     user: AuthUser,

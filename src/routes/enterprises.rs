@@ -104,7 +104,7 @@ pub struct AddEnterpriseUser {
         (status = 429, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/enterprises")]
+#[post("")]
 pub async fn register(
     state: web::Data<AppState>,
     req: actix_web::HttpRequest,
@@ -131,7 +131,7 @@ pub async fn register(
     security(("bearer" = ["admin"])),
     responses((status = 200, body = views::Page<EnterpriseView>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/enterprises")]
+#[get("")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -151,7 +151,7 @@ pub async fn list(
     security(("bearer" = ["admin", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = EnterpriseView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/enterprises/{id}")]
+#[get("/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -169,7 +169,7 @@ pub async fn get(
     security(("bearer" = ["admin", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = views::Page<UserView>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/enterprises/{id}/users")]
+#[get("/{id}/users")]
 pub async fn list_users(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -197,7 +197,7 @@ pub async fn list_users(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/enterprises/{id}/users")]
+#[post("/{id}/users")]
 pub async fn add_user(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -267,7 +267,7 @@ pub struct VerifyEnterprise {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/enterprises/{id}/verify")]
+#[post("/{id}/verify")]
 pub async fn verify(
     state: web::Data<AppState>,
     user: AuthUser,

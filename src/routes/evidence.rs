@@ -153,7 +153,7 @@ async fn read_upload(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/submissions/{id}/evidence")]
+#[post("/{id}/evidence")]
 pub async fn upload(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -209,7 +209,7 @@ pub async fn upload(
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = views::Page<EvidenceView>, description = "A page, oldest first; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/submissions/{id}/evidence")]
+#[get("/{id}/evidence")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -237,7 +237,7 @@ pub async fn list(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/submissions/{id}/evidence/{evidence_id}")]
+#[get("/{id}/evidence/{evidence_id}")]
 pub async fn download(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -269,7 +269,7 @@ pub async fn download(
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[delete("/submissions/{id}/evidence/{evidence_id}")]
+#[delete("/{id}/evidence/{evidence_id}")]
 pub async fn remove(
     state: web::Data<AppState>,
     user: AuthUser,

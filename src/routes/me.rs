@@ -15,7 +15,7 @@ use crate::views::MeView;
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = MeView), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/me")]
+#[get("")]
 pub async fn me(state: web::Data<AppState>, user: AuthUser) -> AppResult<web::Json<MeView>> {
     Ok(web::Json(accounts::me(&state, &user).await?))
 }

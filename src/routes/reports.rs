@@ -39,7 +39,7 @@ fn pdf(bytes: Vec<u8>, filename: &str) -> HttpResponse {
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/submissions/{id}/report.pdf")]
+#[get("/{id}/report.pdf")]
 pub async fn report(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -63,7 +63,7 @@ pub async fn report(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/public/certificates/{number}.pdf")]
+#[get("/certificates/{number}.pdf")]
 pub async fn certificate_pdf(
     state: web::Data<AppState>,
     number: web::Path<String>,

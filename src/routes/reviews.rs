@@ -21,7 +21,7 @@ use crate::state::AppState;
     security(("bearer" = ["admin", "reviewer"])),
     responses((status = 200, body = crate::views::Page<QueueItem>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/reviews/queue")]
+#[get("/queue")]
 pub async fn queue(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -41,7 +41,7 @@ pub async fn queue(
     security(("bearer" = ["admin", "reviewer", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = ReviewView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/reviews/{id}")]
+#[get("/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -65,7 +65,7 @@ pub async fn get(
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/reviews/{id}/claim")]
+#[post("/{id}/claim")]
 pub async fn claim(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -92,7 +92,7 @@ pub async fn claim(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[put("/reviews/{id}/verdicts/{criterion}")]
+#[put("/{id}/verdicts/{criterion}")]
 pub async fn verdict(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -122,7 +122,7 @@ pub async fn verdict(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[put("/reviews/{id}/verdicts")]
+#[put("/{id}/verdicts")]
 pub async fn verdict_batch(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -150,7 +150,7 @@ pub async fn verdict_batch(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/reviews/{id}/return")]
+#[post("/{id}/return")]
 pub async fn return_to_enterprise(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -178,7 +178,7 @@ pub async fn return_to_enterprise(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/reviews/{id}/reject")]
+#[post("/{id}/reject")]
 pub async fn reject(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -211,7 +211,7 @@ pub async fn reject(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/reviews/{id}/approve")]
+#[post("/{id}/approve")]
 pub async fn approve(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -33,7 +33,7 @@ pub struct DiffQuery {
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = Vec<SchemaSummary>), (status = 401, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/schemas")]
+#[get("")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -50,7 +50,7 @@ pub async fn list(
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = Vec<VersionSummary>), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/schemas/{id}/versions")]
+#[get("/{id}/versions")]
 pub async fn versions(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -67,7 +67,7 @@ pub async fn versions(
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = VersionView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/schemas/{id}/versions/{version}")]
+#[get("/{id}/versions/{version}")]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -93,7 +93,7 @@ pub async fn get(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/schemas/{id}/versions/{version}/resolved")]
+#[get("/{id}/versions/{version}/resolved")]
 pub async fn resolved(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -116,7 +116,7 @@ pub async fn resolved(
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = Diff), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/schemas/{id}/diff")]
+#[get("/{id}/diff")]
 pub async fn diff(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -144,7 +144,7 @@ pub async fn diff(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/schemas/{id}/versions")]
+#[post("/{id}/versions")]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -171,7 +171,7 @@ pub async fn create(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[put("/schemas/{id}/versions/{version}")]
+#[put("/{id}/versions/{version}")]
 pub async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -199,7 +199,7 @@ pub async fn update(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/schemas/{id}/versions/{version}/publish")]
+#[post("/{id}/versions/{version}/publish")]
 pub async fn publish(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -225,7 +225,7 @@ pub async fn publish(
         (status = 409, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/schemas/{id}/versions/{version}/retire")]
+#[post("/{id}/versions/{version}/retire")]
 pub async fn retire(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -170,7 +170,7 @@ fn prepare(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/stats/funnel")]
+#[get("/funnel")]
 pub async fn funnel(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -197,7 +197,7 @@ pub async fn funnel(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/stats/complaints")]
+#[get("/complaints")]
 pub async fn complaints(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -227,7 +227,7 @@ pub async fn complaints(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/stats/levels")]
+#[get("/levels")]
 pub async fn levels(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -260,7 +260,7 @@ pub async fn levels(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[put("/stats/populations")]
+#[put("/populations")]
 pub async fn populations(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -297,7 +297,7 @@ pub async fn populations(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/stats/scores")]
+#[get("/scores")]
 pub async fn scores(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -322,7 +322,7 @@ pub async fn scores(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/stats/criteria")]
+#[get("/criteria")]
 pub async fn criteria(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -346,7 +346,7 @@ pub async fn criteria(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/stats/trends")]
+#[get("/trends")]
 pub async fn trends(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -60,7 +60,7 @@ fn saved_response((saved, criteria): (Submission, Vec<String>)) -> HttpResponse 
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/submissions")]
+#[post("")]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -80,7 +80,7 @@ pub async fn create(
     security(("bearer" = ["enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = views::Page<SubmissionSummary>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))))
 )]
-#[get("/submissions")]
+#[get("")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -103,7 +103,7 @@ pub async fn list(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/submissions/{id}")]
+#[get("/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -130,7 +130,7 @@ pub async fn get(
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[put("/submissions/{id}/answers/{criterion}")]
+#[put("/{id}/answers/{criterion}")]
 pub async fn put_answer(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -162,7 +162,7 @@ pub async fn put_answer(
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/submissions/{id}/answers")]
+#[patch("/{id}/answers")]
 pub async fn patch_answers(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -195,7 +195,7 @@ pub async fn patch_answers(
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[delete("/submissions/{id}/answers/{criterion}")]
+#[delete("/{id}/answers/{criterion}")]
 pub async fn delete_answer(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -225,7 +225,7 @@ pub async fn delete_answer(
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/submissions/{id}/submit")]
+#[post("/{id}/submit")]
 pub async fn submit(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -253,7 +253,7 @@ pub async fn submit(
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/submissions/{id}/withdraw")]
+#[post("/{id}/withdraw")]
 pub async fn withdraw(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -282,7 +282,7 @@ pub async fn withdraw(
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[delete("/submissions/{id}")]
+#[delete("/{id}")]
 pub async fn discard(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -311,7 +311,7 @@ pub async fn discard(
         (status = 428, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/submissions/{id}/upgrade")]
+#[post("/{id}/upgrade")]
 pub async fn upgrade(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -339,7 +339,7 @@ pub async fn upgrade(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/submissions/{id}/history")]
+#[get("/{id}/history")]
 pub async fn history(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -368,7 +368,7 @@ pub async fn history(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/submissions/{id}/evidence-requests/{criterion}/answer")]
+#[post("/{id}/evidence-requests/{criterion}/answer")]
 pub async fn answer_evidence_request(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -56,7 +56,7 @@ pub struct UserFilter {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/users")]
+#[post("")]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -100,7 +100,7 @@ pub async fn create(
     security(("bearer" = ["admin"])),
     responses((status = 200, body = views::Page<UserView>, description = "A page; `Link: rel=next` names the next one", headers(("Link" = String, description = "`<…?cursor=…>; rel=\"next\"` while more pages follow"))), (status = 403, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/users")]
+#[get("")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -125,7 +125,7 @@ pub async fn list(
     security(("bearer" = ["admin", "reviewer", "industry_body", "enterprise_admin", "enterprise_member"])),
     responses((status = 200, body = UserView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/users/{id}")]
+#[get("/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -158,7 +158,7 @@ pub struct AccountChange {
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/users/{id}/disable")]
+#[post("/{id}/disable")]
 pub async fn disable(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -185,7 +185,7 @@ pub async fn disable(
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/users/{id}/enable")]
+#[post("/{id}/enable")]
 pub async fn enable(
     state: web::Data<AppState>,
     user: AuthUser,

@@ -26,7 +26,7 @@ use crate::webhooks::{self, CreatedWebhook, DeliveryView, NewWebhook, WebhookVie
         (status = 422, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/webhooks")]
+#[post("")]
 pub async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -49,7 +49,7 @@ pub async fn create(
         (status = 403, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/webhooks")]
+#[get("")]
 pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -69,7 +69,7 @@ pub async fn list(
     security(("bearer" = ["admin", "enterprise_admin", "industry_body"])),
     responses((status = 200, body = WebhookView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[get("/webhooks/{id}")]
+#[get("/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -88,7 +88,7 @@ pub async fn get(
     security(("bearer" = ["admin", "enterprise_admin", "industry_body"])),
     responses((status = 204, description = "Deleted"), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[delete("/webhooks/{id}")]
+#[delete("/{id}")]
 pub async fn remove(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -108,7 +108,7 @@ pub async fn remove(
     security(("bearer" = ["admin", "enterprise_admin", "industry_body"])),
     responses((status = 200, body = WebhookView), (status = 404, body = Problem, content_type = "application/problem+json"))
 )]
-#[post("/webhooks/{id}/enable")]
+#[post("/{id}/enable")]
 pub async fn enable(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -131,7 +131,7 @@ pub async fn enable(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[get("/webhooks/{id}/deliveries")]
+#[get("/{id}/deliveries")]
 pub async fn deliveries(
     state: web::Data<AppState>,
     user: AuthUser,
@@ -155,7 +155,7 @@ pub async fn deliveries(
         (status = 404, body = Problem, content_type = "application/problem+json"),
     )
 )]
-#[post("/webhooks/{id}/deliveries/{delivery_id}/redeliver")]
+#[post("/{id}/deliveries/{delivery_id}/redeliver")]
 pub async fn redeliver(
     state: web::Data<AppState>,
     user: AuthUser,
