@@ -140,9 +140,9 @@ pub async fn authorize(
 }
 
 /// The template of the route the router will dispatch `req` to. The table answers when one
-/// route alone may take the path; otherwise the router's own matcher, which tries every
-/// registered route in turn (a regular expression each), decides. Debug builds, and so every
-/// test, check the table's answer against the router's matcher on each request.
+/// route alone may take the path; otherwise the router's own matcher decides, trying the routes
+/// of the scope the path falls in, in their order, one regular expression each. Debug builds,
+/// and so every test, check the table's answer against the router's matcher on each request.
 fn expected_template<'a>(
     req: &ServiceRequest,
     routes: &'a RouteTable,
