@@ -87,7 +87,9 @@ pub async fn authorize(
         return Ok(req.into_response(e.error_response()).map_into_right_body());
     };
     let routed = req.match_info().as_str();
-    let pattern = expected_template(&req, &routes, routed);
+    // The router's own matcher names the route: a path no registered route takes gets none,
+    // and a route outside the table declares no access, so both are refused.
+    let pattern = req.request().resource_map().match_pattern(routed);
     let access = pattern
         .as_deref()
         .and_then(|p| routes.access(req.method().as_str(), p));
@@ -136,29 +138,6 @@ pub async fn authorize(
     match verdict {
         Ok(()) => Ok(next.call(req).await?.map_into_left_body()),
         Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
-    }
-}
-
-/// The template of the route the router will dispatch `req` to. The table answers when one
-/// route alone may take the path; otherwise the router's own matcher decides, trying the routes
-/// of the scope the path falls in, in their order, one regular expression each. Debug builds,
-/// and so every test, check the table's answer against the router's matcher on each request.
-fn expected_template<'a>(
-    req: &ServiceRequest,
-    routes: &'a RouteTable,
-    routed: &str,
-) -> Option<std::borrow::Cow<'a, str>> {
-    let matched = || req.request().resource_map().match_pattern(routed);
-    match routes.sole_template(routed) {
-        Some(template) => {
-            debug_assert_eq!(
-                matched().as_deref(),
-                Some(template),
-                "the route table and the router disagree on {routed}"
-            );
-            Some(std::borrow::Cow::Borrowed(template))
-        }
-        None => matched().map(std::borrow::Cow::Owned),
     }
 }
 
@@ -211,35 +190,19 @@ enum Segment {
     /// Text the path's segment must equal.
     Literal(String),
     /// A parameter (`{id}`, `{number}.pdf`): any non-empty text between a literal prefix and
-    /// suffix.
+    /// suffix. One with its own expression (`{_:.*}`) is read as one segment as well, which is
+    /// close enough for naming a path's methods in a 405 answer.
     Parameter { prefix: String, suffix: String },
 }
 
 impl Segment {
-    /// The segment `template`, and whether the router's own matcher reads it the same way: a
-    /// literal, or a bare `{name}` with at most a literal prefix and suffix. A parameter with
-    /// its own expression (`{rest:.*}`) or a tail (`{rest}*`) is read here as one segment of any
-    /// text, which the router's matcher does not.
-    fn parse(template: &str) -> (Self, bool) {
-        let literal = |text: &str| !text.contains(['{', '}', '*']);
+    fn parse(template: &str) -> Self {
         match (template.find('{'), template.rfind('}')) {
-            (Some(open), Some(close)) if open < close => {
-                let (prefix, name, suffix) = (
-                    &template[..open],
-                    &template[open + 1..close],
-                    &template[close + 1..],
-                );
-                let exact = literal(prefix)
-                    && literal(suffix)
-                    && !name.is_empty()
-                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                let segment = Self::Parameter {
-                    prefix: prefix.to_owned(),
-                    suffix: suffix.to_owned(),
-                };
-                (segment, exact)
-            }
-            _ => (Self::Literal(template.to_owned()), literal(template)),
+            (Some(open), Some(close)) if open < close => Self::Parameter {
+                prefix: template[..open].to_owned(),
+                suffix: template[close + 1..].to_owned(),
+            },
+            _ => Self::Literal(template.to_owned()),
         }
     }
 
@@ -260,7 +223,6 @@ impl Segment {
 /// declares.
 #[derive(Debug)]
 struct Route {
-    template: String,
     segments: Vec<Segment>,
     methods: Vec<(String, Access)>,
 }
@@ -271,16 +233,7 @@ impl Route {
         self.segments.len() == parts.len()
             && self.segments.iter().zip(parts).all(|(t, p)| t.fits(p))
     }
-
-    /// Its text before the first parameter: for a template the table does not read as the
-    /// router's matcher does, the start of every path the router may match to it.
-    fn literal_start(&self) -> &str {
-        self.template.split('{').next().unwrap_or_default()
-    }
 }
-
-/// The most segments a path may have for the table to name its route alone.
-const MAX_SEGMENTS: usize = 16;
 
 /// The documented paths and methods, read once from the OpenAPI document: request paths are
 /// matched against them for 405 answers, and the access middleware looks up the roles each
@@ -289,10 +242,6 @@ const MAX_SEGMENTS: usize = 16;
 pub struct RouteTable {
     routes: Vec<Route>,
     by_template: HashMap<String, usize>,
-    /// The routes the table reads as the router's matcher does, by their number of segments.
-    exact_by_length: Vec<Vec<usize>>,
-    /// The other routes.
-    inexact: Vec<usize>,
 }
 
 const METHODS: [&str; 7] = ["get", "put", "post", "delete", "patch", "head", "options"];
@@ -324,59 +273,12 @@ impl RouteTable {
     }
 
     fn add(&mut self, template: &str, methods: Vec<(String, Access)>) {
-        let index = self.routes.len();
-        self.by_template.insert(template.to_owned(), index);
-        let (segments, exact): (Vec<_>, Vec<_>) = template.split('/').map(Segment::parse).unzip();
-        if exact.into_iter().all(|e| e) && segments.len() <= MAX_SEGMENTS {
-            let length = segments.len();
-            if self.exact_by_length.len() <= length {
-                self.exact_by_length.resize_with(length + 1, Vec::new);
-            }
-            self.exact_by_length[length].push(index);
-        } else {
-            self.inexact.push(index);
-        }
+        self.by_template
+            .insert(template.to_owned(), self.routes.len());
         self.routes.push(Route {
-            template: template.to_owned(),
-            segments,
+            segments: template.split('/').map(Segment::parse).collect(),
             methods,
         });
-    }
-
-    /// The template the router will dispatch `path` (percent-decoded, as the router sees it)
-    /// to, when the table alone can tell: exactly one route may match the path, and the table
-    /// reads its template as the router's matcher does. The router tries its routes in the
-    /// order they were registered and takes the first that matches; with one candidate, that
-    /// order cannot matter. `None` when no route or several may match, or a route the table
-    /// does not read exactly may: the caller then asks the router's own matcher.
-    ///
-    /// Every route the application registers is in the table (the documented operations, the
-    /// console's [`ROUTES`](crate::console::ROUTES), declared with their registration, and the
-    /// API browser), so no route outside it can take the path instead.
-    pub fn sole_template(&self, path: &str) -> Option<&str> {
-        let inexact = self
-            .inexact
-            .iter()
-            .any(|&i| path.starts_with(self.routes[i].literal_start()));
-        if inexact {
-            return None;
-        }
-        let mut parts = [""; MAX_SEGMENTS];
-        let mut length = 0;
-        for part in path.split('/') {
-            *parts.get_mut(length)? = part;
-            length += 1;
-        }
-        let mut candidates = self
-            .exact_by_length
-            .get(length)?
-            .iter()
-            .map(|&i| &self.routes[i])
-            .filter(|r| r.fits(&parts[..length]));
-        match (candidates.next(), candidates.next()) {
-            (Some(route), None) => Some(&route.template),
-            _ => None,
-        }
     }
 
     /// The access `method` on the route template `template` declares, if it is documented.
@@ -507,18 +409,6 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    #[test]
-    fn segments_are_read_exactly_when_literal_or_bare_parameters() {
-        for exact in ["", "users", "{id}", "{number}.pdf", "v{n}", "a_b-c"] {
-            assert!(Segment::parse(exact).1, "{exact}");
-        }
-        for not in [
-            "{_:.*}", "{tail}*", "{a}{b}", "{}", "{a", "a}", "*", "{a-b}",
-        ] {
-            assert!(!Segment::parse(not).1, "{not}");
-        }
-    }
-
     fn table() -> RouteTable {
         let api = utoipa::openapi::OpenApiBuilder::new().build();
         RouteTable::from_openapi(
@@ -535,41 +425,37 @@ mod tests {
     }
 
     #[test]
-    fn the_table_names_a_template_only_when_one_alone_fits() {
+    fn a_path_answers_405_with_the_methods_of_the_templates_it_fits() {
         let t = table();
-        assert_eq!(t.sole_template("/api/v1/things"), Some("/api/v1/things"));
-        assert_eq!(
-            t.sole_template("/api/v1/things/7"),
-            Some("/api/v1/things/{id}")
-        );
-        assert_eq!(
-            t.sole_template("/api/v1/things/7/parts/a%2Fb"),
-            Some("/api/v1/things/{id}/parts/{part}")
-        );
-        // `{id}` and `{number}.pdf` both fit: the router's order decides.
-        assert_eq!(t.sole_template("/api/v1/things/7.pdf"), None);
-        // No route fits: empty segments, a trailing slash, more or fewer segments.
-        for none in [
-            "/api/v1/things/",
-            "/api/v1//things",
-            "/api/v1/things//parts/a",
-            "/api/v1/things/7/parts",
-            "/api/v1",
-            "",
-        ] {
-            assert_eq!(t.sole_template(none), None, "{none}");
-        }
-        // A template with an expression may match anything under its literal start.
-        assert_eq!(t.sole_template("/docs/index.html"), None);
-        assert_eq!(t.sole_template("/docs/a/b"), None);
         assert_eq!(
             t.allowed_methods("/api/v1/things/7"),
             vec!["DELETE".to_owned(), "GET".to_owned()]
         );
         assert_eq!(
+            t.allowed_methods("/api/v1/things/7.pdf"),
+            vec!["DELETE".to_owned(), "GET".to_owned()]
+        );
+        assert_eq!(
+            t.allowed_methods("/api/v1/things/7/parts/a%2Fb"),
+            vec!["PUT".to_owned()]
+        );
+        assert_eq!(
             t.allowed_methods("/docs/index.html"),
             vec!["GET".to_owned()]
         );
+        for none in [
+            "/api/v1/things/",
+            "/api/v1//things",
+            "/api/v1/things/7/parts",
+            "",
+        ] {
+            assert!(t.allowed_methods(none).is_empty(), "{none}");
+        }
+        assert!(matches!(t.unrouted("/api/v1/nothing"), AppError::NotFound));
+        assert!(matches!(
+            t.unrouted("/api/v1/things/7"),
+            AppError::MethodNotAllowed(m) if m == "DELETE, GET"
+        ));
     }
 
     #[test]
