@@ -417,7 +417,8 @@ mod tests {
                 ("/api/v1/things", "GET", Access::Public),
                 ("/api/v1/things/{id}", "GET", Access::Public),
                 ("/api/v1/things/{id}", "DELETE", Access::Undeclared),
-                ("/api/v1/things/{number}.pdf", "GET", Access::Public),
+                ("/api/v1/things/{number}.pdf", "POST", Access::Public),
+                ("/api/v1/things/v{version}", "PATCH", Access::Public),
                 ("/api/v1/things/{id}/parts/{part}", "PUT", Access::Public),
                 ("/docs/{_:.*}", "GET", Access::Public),
             ],
@@ -431,10 +432,29 @@ mod tests {
             t.allowed_methods("/api/v1/things/7"),
             vec!["DELETE".to_owned(), "GET".to_owned()]
         );
+        // Where several templates fit, the methods of each: a suffix, a prefix.
         assert_eq!(
             t.allowed_methods("/api/v1/things/7.pdf"),
-            vec!["DELETE".to_owned(), "GET".to_owned()]
+            vec!["DELETE".to_owned(), "GET".to_owned(), "POST".to_owned()]
         );
+        assert_eq!(
+            t.allowed_methods("/api/v1/things/v2"),
+            vec!["DELETE".to_owned(), "GET".to_owned(), "PATCH".to_owned()]
+        );
+        // A parameter takes at least one character besides its prefix and suffix, and the
+        // prefix and suffix must be there.
+        for id_only in [
+            "/api/v1/things/v",
+            "/api/v1/things/.pdf",
+            "/api/v1/things/report.txt",
+            "/api/v1/things/2v",
+        ] {
+            assert_eq!(
+                t.allowed_methods(id_only),
+                vec!["DELETE".to_owned(), "GET".to_owned()],
+                "{id_only}"
+            );
+        }
         assert_eq!(
             t.allowed_methods("/api/v1/things/7/parts/a%2Fb"),
             vec!["PUT".to_owned()]
@@ -443,10 +463,13 @@ mod tests {
             t.allowed_methods("/docs/index.html"),
             vec!["GET".to_owned()]
         );
+        // Empty segments, a literal that differs, another number of segments, and a path
+        // under a pattern with its own expression that spans segments (read here as one).
         for none in [
             "/api/v1/things/",
             "/api/v1//things",
             "/api/v1/things/7/parts",
+            "/docs/a/b",
             "",
         ] {
             assert!(t.allowed_methods(none).is_empty(), "{none}");
